@@ -1,0 +1,42 @@
+// The JIT: clustering of supported runtime ops, encapsulation of each cluster into one launch node,
+// and the process-wide compilation cache used by the launch kernels.
+#ifndef KILN_JIT_JIT_H_
+#define KILN_JIT_JIT_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "kiln/runtime/graph.h"
+#include "kiln/runtime/op_registry.h"
+
+namespace kiln::jit {
+
+struct JitOptions {
+  int auto_jit = 0;            // 0 leaves the graph alone.
+  int min_cluster_size = 2;
+  std::string dump_to;         // Folder for each compiled cluster's HLO text ("" = none).
+  std::string backend = "cpu";
+};
+
+// Registers the launch op ("_KilnLaunch") with the op registry. Idempotent.
+void RegisterJitOps();
+
+// Marks cycle-free clusters of ops that lower to HLO and that the backend supports, and replaces
+// each cluster by one "_KilnLaunch" node carrying the cluster as a subgraph attribute. `types` are
+// the statically inferred types of the graph's values. Returns the number of clusters formed.
+absl::StatusOr<int> MarkAndEncapsulate(Graph& graph, const std::map<std::string, TensorType>& types,
+                                       const JitOptions& options);
+
+struct CacheStats {
+  int64_t compilations = 0;  // Cache misses that compiled an executable.
+  int64_t hits = 0;
+  int64_t entries = 0;
+};
+// Counters of the process-wide compilation cache.
+CacheStats GetCacheStats();
+
+}  // namespace kiln::jit
+
+#endif  // KILN_JIT_JIT_H_

@@ -1,0 +1,133 @@
+// The op registry: for each op type, its shape function and the factory of its CPU kernel.
+#ifndef KILN_RUNTIME_OP_REGISTRY_H_
+#define KILN_RUNTIME_OP_REGISTRY_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "kiln/runtime/graph.h"
+#include "kiln/runtime/tensor.h"
+
+namespace kiln {
+
+// What is known statically about a value: its dtype, its dims (-1 = unknown extent) and, for
+// constants (initializers and what folds from them), its value.
+struct TensorType {
+  DType dtype = DType::kInvalid;
+  Dims dims;
+  bool rank_known = true;
+  std::optional<Tensor> value;  // Set when the value is a compile-time constant.
+
+  bool fully_defined() const {
+    if (!rank_known) return false;
+    for (int64_t d : dims) if (d < 0) return false;
+    return true;
+  }
+  std::string ToString() const;
+};
+
+// Shape inference for one node. `inputs[i]` is nullptr for an absent optional input.
+class InferenceContext {
+ public:
+  InferenceContext(const Node& node, std::vector<const TensorType*> inputs)
+      : node_(node), inputs_(std::move(inputs)) {}
+  const Node& node() const { return node_; }
+  int num_inputs() const { return static_cast<int>(inputs_.size()); }
+  bool has_input(int i) const { return i < num_inputs() && inputs_[i] != nullptr; }
+  const TensorType& input(int i) const { return *inputs_[i]; }
+  std::vector<TensorType>& outputs() { return outputs_; }
+  void set_output(int i, TensorType t) {
+    if (outputs_.size() <= static_cast<size_t>(i)) outputs_.resize(i + 1);
+    outputs_[i] = std::move(t);
+  }
+  // InvalidArgument naming the node and its op, e.g. "Conv node 'conv1': ..."
+  absl::Status Error(absl::string_view message) const;
+
+ private:
+  const Node& node_;
+  std::vector<const TensorType*> inputs_;
+  std::vector<TensorType> outputs_;
+};
+
+// Per-call context of a kernel: its inputs (absent optional inputs are invalid Tensors) and outputs.
+class KernelContext {
+ public:
+  KernelContext(const Node& node, std::vector<const Tensor*> inputs, std::vector<Tensor>* outputs)
+      : node_(node), inputs_(std::move(inputs)), outputs_(outputs) {}
+  const Node& node() const { return node_; }
+  int num_inputs() const { return static_cast<int>(inputs_.size()); }
+  bool has_input(int i) const { return i < num_inputs() && inputs_[i] != nullptr && inputs_[i]->valid(); }
+  const Tensor& input(int i) const { return *inputs_[i]; }
+  int num_outputs() const { return static_cast<int>(node_.outputs.size()); }
+  // Allocates output i (zero-filled) and returns it.
+  absl::StatusOr<Tensor*> AllocateOutput(int i, DType dtype, Dims dims);
+  // Sets output i to an existing tensor (for example an input reshaped without a copy).
+  void SetOutput(int i, Tensor t) { (*outputs_)[i] = std::move(t); }
+  absl::Status Error(absl::string_view message) const;
+
+ private:
+  const Node& node_;
+  std::vector<const Tensor*> inputs_;
+  std::vector<Tensor>* outputs_;
+};
+
+// A kernel is built once per node when a session is created and may then be called from several
+// threads at once: Compute must not mutate shared state without its own synchronisation.
+class OpKernel {
+ public:
+  virtual ~OpKernel() = default;
+  virtual absl::Status Compute(KernelContext& ctx) const = 0;
+};
+
+// What a kernel factory knows: the node and the static types of its inputs (with constant values).
+struct KernelConstruction {
+  const Node& node;
+  std::vector<const TensorType*> input_types;  // nullptr for absent inputs.
+  const std::vector<TensorType>* output_types = nullptr;
+};
+
+using ShapeFn = std::function<absl::Status(InferenceContext&)>;
+using KernelFactory =
+    std::function<absl::StatusOr<std::unique_ptr<OpKernel>>(const KernelConstruction&)>;
+
+struct OpDef {
+  std::string name;
+  int min_inputs = 0;
+  int max_inputs = 0;   // -1: variadic.
+  int num_outputs = 1;  // -1: variadic (given by the node).
+  ShapeFn shape_fn;
+  KernelFactory kernel_factory;
+};
+
+class OpRegistry {
+ public:
+  // The process-wide registry, filled by RegisterStandardOps() (idempotent, thread-safe).
+  static OpRegistry& Global();
+  void Register(OpDef def);
+  const OpDef* Find(const std::string& op) const;
+  std::vector<std::string> OpNames() const;
+
+ private:
+  std::map<std::string, OpDef> ops_;
+};
+
+// Registers every op of Kiln's op set into OpRegistry::Global(). Called by Session::Create and by
+// tools; explicit, no static initializers.
+void RegisterStandardOps();
+
+// A kernel built from a plain function (for stateless ops).
+std::unique_ptr<OpKernel> MakeFunctionKernel(std::function<absl::Status(KernelContext&)> fn);
+
+// Infers the type of every value in `graph` from its inputs (with `input_overrides` replacing the
+// declared types of the named inputs) and initializers, in topological order. Errors name the node.
+absl::StatusOr<std::map<std::string, TensorType>> InferTypes(
+    const Graph& graph, const std::map<std::string, TensorType>& input_overrides = {});
+
+}  // namespace kiln
+
+#endif  // KILN_RUNTIME_OP_REGISTRY_H_

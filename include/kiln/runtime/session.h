@@ -1,0 +1,54 @@
+// Session: load a model, optionally JIT-compile its clusters, run it.
+#ifndef KILN_RUNTIME_SESSION_H_
+#define KILN_RUNTIME_SESSION_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "kiln/runtime/executor.h"
+#include "kiln/runtime/graph.h"
+
+namespace kiln {
+
+struct SessionOptions {
+  // -1 takes the value from KILN_FLAGS (--auto_jit); 0 off; 1 and 2 on.
+  int auto_jit = -1;
+  // Empty strings and -1 likewise take KILN_FLAGS' values.
+  std::string dump_to;
+  std::string backend;
+  int min_cluster_size = -1;
+};
+
+struct SessionStats {
+  int num_clusters = 0;        // Launch nodes in the executed graph.
+  int64_t compilations = 0;    // Cluster compilations so far (cache misses).
+  int64_t cache_hits = 0;
+};
+
+class Session {
+ public:
+  static absl::StatusOr<std::unique_ptr<Session>> Create(Graph graph, const SessionOptions& options = {});
+  // Imports the model file (format from its extension/contents) and creates a session.
+  static absl::StatusOr<std::unique_ptr<Session>> Load(const std::string& path,
+                                                       const SessionOptions& options = {});
+
+  // Runs the graph; `fetches` empty means every graph output. Thread-safe.
+  absl::StatusOr<std::vector<Tensor>> Run(const Feeds& feeds,
+                                          const std::vector<std::string>& fetches = {}) const;
+
+  // The graph as imported, and as executed (after clustering when the JIT is on).
+  const Graph& graph() const { return *original_; }
+  const Graph& executed_graph() const { return executor_->graph(); }
+  SessionStats stats() const;
+
+ private:
+  Session() = default;
+  std::shared_ptr<const Graph> original_;
+  std::unique_ptr<Executor> executor_;
+};
+
+}  // namespace kiln
+
+#endif  // KILN_RUNTIME_SESSION_H_

@@ -1,0 +1,39 @@
+// KILN_FLAGS: process-wide settings read once from the environment.
+#ifndef KILN_SUPPORT_FLAGS_H_
+#define KILN_SUPPORT_FLAGS_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace kiln {
+
+struct Flags {
+  int auto_jit = 0;             // 0: off; 1 and 2: cluster and JIT-compile supported subgraphs.
+  int min_cluster_size = 2;     // Smallest cluster (in runtime ops) worth compiling.
+  std::string dump_to;          // When set, each compiled cluster's HLO text is written here.
+  std::string backend = "cpu";  // Backend that compiles clusters: "cpu" or "interpreter".
+  bool log_compiles = false;    // Print one line per cluster compilation to stderr.
+};
+
+struct FlagInfo {
+  std::string name;
+  std::string default_value;
+  std::string help;
+};
+
+// Parses a KILN_FLAGS string such as "--auto_jit=2 --dump_to=/tmp/d". Unknown flags and bad values are
+// InvalidArgument errors naming the flag.
+absl::StatusOr<Flags> ParseFlags(absl::string_view text);
+
+// The flags from the KILN_FLAGS environment variable, parsed on first use. A malformed KILN_FLAGS
+// prints its error to stderr once and leaves the defaults.
+const Flags& GetFlags();
+
+// Every flag with its default and help text (for `kiln flags` and docs/flags.md).
+const std::vector<FlagInfo>& ListFlags();
+
+}  // namespace kiln
+
+#endif  // KILN_SUPPORT_FLAGS_H_

@@ -1,0 +1,51 @@
+// Status helpers: the one family of early-return macros used across Kiln.
+#ifndef KILN_SUPPORT_STATUS_H_
+#define KILN_SUPPORT_STATUS_H_
+
+#include <cstdio>
+#include <cstdlib>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+
+#define KILN_CONCAT_IMPL_(a, b) a##b
+#define KILN_CONCAT_(a, b) KILN_CONCAT_IMPL_(a, b)
+
+// Returns from the enclosing function when `expr` (an absl::Status) is not OK.
+#define RETURN_IF_ERROR(expr)                          \
+  do {                                                 \
+    ::absl::Status kiln_status_ = (expr);              \
+    if (!kiln_status_.ok()) return kiln_status_;       \
+  } while (0)
+
+// `ASSIGN_OR_RETURN(auto x, F());` assigns the value of a StatusOr or returns its error.
+#define ASSIGN_OR_RETURN(lhs, rexpr) \
+  KILN_ASSIGN_OR_RETURN_IMPL_(KILN_CONCAT_(kiln_statusor_, __LINE__), lhs, rexpr)
+#define KILN_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, rexpr) \
+  auto statusor = (rexpr);                                \
+  if (!statusor.ok()) return std::move(statusor).status(); \
+  lhs = std::move(statusor).value()
+
+// Programmer errors (broken invariants), never bad input: abort with a message.
+#define KILN_CHECK(cond, msg)                                                         \
+  do {                                                                                \
+    if (!(cond)) {                                                                    \
+      std::fprintf(stderr, "%s:%d: check failed: %s: %s\n", __FILE__, __LINE__, #cond, \
+                   std::string(msg).c_str());                                         \
+      std::abort();                                                                   \
+    }                                                                                 \
+  } while (0)
+
+namespace kiln {
+
+// Prefixes `context` to a non-OK status's message, keeping its code.
+inline absl::Status Annotate(const absl::Status& s, absl::string_view context) {
+  if (s.ok()) return s;
+  return absl::Status(s.code(), absl::StrCat(context, ": ", s.message()));
+}
+
+}  // namespace kiln
+
+#endif  // KILN_SUPPORT_STATUS_H_

@@ -1,0 +1,147 @@
+#include "kiln/runtime/op_registry.h"
+
+#include <mutex>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "kiln/support/status.h"
+
+namespace kiln {
+
+std::string TensorType::ToString() const {
+  if (!rank_known) return absl::StrCat(DTypeName(dtype), "[?]");
+  std::vector<std::string> parts;
+  for (int64_t d : dims) parts.push_back(d < 0 ? "?" : absl::StrCat(d));
+  return absl::StrCat(DTypeName(dtype), "[", absl::StrJoin(parts, ","), "]");
+}
+
+absl::Status InferenceContext::Error(absl::string_view message) const {
+  return absl::InvalidArgumentError(absl::StrCat(node_.op, " node '", node_.name, "': ", message));
+}
+
+absl::StatusOr<Tensor*> KernelContext::AllocateOutput(int i, DType dtype, Dims dims) {
+  if (i < 0 || i >= static_cast<int>(outputs_->size())) {
+    return Error(absl::StrCat("output ", i, " does not exist"));
+  }
+  absl::StatusOr<Tensor> t = Tensor::Create(dtype, std::move(dims));
+  if (!t.ok()) return Error(t.status().message());
+  (*outputs_)[i] = *std::move(t);
+  return &(*outputs_)[i];
+}
+
+absl::Status KernelContext::Error(absl::string_view message) const {
+  return absl::InvalidArgumentError(absl::StrCat(node_.op, " node '", node_.name, "': ", message));
+}
+
+OpRegistry& OpRegistry::Global() {
+  static OpRegistry* registry = new OpRegistry();
+  return *registry;
+}
+
+void OpRegistry::Register(OpDef def) {
+  std::string name = def.name;
+  ops_[name] = std::move(def);
+}
+
+const OpDef* OpRegistry::Find(const std::string& op) const {
+  auto it = ops_.find(op);
+  return it == ops_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> OpRegistry::OpNames() const {
+  std::vector<std::string> names;
+  for (const auto& [name, def] : ops_) names.push_back(name);
+  return names;
+}
+
+namespace {
+
+class FunctionKernel : public OpKernel {
+ public:
+  explicit FunctionKernel(std::function<absl::Status(KernelContext&)> fn) : fn_(std::move(fn)) {}
+  absl::Status Compute(KernelContext& ctx) const override { return fn_(ctx); }
+
+ private:
+  std::function<absl::Status(KernelContext&)> fn_;
+};
+
+}  // namespace
+
+std::unique_ptr<OpKernel> MakeFunctionKernel(std::function<absl::Status(KernelContext&)> fn) {
+  return std::make_unique<FunctionKernel>(std::move(fn));
+}
+
+absl::StatusOr<std::map<std::string, TensorType>> InferTypes(
+    const Graph& graph, const std::map<std::string, TensorType>& input_overrides) {
+  std::map<std::string, TensorType> types;
+  for (const ValueInfo& in : graph.inputs) {
+    auto it = input_overrides.find(in.name);
+    if (it != input_overrides.end()) {
+      types[in.name] = it->second;
+      continue;
+    }
+    TensorType t;
+    t.dtype = in.dtype;
+    t.dims = in.dims;
+    t.rank_known = in.has_shape;
+    types[in.name] = std::move(t);
+  }
+  for (const auto& [name, value] : graph.initializers) {
+    if (graph.FindInput(name) != nullptr && types.count(name)) continue;  // Fed value overrides.
+    TensorType t;
+    t.dtype = value.dtype();
+    t.dims = value.dims();
+    t.value = value;
+    types[name] = std::move(t);
+  }
+  ASSIGN_OR_RETURN(std::vector<int> order, graph.TopologicalOrder());
+  const OpRegistry& registry = OpRegistry::Global();
+  for (int index : order) {
+    const Node& node = graph.nodes[index];
+    const OpDef* def = registry.Find(node.op);
+    if (def == nullptr) {
+      return absl::UnimplementedError(absl::StrCat("node '", node.name, "' has op '", node.op,
+                                                   "', which Kiln does not implement"));
+    }
+    int present = static_cast<int>(node.inputs.size());
+    if (present < def->min_inputs || (def->max_inputs >= 0 && present > def->max_inputs)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          node.op, " node '", node.name, "' has ", present, " inputs; ", node.op, " takes ",
+          def->min_inputs, def->max_inputs == def->min_inputs ? "" : absl::StrCat(" to ", def->max_inputs)));
+    }
+    if (def->num_outputs >= 0 && static_cast<int>(node.outputs.size()) > def->num_outputs) {
+      return absl::InvalidArgumentError(absl::StrCat(node.op, " node '", node.name, "' has ",
+                                                     node.outputs.size(), " outputs; ", node.op,
+                                                     " produces at most ", def->num_outputs));
+    }
+    std::vector<const TensorType*> inputs;
+    for (const std::string& in : node.inputs) {
+      if (in.empty()) {
+        inputs.push_back(nullptr);
+        continue;
+      }
+      auto it = types.find(in);
+      if (it == types.end()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(node.op, " node '", node.name, "' reads '", in, "', whose type is unknown"));
+      }
+      inputs.push_back(&it->second);
+    }
+    InferenceContext ctx(node, std::move(inputs));
+    if (!def->shape_fn) {
+      return absl::InternalError(absl::StrCat("op ", node.op, " has no shape function"));
+    }
+    RETURN_IF_ERROR(def->shape_fn(ctx));
+    for (size_t i = 0; i < node.outputs.size(); ++i) {
+      if (node.outputs[i].empty()) continue;
+      if (i >= ctx.outputs().size() || ctx.outputs()[i].dtype == DType::kInvalid) {
+        return absl::InternalError(absl::StrCat(node.op, " node '", node.name,
+                                                "': shape function gave no type for output ", i));
+      }
+      types[node.outputs[i]] = std::move(ctx.outputs()[i]);
+    }
+  }
+  return types;
+}
+
+}  // namespace kiln
