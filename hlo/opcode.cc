@@ -1,0 +1,52 @@
+#include "kiln/hlo/opcode.h"
+
+#include "hlo/str_util.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace kiln::hlo {
+namespace {
+
+struct OpcodeInfo {
+  std::string_view name;
+  int arity;
+};
+constexpr OpcodeInfo kOpcodeInfo[] = {
+#define KILN_HLO_OPCODE_INFO_(enum_name, text, arity) {text, arity},
+    KILN_HLO_OPCODE_LIST(KILN_HLO_OPCODE_INFO_)
+#undef KILN_HLO_OPCODE_INFO_
+};
+
+}  // namespace
+
+std::string_view OpcodeString(Opcode opcode) {
+  return kOpcodeInfo[static_cast<int>(opcode)].name;
+}
+
+absl::StatusOr<Opcode> StringToOpcode(std::string_view name) {
+  for (int i = 0; i < kOpcodeCount; ++i) {
+    if (kOpcodeInfo[i].name == name) return static_cast<Opcode>(i);
+  }
+  return absl::NotFoundError(internal::Cat("unknown HLO opcode '", name, "'"));
+}
+
+std::optional<int> OpcodeArity(Opcode opcode) {
+  int arity = kOpcodeInfo[static_cast<int>(opcode)].arity;
+  if (arity < 0) return std::nullopt;
+  return arity;
+}
+
+bool IsElementwiseUnary(Opcode opcode) {
+  return static_cast<int>(opcode) >= static_cast<int>(Opcode::kAbs) &&
+         static_cast<int>(opcode) <= static_cast<int>(Opcode::kCopy);
+}
+bool IsElementwiseBinary(Opcode opcode) {
+  return static_cast<int>(opcode) >= static_cast<int>(Opcode::kAdd) &&
+         static_cast<int>(opcode) <= static_cast<int>(Opcode::kCompare);
+}
+bool IsElementwise(Opcode opcode) {
+  return IsElementwiseUnary(opcode) || IsElementwiseBinary(opcode) || opcode == Opcode::kSelect ||
+         opcode == Opcode::kClamp || opcode == Opcode::kConvert;
+}
+
+}  // namespace kiln::hlo

@@ -1,0 +1,587 @@
+// HLO text parser. Line-oriented, as XLA prints modules: one instruction per line, computations
+// introduced by a line ending in '{' and closed by a line '}'. Accepts both the long form
+// (`%add = f32[2]{0} add(f32[2]{0} %x, f32[2]{0} %y)`) and the short one (`add = f32[2]{0} add(x, y)`).
+// Unknown attributes (metadata, sharding, frontend_attributes, ...) are skipped.
+#include "kiln/hlo/parser.h"
+
+#include <cstdlib>
+#include <map>
+
+#include "absl/strings/str_split.h"
+#include "hlo/str_util.h"
+#include "kiln/hlo/native_types.h"
+#include "kiln/support/status.h"
+
+namespace kiln::hlo {
+namespace {
+
+using internal::Cat;
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  return s;
+}
+
+std::string_view StripPercent(std::string_view s) {
+  s = Trim(s);
+  if (!s.empty() && s.front() == '%') s.remove_prefix(1);
+  return s;
+}
+
+// Index just past the bracket matching the one at `pos` (s[pos] is '(', '{' or '['); npos if
+// unbalanced. Skips quoted strings.
+size_t MatchBracket(std::string_view s, size_t pos) {
+  int depth = 0;
+  for (size_t i = pos; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == '"') {
+      for (++i; i < s.size() && s[i] != '"'; ++i) {
+        if (s[i] == '\\') ++i;
+      }
+      continue;
+    }
+    if (c == '(' || c == '{' || c == '[') ++depth;
+    if (c == ')' || c == '}' || c == ']') {
+      if (--depth == 0) return i + 1;
+    }
+  }
+  return std::string_view::npos;
+}
+
+// Splits at top-level commas.
+std::vector<std::string_view> SplitTopLevel(std::string_view s) {
+  std::vector<std::string_view> parts;
+  int depth = 0;
+  size_t start = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == '"') {
+      for (++i; i < s.size() && s[i] != '"'; ++i) {
+        if (s[i] == '\\') ++i;
+      }
+      continue;
+    }
+    if (c == '(' || c == '{' || c == '[') ++depth;
+    if (c == ')' || c == '}' || c == ']') --depth;
+    if (c == ',' && depth == 0) {
+      parts.push_back(Trim(s.substr(start, i - start)));
+      start = i + 1;
+    }
+  }
+  std::string_view last = Trim(s.substr(start));
+  if (!last.empty()) parts.push_back(last);
+  return parts;
+}
+
+// Length of the shape text at the start of `s` ("f32[2,3]{1,0}", "(f32[], s32[])", "token[]").
+size_t ShapeLength(std::string_view s) {
+  if (s.empty()) return 0;
+  if (s[0] == '(') {
+    size_t end = MatchBracket(s, 0);
+    return end == std::string_view::npos ? 0 : end;
+  }
+  size_t i = s.find('[');
+  if (i == std::string_view::npos) return 0;
+  for (size_t k = 0; k < i; ++k) {
+    if (!((s[k] >= 'a' && s[k] <= 'z') || (s[k] >= '0' && s[k] <= '9'))) return 0;
+  }
+  size_t end = MatchBracket(s, i);
+  if (end == std::string_view::npos) return 0;
+  if (end < s.size() && s[end] == '{') {
+    size_t lend = MatchBracket(s, end);
+    if (lend != std::string_view::npos) end = lend;
+  }
+  return end;
+}
+
+absl::StatusOr<int64_t> ParseInt(std::string_view s) {
+  s = Trim(s);
+  std::string str(s);
+  char* end = nullptr;
+  long long v = std::strtoll(str.c_str(), &end, 10);
+  if (str.empty() || end != str.c_str() + str.size()) {
+    return absl::InvalidArgumentError(Cat("expected an integer, got '", s, "'"));
+  }
+  return v;
+}
+
+absl::StatusOr<std::vector<int64_t>> ParseIntList(std::string_view s) {
+  s = Trim(s);
+  if (s.size() < 2 || s.front() != '{' || s.back() != '}') {
+    return absl::InvalidArgumentError(Cat("expected {a,b,...}, got '", s, "'"));
+  }
+  std::vector<int64_t> out;
+  std::string inner(s.substr(1, s.size() - 2));
+  for (absl::string_view part : absl::StrSplit(inner, ',', absl::SkipWhitespace())) {
+    ASSIGN_OR_RETURN(int64_t v, ParseInt(std::string_view(part.data(), part.size())));
+    out.push_back(v);
+  }
+  return out;
+}
+
+// "3x3" -> {3, 3}; elements may be "1_1" pairs (returned as strings).
+std::vector<std::string> SplitX(std::string_view s) {
+  std::vector<std::string> out;
+  for (absl::string_view p : absl::StrSplit(std::string(s), 'x')) out.emplace_back(p);
+  return out;
+}
+
+absl::StatusOr<Window> ParseWindow(std::string_view s) {
+  s = Trim(s);
+  if (s.size() < 2 || s.front() != '{') return absl::InvalidArgumentError("window must be {...}");
+  Window w;
+  std::string inner(s.substr(1, s.size() - 2));
+  for (absl::string_view field : absl::StrSplit(inner, ' ', absl::SkipWhitespace())) {
+    size_t eq = field.find('=');
+    if (eq == absl::string_view::npos) return absl::InvalidArgumentError("bad window field");
+    std::string key(field.substr(0, eq));
+    std::vector<std::string> vals = SplitX(std::string_view(field.data() + eq + 1, field.size() - eq - 1));
+    if (key == "size") w.dimensions.resize(vals.size());
+    if (vals.size() != w.dimensions.size()) {
+      return absl::InvalidArgumentError(Cat("window field ", key, " has the wrong rank"));
+    }
+    for (size_t i = 0; i < vals.size(); ++i) {
+      WindowDimension& d = w.dimensions[i];
+      if (key == "pad") {
+        size_t u = vals[i].find('_', 1);
+        if (u == std::string::npos) return absl::InvalidArgumentError("pad must be lo_hi");
+        ASSIGN_OR_RETURN(d.padding_low, ParseInt(std::string_view(vals[i]).substr(0, u)));
+        ASSIGN_OR_RETURN(d.padding_high, ParseInt(std::string_view(vals[i]).substr(u + 1)));
+        continue;
+      }
+      ASSIGN_OR_RETURN(int64_t v, ParseInt(vals[i]));
+      if (key == "size") d.size = v;
+      else if (key == "stride") d.stride = v;
+      else if (key == "lhs_dilate") d.base_dilation = v;
+      else if (key == "rhs_dilate") d.window_dilation = v;
+      else if (key == "rhs_reversal") d.window_reversal = v != 0;
+      else return absl::InvalidArgumentError(Cat("unknown window field ", key));
+    }
+  }
+  return w;
+}
+
+absl::StatusOr<PaddingConfig> ParsePadding(std::string_view s) {
+  PaddingConfig p;
+  for (const std::string& dim : SplitX(Trim(s))) {
+    // Values may be negative: split on '_' that are not a leading minus sign.
+    std::vector<int64_t> v;
+    size_t start = 0;
+    for (size_t i = 1; i <= dim.size(); ++i) {
+      if (i == dim.size() || (dim[i] == '_' )) {
+        ASSIGN_OR_RETURN(int64_t x, ParseInt(std::string_view(dim).substr(start, i - start)));
+        v.push_back(x);
+        start = i + 1;
+        ++i;
+      }
+    }
+    if (v.size() < 2 || v.size() > 3) return absl::InvalidArgumentError(Cat("bad padding '", dim, "'"));
+    p.push_back({v[0], v[1], v.size() == 3 ? v[2] : 0});
+  }
+  return p;
+}
+
+absl::StatusOr<ConvolutionDimensionNumbers> ParseDimLabels(std::string_view s) {
+  size_t us = s.find('_'), arrow = s.find("->");
+  if (us == std::string_view::npos || arrow == std::string_view::npos) {
+    return absl::InvalidArgumentError(Cat("bad dim_labels '", s, "'"));
+  }
+  std::string_view in = s.substr(0, us), k = s.substr(us + 1, arrow - us - 1), out = s.substr(arrow + 2);
+  ConvolutionDimensionNumbers d;
+  size_t ns = in.size() - 2;
+  d.input_spatial_dimensions.assign(ns, -1);
+  d.kernel_spatial_dimensions.assign(ns, -1);
+  d.output_spatial_dimensions.assign(ns, -1);
+  auto fill = [&](std::string_view labels, char a, int64_t* da, char b, int64_t* db,
+                  std::vector<int64_t>* spatial) -> absl::Status {
+    if (labels.size() != ns + 2) return absl::InvalidArgumentError("dim_labels ranks differ");
+    for (size_t i = 0; i < labels.size(); ++i) {
+      char c = labels[i];
+      if (c == a) *da = i;
+      else if (c == b) *db = i;
+      else if (c >= '0' && c <= '9' && static_cast<size_t>(c - '0') < ns) (*spatial)[c - '0'] = i;
+      else return absl::InvalidArgumentError(Cat("bad dim_labels '", s, "'"));
+    }
+    return absl::OkStatus();
+  };
+  RETURN_IF_ERROR(fill(in, 'b', &d.input_batch_dimension, 'f', &d.input_feature_dimension,
+                       &d.input_spatial_dimensions));
+  RETURN_IF_ERROR(fill(k, 'o', &d.kernel_output_feature_dimension, 'i',
+                       &d.kernel_input_feature_dimension, &d.kernel_spatial_dimensions));
+  RETURN_IF_ERROR(fill(out, 'b', &d.output_batch_dimension, 'f', &d.output_feature_dimension,
+                       &d.output_spatial_dimensions));
+  return d;
+}
+
+// Reads the element values of a constant ("{{1, 2}, {3, 4}}", "7", "true", "-inf", "nan").
+absl::StatusOr<Literal> ParseLiteral(const Shape& shape, std::string_view text) {
+  if (!shape.IsArray()) return absl::UnimplementedError("only array constants are parsed");
+  Literal lit(shape);
+  std::vector<std::string> tokens;
+  std::string cur;
+  for (char c : text) {
+    if (c == '{' || c == '}' || c == ',' || c == ' ' || c == '\n') {
+      if (!cur.empty()) tokens.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  if (!cur.empty()) tokens.push_back(cur);
+  if (static_cast<int64_t>(tokens.size()) != lit.element_count()) {
+    return absl::InvalidArgumentError(Cat("constant has ", tokens.size(), " values, ",
+                                          shape.ToString(false), " needs ", lit.element_count()));
+  }
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    const std::string& t = tokens[i];
+    if (t == "true" || t == "false") {
+      lit.SetFromDouble(i, t == "true" ? 1 : 0);
+      continue;
+    }
+    if (IsIntegralType(shape.element_type())) {
+      ASSIGN_OR_RETURN(int64_t v, ParseInt(t));
+      DispatchArrayType(shape.element_type(), [&](auto tag) {
+        using T = decltype(tag);
+        lit.data<T>()[i] = ConvertElement<T>(v);
+      });
+      continue;
+    }
+    char* end = nullptr;
+    double v = std::strtod(t.c_str(), &end);
+    if (end != t.c_str() + t.size()) {
+      return absl::InvalidArgumentError(Cat("bad constant value '", t, "'"));
+    }
+    if (shape.element_type() == PrimitiveType::F32) {
+      lit.data<float>()[i] = std::strtof(t.c_str(), nullptr);
+    } else {
+      lit.SetFromDouble(i, v);
+    }
+  }
+  return lit;
+}
+
+class Parser {
+ public:
+  absl::StatusOr<std::unique_ptr<Module>> Parse(std::string_view text) {
+    std::vector<std::string_view> lines;
+    for (absl::string_view l : absl::StrSplit(absl::string_view(text.data(), text.size()), '\n')) {
+      lines.emplace_back(l.data(), l.size());
+    }
+    std::unique_ptr<Module> module;
+    std::unique_ptr<Computation> current;
+    bool current_is_entry = false;
+    Instruction* root = nullptr;
+    for (size_t n = 0; n < lines.size(); ++n) {
+      line_ = n + 1;
+      std::string_view line = Trim(lines[n]);
+      if (line.empty() || line.substr(0, 2) == "//") continue;
+      if (line.substr(0, 10) == "HloModule ") {
+        std::string_view rest = Trim(line.substr(10));
+        size_t end = rest.find_first_of(", ");
+        module = std::make_unique<Module>(std::string(rest.substr(0, end)));
+        continue;
+      }
+      if (module == nullptr) return Error("expected 'HloModule name' first");
+      if (current == nullptr) {
+        if (line.back() != '{') return Error("expected a computation header ending in '{'");
+        current_is_entry = line.substr(0, 6) == "ENTRY ";
+        if (current_is_entry) line = Trim(line.substr(6));
+        line = StripPercent(line);
+        size_t end = line.find_first_of(" ({");
+        current = std::make_unique<Computation>(std::string(line.substr(0, end)));
+        values_.clear();
+        root = nullptr;
+        continue;
+      }
+      if (line == "}") {
+        if (root == nullptr) {
+          std::vector<Instruction*> all = current->instructions();
+          if (all.empty()) return Error("empty computation");
+          root = all.back();
+        }
+        current->set_root_instruction(root);
+        std::string name = current->name();
+        Computation* added = current_is_entry ? module->AddEntryComputation(std::move(current))
+                                              : module->AddEmbeddedComputation(std::move(current));
+        computations_[name] = added;
+        continue;
+      }
+      bool is_root = false;
+      if (line.substr(0, 5) == "ROOT ") {
+        is_root = true;
+        line = Trim(line.substr(5));
+      }
+      absl::StatusOr<Instruction*> instr = ParseInstruction(line, current.get());
+      if (!instr.ok()) return Error(std::string(instr.status().message()));
+      if (is_root) root = *instr;
+    }
+    if (module == nullptr) return Error("no HloModule line");
+    if (current != nullptr) return Error("unterminated computation (missing '}')");
+    if (module->entry_computation() == nullptr) {
+      // Without an ENTRY marker, the last computation is the entry (as in XLA).
+      std::vector<Computation*> comps = module->MakeComputationPostOrder();
+      if (comps.empty()) return Error("module has no computations");
+      return Error("module has no ENTRY computation");
+    }
+    return module;
+  }
+
+ private:
+  absl::Status Error(std::string_view what) const {
+    return absl::InvalidArgumentError(Cat("HLO text line ", line_, ": ", what));
+  }
+
+  absl::StatusOr<Computation*> FindComputation(std::string_view name) const {
+    auto it = computations_.find(std::string(StripPercent(name)));
+    if (it == computations_.end()) {
+      return absl::InvalidArgumentError(
+          Cat("unknown computation '", name, "' (callees must precede their callers)"));
+    }
+    return it->second;
+  }
+
+  absl::StatusOr<Instruction*> ParseInstruction(std::string_view line, Computation* comp) {
+    size_t eq = line.find(" = ");
+    if (eq == std::string_view::npos) return absl::InvalidArgumentError("expected 'name = ...'");
+    std::string name(StripPercent(line.substr(0, eq)));
+    std::string_view rest = Trim(line.substr(eq + 3));
+    size_t shape_len = ShapeLength(rest);
+    if (shape_len == 0) return absl::InvalidArgumentError(Cat("expected a shape in '", rest, "'"));
+    ASSIGN_OR_RETURN(Shape shape, ParseShape(rest.substr(0, shape_len)));
+    rest = Trim(rest.substr(shape_len));
+    size_t paren = rest.find('(');
+    if (paren == std::string_view::npos) return absl::InvalidArgumentError("expected '(' after the opcode");
+    std::string_view opcode_text = Trim(rest.substr(0, paren));
+    ASSIGN_OR_RETURN(Opcode opcode, StringToOpcode(opcode_text));
+    size_t close = MatchBracket(rest, paren);
+    if (close == std::string_view::npos) return absl::InvalidArgumentError("unbalanced operands");
+    std::string_view operand_text = rest.substr(paren + 1, close - paren - 2);
+    std::string_view attr_text = Trim(rest.substr(close));
+    if (!attr_text.empty() && attr_text.front() == ',') attr_text = Trim(attr_text.substr(1));
+
+    std::unique_ptr<Instruction> instr;
+    if (opcode == Opcode::kParameter) {
+      ASSIGN_OR_RETURN(int64_t number, ParseInt(operand_text));
+      instr = Instruction::CreateParameter(number, shape, name);
+    } else if (opcode == Opcode::kConstant) {
+      ASSIGN_OR_RETURN(Literal lit, ParseLiteral(shape, operand_text));
+      instr = Instruction::CreateConstant(std::move(lit));
+      *instr->mutable_shape() = shape;
+    } else {
+      std::vector<Instruction*> operands;
+      for (std::string_view op : SplitTopLevel(operand_text)) {
+        size_t len = ShapeLength(op);
+        // "f32[2]{0} %x" (long form) or "x" (short form).
+        if (len > 0 && len < op.size() && op[len] == ' ') op = Trim(op.substr(len));
+        auto it = values_.find(std::string(StripPercent(op)));
+        if (it == values_.end()) {
+          return absl::InvalidArgumentError(Cat("unknown operand '", op, "' of %", name));
+        }
+        operands.push_back(it->second);
+      }
+      instr = Instruction::Create(opcode, shape, std::move(operands));
+    }
+    instr->set_name(name);
+    RETURN_IF_ERROR(Annotate(ParseAttributes(attr_text, instr.get()), Cat("%", name)));
+    Instruction* added = comp->AddInstruction(std::move(instr));
+    values_[name] = added;
+    return added;
+  }
+
+  absl::Status ParseAttributes(std::string_view text, Instruction* instr) {
+    std::vector<Computation*> called;
+    Computation* true_comp = nullptr;
+    Computation* false_comp = nullptr;
+    Computation* select = nullptr;
+    Computation* scatter = nullptr;
+    Computation* condition = nullptr;
+    Computation* body = nullptr;
+    for (std::string_view attr : SplitTopLevel(text)) {
+      size_t eq = attr.find('=');
+      if (eq == std::string_view::npos) return absl::InvalidArgumentError(Cat("bad attribute '", attr, "'"));
+      std::string key(Trim(attr.substr(0, eq)));
+      std::string_view value = Trim(attr.substr(eq + 1));
+      Opcode op = instr->opcode();
+      if (key == "dimensions") {
+        ASSIGN_OR_RETURN(std::vector<int64_t> d, ParseIntList(value));
+        instr->set_dimensions(std::move(d));
+      } else if (key == "iota_dimension") {
+        ASSIGN_OR_RETURN(int64_t d, ParseInt(value));
+        instr->set_dimensions({d});
+      } else if (key == "slice") {
+        std::vector<int64_t> starts, limits, strides;
+        for (std::string_view part : SplitTopLevel(value.substr(1, value.size() - 2))) {
+          std::string inner(Trim(part).substr(1, Trim(part).size() - 2));
+          std::vector<std::string> f;
+          for (absl::string_view x : absl::StrSplit(inner, ':')) f.emplace_back(x);
+          if (f.size() < 2) return absl::InvalidArgumentError("bad slice");
+          ASSIGN_OR_RETURN(int64_t s, ParseInt(f[0]));
+          ASSIGN_OR_RETURN(int64_t l, ParseInt(f[1]));
+          int64_t st = 1;
+          if (f.size() == 3) {
+            ASSIGN_OR_RETURN(st, ParseInt(f[2]));
+          }
+          starts.push_back(s);
+          limits.push_back(l);
+          strides.push_back(st);
+        }
+        instr->set_slice(starts, limits, strides);
+      } else if (key == "dynamic_slice_sizes" || key == "slice_sizes") {
+        ASSIGN_OR_RETURN(std::vector<int64_t> d, ParseIntList(value));
+        instr->set_slice_sizes(std::move(d));
+      } else if (key == "padding") {
+        ASSIGN_OR_RETURN(PaddingConfig p, ParsePadding(value));
+        instr->set_padding_config(std::move(p));
+      } else if (key == "window") {
+        ASSIGN_OR_RETURN(Window w, ParseWindow(value));
+        instr->set_window(std::move(w));
+      } else if (key == "dim_labels") {
+        ASSIGN_OR_RETURN(ConvolutionDimensionNumbers d, ParseDimLabels(value));
+        instr->set_convolution_dimension_numbers(std::move(d));
+      } else if (key == "feature_group_count") {
+        ASSIGN_OR_RETURN(int64_t v, ParseInt(value));
+        instr->set_feature_group_count(v);
+      } else if (key == "batch_group_count") {
+        ASSIGN_OR_RETURN(int64_t v, ParseInt(value));
+        instr->set_batch_group_count(v);
+      } else if (key == "lhs_batch_dims" || key == "rhs_batch_dims" ||
+                 key == "lhs_contracting_dims" || key == "rhs_contracting_dims") {
+        ASSIGN_OR_RETURN(std::vector<int64_t> d, ParseIntList(value));
+        DotDimensionNumbers dn = instr->dot_dimension_numbers();
+        if (key == "lhs_batch_dims") dn.lhs_batch_dimensions = d;
+        if (key == "rhs_batch_dims") dn.rhs_batch_dimensions = d;
+        if (key == "lhs_contracting_dims") dn.lhs_contracting_dimensions = d;
+        if (key == "rhs_contracting_dims") dn.rhs_contracting_dimensions = d;
+        instr->set_dot_dimension_numbers(std::move(dn));
+      } else if (key == "direction") {
+        ASSIGN_OR_RETURN(ComparisonDirection d, ParseComparisonDirection(value));
+        instr->set_comparison_direction(d);
+      } else if (key == "index") {
+        ASSIGN_OR_RETURN(int64_t v, ParseInt(value));
+        instr->set_tuple_index(v);
+      } else if (key == "exponent_bits") {
+        ASSIGN_OR_RETURN(int64_t v, ParseInt(value));
+        instr->set_reduce_precision(v, instr->mantissa_bits());
+      } else if (key == "mantissa_bits") {
+        ASSIGN_OR_RETURN(int64_t v, ParseInt(value));
+        instr->set_reduce_precision(instr->exponent_bits(), v);
+      } else if (key == "epsilon") {
+        instr->set_epsilon(std::strtof(std::string(value).c_str(), nullptr));
+      } else if (key == "feature_index") {
+        ASSIGN_OR_RETURN(int64_t v, ParseInt(value));
+        instr->set_feature_index(v);
+      } else if (key == "is_stable") {
+        instr->set_is_stable(value == "true");
+      } else if (key == "indices_are_sorted") {
+        instr->set_indices_are_sorted(value == "true");
+      } else if (key == "unique_indices") {
+        instr->set_unique_indices(value == "true");
+      } else if (key == "offset_dims" || key == "collapsed_slice_dims" ||
+                 key == "start_index_map" || key == "operand_batching_dims" ||
+                 key == "start_indices_batching_dims" ||
+                 (key == "index_vector_dim" && op == Opcode::kGather)) {
+        GatherDimensionNumbers g = instr->gather_dimension_numbers();
+        if (key == "index_vector_dim") {
+          ASSIGN_OR_RETURN(g.index_vector_dim, ParseInt(value));
+        } else {
+          ASSIGN_OR_RETURN(std::vector<int64_t> d, ParseIntList(value));
+          if (key == "offset_dims") g.offset_dims = d;
+          if (key == "collapsed_slice_dims") g.collapsed_slice_dims = d;
+          if (key == "start_index_map") g.start_index_map = d;
+          if (key == "operand_batching_dims") g.operand_batching_dims = d;
+          if (key == "start_indices_batching_dims") g.start_indices_batching_dims = d;
+        }
+        instr->set_gather_dimension_numbers(std::move(g));
+      } else if (key == "update_window_dims" || key == "inserted_window_dims" ||
+                 key == "scatter_dims_to_operand_dims" || key == "input_batching_dims" ||
+                 key == "scatter_indices_batching_dims" || key == "index_vector_dim") {
+        ScatterDimensionNumbers s = instr->scatter_dimension_numbers();
+        if (key == "index_vector_dim") {
+          ASSIGN_OR_RETURN(s.index_vector_dim, ParseInt(value));
+        } else {
+          ASSIGN_OR_RETURN(std::vector<int64_t> d, ParseIntList(value));
+          if (key == "update_window_dims") s.update_window_dims = d;
+          if (key == "inserted_window_dims") s.inserted_window_dims = d;
+          if (key == "scatter_dims_to_operand_dims") s.scatter_dims_to_operand_dims = d;
+          if (key == "input_batching_dims") s.input_batching_dims = d;
+          if (key == "scatter_indices_batching_dims") s.scatter_indices_batching_dims = d;
+        }
+        instr->set_scatter_dimension_numbers(std::move(s));
+      } else if (key == "algorithm") {
+        RandomAlgorithm a = RandomAlgorithm::kDefault;
+        if (value == "rng_three_fry") a = RandomAlgorithm::kThreeFry;
+        if (value == "rng_philox") a = RandomAlgorithm::kPhilox;
+        instr->set_rng_algorithm(a);
+      } else if (key == "scale") {
+        QuantizationParams q = instr->quantization();
+        q.scales.clear();
+        std::string inner(value.substr(1, value.size() - 2));
+        for (absl::string_view p : absl::StrSplit(inner, ',', absl::SkipWhitespace())) {
+          q.scales.push_back(std::strtod(std::string(p).c_str(), nullptr));
+        }
+        instr->set_quantization(std::move(q));
+      } else if (key == "zero_point") {
+        QuantizationParams q = instr->quantization();
+        ASSIGN_OR_RETURN(q.zero_points, ParseIntList(value));
+        instr->set_quantization(std::move(q));
+      } else if (key == "quantization_dimension") {
+        QuantizationParams q = instr->quantization();
+        ASSIGN_OR_RETURN(q.quantization_dimension, ParseInt(value));
+        instr->set_quantization(std::move(q));
+      } else if (key == "custom_call_target") {
+        instr->set_custom_call_target(std::string(value.substr(1, value.size() - 2)));
+      } else if (key == "backend_config") {
+        std::string v;
+        if (!value.empty() && value.front() == '"') {
+          for (size_t i = 1; i + 1 < value.size(); ++i) {
+            if (value[i] == '\\' && i + 2 < value.size()) ++i;
+            v += value[i];
+          }
+        } else {
+          v = std::string(value);
+        }
+        instr->set_backend_config(std::move(v));
+      } else if (key == "to_apply") {
+        ASSIGN_OR_RETURN(Computation * c, FindComputation(value));
+        called = {c};
+      } else if (key == "select") {
+        ASSIGN_OR_RETURN(select, FindComputation(value));
+      } else if (key == "scatter") {
+        ASSIGN_OR_RETURN(scatter, FindComputation(value));
+      } else if (key == "condition") {
+        ASSIGN_OR_RETURN(condition, FindComputation(value));
+      } else if (key == "body") {
+        ASSIGN_OR_RETURN(body, FindComputation(value));
+      } else if (key == "true_computation") {
+        ASSIGN_OR_RETURN(true_comp, FindComputation(value));
+      } else if (key == "false_computation") {
+        ASSIGN_OR_RETURN(false_comp, FindComputation(value));
+      } else if (key == "branch_computations") {
+        called.clear();
+        for (std::string_view c : SplitTopLevel(value.substr(1, value.size() - 2))) {
+          ASSIGN_OR_RETURN(Computation * comp, FindComputation(c));
+          called.push_back(comp);
+        }
+      }
+      // Anything else (metadata, sharding, frontend_attributes, type, precision, ...) is skipped.
+    }
+    if (select && scatter) called = {select, scatter};
+    if (condition && body) called = {condition, body};
+    if (true_comp && false_comp) called = {true_comp, false_comp};
+    if (!called.empty()) instr->set_called_computations(std::move(called));
+    return absl::OkStatus();
+  }
+
+  size_t line_ = 0;
+  std::map<std::string, Instruction*> values_;
+  std::map<std::string, Computation*> computations_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Module>> ParseModule(std::string_view text) {
+  return Parser().Parse(text);
+}
+
+}  // namespace kiln::hlo

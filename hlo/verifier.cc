@@ -1,0 +1,66 @@
+#include "kiln/hlo/verifier.h"
+
+#include "hlo/str_util.h"
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "kiln/hlo/shape_inference.h"
+#include "kiln/support/status.h"
+
+namespace kiln::hlo {
+namespace {
+
+absl::Status VerifyComputation(const Module& module, const Computation& c,
+                               absl::flat_hash_set<std::string>& names) {
+  auto err = [&](const Instruction* instr, auto&&... parts) {
+    return absl::InvalidArgumentError(internal::Cat(
+        "HLO verifier: computation %", c.name(), instr ? internal::Cat(", instruction %", instr->name()) : "",
+        ": ", parts...));
+  };
+  if (c.root_instruction() == nullptr) return err(nullptr, "has no root");
+  if (c.root_instruction()->parent() != &c) return err(nullptr, "root is not in the computation");
+  for (int64_t i = 0; i < c.num_parameters(); ++i) {
+    if (c.parameter_instruction(i) == nullptr) {
+      return err(nullptr, "parameter ", i, " missing (parameters must be numbered 0..n-1)");
+    }
+  }
+  absl::flat_hash_set<const Instruction*> seen;
+  for (const Instruction* instr : c.MakeInstructionPostOrder()) {
+    if (!names.insert(instr->name()).second) return err(instr, "name is not unique");
+    for (const Instruction* op : instr->operands()) {
+      if (op->parent() != &c) return err(instr, "operand %", op->name(), " is in another computation");
+      if (!seen.contains(op)) return err(instr, "operand %", op->name(), " does not precede it");
+    }
+    seen.insert(instr);
+    for (const Computation* called : instr->called_computations()) {
+      if (called == nullptr || called->parent() != &module) {
+        return err(instr, "calls a computation that is not in the module");
+      }
+    }
+    absl::StatusOr<Shape> inferred = InferShape(*instr);
+    if (!inferred.ok()) return err(instr, inferred.status().message());
+    if (!ShapeUtil::Compatible(*inferred, instr->shape())) {
+      return err(instr, "shape ", instr->shape().ToString(false), " differs from the inferred ",
+                 inferred->ToString(false));
+    }
+    RETURN_IF_ERROR(Annotate(ShapeUtil::ValidateShape(instr->shape()),
+                             internal::Cat("HLO verifier: %", instr->name())));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status VerifyModule(const Module& module) {
+  if (module.entry_computation() == nullptr) {
+    return absl::InvalidArgumentError(
+        internal::Cat("HLO verifier: module ", module.name(), " has no entry computation"));
+  }
+  absl::flat_hash_set<std::string> names;
+  for (const Computation* c : module.MakeComputationPostOrder()) {
+    RETURN_IF_ERROR(VerifyComputation(module, *c, names));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace kiln::hlo
