@@ -1,0 +1,777 @@
+// The CPU backend: plans an HLO entry computation into a sequence of thunks over numbered buffer
+// slots, emits one LLVM module for all loop kernels, and runs the thunks per call.
+//
+// Planning (Compile):
+//   1. Every convolution and dot becomes a oneDNN thunk; a following bias add (broadcast of an
+//      [O] vector along the output feature dimension) and clamp / maximum / minimum with constant
+//      bounds are folded into the primitive when each intermediate has exactly one user.
+//   2. Elementwise ops form loop groups: an elementwise op joins the group of its users when all of
+//      them are elementwise ops of one group with its dimensions; the group's root is materialized.
+//   3. Index ops (broadcast, reshape, transpose, slice, pad, concatenate, reverse, iota) are computed
+//      inline by whoever reads them, and materialized only for oneDNN operands and results. A
+//      materialized reshape of a materialized value aliases its operand (no copy).
+//   4. reduce and reduce-window are loop kernels of their own.
+//   5. Temporaries get offsets in one per-call arena, reusing space once a value is dead.
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "backends/cpu/ir_emitter.h"
+#include "backends/cpu/jit_compiler.h"
+#include "backends/cpu/onednn_ops.h"
+#include "kiln/backends/cpu.h"
+#include "kiln/hlo/computation.h"
+#include "kiln/support/status.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
+
+namespace kiln::backends {
+namespace {
+
+using cpu::PostOp;
+using hlo::Instruction;
+using hlo::Opcode;
+using hlo::PrimitiveType;
+
+constexpr size_t kAlign = 64;
+size_t AlignUp(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
+
+std::string OpName(const Instruction* instr) { return std::string(hlo::OpcodeString(instr->opcode())); }
+
+bool IsF32(const hlo::Shape& s) { return s.IsArray() && s.element_type() == PrimitiveType::F32 && s.has_default_layout(); }
+
+// ---------------------------------------------------------------------------------------------
+// Run-time state and thunks.
+
+struct RunState {
+  std::vector<void*> slots;
+  dnnl::stream stream;
+  char* scratch = nullptr;  // Shared scratch for oneDNN thunks (one runs at a time).
+};
+
+class Thunk {
+ public:
+  virtual ~Thunk() = default;
+  virtual absl::Status Run(RunState& state) const = 0;
+  virtual size_t scratch_bytes() const { return 0; }
+};
+
+using KernelFn = void (*)(void**);
+
+class KernelThunk : public Thunk {
+ public:
+  explicit KernelThunk(std::string name) : name_(std::move(name)) {}
+  const std::string& name() const { return name_; }
+  void set_fn(KernelFn fn) { fn_ = fn; }
+  absl::Status Run(RunState& state) const override {
+    fn_(state.slots.data());
+    return absl::OkStatus();
+  }
+
+ private:
+  std::string name_;
+  KernelFn fn_ = nullptr;
+};
+
+class ConvThunk : public Thunk {
+ public:
+  ConvThunk(std::unique_ptr<cpu::ConvPrimitive> prim, int src, int weights, int bias, int dst)
+      : prim_(std::move(prim)), src_(src), weights_(weights), bias_(bias), dst_(dst) {}
+  absl::Status Run(RunState& s) const override {
+    return prim_->Execute(s.stream, s.slots[src_], s.slots[weights_], bias_ >= 0 ? s.slots[bias_] : nullptr,
+                          s.slots[dst_], s.scratch);
+  }
+  size_t scratch_bytes() const override { return prim_->scratch_bytes(); }
+
+ private:
+  std::unique_ptr<cpu::ConvPrimitive> prim_;
+  int src_, weights_, bias_, dst_;
+};
+
+class MatmulThunk : public Thunk {
+ public:
+  MatmulThunk(std::unique_ptr<cpu::MatmulPrimitive> prim, int src, int weights, int bias, int dst)
+      : prim_(std::move(prim)), src_(src), weights_(weights), bias_(bias), dst_(dst) {}
+  absl::Status Run(RunState& s) const override {
+    return prim_->Execute(s.stream, s.slots[src_], s.slots[weights_], bias_ >= 0 ? s.slots[bias_] : nullptr,
+                          s.slots[dst_], s.scratch);
+  }
+  size_t scratch_bytes() const override { return prim_->scratch_bytes(); }
+
+ private:
+  std::unique_ptr<cpu::MatmulPrimitive> prim_;
+  int src_, weights_, bias_, dst_;
+};
+
+class CopyThunk : public Thunk {
+ public:
+  CopyThunk(int src, int dst, size_t bytes) : src_(src), dst_(dst), bytes_(bytes) {}
+  absl::Status Run(RunState& s) const override {
+    if (bytes_ > 0) std::memcpy(s.slots[dst_], s.slots[src_], bytes_);
+    return absl::OkStatus();
+  }
+
+ private:
+  int src_, dst_;
+  size_t bytes_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// The executable.
+
+struct Slot {
+  enum class Kind { kParameter, kResult, kConstant, kTemp };
+  Kind kind = Kind::kTemp;
+  int64_t index = 0;     // Parameter / result number.
+  size_t offset = 0;     // kTemp: offset in the arena.
+  size_t bytes = 0;
+  const void* constant = nullptr;  // kConstant: data owned by the executable's module.
+  int def = -1;          // Thunk that writes it.
+  int last_use = -1;     // Last thunk that reads it.
+};
+
+class CpuExecutable : public Executable {
+ public:
+  CpuExecutable(std::unique_ptr<hlo::Module> module) : Executable(*module), module_(std::move(module)) {}
+
+  absl::Status Run(absl::Span<const BufferRef> args, absl::Span<const BufferRef> results,
+                   RunContext& ctx) const override {
+    RETURN_IF_ERROR(CheckBuffers(args, results));
+    std::shared_ptr<char> arena = AcquireArena();
+    RunState state;
+    state.slots.resize(slots_.size());
+    for (size_t i = 0; i < slots_.size(); ++i) {
+      const Slot& slot = slots_[i];
+      switch (slot.kind) {
+        case Slot::Kind::kParameter: state.slots[i] = args[slot.index].data; break;
+        case Slot::Kind::kResult: state.slots[i] = results[slot.index].data; break;
+        case Slot::Kind::kConstant: state.slots[i] = const_cast<void*>(slot.constant); break;
+        case Slot::Kind::kTemp: state.slots[i] = arena.get() + slot.offset; break;
+      }
+    }
+    state.scratch = arena.get() + temp_bytes_;
+    try {
+      state.stream = dnnl::stream(cpu::CpuEngine());
+    } catch (const dnnl::error& e) {
+      return absl::InternalError(absl::StrCat("oneDNN stream creation failed: ", e.what()));
+    }
+    absl::Status status;
+    for (const auto& thunk : thunks_) {
+      status = thunk->Run(state);
+      if (!status.ok()) break;
+    }
+    ReleaseArena(std::move(arena));
+    return Annotate(status, absl::StrCat("running module '", module_->name(), "' on the cpu backend"));
+  }
+
+ private:
+  friend class Planner;
+
+  std::shared_ptr<char> AcquireArena() const {
+    {
+      std::lock_guard<std::mutex> lock(arena_mu_);
+      if (!free_arenas_.empty()) {
+        std::shared_ptr<char> a = std::move(free_arenas_.back());
+        free_arenas_.pop_back();
+        return a;
+      }
+    }
+    const size_t bytes = std::max<size_t>(kAlign, AlignUp(temp_bytes_ + scratch_bytes_));
+    return std::shared_ptr<char>(static_cast<char*>(std::aligned_alloc(kAlign, bytes)), [](char* p) { std::free(p); });
+  }
+  void ReleaseArena(std::shared_ptr<char> arena) const {
+    std::lock_guard<std::mutex> lock(arena_mu_);
+    if (free_arenas_.size() < 8) free_arenas_.push_back(std::move(arena));
+  }
+
+  std::unique_ptr<hlo::Module> module_;  // Owns the constants' data.
+  std::unique_ptr<cpu::JitCompiler> jit_;
+  std::vector<Slot> slots_;
+  std::vector<std::unique_ptr<Thunk>> thunks_;
+  size_t temp_bytes_ = 0;
+  size_t scratch_bytes_ = 0;
+  mutable std::mutex arena_mu_;
+  mutable std::vector<std::shared_ptr<char>> free_arenas_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Pattern helpers.
+
+// The value of a scalar constant, a broadcast of one, or a constant whose elements are all equal.
+std::optional<double> UniformConstant(const Instruction* instr) {
+  if (instr->opcode() == Opcode::kBroadcast) instr = instr->operand(0);
+  if (instr->opcode() != Opcode::kConstant) return std::nullopt;
+  const hlo::Literal& lit = instr->literal();
+  if (lit.element_count() == 0) return std::nullopt;
+  const double v = lit.GetAsDouble(0);
+  for (int64_t i = 1; i < lit.element_count(); ++i) {
+    if (lit.GetAsDouble(i) != v) return std::nullopt;
+  }
+  return v;
+}
+
+// When `b` broadcasts an [O]-element vector (any number of size-1 dimensions) along result
+// dimension `feature_dim` of size O, returns the vector's instruction.
+const Instruction* FeatureBroadcastSource(const Instruction* b, int64_t feature_dim) {
+  if (b->opcode() != Opcode::kBroadcast) return nullptr;
+  const Instruction* x = b->operand(0);
+  // Constants and parameters only: their buffers exist before any thunk runs.
+  if (!IsF32(x->shape()) || (x->opcode() != Opcode::kConstant && x->opcode() != Opcode::kParameter)) {
+    return nullptr;
+  }
+  const int64_t o = b->shape().dimensions(feature_dim);
+  int64_t mapped = -1, non_unit = 0;
+  for (int64_t d = 0; d < x->shape().rank(); ++d) {
+    if (x->shape().dimensions(d) != 1) {
+      ++non_unit;
+      mapped = b->dimensions(d);
+    }
+  }
+  if (hlo::ShapeUtil::ElementsIn(x->shape()) != o) return nullptr;
+  if (o != 1 && (non_unit != 1 || mapped != feature_dim)) return nullptr;
+  return x;
+}
+
+// What a oneDNN thunk computes beyond its convolution / dot.
+struct Epilogue {
+  const Instruction* bias = nullptr;      // [O] vector added along the feature dimension.
+  std::vector<PostOp> post_ops;
+  const Instruction* final = nullptr;     // The instruction whose value the thunk produces.
+  std::vector<const Instruction*> absorbed;  // Instructions computed by the thunk (not `final`).
+};
+
+// ---------------------------------------------------------------------------------------------
+// The planner.
+
+class Planner {
+ public:
+  Planner(const CpuBackendOptions& options, const CompileOptions& compile_options)
+      : options_(options), compile_options_(compile_options) {}
+
+  absl::StatusOr<std::unique_ptr<Executable>> Run(std::unique_ptr<hlo::Module> module);
+
+ private:
+  bool IsOutput(const Instruction* instr) const { return outputs_.count(instr) > 0; }
+  Epilogue MatchEpilogue(const Instruction* producer, int64_t feature_dim);
+  absl::Status Decide(const std::vector<Instruction*>& order);
+  int NewSlot(Slot slot) {
+    exe_->slots_.push_back(slot);
+    return static_cast<int>(exe_->slots_.size()) - 1;
+  }
+  int SlotOf(const Instruction* instr) const {
+    auto it = slot_.find(instr);
+    return it == slot_.end() ? -1 : it->second;
+  }
+  // Slots a kernel rooted at `root` reads (through inlined instructions).
+  void CollectReads(const Instruction* root, std::set<int>& reads) const;
+  absl::Status EmitConv(const Instruction* conv, const Epilogue& ep);
+  absl::Status EmitDot(const Instruction* dot, const Epilogue& ep);
+  void AddThunk(std::unique_ptr<Thunk> thunk, int def_slot, const std::set<int>& reads) {
+    const int t = static_cast<int>(exe_->thunks_.size());
+    exe_->thunks_.push_back(std::move(thunk));
+    if (def_slot >= 0 && exe_->slots_[def_slot].def < 0) exe_->slots_[def_slot].def = t;
+    for (int r : reads) exe_->slots_[r].last_use = std::max(exe_->slots_[r].last_use, t);
+  }
+  void AssignArena();
+
+  CpuBackendOptions options_;
+  CompileOptions compile_options_;
+  std::unique_ptr<CpuExecutable> exe_;
+  std::set<const Instruction*> outputs_;             // Values that are module results.
+  std::map<const Instruction*, Epilogue> library_;   // conv / dot -> its epilogue.
+  std::set<const Instruction*> absorbed_;
+  std::set<const Instruction*> finals_;              // Values produced by oneDNN thunks.
+  std::set<const Instruction*> force_slot_;          // Read as raw buffers by oneDNN thunks.
+  std::map<const Instruction*, const Instruction*> group_;  // Fused elementwise op -> group root.
+  std::set<const Instruction*> materialize_;
+  std::map<const Instruction*, int> slot_;
+};
+
+Epilogue Planner::MatchEpilogue(const Instruction* producer, int64_t feature_dim) {
+  Epilogue ep;
+  ep.final = producer;
+  auto sole_user = [&](const Instruction* v) -> const Instruction* {
+    if (v->user_count() != 1 || IsOutput(v) || v == v->parent()->root_instruction()) return nullptr;
+    const Instruction* u = v->users()[0];
+    int uses = 0;
+    for (const Instruction* o : u->operands()) uses += o == v;
+    return uses == 1 ? u : nullptr;
+  };
+  const Instruction* u = sole_user(ep.final);
+  if (u != nullptr && u->opcode() == Opcode::kAdd && IsF32(u->shape())) {
+    const Instruction* other = u->operand(0) == ep.final ? u->operand(1) : u->operand(0);
+    if (const Instruction* bias = FeatureBroadcastSource(other, feature_dim)) {
+      ep.bias = bias;
+      ep.absorbed.push_back(ep.final);
+      ep.final = u;
+    }
+  }
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  while ((u = sole_user(ep.final)) != nullptr && IsF32(u->shape())) {
+    PostOp op;
+    op.kind = PostOp::Kind::kClip;
+    if (u->opcode() == Opcode::kMaximum || u->opcode() == Opcode::kMinimum) {
+      const Instruction* other = u->operand(0) == ep.final ? u->operand(1) : u->operand(0);
+      std::optional<double> c = UniformConstant(other);
+      if (!c) break;
+      if (u->opcode() == Opcode::kMaximum) {
+        op.lo = static_cast<float>(*c);
+        op.hi = kInf;
+        if (*c == 0.0) op.kind = PostOp::Kind::kRelu;
+      } else {
+        op.lo = -kInf;
+        op.hi = static_cast<float>(*c);
+      }
+    } else if (u->opcode() == Opcode::kClamp && u->operand(1) == ep.final) {
+      std::optional<double> lo = UniformConstant(u->operand(0));
+      std::optional<double> hi = UniformConstant(u->operand(2));
+      if (!lo || !hi || *lo > *hi) break;
+      op.lo = static_cast<float>(*lo);
+      op.hi = static_cast<float>(*hi);
+    } else {
+      break;
+    }
+    ep.post_ops.push_back(op);
+    ep.absorbed.push_back(ep.final);
+    ep.final = u;
+  }
+  return ep;
+}
+
+// Decides which instructions are oneDNN thunks, which are fused, and which are materialized.
+absl::Status Planner::Decide(const std::vector<Instruction*>& order) {
+  for (const Instruction* instr : order) {
+    if (absorbed_.count(instr)) continue;
+    if (instr->opcode() == Opcode::kConvolution) {
+      Epilogue ep = MatchEpilogue(instr, instr->convolution_dimension_numbers().output_feature_dimension);
+      for (const Instruction* a : ep.absorbed) absorbed_.insert(a);
+      finals_.insert(ep.final);
+      if (ep.bias) force_slot_.insert(ep.bias);
+      force_slot_.insert(instr->operand(0));
+      force_slot_.insert(instr->operand(1));
+      library_[instr] = ep;
+    } else if (instr->opcode() == Opcode::kDot) {
+      const bool has_n = instr->operand(1)->shape().rank() ==
+                         static_cast<int64_t>(instr->dot_dimension_numbers().rhs_batch_dimensions.size()) + 2;
+      Epilogue ep = has_n ? MatchEpilogue(instr, instr->shape().rank() - 1) : Epilogue{nullptr, {}, instr, {}};
+      for (const Instruction* a : ep.absorbed) absorbed_.insert(a);
+      finals_.insert(ep.final);
+      if (ep.bias) force_slot_.insert(ep.bias);
+      force_slot_.insert(instr->operand(0));
+      force_slot_.insert(instr->operand(1));
+      library_[instr] = ep;
+    }
+  }
+  // Consumers before producers.
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    const Instruction* instr = *it;
+    if (absorbed_.count(instr) || finals_.count(instr)) continue;
+    const Opcode op = instr->opcode();
+    if (op == Opcode::kParameter || op == Opcode::kConstant || op == Opcode::kTuple ||
+        op == Opcode::kGetTupleElement || library_.count(instr)) {
+      continue;
+    }
+    bool needs = IsOutput(instr) || force_slot_.count(instr) > 0;
+    if (op == Opcode::kReduce || op == Opcode::kReduceWindow) needs = true;
+    if (instr->IsElementwise() && !needs) {
+      // Join the users' group when every user is a fused elementwise op of one group.
+      const Instruction* group = nullptr;
+      bool ok = instr->user_count() > 0;
+      for (const Instruction* u : instr->users()) {
+        auto g = group_.find(u);
+        if (!u->IsElementwise() || absorbed_.count(u) || g == group_.end() ||
+            u->shape().dimensions() != instr->shape().dimensions() ||
+            (group != nullptr && g->second != group)) {
+          ok = false;
+          break;
+        }
+        group = g->second;
+      }
+      if (ok) {
+        group_[instr] = group;
+        continue;
+      }
+      needs = true;
+    }
+    if (instr->IsElementwise()) {
+      group_[instr] = instr;
+      materialize_.insert(instr);
+      continue;
+    }
+    // Index ops: read inline by their users unless some user needs a buffer.
+    for (const Instruction* u : instr->users()) {
+      if (absorbed_.count(u) || library_.count(u) || u->opcode() == Opcode::kTuple ||
+          u->opcode() == Opcode::kGetTupleElement) {
+        needs = true;
+      }
+    }
+    if (needs) materialize_.insert(instr);
+  }
+  return absl::OkStatus();
+}
+
+void Planner::CollectReads(const Instruction* root, std::set<int>& reads) const {
+  std::vector<const Instruction*> stack(root->operands().begin(), root->operands().end());
+  std::set<const Instruction*> seen;
+  while (!stack.empty()) {
+    const Instruction* instr = stack.back();
+    stack.pop_back();
+    if (!seen.insert(instr).second) continue;
+    const int s = SlotOf(instr);
+    if (s >= 0) {
+      reads.insert(s);
+      continue;
+    }
+    for (const Instruction* o : instr->operands()) stack.push_back(o);
+  }
+}
+
+absl::Status Planner::EmitConv(const Instruction* conv, const Epilogue& ep) {
+  const hlo::ConvolutionDimensionNumbers& dn = conv->convolution_dimension_numbers();
+  const hlo::Shape& in = conv->operand(0)->shape();
+  const hlo::Shape& k = conv->operand(1)->shape();
+  const hlo::Shape& out = conv->shape();
+  const std::vector<int64_t> ist = hlo::ShapeUtil::RowMajorStrides(in.dimensions());
+  const std::vector<int64_t> kst = hlo::ShapeUtil::RowMajorStrides(k.dimensions());
+  const std::vector<int64_t> ost = hlo::ShapeUtil::RowMajorStrides(out.dimensions());
+  const int64_t groups = conv->feature_group_count();
+  const int64_t o = k.dimensions(dn.kernel_output_feature_dimension);
+
+  dnnl::memory::dims src_dims = {in.dimensions(dn.input_batch_dimension), in.dimensions(dn.input_feature_dimension)};
+  dnnl::memory::dims src_strides = {ist[dn.input_batch_dimension], ist[dn.input_feature_dimension]};
+  dnnl::memory::dims dst_dims = {out.dimensions(dn.output_batch_dimension), out.dimensions(dn.output_feature_dimension)};
+  dnnl::memory::dims dst_strides = {ost[dn.output_batch_dimension], ost[dn.output_feature_dimension]};
+  dnnl::memory::dims w_dims, w_strides;
+  if (groups > 1) {
+    w_dims = {groups, o / groups};
+    w_strides = {kst[dn.kernel_output_feature_dimension] * (o / groups), kst[dn.kernel_output_feature_dimension]};
+  } else {
+    w_dims = {o};
+    w_strides = {kst[dn.kernel_output_feature_dimension]};
+  }
+  w_dims.push_back(k.dimensions(dn.kernel_input_feature_dimension));
+  w_strides.push_back(kst[dn.kernel_input_feature_dimension]);
+  cpu::ConvSpec spec;
+  for (size_t i = 0; i < dn.input_spatial_dimensions.size(); ++i) {
+    src_dims.push_back(in.dimensions(dn.input_spatial_dimensions[i]));
+    src_strides.push_back(ist[dn.input_spatial_dimensions[i]]);
+    dst_dims.push_back(out.dimensions(dn.output_spatial_dimensions[i]));
+    dst_strides.push_back(ost[dn.output_spatial_dimensions[i]]);
+    w_dims.push_back(k.dimensions(dn.kernel_spatial_dimensions[i]));
+    w_strides.push_back(kst[dn.kernel_spatial_dimensions[i]]);
+    const hlo::WindowDimension& w = conv->window().dimensions[i];
+    spec.strides.push_back(w.stride);
+    spec.dilations.push_back(w.window_dilation - 1);
+    spec.pad_l.push_back(w.padding_low);
+    spec.pad_r.push_back(w.padding_high);
+  }
+  spec.src = cpu::StridedDesc(src_dims, src_strides);
+  spec.dst = cpu::StridedDesc(dst_dims, dst_strides);
+  spec.weights = cpu::StridedDesc(w_dims, w_strides);
+  spec.has_bias = ep.bias != nullptr;
+  spec.post_ops = ep.post_ops;
+  const Instruction* weights = conv->operand(1);
+  const void* const_weights = weights->opcode() == Opcode::kConstant ? weights->literal().untyped_data() : nullptr;
+  ASSIGN_OR_RETURN(std::unique_ptr<cpu::ConvPrimitive> prim, cpu::ConvPrimitive::Create(spec, const_weights));
+  const int src = SlotOf(conv->operand(0)), w = SlotOf(weights), dst = SlotOf(ep.final);
+  const int bias = ep.bias ? SlotOf(ep.bias) : -1;
+  std::set<int> reads = {src, w};
+  if (bias >= 0) reads.insert(bias);
+  AddThunk(std::make_unique<ConvThunk>(std::move(prim), src, w, bias, dst), dst, reads);
+  return absl::OkStatus();
+}
+
+absl::Status Planner::EmitDot(const Instruction* dot, const Epilogue& ep) {
+  const hlo::DotDimensionNumbers& dn = dot->dot_dimension_numbers();
+  const hlo::Shape& l = dot->operand(0)->shape();
+  const hlo::Shape& r = dot->operand(1)->shape();
+  const int64_t nb = static_cast<int64_t>(dn.lhs_batch_dimensions.size());
+  const std::vector<int64_t> lst = hlo::ShapeUtil::RowMajorStrides(l.dimensions());
+  const std::vector<int64_t> rst = hlo::ShapeUtil::RowMajorStrides(r.dimensions());
+  int64_t batch = 1;
+  for (int64_t d = 0; d < nb; ++d) batch *= l.dimensions(d);
+  const int64_t lk = dn.lhs_contracting_dimensions[0], rk = dn.rhs_contracting_dimensions[0];
+  int64_t lm = -1, rn = -1;
+  for (int64_t d = nb; d < l.rank(); ++d) if (d != lk) lm = d;
+  for (int64_t d = nb; d < r.rank(); ++d) if (d != rk) rn = d;
+  const int64_t m = lm >= 0 ? l.dimensions(lm) : 1, kk = l.dimensions(lk), n = rn >= 0 ? r.dimensions(rn) : 1;
+  dnnl::memory::dims src_dims = {m, kk}, src_strides = {lm >= 0 ? lst[lm] : kk * lst[lk], lst[lk]};
+  dnnl::memory::dims w_dims = {kk, n}, w_strides = {rst[rk], rn >= 0 ? rst[rn] : kk * rst[rk]};
+  dnnl::memory::dims dst_dims = {m, n};
+  if (nb > 0) {
+    src_dims.insert(src_dims.begin(), batch);
+    src_strides.insert(src_strides.begin(), m * kk);
+    w_dims.insert(w_dims.begin(), batch);
+    w_strides.insert(w_strides.begin(), kk * n);
+    dst_dims.insert(dst_dims.begin(), batch);
+  }
+  cpu::MatmulSpec spec;
+  spec.src = cpu::StridedDesc(src_dims, src_strides);
+  spec.weights = cpu::StridedDesc(w_dims, w_strides);
+  spec.dst = cpu::RowMajorDesc(dst_dims);
+  spec.has_bias = ep.bias != nullptr;
+  spec.post_ops = ep.post_ops;
+  ASSIGN_OR_RETURN(std::unique_ptr<cpu::MatmulPrimitive> prim, cpu::MatmulPrimitive::Create(spec));
+  const int src = SlotOf(dot->operand(0)), w = SlotOf(dot->operand(1)), dst = SlotOf(ep.final);
+  const int bias = ep.bias ? SlotOf(ep.bias) : -1;
+  std::set<int> reads = {src, w};
+  if (bias >= 0) reads.insert(bias);
+  AddThunk(std::make_unique<MatmulThunk>(std::move(prim), src, w, bias, dst), dst, reads);
+  return absl::OkStatus();
+}
+
+void Planner::AssignArena() {
+  // Temporaries in definition order; first fit among the blocks whose live ranges overlap.
+  struct Block {
+    size_t offset, bytes;
+    int def, last_use;
+  };
+  std::vector<Block> placed;
+  size_t total = 0;
+  std::vector<int> temps;
+  for (size_t i = 0; i < exe_->slots_.size(); ++i) {
+    if (exe_->slots_[i].kind == Slot::Kind::kTemp) temps.push_back(static_cast<int>(i));
+  }
+  std::sort(temps.begin(), temps.end(), [&](int a, int b) { return exe_->slots_[a].def < exe_->slots_[b].def; });
+  for (int t : temps) {
+    Slot& s = exe_->slots_[t];
+    const int def = s.def, last = std::max(s.last_use, s.def);
+    std::vector<std::pair<size_t, size_t>> busy;
+    for (const Block& b : placed) {
+      if (!(b.last_use < def || last < b.def)) busy.push_back({b.offset, b.offset + b.bytes});
+    }
+    std::sort(busy.begin(), busy.end());
+    size_t offset = 0;
+    const size_t bytes = AlignUp(std::max<size_t>(s.bytes, 1));
+    for (const auto& [lo, hi] : busy) {
+      if (offset + bytes <= lo) break;
+      offset = std::max(offset, hi);
+    }
+    s.offset = offset;
+    placed.push_back({offset, bytes, def, last});
+    total = std::max(total, offset + bytes);
+  }
+  exe_->temp_bytes_ = total;
+  size_t scratch = 0;
+  for (const auto& thunk : exe_->thunks_) scratch = std::max(scratch, thunk->scratch_bytes());
+  exe_->scratch_bytes_ = scratch;
+}
+
+absl::StatusOr<std::unique_ptr<Executable>> Planner::Run(std::unique_ptr<hlo::Module> module) {
+  const hlo::Computation* entry = module->entry_computation();
+  if (entry == nullptr) return absl::InvalidArgumentError("CPU backend: module has no entry computation");
+  const std::string module_name = module->name();
+  exe_ = std::make_unique<CpuExecutable>(std::move(module));
+  const std::vector<Instruction*> order = entry->MakeInstructionPostOrder();
+
+  // Results, in order.
+  const Instruction* root = entry->root_instruction();
+  std::vector<const Instruction*> results;
+  if (root->opcode() == Opcode::kTuple) {
+    results.assign(root->operands().begin(), root->operands().end());
+  } else {
+    results.push_back(root);
+  }
+  auto resolve = [](const Instruction* v) {
+    while (v->opcode() == Opcode::kGetTupleElement && v->operand(0)->opcode() == Opcode::kTuple) {
+      v = v->operand(0)->operand(v->tuple_index());
+    }
+    return v;
+  };
+  for (const Instruction*& r : results) {
+    r = resolve(r);
+    if (!r->shape().IsArray()) {
+      return absl::UnimplementedError(absl::StrCat("CPU backend: module '", module_name,
+                                                   "' returns a nested tuple (", r->name(), "); flatten it"));
+    }
+    outputs_.insert(r);
+  }
+  RETURN_IF_ERROR(Decide(order));
+
+  // Slots: parameters, then the values that are results, constants, temporaries.
+  for (int64_t i = 0; i < entry->num_parameters(); ++i) {
+    const Instruction* p = entry->parameter_instruction(i);
+    slot_[p] = NewSlot({Slot::Kind::kParameter, i, 0, static_cast<size_t>(hlo::ShapeUtil::ByteSizeOf(p->shape()))});
+  }
+  std::vector<int> result_slots;
+  std::vector<std::pair<int, const Instruction*>> result_copies;  // (result slot, source value)
+  for (size_t i = 0; i < results.size(); ++i) {
+    const Instruction* r = results[i];
+    const int s = NewSlot({Slot::Kind::kResult, static_cast<int64_t>(i), 0,
+                           static_cast<size_t>(hlo::ShapeUtil::ByteSizeOf(r->shape()))});
+    result_slots.push_back(s);
+    const bool computed = r->opcode() != Opcode::kParameter && r->opcode() != Opcode::kConstant && !slot_.count(r) &&
+                          !(r->opcode() == Opcode::kReshape || r->opcode() == Opcode::kBitcast);
+    if (computed) {
+      slot_[r] = s;
+    } else {
+      result_copies.push_back({s, r});
+    }
+  }
+
+  // Constants first: oneDNN thunks may read a bias constant that comes later in post order.
+  for (const Instruction* instr : order) {
+    if (instr->opcode() == Opcode::kConstant) {
+      slot_[instr] = NewSlot({Slot::Kind::kConstant, 0, 0, instr->literal().size_bytes(), instr->literal().untyped_data()});
+    }
+  }
+
+  std::unique_ptr<llvm::LLVMContext> context = std::make_unique<llvm::LLVMContext>();
+  auto llvm_module = std::make_unique<llvm::Module>(module_name, *context);
+  cpu::IrEmitter emitter(*context, *llvm_module, [this](const Instruction* i) { return SlotOf(i); });
+  std::vector<KernelThunk*> kernels;
+
+  for (const Instruction* instr : order) {
+    const Opcode op = instr->opcode();
+    if ((absorbed_.count(instr) && !library_.count(instr)) || op == Opcode::kParameter || op == Opcode::kTuple) {
+      continue;
+    }
+    if (op == Opcode::kGetTupleElement) {
+      const Instruction* v = resolve(instr);
+      if (v == instr) {
+        return absl::UnimplementedError(absl::StrCat("CPU backend: get-tuple-element ", instr->name(),
+                                                     " of a non-tuple instruction"));
+      }
+      if (SlotOf(v) >= 0 && !slot_.count(instr)) slot_[instr] = SlotOf(v);
+      continue;
+    }
+    if (op == Opcode::kConstant) continue;
+    auto lib = library_.find(instr);
+    if (lib != library_.end()) {
+      const Epilogue& ep = lib->second;
+      if (!slot_.count(ep.final)) {
+        slot_[ep.final] = NewSlot({Slot::Kind::kTemp, 0, 0, static_cast<size_t>(hlo::ShapeUtil::ByteSizeOf(ep.final->shape()))});
+      }
+      for (const Instruction* operand : instr->operands()) {
+        if (SlotOf(operand) < 0) {
+          return absl::InternalError(absl::StrCat("CPU backend: operand ", operand->name(), " of ", instr->name(),
+                                                  " has no buffer"));
+        }
+      }
+      RETURN_IF_ERROR(op == Opcode::kConvolution ? EmitConv(instr, ep) : EmitDot(instr, ep));
+      continue;
+    }
+    if (!materialize_.count(instr) || finals_.count(instr)) continue;
+    if ((op == Opcode::kReshape || op == Opcode::kBitcast) && SlotOf(instr->operand(0)) >= 0 && !slot_.count(instr)) {
+      slot_[instr] = SlotOf(instr->operand(0));  // A row-major reshape is the same bytes.
+      continue;
+    }
+    if (!slot_.count(instr)) {
+      slot_[instr] = NewSlot({Slot::Kind::kTemp, 0, 0, static_cast<size_t>(hlo::ShapeUtil::ByteSizeOf(instr->shape()))});
+    }
+    if (hlo::ShapeUtil::ElementsIn(instr->shape()) == 0) continue;
+    const std::string name = absl::StrCat("kiln_k", kernels.size());
+    std::vector<const Instruction*> outs = {instr};
+    RETURN_IF_ERROR(Annotate(emitter.EmitLoopKernel(name, outs), absl::StrCat("emitting ", instr->ToString())));
+    auto thunk = std::make_unique<KernelThunk>(name);
+    kernels.push_back(thunk.get());
+    std::set<int> reads;
+    CollectReads(instr, reads);
+    AddThunk(std::move(thunk), SlotOf(instr), reads);
+  }
+  for (const auto& [result_slot, value] : result_copies) {
+    const int src = SlotOf(value);
+    if (src < 0) {
+      return absl::InternalError(absl::StrCat("CPU backend: result ", value->name(), " has no buffer"));
+    }
+    AddThunk(std::make_unique<CopyThunk>(src, result_slot, exe_->slots_[result_slot].bytes), result_slot, {src});
+  }
+  AssignArena();
+
+  // Compile the kernels.
+  cpu::JitCompilerOptions jit_options;
+  jit_options.opt_level = options_.opt_level;
+  if (!compile_options_.dump_to.empty()) {
+    jit_options.dump_ir_to = absl::StrCat(compile_options_.dump_to, "/", module_name, ".cpu.ll");
+  }
+  ASSIGN_OR_RETURN(exe_->jit_, cpu::JitCompiler::Create(jit_options));
+  if (!kernels.empty()) {
+    RETURN_IF_ERROR(exe_->jit_->Compile(std::move(context), std::move(llvm_module)));
+    for (KernelThunk* k : kernels) {
+      ASSIGN_OR_RETURN(void* fn, exe_->jit_->Lookup(k->name()));
+      k->set_fn(reinterpret_cast<KernelFn>(fn));
+    }
+  }
+  return std::unique_ptr<Executable>(std::move(exe_));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Support checks.
+
+bool ConvSupported(const Instruction& conv) {
+  if (!IsF32(conv.shape()) || !IsF32(conv.operand(0)->shape()) || !IsF32(conv.operand(1)->shape())) return false;
+  const hlo::ConvolutionDimensionNumbers& dn = conv.convolution_dimension_numbers();
+  const size_t spatial = dn.input_spatial_dimensions.size();
+  if (spatial < 1 || spatial > 3 || conv.batch_group_count() != 1 || conv.feature_group_count() < 1) return false;
+  for (const hlo::WindowDimension& w : conv.window().dimensions) {
+    if (w.base_dilation != 1 || w.window_reversal || w.padding_low < 0 || w.padding_high < 0 || w.stride < 1 ||
+        w.window_dilation < 1) {
+      return false;
+    }
+  }
+  return hlo::ShapeUtil::ElementsIn(conv.shape()) > 0 && hlo::ShapeUtil::ElementsIn(conv.operand(1)->shape()) > 0;
+}
+
+bool DotSupported(const Instruction& dot) {
+  const hlo::Shape& l = dot.operand(0)->shape();
+  const hlo::Shape& r = dot.operand(1)->shape();
+  if (!IsF32(dot.shape()) || !IsF32(l) || !IsF32(r)) return false;
+  const hlo::DotDimensionNumbers& dn = dot.dot_dimension_numbers();
+  const int64_t nb = static_cast<int64_t>(dn.lhs_batch_dimensions.size());
+  for (int64_t d = 0; d < nb; ++d) {
+    if (dn.lhs_batch_dimensions[d] != d || dn.rhs_batch_dimensions[d] != d) return false;
+  }
+  if (dn.lhs_contracting_dimensions.size() != 1 || dn.rhs_contracting_dimensions.size() != 1) return false;
+  if (l.rank() < nb + 1 || l.rank() > nb + 2 || r.rank() < nb + 1 || r.rank() > nb + 2) return false;
+  if (dn.lhs_contracting_dimensions[0] < nb || dn.rhs_contracting_dimensions[0] < nb) return false;
+  return hlo::ShapeUtil::ElementsIn(dot.shape()) > 0 && hlo::ShapeUtil::ElementsIn(l) > 0 &&
+         hlo::ShapeUtil::ElementsIn(r) > 0;
+}
+
+class CpuBackend : public Backend {
+ public:
+  explicit CpuBackend(const CpuBackendOptions& options) : options_(options) {}
+  std::string_view name() const override { return "cpu"; }
+
+  bool IsOpSupported(const Instruction& instr) const override {
+    switch (instr.opcode()) {
+      case Opcode::kConvolution: return ConvSupported(instr);
+      case Opcode::kDot: return DotSupported(instr);
+      default: return cpu::EmitterSupports(instr);
+    }
+  }
+
+  absl::StatusOr<std::unique_ptr<Executable>> Compile(std::unique_ptr<hlo::Module> module,
+                                                      const CompileOptions& options) override {
+    if (module == nullptr || module->entry_computation() == nullptr) {
+      return absl::InvalidArgumentError("CPU backend: Compile was given no module / no entry computation");
+    }
+    for (const Instruction* instr : module->entry_computation()->instructions()) {
+      if (!IsOpSupported(*instr)) {
+        return absl::UnimplementedError(absl::StrCat(
+            "CPU backend does not support instruction ", instr->ToString(), " in module '", module->name(),
+            "'; the JIT should leave it to the runtime kernels (check Backend::IsOpSupported)"));
+      }
+    }
+    Planner planner(options_, options);
+    return planner.Run(std::move(module));
+  }
+
+ private:
+  CpuBackendOptions options_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> CreateCpuBackend(const CpuBackendOptions& options) {
+  return std::make_unique<CpuBackend>(options);
+}
+
+}  // namespace kiln::backends
