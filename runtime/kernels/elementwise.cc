@@ -1,0 +1,772 @@
+// Elementwise ops: unary math and activations, Clip, binary arithmetic with multidirectional
+// broadcasting, the variadic Max/Min/Sum/Mean, comparisons, Where and Cast.
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <type_traits>
+
+#include "absl/strings/str_cat.h"
+#include "runtime/kernels/kernel_util.h"
+
+namespace kiln::kernels {
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Broadcasting.
+
+// out[i] = f(a[ia], b[ib]) over the broadcast of `a_dims` and `b_dims` to `out_dims`.
+template <typename A, typename B, typename R, typename F>
+void BroadcastBinary(const A* a, const Dims& a_dims, const B* b, const Dims& b_dims, R* out,
+                     const Dims& out_dims, F f) {
+  const int64_t n = NumElements(out_dims);
+  if (n == 0) return;
+  const int64_t na = NumElements(a_dims), nb = NumElements(b_dims);
+  if (na == n && nb == n) {
+    for (int64_t i = 0; i < n; ++i) out[i] = f(a[i], b[i]);
+    return;
+  }
+  if (na == n && nb == 1) {
+    const B bv = b[0];
+    for (int64_t i = 0; i < n; ++i) out[i] = f(a[i], bv);
+    return;
+  }
+  if (na == 1 && nb == n) {
+    const A av = a[0];
+    for (int64_t i = 0; i < n; ++i) out[i] = f(av, b[i]);
+    return;
+  }
+  const int r = static_cast<int>(out_dims.size());
+  std::vector<int64_t> sa = BroadcastStrides(a_dims, out_dims), sb = BroadcastStrides(b_dims, out_dims);
+  const int64_t inner = out_dims[r - 1], ia = sa[r - 1], ib = sb[r - 1];
+  std::vector<int64_t> idx(r, 0);
+  int64_t off_a = 0, off_b = 0;
+  for (int64_t o = 0; o < n; o += inner) {
+    R* dst = out + o;
+    for (int64_t j = 0; j < inner; ++j) dst[j] = f(a[off_a + j * ia], b[off_b + j * ib]);
+    for (int d = r - 2; d >= 0; --d) {
+      off_a += sa[d];
+      off_b += sb[d];
+      if (++idx[d] < out_dims[d]) break;
+      off_a -= sa[d] * out_dims[d];
+      off_b -= sb[d] * out_dims[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+// Shape function of an op whose outputs broadcast all inputs; `out_dtype` kInvalid means "the
+// inputs' common dtype". With `same_dtype`, every input must have the dtype of input 0.
+absl::Status BroadcastShape(InferenceContext& ctx, DType out_dtype, bool same_dtype, int first = 0) {
+  TensorType out;
+  out.dtype = out_dtype == DType::kInvalid ? ctx.input(first).dtype : out_dtype;
+  bool first_input = true;
+  for (int i = first; i < ctx.num_inputs(); ++i) {
+    if (!ctx.has_input(i)) return ctx.Error(absl::StrCat("input ", i, " must be present"));
+    const TensorType& t = ctx.input(i);
+    if (same_dtype && t.dtype != ctx.input(first).dtype) {
+      return ctx.Error(absl::StrCat("inputs must share one element type; input ", first, " is ",
+                                    DTypeName(ctx.input(first).dtype), " and input ", i, " is ",
+                                    DTypeName(t.dtype)));
+    }
+    if (!t.rank_known) {
+      out.rank_known = false;
+      continue;
+    }
+    if (first_input) {
+      out.dims = t.dims;
+      first_input = false;
+      continue;
+    }
+    absl::StatusOr<Dims> d = BroadcastDims(out.dims, t.dims);
+    if (!d.ok()) return ctx.Error(d.status().message());
+    out.dims = *d;
+  }
+  if (!out.rank_known) out.dims.clear();
+  ctx.set_output(0, std::move(out));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Dims> RuntimeBroadcast(KernelContext& ctx, const Tensor& a, const Tensor& b) {
+  absl::StatusOr<Dims> d = BroadcastDims(a.dims(), b.dims());
+  if (!d.ok()) return ctx.Error(d.status().message());
+  return d;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unary ops.
+
+struct UnaryParams {
+  float alpha = 0, beta = 0, gamma = 0;
+};
+
+enum class UnaryKind {
+  kRelu, kNeg, kAbs, kSign,  // Numeric (float and integer).
+  kSigmoid, kTanh, kExp, kLog, kSqrt, kReciprocal, kFloor, kCeil, kRound, kErf, kLeakyRelu, kElu,
+  kSelu, kHardSigmoid, kHardSwish, kSoftplus, kSoftsign, kSin, kCos, kGelu, kGeluTanh, kTan, kAsin, kAcos,
+  kAtan, kSinh, kCosh, kAsinh, kAcosh, kAtanh, kThresholdedRelu, kCelu, kShrink, kMish, kSwish
+};
+
+bool IsNumericUnary(UnaryKind k) {
+  return k == UnaryKind::kRelu || k == UnaryKind::kNeg || k == UnaryKind::kAbs || k == UnaryKind::kSign;
+}
+
+template <typename T>
+T ApplyUnary(UnaryKind kind, T x, const UnaryParams& p) {
+  switch (kind) {
+    case UnaryKind::kRelu: return x > T(0) ? x : T(0);
+    case UnaryKind::kNeg: return static_cast<T>(-x);
+    case UnaryKind::kAbs:
+      if constexpr (std::is_unsigned_v<T>) return x;
+      else return x < T(0) ? static_cast<T>(-x) : x;
+    case UnaryKind::kSign: return x > T(0) ? T(1) : (x < T(0) ? static_cast<T>(-1) : T(0));
+    default: break;
+  }
+  if constexpr (std::is_same_v<T, float>) {
+    switch (kind) {
+      case UnaryKind::kSigmoid:
+        return x >= 0 ? 1.0f / (1.0f + std::exp(-x)) : std::exp(x) / (1.0f + std::exp(x));
+      case UnaryKind::kTanh: return std::tanh(x);
+      case UnaryKind::kExp: return std::exp(x);
+      case UnaryKind::kLog: return std::log(x);
+      case UnaryKind::kSqrt: return std::sqrt(x);
+      case UnaryKind::kReciprocal: return 1.0f / x;
+      case UnaryKind::kFloor: return std::floor(x);
+      case UnaryKind::kCeil: return std::ceil(x);
+      case UnaryKind::kRound: return std::nearbyint(x);  // Ties to even (default rounding mode).
+      case UnaryKind::kErf: return std::erf(x);
+      case UnaryKind::kLeakyRelu: return x >= 0 ? x : p.alpha * x;
+      case UnaryKind::kElu: return x >= 0 ? x : p.alpha * (std::exp(x) - 1.0f);
+      case UnaryKind::kSelu: return x > 0 ? p.gamma * x : p.gamma * (p.alpha * std::exp(x) - p.alpha);
+      case UnaryKind::kHardSigmoid: return std::max(0.0f, std::min(1.0f, p.alpha * x + p.beta));
+      case UnaryKind::kHardSwish: return x * std::max(0.0f, std::min(1.0f, x / 6.0f + 0.5f));
+      case UnaryKind::kSoftplus: return x > 20.0f ? x : std::log1p(std::exp(x));
+      case UnaryKind::kSoftsign: return x / (1.0f + std::fabs(x));
+      case UnaryKind::kSin: return std::sin(x);
+      case UnaryKind::kCos: return std::cos(x);
+      case UnaryKind::kGelu: return 0.5f * x * (1.0f + std::erf(x / std::sqrt(2.0f)));
+      case UnaryKind::kGeluTanh:
+        return 0.5f * x * (1.0f + std::tanh(std::sqrt(2.0f / 3.14159265358979f) * (x + 0.044715f * x * x * x)));
+      case UnaryKind::kTan: return std::tan(x);
+      case UnaryKind::kAsin: return std::asin(x);
+      case UnaryKind::kAcos: return std::acos(x);
+      case UnaryKind::kAtan: return std::atan(x);
+      case UnaryKind::kSinh: return std::sinh(x);
+      case UnaryKind::kCosh: return std::cosh(x);
+      case UnaryKind::kAsinh: return std::asinh(x);
+      case UnaryKind::kAcosh: return std::acosh(x);
+      case UnaryKind::kAtanh: return std::atanh(x);
+      case UnaryKind::kThresholdedRelu: return x > p.alpha ? x : 0.0f;
+      case UnaryKind::kCelu: return std::max(0.0f, x) + std::min(0.0f, p.alpha * (std::exp(x / p.alpha) - 1.0f));
+      case UnaryKind::kShrink: return x < -p.alpha ? x + p.beta : (x > p.alpha ? x - p.beta : 0.0f);
+      case UnaryKind::kMish: return x * std::tanh(x > 20.0f ? x : std::log1p(std::exp(x)));
+      case UnaryKind::kSwish: return x / (1.0f + std::exp(-p.alpha * x));
+      default: break;
+    }
+  }
+  return x;
+}
+
+void AddUnary(OpRegistry& registry, const std::string& name, UnaryKind kind) {
+  OpDef def;
+  def.name = name;
+  def.min_inputs = def.max_inputs = 1;
+  def.shape_fn = [kind](InferenceContext& ctx) -> absl::Status {
+    const TensorType& x = ctx.input(0);
+    if (!IsFloatType(x.dtype) && !(IsNumericUnary(kind) && IsIntType(x.dtype))) {
+      return ctx.Error(absl::StrCat("element type ", DTypeName(x.dtype), " is not supported (",
+                                    IsNumericUnary(kind) ? "float, s8, u8, s32 or s64" : "f32, f16 or bf16", " expected)"));
+    }
+    if (ctx.node().op == "Gelu") {
+      ASSIGN_OR_RETURN(std::string approx, ctx.node().GetString("approximate", "none"));
+      if (approx != "none" && approx != "tanh") {
+        return ctx.Error(absl::StrCat("approximate='", approx, "' is not one of none, tanh"));
+      }
+    }
+    TensorType out{x.dtype, x.dims, x.rank_known};
+    ctx.set_output(0, std::move(out));
+    return absl::OkStatus();
+  };
+  def.kernel_factory = [registered_kind = kind](const KernelConstruction& kc)
+      -> absl::StatusOr<std::unique_ptr<OpKernel>> {
+    UnaryKind kind = registered_kind;
+    UnaryParams p;
+    const Node& node = kc.node;
+    switch (kind) {
+      case UnaryKind::kGelu: {
+        ASSIGN_OR_RETURN(std::string approx, node.GetString("approximate", "none"));
+        if (approx == "tanh") kind = UnaryKind::kGeluTanh;
+        break;
+      }
+      case UnaryKind::kThresholdedRelu: { ASSIGN_OR_RETURN(p.alpha, node.GetFloat("alpha", 1.0f)); break; }
+      case UnaryKind::kCelu: { ASSIGN_OR_RETURN(p.alpha, node.GetFloat("alpha", 1.0f)); break; }
+      case UnaryKind::kShrink: {
+        ASSIGN_OR_RETURN(p.alpha, node.GetFloat("lambd", 0.5f));
+        ASSIGN_OR_RETURN(p.beta, node.GetFloat("bias", 0.0f));
+        break;
+      }
+      case UnaryKind::kSwish: { ASSIGN_OR_RETURN(p.alpha, node.GetFloat("alpha", 1.0f)); break; }
+      case UnaryKind::kLeakyRelu: { ASSIGN_OR_RETURN(p.alpha, node.GetFloat("alpha", 0.01f)); break; }
+      case UnaryKind::kElu: { ASSIGN_OR_RETURN(p.alpha, node.GetFloat("alpha", 1.0f)); break; }
+      case UnaryKind::kSelu: {
+        ASSIGN_OR_RETURN(p.alpha, node.GetFloat("alpha", 1.67326319217681884765625f));
+        ASSIGN_OR_RETURN(p.gamma, node.GetFloat("gamma", 1.05070102214813232421875f));
+        break;
+      }
+      case UnaryKind::kHardSigmoid: {
+        ASSIGN_OR_RETURN(p.alpha, node.GetFloat("alpha", 0.2f));
+        ASSIGN_OR_RETURN(p.beta, node.GetFloat("beta", 0.5f));
+        break;
+      }
+      default: break;
+    }
+    return MakeFunctionKernel([kind, p](KernelContext& ctx) -> absl::Status {
+      const Tensor& x = ctx.input(0);
+      ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), x.dims()));
+      return DispatchNumeric(x.dtype(), ctx.node().op, [&](auto tag) -> absl::Status {
+        using T = decltype(tag);
+        if (!std::is_same_v<T, float> && !IsNumericUnary(kind)) {
+          return ctx.Error(absl::StrCat("element type ", DTypeName(x.dtype()), " is not supported"));
+        }
+        const T* src = x.data<T>();
+        T* dst = y->data<T>();
+        const int64_t n = x.num_elements();
+        if (kind == UnaryKind::kRelu) {
+          for (int64_t i = 0; i < n; ++i) dst[i] = src[i] > T(0) ? src[i] : T(0);
+        } else {
+          for (int64_t i = 0; i < n; ++i) dst[i] = ApplyUnary<T>(kind, src[i], p);
+        }
+        return absl::OkStatus();
+      });
+    });
+  };
+  AddOp(registry, std::move(def), /*half_via_f32=*/true);
+}
+
+// Clip(X, min?, max?): min/max are scalars (absent: no bound).
+absl::Status ClipCompute(KernelContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  for (int i = 1; i <= 2; ++i) {
+    if (!ctx.has_input(i)) continue;
+    if (ctx.input(i).dtype() != x.dtype() || ctx.input(i).num_elements() != 1) {
+      return ctx.Error(absl::StrCat(i == 1 ? "min" : "max", " must be a scalar of the input's type ",
+                                    DTypeName(x.dtype()), "; got ", ctx.input(i).TypeString()));
+    }
+  }
+  ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), x.dims()));
+  return DispatchNumeric(x.dtype(), "Clip", [&](auto tag) -> absl::Status {
+    using T = decltype(tag);
+    T lo = ctx.has_input(1) ? ctx.input(1).data<T>()[0] : std::numeric_limits<T>::lowest();
+    T hi = ctx.has_input(2) ? ctx.input(2).data<T>()[0] : std::numeric_limits<T>::max();
+    const T* src = x.data<T>();
+    T* dst = y->data<T>();
+    const int64_t n = x.num_elements();
+    for (int64_t i = 0; i < n; ++i) {
+      T v = src[i];
+      v = v < lo ? lo : v;
+      dst[i] = v > hi ? hi : v;
+    }
+    return absl::OkStatus();
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Binary arithmetic.
+
+enum class BinaryKind { kAdd, kSub, kMul, kDiv, kMax, kMin, kMod, kPRelu };
+
+template <typename T>
+absl::Status ApplyBinary(KernelContext& ctx, BinaryKind kind, const T* a, const Dims& ad, const T* b,
+                         const Dims& bd, T* out, const Dims& od, bool fmod) {
+  switch (kind) {
+    case BinaryKind::kAdd: BroadcastBinary(a, ad, b, bd, out, od, [](T x, T y) { return static_cast<T>(x + y); }); break;
+    case BinaryKind::kSub: BroadcastBinary(a, ad, b, bd, out, od, [](T x, T y) { return static_cast<T>(x - y); }); break;
+    case BinaryKind::kMul: BroadcastBinary(a, ad, b, bd, out, od, [](T x, T y) { return static_cast<T>(x * y); }); break;
+    case BinaryKind::kPRelu:
+      BroadcastBinary(a, ad, b, bd, out, od, [](T x, T slope) { return x < T(0) ? static_cast<T>(x * slope) : x; });
+      break;
+    case BinaryKind::kMax:
+      BroadcastBinary(a, ad, b, bd, out, od, [](T x, T y) {
+        if constexpr (std::is_floating_point_v<T>) { if (std::isnan(x) || std::isnan(y)) return x + y; }
+        return x > y ? x : y;
+      });
+      break;
+    case BinaryKind::kMin:
+      BroadcastBinary(a, ad, b, bd, out, od, [](T x, T y) {
+        if constexpr (std::is_floating_point_v<T>) { if (std::isnan(x) || std::isnan(y)) return x + y; }
+        return x < y ? x : y;
+      });
+      break;
+    case BinaryKind::kDiv:
+    case BinaryKind::kMod:
+      if constexpr (std::is_integral_v<T>) {
+        const int64_t nb = NumElements(bd);
+        for (int64_t i = 0; i < nb; ++i) {
+          if (b[i] == 0) return ctx.Error("integer division by zero");
+        }
+        if (kind == BinaryKind::kDiv) {
+          // C++ integer division truncates toward zero, as ONNX specifies.
+          BroadcastBinary(a, ad, b, bd, out, od, [](T x, T y) { return static_cast<T>(x / y); });
+        } else if (fmod) {
+          BroadcastBinary(a, ad, b, bd, out, od, [](T x, T y) { return static_cast<T>(x % y); });
+        } else {
+          // Python-style modulus: the result takes the sign of the divisor.
+          BroadcastBinary(a, ad, b, bd, out, od, [](T x, T y) {
+            T r = static_cast<T>(x % y);
+            if (r != 0 && ((r < 0) != (y < 0))) r = static_cast<T>(r + y);
+            return r;
+          });
+        }
+      } else {
+        if (kind == BinaryKind::kDiv) {
+          BroadcastBinary(a, ad, b, bd, out, od, [](T x, T y) { return x / y; });
+        } else if (fmod) {
+          BroadcastBinary(a, ad, b, bd, out, od, [](T x, T y) { return std::fmod(x, y); });
+        } else {
+          return ctx.Error("Mod of floating-point values requires fmod=1");
+        }
+      }
+      break;
+  }
+  return absl::OkStatus();
+}
+
+void AddBinary(OpRegistry& registry, const std::string& name, BinaryKind kind) {
+  OpDef def;
+  def.name = name;
+  def.min_inputs = def.max_inputs = 2;
+  def.shape_fn = [](InferenceContext& ctx) -> absl::Status {
+    if (!IsIntType(ctx.input(0).dtype) && !IsFloatType(ctx.input(0).dtype)) {
+      return ctx.Error(absl::StrCat("element type ", DTypeName(ctx.input(0).dtype),
+                                    " is not supported (f32, f16, bf16, s8, u8, s32 or s64 expected)"));
+    }
+    return BroadcastShape(ctx, DType::kInvalid, /*same_dtype=*/true);
+  };
+  def.kernel_factory = [kind](const KernelConstruction& kc) -> absl::StatusOr<std::unique_ptr<OpKernel>> {
+    ASSIGN_OR_RETURN(int64_t fmod, kc.node.GetInt("fmod", 0));
+    return MakeFunctionKernel([kind, fmod](KernelContext& ctx) -> absl::Status {
+      const Tensor& a = ctx.input(0);
+      const Tensor& b = ctx.input(1);
+      if (a.dtype() != b.dtype()) {
+        return ctx.Error(absl::StrCat("inputs must share one element type; got ", a.TypeString(), " and ",
+                                      b.TypeString()));
+      }
+      ASSIGN_OR_RETURN(Dims od, RuntimeBroadcast(ctx, a, b));
+      ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, a.dtype(), od));
+      return DispatchNumeric(a.dtype(), ctx.node().op, [&](auto tag) -> absl::Status {
+        using T = decltype(tag);
+        return ApplyBinary<T>(ctx, kind, a.data<T>(), a.dims(), b.data<T>(), b.dims(), y->data<T>(), od,
+                              fmod != 0);
+      });
+    });
+  };
+  AddOp(registry, std::move(def), /*half_via_f32=*/true);
+}
+
+// Max, Min, Sum, Mean over one or more inputs, broadcast together.
+void AddVariadic(OpRegistry& registry, const std::string& name, BinaryKind kind, bool mean) {
+  OpDef def;
+  def.name = name;
+  def.min_inputs = 1;
+  def.max_inputs = -1;
+  def.shape_fn = [mean](InferenceContext& ctx) -> absl::Status {
+    DType t = ctx.input(0).dtype;
+    if (!IsFloatType(t) && (mean || !IsIntType(t))) {
+      return ctx.Error(absl::StrCat("element type ", DTypeName(t), " is not supported"));
+    }
+    return BroadcastShape(ctx, DType::kInvalid, /*same_dtype=*/true);
+  };
+  def.kernel_factory = StatelessKernel([kind, mean](KernelContext& ctx) -> absl::Status {
+    const DType dtype = ctx.input(0).dtype();
+    Tensor acc = ctx.input(0);
+    for (int i = 1; i < ctx.num_inputs(); ++i) {
+      const Tensor& b = ctx.input(i);
+      if (b.dtype() != dtype) return ctx.Error("inputs must share one element type");
+      ASSIGN_OR_RETURN(Dims od, RuntimeBroadcast(ctx, acc, b));
+      ASSIGN_OR_RETURN(Tensor next, Tensor::Create(dtype, od));
+      RETURN_IF_ERROR(DispatchNumeric(dtype, ctx.node().op, [&](auto tag) -> absl::Status {
+        using T = decltype(tag);
+        return ApplyBinary<T>(ctx, kind, acc.data<T>(), acc.dims(), b.data<T>(), b.dims(), next.data<T>(), od,
+                              false);
+      }));
+      acc = next;
+    }
+    if (ctx.num_inputs() == 1) acc = acc.Clone();
+    if (mean) {
+      float* p = acc.data<float>();
+      const float n = static_cast<float>(ctx.num_inputs());
+      for (int64_t i = 0; i < acc.num_elements(); ++i) p[i] /= n;
+    }
+    ctx.SetOutput(0, acc);
+    return absl::OkStatus();
+  });
+  AddOp(registry, std::move(def), /*half_via_f32=*/true);
+}
+
+// Converts `t` elementwise into a vector of T.
+template <typename T>
+std::vector<T> ConvertToVector(const Tensor& t) {
+  std::vector<T> v(t.num_elements());
+  for (int64_t i = 0; i < t.num_elements(); ++i) {
+    if constexpr (std::is_floating_point_v<T>) {
+      v[i] = static_cast<T>(t.GetAsDouble(i));
+    } else {
+      v[i] = IsFloatType(t.dtype()) ? static_cast<T>(t.GetAsDouble(i)) : static_cast<T>(t.GetAsInt64(i));
+    }
+  }
+  return v;
+}
+
+// Pow(X, Y): the result has X's type; Y may be any numeric type.
+absl::Status PowCompute(KernelContext& ctx) {
+  const Tensor& a = ctx.input(0);
+  const Tensor& b = ctx.input(1);
+  ASSIGN_OR_RETURN(Dims od, RuntimeBroadcast(ctx, a, b));
+  ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, a.dtype(), od));
+  if (!IsIntType(b.dtype()) && b.dtype() != DType::kF32) {
+    return ctx.Error(absl::StrCat("exponent type ", DTypeName(b.dtype()), " is not supported"));
+  }
+  return DispatchNumeric(a.dtype(), "Pow", [&](auto tag) -> absl::Status {
+    using T = decltype(tag);
+    std::vector<double> e = ConvertToVector<double>(b);
+    if constexpr (std::is_same_v<T, float>) {
+      if (b.dtype() == DType::kF32) {
+        BroadcastBinary(a.data<float>(), a.dims(), b.data<float>(), b.dims(), y->data<float>(), od,
+                        [](float x, float p) { return std::pow(x, p); });
+        return absl::OkStatus();
+      }
+    }
+    BroadcastBinary(a.data<T>(), a.dims(), e.data(), b.dims(), y->data<T>(), od, [](T x, double p) {
+      return static_cast<T>(std::pow(static_cast<double>(x), p));
+    });
+    return absl::OkStatus();
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Comparisons, logic and Where.
+
+enum class CompareKind { kEqual, kLess, kGreater, kLessOrEqual, kGreaterOrEqual };
+
+void AddCompare(OpRegistry& registry, const std::string& name, CompareKind kind) {
+  OpDef def;
+  def.name = name;
+  def.min_inputs = def.max_inputs = 2;
+  def.shape_fn = [](InferenceContext& ctx) -> absl::Status {
+    return BroadcastShape(ctx, DType::kBool, /*same_dtype=*/true);
+  };
+  def.kernel_factory = StatelessKernel([kind](KernelContext& ctx) -> absl::Status {
+    const Tensor& a = ctx.input(0);
+    const Tensor& b = ctx.input(1);
+    if (a.dtype() != b.dtype()) return ctx.Error("inputs must share one element type");
+    ASSIGN_OR_RETURN(Dims od, RuntimeBroadcast(ctx, a, b));
+    ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kBool, od));
+    auto run = [&](auto tag) -> absl::Status {
+      using T = decltype(tag);
+      const T* pa = a.data<T>();
+      const T* pb = b.data<T>();
+      bool* out = y->data<bool>();
+      switch (kind) {
+        case CompareKind::kEqual: BroadcastBinary(pa, a.dims(), pb, b.dims(), out, od, [](T x, T y) { return x == y; }); break;
+        case CompareKind::kLess: BroadcastBinary(pa, a.dims(), pb, b.dims(), out, od, [](T x, T y) { return x < y; }); break;
+        case CompareKind::kGreater: BroadcastBinary(pa, a.dims(), pb, b.dims(), out, od, [](T x, T y) { return x > y; }); break;
+        case CompareKind::kLessOrEqual: BroadcastBinary(pa, a.dims(), pb, b.dims(), out, od, [](T x, T y) { return x <= y; }); break;
+        case CompareKind::kGreaterOrEqual: BroadcastBinary(pa, a.dims(), pb, b.dims(), out, od, [](T x, T y) { return x >= y; }); break;
+      }
+      return absl::OkStatus();
+    };
+    if (a.dtype() == DType::kBool) return run(bool{});
+    return DispatchNumeric(a.dtype(), ctx.node().op, run);
+  });
+  AddOp(registry, std::move(def), /*half_via_f32=*/true);
+}
+
+enum class LogicKind { kAnd, kOr, kXor };
+
+void AddLogic(OpRegistry& registry, const std::string& name, LogicKind kind) {
+  OpDef def;
+  def.name = name;
+  def.min_inputs = def.max_inputs = 2;
+  def.shape_fn = [](InferenceContext& ctx) -> absl::Status {
+    if (ctx.input(0).dtype != DType::kBool) return ctx.Error("inputs must be bool");
+    return BroadcastShape(ctx, DType::kBool, /*same_dtype=*/true);
+  };
+  def.kernel_factory = StatelessKernel([kind](KernelContext& ctx) -> absl::Status {
+    const Tensor& a = ctx.input(0);
+    const Tensor& b = ctx.input(1);
+    if (a.dtype() != DType::kBool || b.dtype() != DType::kBool) return ctx.Error("inputs must be bool");
+    ASSIGN_OR_RETURN(Dims od, RuntimeBroadcast(ctx, a, b));
+    ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kBool, od));
+    const bool* pa = a.data<bool>();
+    const bool* pb = b.data<bool>();
+    bool* out = y->data<bool>();
+    switch (kind) {
+      case LogicKind::kAnd: BroadcastBinary(pa, a.dims(), pb, b.dims(), out, od, [](bool x, bool y) { return x && y; }); break;
+      case LogicKind::kOr: BroadcastBinary(pa, a.dims(), pb, b.dims(), out, od, [](bool x, bool y) { return x || y; }); break;
+      case LogicKind::kXor: BroadcastBinary(pa, a.dims(), pb, b.dims(), out, od, [](bool x, bool y) { return x != y; }); break;
+    }
+    return absl::OkStatus();
+  });
+  AddOp(registry, std::move(def));
+}
+
+absl::Status NotCompute(KernelContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  if (x.dtype() != DType::kBool) return ctx.Error("input must be bool");
+  ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kBool, x.dims()));
+  for (int64_t i = 0; i < x.num_elements(); ++i) y->data<bool>()[i] = !x.data<bool>()[i];
+  return absl::OkStatus();
+}
+
+// Where(cond, X, Y): element size based, any dtype for X and Y.
+absl::Status WhereCompute(KernelContext& ctx) {
+  const Tensor& c = ctx.input(0);
+  const Tensor& x = ctx.input(1);
+  const Tensor& y = ctx.input(2);
+  if (c.dtype() != DType::kBool) return ctx.Error("condition must be bool");
+  if (x.dtype() != y.dtype()) return ctx.Error("X and Y must share one element type");
+  ASSIGN_OR_RETURN(Dims xy, RuntimeBroadcast(ctx, x, y));
+  absl::StatusOr<Dims> broadcast = BroadcastDims(c.dims(), xy);
+  if (!broadcast.ok()) return ctx.Error(broadcast.status().message());
+  const Dims od = *broadcast;
+  ASSIGN_OR_RETURN(Tensor * out, ctx.AllocateOutput(0, x.dtype(), od));
+  const int r = static_cast<int>(od.size());
+  std::vector<int64_t> sc = BroadcastStrides(c.dims(), od), sx = BroadcastStrides(x.dims(), od),
+                       sy = BroadcastStrides(y.dims(), od);
+  const size_t es = DTypeSize(x.dtype());
+  const int64_t n = NumElements(od);
+  std::vector<int64_t> idx(r, 0);
+  const char* px = static_cast<const char*>(x.raw_data());
+  const char* py = static_cast<const char*>(y.raw_data());
+  char* po = static_cast<char*>(out->raw_data());
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t oc = 0, ox = 0, oy = 0;
+    for (int d = 0; d < r; ++d) {
+      oc += idx[d] * sc[d];
+      ox += idx[d] * sx[d];
+      oy += idx[d] * sy[d];
+    }
+    std::memcpy(po + i * es, c.data<bool>()[oc] ? px + ox * es : py + oy * es, es);
+    for (int d = r - 1; d >= 0; --d) {
+      if (++idx[d] < od[d]) break;
+      idx[d] = 0;
+    }
+  }
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cast.
+
+absl::StatusOr<DType> DTypeFromOnnx(int64_t onnx_type) {
+  switch (onnx_type) {
+    case 1: return DType::kF32;
+    case 2: return DType::kU8;
+    case 3: return DType::kS8;
+    case 6: return DType::kS32;
+    case 7: return DType::kS64;
+    case 9: return DType::kBool;
+    case 10: return DType::kF16;
+    case 16: return DType::kBF16;
+    default:
+      return absl::UnimplementedError(absl::StrCat("target type ", onnx_type,
+                                                   " (ONNX DataType) is not supported"));
+  }
+}
+
+template <typename T>
+double LoadAsDouble(const T& v) {
+  if constexpr (std::is_same_v<T, Half>) return HalfToFloat(v);
+  else if constexpr (std::is_same_v<T, BFloat16>) return BFloat16ToFloat(v);
+  else return static_cast<double>(v);
+}
+
+template <typename To, typename From>
+To ConvertValue(const From& v) {
+  if constexpr (std::is_same_v<To, From>) {
+    return v;
+  } else if constexpr (std::is_same_v<To, Half>) {
+    return FloatToHalf(static_cast<float>(LoadAsDouble(v)));
+  } else if constexpr (std::is_same_v<To, BFloat16>) {
+    return FloatToBFloat16(static_cast<float>(LoadAsDouble(v)));
+  } else if constexpr (std::is_same_v<To, bool>) {
+    return LoadAsDouble(v) != 0;
+  } else if constexpr (std::is_integral_v<To> && std::is_integral_v<From>) {
+    return static_cast<To>(v);
+  } else if constexpr (std::is_same_v<To, float> && std::is_same_v<From, int64_t>) {
+    return static_cast<float>(v);
+  } else if constexpr (std::is_integral_v<To>) {
+    // Out-of-range values saturate (ONNX leaves them undefined; C++ would make them UB).
+    const double d = LoadAsDouble(v);
+    if (std::isnan(d)) return To(0);
+    if (d <= static_cast<double>(std::numeric_limits<To>::lowest())) return std::numeric_limits<To>::lowest();
+    if (d >= static_cast<double>(std::numeric_limits<To>::max())) return std::numeric_limits<To>::max();
+    return static_cast<To>(d);
+  } else {
+    return static_cast<To>(LoadAsDouble(v));
+  }
+}
+
+template <typename Fn>
+absl::Status DispatchAll(DType dtype, Fn&& fn) {
+  switch (dtype) {
+    case DType::kF32: return fn(float{});
+    case DType::kF16: return fn(Half{});
+    case DType::kBF16: return fn(BFloat16{});
+    case DType::kS8: return fn(int8_t{});
+    case DType::kU8: return fn(uint8_t{});
+    case DType::kS32: return fn(int32_t{});
+    case DType::kS64: return fn(int64_t{});
+    case DType::kBool: return fn(bool{});
+    default: return absl::InvalidArgumentError("invalid element type");
+  }
+}
+
+}  // namespace
+
+absl::Status CastInto(const Tensor& src, Tensor* dst) {
+  return DispatchAll(src.dtype(), [&](auto from_tag) {
+    using From = decltype(from_tag);
+    return DispatchAll(dst->dtype(), [&](auto to_tag) {
+      using To = decltype(to_tag);
+      const From* s = src.data<From>();
+      To* d = dst->data<To>();
+      for (int64_t i = 0; i < src.num_elements(); ++i) d[i] = ConvertValue<To, From>(s[i]);
+      return absl::OkStatus();
+    });
+  });
+}
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+
+absl::Status SameAsInput(InferenceContext& ctx) {
+  const TensorType& x = ctx.input(0);
+  ctx.set_output(0, TensorType{x.dtype, x.dims, x.rank_known});
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void RegisterElementwiseOps(OpRegistry& registry) {
+  const std::pair<const char*, UnaryKind> unary[] = {
+      {"Relu", UnaryKind::kRelu},           {"Neg", UnaryKind::kNeg},
+      {"Abs", UnaryKind::kAbs},             {"Sign", UnaryKind::kSign},
+      {"Sigmoid", UnaryKind::kSigmoid},     {"Tanh", UnaryKind::kTanh},
+      {"Exp", UnaryKind::kExp},             {"Log", UnaryKind::kLog},
+      {"Sqrt", UnaryKind::kSqrt},           {"Reciprocal", UnaryKind::kReciprocal},
+      {"Floor", UnaryKind::kFloor},         {"Ceil", UnaryKind::kCeil},
+      {"Round", UnaryKind::kRound},         {"Erf", UnaryKind::kErf},
+      {"LeakyRelu", UnaryKind::kLeakyRelu}, {"Elu", UnaryKind::kElu},
+      {"Selu", UnaryKind::kSelu},           {"HardSigmoid", UnaryKind::kHardSigmoid},
+      {"HardSwish", UnaryKind::kHardSwish}, {"Softplus", UnaryKind::kSoftplus},
+      {"Softsign", UnaryKind::kSoftsign},   {"Sin", UnaryKind::kSin},
+      {"Cos", UnaryKind::kCos},             {"Gelu", UnaryKind::kGelu},
+      {"Tan", UnaryKind::kTan},             {"Asin", UnaryKind::kAsin},
+      {"Acos", UnaryKind::kAcos},           {"Atan", UnaryKind::kAtan},
+      {"Sinh", UnaryKind::kSinh},           {"Cosh", UnaryKind::kCosh},
+      {"Asinh", UnaryKind::kAsinh},         {"Acosh", UnaryKind::kAcosh},
+      {"Atanh", UnaryKind::kAtanh},         {"ThresholdedRelu", UnaryKind::kThresholdedRelu},
+      {"Celu", UnaryKind::kCelu},           {"Shrink", UnaryKind::kShrink},
+      {"Mish", UnaryKind::kMish},           {"Swish", UnaryKind::kSwish},
+  };
+  for (const auto& [name, kind] : unary) AddUnary(registry, name, kind);
+
+  AddBinary(registry, "Add", BinaryKind::kAdd);
+  AddBinary(registry, "Sub", BinaryKind::kSub);
+  AddBinary(registry, "Mul", BinaryKind::kMul);
+  AddBinary(registry, "Div", BinaryKind::kDiv);
+  AddBinary(registry, "Mod", BinaryKind::kMod);
+  AddBinary(registry, "PRelu", BinaryKind::kPRelu);
+  AddVariadic(registry, "Max", BinaryKind::kMax, false);
+  AddVariadic(registry, "Min", BinaryKind::kMin, false);
+  AddVariadic(registry, "Sum", BinaryKind::kAdd, false);
+  AddVariadic(registry, "Mean", BinaryKind::kAdd, true);
+  AddCompare(registry, "Equal", CompareKind::kEqual);
+  AddCompare(registry, "Less", CompareKind::kLess);
+  AddCompare(registry, "Greater", CompareKind::kGreater);
+  AddCompare(registry, "LessOrEqual", CompareKind::kLessOrEqual);
+  AddCompare(registry, "GreaterOrEqual", CompareKind::kGreaterOrEqual);
+  AddLogic(registry, "And", LogicKind::kAnd);
+  AddLogic(registry, "Or", LogicKind::kOr);
+  AddLogic(registry, "Xor", LogicKind::kXor);
+
+  OpDef not_op;
+  not_op.name = "Not";
+  not_op.min_inputs = not_op.max_inputs = 1;
+  not_op.shape_fn = SameAsInput;
+  not_op.kernel_factory = StatelessKernel(NotCompute);
+  AddOp(registry, std::move(not_op));
+
+  OpDef pow;
+  pow.name = "Pow";
+  pow.min_inputs = pow.max_inputs = 2;
+  pow.shape_fn = [](InferenceContext& ctx) -> absl::Status {
+    if (!IsFloatType(ctx.input(0).dtype) && !IsIntType(ctx.input(0).dtype)) {
+      return ctx.Error(absl::StrCat("element type ", DTypeName(ctx.input(0).dtype), " is not supported"));
+    }
+    return BroadcastShape(ctx, ctx.input(0).dtype, /*same_dtype=*/false);
+  };
+  pow.kernel_factory = StatelessKernel(PowCompute);
+  AddOp(registry, std::move(pow), /*half_via_f32=*/true);
+
+  OpDef where;
+  where.name = "Where";
+  where.min_inputs = where.max_inputs = 3;
+  where.shape_fn = [](InferenceContext& ctx) -> absl::Status {
+    if (ctx.input(0).dtype != DType::kBool) return ctx.Error("condition must be bool");
+    if (ctx.input(1).dtype != ctx.input(2).dtype) return ctx.Error("X and Y must share one element type");
+    return BroadcastShape(ctx, ctx.input(1).dtype, /*same_dtype=*/false);
+  };
+  where.kernel_factory = StatelessKernel(WhereCompute);
+  AddOp(registry, std::move(where));
+
+  OpDef clip;
+  clip.name = "Clip";
+  clip.min_inputs = 1;
+  clip.max_inputs = 3;
+  clip.shape_fn = [](InferenceContext& ctx) -> absl::Status {
+    if (!IsFloatType(ctx.input(0).dtype) && !IsIntType(ctx.input(0).dtype)) {
+      return ctx.Error(absl::StrCat("element type ", DTypeName(ctx.input(0).dtype), " is not supported"));
+    }
+    for (int i = 1; i <= 2; ++i) {
+      if (!ctx.has_input(i)) continue;
+      const TensorType& t = ctx.input(i);
+      if (t.dtype != ctx.input(0).dtype || (t.rank_known && NumElements(t.dims) > 1)) {
+        return ctx.Error(absl::StrCat(i == 1 ? "min" : "max", " must be a scalar of type ",
+                                      DTypeName(ctx.input(0).dtype), "; got ", t.ToString()));
+      }
+    }
+    return SameAsInput(ctx);
+  };
+  clip.kernel_factory = StatelessKernel(ClipCompute);
+  AddOp(registry, std::move(clip), /*half_via_f32=*/true);
+
+  OpDef cast;
+  cast.name = "Cast";
+  cast.min_inputs = cast.max_inputs = 1;
+  cast.shape_fn = [](InferenceContext& ctx) -> absl::Status {
+    ASSIGN_OR_RETURN(int64_t to, ctx.node().GetInt("to"));
+    absl::StatusOr<DType> dtype = DTypeFromOnnx(to);
+    if (!dtype.ok()) return Unsupported(ctx.node(), dtype.status().message());
+    const TensorType& x = ctx.input(0);
+    ctx.set_output(0, TensorType{*dtype, x.dims, x.rank_known});
+    return absl::OkStatus();
+  };
+  cast.kernel_factory = [](const KernelConstruction& kc) -> absl::StatusOr<std::unique_ptr<OpKernel>> {
+    ASSIGN_OR_RETURN(int64_t to, kc.node.GetInt("to"));
+    ASSIGN_OR_RETURN(DType dtype, DTypeFromOnnx(to));
+    return MakeFunctionKernel([dtype](KernelContext& ctx) -> absl::Status {
+      const Tensor& x = ctx.input(0);
+      if (x.dtype() == dtype) {
+        ctx.SetOutput(0, x);
+        return absl::OkStatus();
+      }
+      ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, dtype, x.dims()));
+      return CastInto(x, y);
+    });
+  };
+  AddOp(registry, std::move(cast));
+}
+
+}  // namespace kiln::kernels

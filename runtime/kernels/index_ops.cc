@@ -1,0 +1,404 @@
+// Indexing and generator ops: CastLike, Dropout (inference), Range, Trilu, GatherElements,
+// ScatterElements, CumSum, TopK, OneHot, IsNaN, IsInf.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+
+#include "absl/strings/str_cat.h"
+#include "runtime/kernels/kernel_util.h"
+
+namespace kiln::kernels {
+namespace {
+
+TensorType UnknownRank(DType dtype) {
+  TensorType t;
+  t.dtype = dtype;
+  t.rank_known = false;
+  return t;
+}
+
+OpDef Def(const char* name, int min_inputs, int max_inputs, ShapeFn shape_fn, KernelFactory factory,
+          int num_outputs = 1) {
+  OpDef def;
+  def.name = name;
+  def.min_inputs = min_inputs;
+  def.max_inputs = max_inputs;
+  def.num_outputs = num_outputs;
+  def.shape_fn = std::move(shape_fn);
+  def.kernel_factory = std::move(factory);
+  return def;
+}
+
+// Offset of element `i` along `axis` for an odometer index of a row-major tensor.
+int64_t OffsetOf(const std::vector<int64_t>& idx, const std::vector<int64_t>& strides) {
+  int64_t off = 0;
+  for (size_t d = 0; d < idx.size(); ++d) off += idx[d] * strides[d];
+  return off;
+}
+
+bool Advance(std::vector<int64_t>& idx, const Dims& dims) {
+  for (int d = static_cast<int>(dims.size()) - 1; d >= 0; --d) {
+    if (++idx[d] < dims[d]) return true;
+    idx[d] = 0;
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+absl::Status DropoutShapeFn(InferenceContext& ctx) {
+  const TensorType& x = ctx.input(0);
+  if (ctx.has_input(2)) {
+    const TensorType& t = ctx.input(2);
+    if (!t.value) return Unsupported(ctx.node(), "training_mode must be a constant (Kiln runs inference only)");
+    if (t.value->GetAsInt64(0) != 0) return Unsupported(ctx.node(), "training_mode=true is not supported");
+  }
+  ctx.set_output(0, TensorType{x.dtype, x.dims, x.rank_known});
+  if (ctx.node().outputs.size() > 1) ctx.set_output(1, TensorType{DType::kBool, x.dims, x.rank_known});
+  return absl::OkStatus();
+}
+
+absl::Status DropoutCompute(KernelContext& ctx) {
+  ctx.SetOutput(0, ctx.input(0));
+  if (ctx.num_outputs() > 1 && !ctx.node().outputs[1].empty()) {
+    ASSIGN_OR_RETURN(Tensor * mask, ctx.AllocateOutput(1, DType::kBool, ctx.input(0).dims()));
+    std::fill(mask->data<bool>(), mask->data<bool>() + mask->num_elements(), true);
+  }
+  return absl::OkStatus();
+}
+
+// Range(start, limit, delta).
+absl::Status RangeShapeFn(InferenceContext& ctx) {
+  const DType t = ctx.input(0).dtype;
+  for (int i = 0; i < 3; ++i) {
+    if (ctx.input(i).dtype != t || (ctx.input(i).rank_known && NumElements(ctx.input(i).dims) != 1)) {
+      return ctx.Error(absl::StrCat("start, limit and delta must be scalars of one type; input ", i, " is ",
+                                    ctx.input(i).ToString()));
+    }
+  }
+  if (!IsFloatType(t) && t != DType::kS32 && t != DType::kS64) {
+    return ctx.Error(absl::StrCat("element type ", DTypeName(t), " is not supported (float, s32, s64 expected)"));
+  }
+  ctx.set_output(0, TensorType{t, {-1}});
+  if (ctx.input(0).value && ctx.input(1).value && ctx.input(2).value) {
+    const double start = ctx.input(0).value->GetAsDouble(0), limit = ctx.input(1).value->GetAsDouble(0),
+                 delta = ctx.input(2).value->GetAsDouble(0);
+    if (delta == 0) return ctx.Error("delta must not be 0");
+    ctx.outputs()[0].dims = {std::max<int64_t>(0, static_cast<int64_t>(std::ceil((limit - start) / delta)))};
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RangeCompute(KernelContext& ctx) {
+  const DType t = ctx.input(0).dtype();
+  return DispatchNumeric(t, "Range", [&](auto tag) -> absl::Status {
+    using T = decltype(tag);
+    const T start = ctx.input(0).data<T>()[0], limit = ctx.input(1).data<T>()[0], delta = ctx.input(2).data<T>()[0];
+    if (delta == T(0)) return ctx.Error("delta must not be 0");
+    const int64_t n = std::max<int64_t>(
+        0, static_cast<int64_t>(std::ceil(static_cast<double>(limit - start) / static_cast<double>(delta))));
+    ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, t, {n}));
+    for (int64_t i = 0; i < n; ++i) y->data<T>()[i] = static_cast<T>(start + static_cast<T>(i) * delta);
+    return absl::OkStatus();
+  });
+}
+
+// Trilu(input, k?): keeps the upper (j - i >= k) or lower (j - i <= k) triangle of the last two dims.
+absl::Status TriluCompute(KernelContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  if (x.rank() < 2) return ctx.Error(absl::StrCat("input must have rank 2 or more; got ", x.TypeString()));
+  ASSIGN_OR_RETURN(int64_t upper, ctx.node().GetInt("upper", 1));
+  const int64_t k = ctx.has_input(1) ? ctx.input(1).GetAsInt64(0) : 0;
+  ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), x.dims()));
+  const int64_t rows = x.dim(x.rank() - 2), cols = x.dim(x.rank() - 1);
+  const int64_t mats = rows * cols == 0 ? 0 : x.num_elements() / (rows * cols);
+  const size_t es = DTypeSize(x.dtype());
+  const char* src = static_cast<const char*>(x.raw_data());
+  char* dst = static_cast<char*>(y->raw_data());
+  for (int64_t m = 0; m < mats; ++m) {
+    for (int64_t i = 0; i < rows; ++i) {
+      for (int64_t j = 0; j < cols; ++j) {
+        const bool keep = upper ? j - i >= k : j - i <= k;
+        if (keep) {
+          const int64_t at = (m * rows + i) * cols + j;
+          std::memcpy(dst + at * es, src + at * es, es);
+        }
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+// GatherElements(data, indices): out[i] = data[i with axis coordinate replaced by indices[i]].
+absl::Status GatherElementsCompute(KernelContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  const Tensor& ind = ctx.input(1);
+  ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", 0));
+  absl::StatusOr<int64_t> axis = NormalizeAxis(axis_attr, x.rank());
+  if (!axis.ok()) return ctx.Error(axis.status().message());
+  if (ind.rank() != x.rank()) return ctx.Error("data and indices must have the same rank");
+  ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), ind.dims()));
+  const std::vector<int64_t> strides = Strides(x.dims());
+  const size_t es = DTypeSize(x.dtype());
+  std::vector<int64_t> idx(ind.rank(), 0);
+  const int64_t extent = x.dim(*axis);
+  for (int64_t i = 0; i < ind.num_elements(); ++i) {
+    int64_t j = ind.GetAsInt64(i);
+    if (j < -extent || j >= extent) return ctx.Error(absl::StrCat("index ", j, " is out of range for extent ", extent));
+    if (j < 0) j += extent;
+    std::vector<int64_t> src = idx;
+    src[*axis] = j;
+    std::memcpy(static_cast<char*>(y->raw_data()) + i * es,
+                static_cast<const char*>(x.raw_data()) + OffsetOf(src, strides) * es, es);
+    Advance(idx, ind.dims());
+  }
+  return absl::OkStatus();
+}
+
+// ScatterElements(data, indices, updates) with reduction none/add/mul/max/min.
+absl::Status ScatterElementsCompute(KernelContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  const Tensor& ind = ctx.input(1);
+  const Tensor& upd = ctx.input(2);
+  ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", 0));
+  ASSIGN_OR_RETURN(std::string reduction, ctx.node().GetString("reduction", "none"));
+  absl::StatusOr<int64_t> axis = NormalizeAxis(axis_attr, x.rank());
+  if (!axis.ok()) return ctx.Error(axis.status().message());
+  if (ind.dims() != upd.dims() || ind.rank() != x.rank() || upd.dtype() != x.dtype()) {
+    return ctx.Error("indices and updates must have one shape, of the rank of data, and updates data's type");
+  }
+  Tensor y = x.Clone();
+  const std::vector<int64_t> strides = Strides(x.dims());
+  std::vector<int64_t> idx(ind.rank(), 0);
+  const int64_t extent = x.dim(*axis);
+  auto run = [&](auto tag) -> absl::Status {
+    using T = decltype(tag);
+    T* yp = y.data<T>();
+    for (int64_t i = 0; i < ind.num_elements(); ++i) {
+      int64_t j = ind.GetAsInt64(i);
+      if (j < -extent || j >= extent) return ctx.Error(absl::StrCat("index ", j, " is out of range for extent ", extent));
+      if (j < 0) j += extent;
+      std::vector<int64_t> dst = idx;
+      dst[*axis] = j;
+      T& target = yp[OffsetOf(dst, strides)];
+      const T v = upd.data<T>()[i];
+      if (reduction == "add") target = static_cast<T>(target + v);
+      else if (reduction == "mul") target = static_cast<T>(target * v);
+      else if (reduction == "max") target = std::max(target, v);
+      else if (reduction == "min") target = std::min(target, v);
+      else target = v;
+      Advance(idx, ind.dims());
+    }
+    return absl::OkStatus();
+  };
+  if (reduction != "none" && reduction != "add" && reduction != "mul" && reduction != "max" && reduction != "min") {
+    return ctx.Error(absl::StrCat("reduction '", reduction, "' is not one of none, add, mul, max, min"));
+  }
+  RETURN_IF_ERROR(DispatchNumeric(x.dtype(), "ScatterElements", run));
+  ctx.SetOutput(0, y);
+  return absl::OkStatus();
+}
+
+// CumSum(x, axis) with exclusive and reverse.
+absl::Status CumSumCompute(KernelContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  absl::StatusOr<int64_t> axis = NormalizeAxis(ctx.input(1).GetAsInt64(0), x.rank());
+  if (!axis.ok()) return ctx.Error(axis.status().message());
+  ASSIGN_OR_RETURN(int64_t exclusive, ctx.node().GetInt("exclusive", 0));
+  ASSIGN_OR_RETURN(int64_t reverse, ctx.node().GetInt("reverse", 0));
+  ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), x.dims()));
+  int64_t outer = 1, inner = 1;
+  for (int d = 0; d < *axis; ++d) outer *= x.dim(d);
+  for (int d = *axis + 1; d < x.rank(); ++d) inner *= x.dim(d);
+  const int64_t n = x.dim(*axis);
+  return DispatchNumeric(x.dtype(), "CumSum", [&](auto tag) -> absl::Status {
+    using T = decltype(tag);
+    for (int64_t o = 0; o < outer; ++o) {
+      for (int64_t i = 0; i < inner; ++i) {
+        T acc = 0;
+        for (int64_t s = 0; s < n; ++s) {
+          const int64_t k = reverse ? n - 1 - s : s;
+          const int64_t at = (o * n + k) * inner + i;
+          const T v = x.data<T>()[at];
+          if (exclusive) {
+            y->data<T>()[at] = acc;
+            acc = static_cast<T>(acc + v);
+          } else {
+            acc = static_cast<T>(acc + v);
+            y->data<T>()[at] = acc;
+          }
+        }
+      }
+    }
+    return absl::OkStatus();
+  });
+}
+
+// TopK(X, K) -> Values, Indices along `axis`; ties keep the lower index first.
+absl::Status TopKShapeFn(InferenceContext& ctx) {
+  const TensorType& x = ctx.input(0);
+  TensorType values{x.dtype, x.dims, x.rank_known};
+  if (x.rank_known) {
+    ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", -1));
+    absl::StatusOr<int64_t> axis = NormalizeAxis(axis_attr, static_cast<int64_t>(x.dims.size()));
+    if (!axis.ok()) return ctx.Error(axis.status().message());
+    values.dims[*axis] = ctx.input(1).value ? ctx.input(1).value->GetAsInt64(0) : -1;
+  }
+  TensorType indices = values;
+  indices.dtype = DType::kS64;
+  ctx.set_output(0, values);
+  ctx.set_output(1, indices);
+  return absl::OkStatus();
+}
+
+absl::Status TopKCompute(KernelContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", -1));
+  ASSIGN_OR_RETURN(int64_t largest, ctx.node().GetInt("largest", 1));
+  absl::StatusOr<int64_t> axis = NormalizeAxis(axis_attr, x.rank());
+  if (!axis.ok()) return ctx.Error(axis.status().message());
+  const int64_t k = ctx.input(1).GetAsInt64(0), n = x.dim(*axis);
+  if (k < 0 || k > n) return ctx.Error(absl::StrCat("K = ", k, " must lie in [0, ", n, "]"));
+  Dims out = x.dims();
+  out[*axis] = k;
+  ASSIGN_OR_RETURN(Tensor * values, ctx.AllocateOutput(0, x.dtype(), out));
+  ASSIGN_OR_RETURN(Tensor * indices, ctx.AllocateOutput(1, DType::kS64, out));
+  int64_t outer = 1, inner = 1;
+  for (int d = 0; d < *axis; ++d) outer *= x.dim(d);
+  for (int d = *axis + 1; d < x.rank(); ++d) inner *= x.dim(d);
+  return DispatchNumeric(x.dtype(), "TopK", [&](auto tag) -> absl::Status {
+    using T = decltype(tag);
+    std::vector<int64_t> order(n);
+    for (int64_t o = 0; o < outer; ++o) {
+      for (int64_t i = 0; i < inner; ++i) {
+        const T* src = x.data<T>() + o * n * inner + i;
+        std::iota(order.begin(), order.end(), 0);
+        std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+          return largest ? src[a * inner] > src[b * inner] : src[a * inner] < src[b * inner];
+        });
+        for (int64_t j = 0; j < k; ++j) {
+          const int64_t at = (o * k + j) * inner + i;
+          values->data<T>()[at] = src[order[j] * inner];
+          indices->data<int64_t>()[at] = order[j];
+        }
+      }
+    }
+    return absl::OkStatus();
+  });
+}
+
+// OneHot(indices, depth, values[off, on]) with the new axis at `axis`.
+absl::Status OneHotShapeFn(InferenceContext& ctx) {
+  const TensorType& ind = ctx.input(0);
+  const DType dtype = ctx.input(2).dtype;
+  if (!ind.rank_known) {
+    ctx.set_output(0, UnknownRank(dtype));
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", -1));
+  const int64_t r = static_cast<int64_t>(ind.dims.size()) + 1;
+  absl::StatusOr<int64_t> axis = NormalizeAxis(axis_attr, r);
+  if (!axis.ok()) return ctx.Error(axis.status().message());
+  Dims out = ind.dims;
+  out.insert(out.begin() + *axis, ctx.input(1).value ? static_cast<int64_t>(ctx.input(1).value->GetAsDouble(0)) : -1);
+  ctx.set_output(0, TensorType{dtype, out});
+  return absl::OkStatus();
+}
+
+absl::Status OneHotCompute(KernelContext& ctx) {
+  const Tensor& ind = ctx.input(0);
+  const Tensor& vals = ctx.input(2);
+  if (vals.num_elements() != 2) return ctx.Error("values must hold [off_value, on_value]");
+  const int64_t depth = static_cast<int64_t>(ctx.input(1).GetAsDouble(0));
+  if (depth <= 0) return ctx.Error(absl::StrCat("depth must be positive, got ", depth));
+  ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", -1));
+  absl::StatusOr<int64_t> axis = NormalizeAxis(axis_attr, ind.rank() + 1);
+  if (!axis.ok()) return ctx.Error(axis.status().message());
+  Dims out = ind.dims();
+  out.insert(out.begin() + *axis, depth);
+  ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, vals.dtype(), out));
+  int64_t outer = 1, inner = 1;
+  for (int d = 0; d < *axis; ++d) outer *= ind.dim(d);
+  for (int d = *axis; d < ind.rank(); ++d) inner *= ind.dim(d);
+  const size_t es = DTypeSize(vals.dtype());
+  const char* off = static_cast<const char*>(vals.raw_data());
+  const char* on = off + es;
+  char* dst = static_cast<char*>(y->raw_data());
+  for (int64_t o = 0; o < outer; ++o) {
+    for (int64_t d = 0; d < depth; ++d) {
+      for (int64_t i = 0; i < inner; ++i) {
+        int64_t v = static_cast<int64_t>(ind.GetAsDouble(o * inner + i));
+        if (v < 0) v += depth;
+        std::memcpy(dst + ((o * depth + d) * inner + i) * es, v == d ? on : off, es);
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BoolLikeInput(InferenceContext& ctx) {
+  const TensorType& x = ctx.input(0);
+  if (!IsFloatType(x.dtype)) return ctx.Error(absl::StrCat("input must be a float tensor; got ", x.ToString()));
+  ctx.set_output(0, TensorType{DType::kBool, x.dims, x.rank_known});
+  return absl::OkStatus();
+}
+
+absl::Status IsNanInfCompute(KernelContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  if (x.dtype() != DType::kF32) return ctx.Error(absl::StrCat("input must be a float tensor; got ", x.TypeString()));
+  const bool nan = ctx.node().op == "IsNaN";
+  ASSIGN_OR_RETURN(int64_t neg, ctx.node().GetInt("detect_negative", 1));
+  ASSIGN_OR_RETURN(int64_t pos, ctx.node().GetInt("detect_positive", 1));
+  ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kBool, x.dims()));
+  for (int64_t i = 0; i < x.num_elements(); ++i) {
+    const float v = x.data<float>()[i];
+    y->data<bool>()[i] = nan ? std::isnan(v) : (std::isinf(v) && ((v > 0 && pos) || (v < 0 && neg)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SameAsInput(InferenceContext& ctx) {
+  const TensorType& x = ctx.input(0);
+  ctx.set_output(0, TensorType{x.dtype, x.dims, x.rank_known});
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void RegisterIndexOps(OpRegistry& registry) {
+  AddOp(registry, Def("CastLike", 2, 2,
+                      [](InferenceContext& ctx) {
+                        const TensorType& x = ctx.input(0);
+                        ctx.set_output(0, TensorType{ctx.input(1).dtype, x.dims, x.rank_known});
+                        return absl::OkStatus();
+                      },
+                      StatelessKernel([](KernelContext& ctx) -> absl::Status {
+                        const Tensor& x = ctx.input(0);
+                        const DType to = ctx.input(1).dtype();
+                        if (x.dtype() == to) {
+                          ctx.SetOutput(0, x);
+                          return absl::OkStatus();
+                        }
+                        ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, to, x.dims()));
+                        return CastInto(x, y);
+                      })));
+  AddOp(registry, Def("Dropout", 1, 3, DropoutShapeFn, StatelessKernel(DropoutCompute), 2));
+  AddOp(registry, Def("Range", 3, 3, RangeShapeFn, StatelessKernel(RangeCompute)), /*half_via_f32=*/true);
+  AddOp(registry, Def("Trilu", 1, 2, SameAsInput, StatelessKernel(TriluCompute)));
+  AddOp(registry, Def("GatherElements", 2, 2,
+                      [](InferenceContext& ctx) {
+                        ctx.set_output(0, TensorType{ctx.input(0).dtype, ctx.input(1).dims, ctx.input(1).rank_known});
+                        return absl::OkStatus();
+                      },
+                      StatelessKernel(GatherElementsCompute)));
+  AddOp(registry, Def("ScatterElements", 3, 3, SameAsInput, StatelessKernel(ScatterElementsCompute)),
+        /*half_via_f32=*/true);
+  AddOp(registry, Def("CumSum", 2, 2, SameAsInput, StatelessKernel(CumSumCompute)), /*half_via_f32=*/true);
+  AddOp(registry, Def("TopK", 2, 2, TopKShapeFn, StatelessKernel(TopKCompute), 2), /*half_via_f32=*/true);
+  AddOp(registry, Def("OneHot", 3, 3, OneHotShapeFn, StatelessKernel(OneHotCompute)));
+  AddOp(registry, Def("IsNaN", 1, 1, BoolLikeInput, StatelessKernel(IsNanInfCompute)), /*half_via_f32=*/true);
+  AddOp(registry, Def("IsInf", 1, 1, BoolLikeInput, StatelessKernel(IsNanInfCompute)), /*half_via_f32=*/true);
+}
+
+}  // namespace kiln::kernels

@@ -1,0 +1,161 @@
+// Helpers shared by the standard kernels (private to runtime/kernels and their tests).
+#ifndef KILN_RUNTIME_KERNELS_KERNEL_UTIL_H_
+#define KILN_RUNTIME_KERNELS_KERNEL_UTIL_H_
+
+#include <algorithm>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "kiln/runtime/op_registry.h"
+#include "kiln/runtime/tensor.h"
+#include "kiln/support/status.h"
+
+namespace kiln::kernels {
+
+// Registration of each family of ops (one per source file); RegisterStandardOps calls them all.
+// `AddOp` registers one OpDef, adding constant folding of small all-constant inputs (see
+// register.cc). With `half_via_f32`, f16 and bf16 inputs are converted to f32, the kernel runs in
+// f32 and its f32 outputs are converted back to the half type (for arithmetic kernels written for
+// f32 only).
+void AddOp(OpRegistry& registry, OpDef def, bool half_via_f32 = false);
+void RegisterElementwiseOps(OpRegistry& registry);
+void RegisterConvOps(OpRegistry& registry);
+void RegisterMatMulOps(OpRegistry& registry);
+void RegisterPoolOps(OpRegistry& registry);
+void RegisterShapeOps(OpRegistry& registry);
+void RegisterReduceOps(OpRegistry& registry);
+void RegisterNormalizationOps(OpRegistry& registry);
+void RegisterIndexOps(OpRegistry& registry);
+
+// A kernel factory for a stateless op whose kernel is the plain function `fn`.
+inline KernelFactory StatelessKernel(std::function<absl::Status(KernelContext&)> fn) {
+  return [fn](const KernelConstruction&) -> absl::StatusOr<std::unique_ptr<OpKernel>> {
+    return MakeFunctionKernel(fn);
+  };
+}
+
+// Converts `src` elementwise into `dst` (same element count, any two dtypes; floats to integers
+// truncate toward zero, NaN becomes 0, nonzero becomes true).
+absl::Status CastInto(const Tensor& src, Tensor* dst);
+
+// Unimplemented (a valid model that Kiln does not support), naming the node and op.
+inline absl::Status Unsupported(const Node& node, absl::string_view message) {
+  return absl::UnimplementedError(absl::StrCat(node.op, " node '", node.name, "': ", message));
+}
+
+// Normalizes `axis` in [-rank, rank) (or [-rank, rank] when `inclusive_end`) to [0, rank).
+inline absl::StatusOr<int64_t> NormalizeAxis(int64_t axis, int64_t rank, bool inclusive_end = false) {
+  const int64_t hi = inclusive_end ? rank : rank - 1;
+  if (axis < -rank || axis > hi) {
+    return absl::InvalidArgumentError(absl::StrCat("axis ", axis, " is out of range for rank ", rank,
+                                                   " (valid: ", -rank, " to ", hi, ")"));
+  }
+  return axis < 0 ? axis + rank : axis;
+}
+
+// Multidirectional (numpy) broadcasting of two shapes; -1 marks an unknown extent.
+inline absl::StatusOr<Dims> BroadcastDims(const Dims& a, const Dims& b) {
+  const size_t rank = std::max(a.size(), b.size());
+  Dims out(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    int64_t da = i + a.size() >= rank ? a[i + a.size() - rank] : 1;
+    int64_t db = i + b.size() >= rank ? b[i + b.size() - rank] : 1;
+    if (da == 1) {
+      out[i] = db;
+    } else if (db == 1) {
+      out[i] = da;
+    } else if (da < 0 || db < 0) {
+      out[i] = da < 0 ? db : da;
+    } else if (da == db) {
+      out[i] = da;
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("shapes ", DimsToString(a), " and ", DimsToString(b),
+                                                     " cannot be broadcast together"));
+    }
+  }
+  return out;
+}
+
+// Row-major strides of `dims` in elements.
+inline std::vector<int64_t> Strides(const Dims& dims) {
+  std::vector<int64_t> s(dims.size(), 1);
+  for (int i = static_cast<int>(dims.size()) - 2; i >= 0; --i) s[i] = s[i + 1] * dims[i + 1];
+  return s;
+}
+
+// Strides of `in` (right-aligned) broadcast to `out`: 0 along broadcast dimensions.
+inline std::vector<int64_t> BroadcastStrides(const Dims& in, const Dims& out) {
+  std::vector<int64_t> s(out.size(), 0);
+  std::vector<int64_t> own = Strides(in);
+  const size_t off = out.size() - in.size();
+  for (size_t i = 0; i < in.size(); ++i) s[i + off] = in[i] == 1 ? 0 : own[i];
+  return s;
+}
+
+inline bool IsFloatType(DType t) { return t == DType::kF32 || t == DType::kF16 || t == DType::kBF16; }
+inline bool IsIntType(DType t) {
+  return t == DType::kS8 || t == DType::kU8 || t == DType::kS32 || t == DType::kS64;
+}
+
+// Calls `fn(T{})` with the C++ type of `dtype` among the numeric types f32, s8, u8, s32, s64;
+// Unimplemented for other types. `what` names the op in the error.
+template <typename Fn>
+absl::Status DispatchNumeric(DType dtype, const std::string& what, Fn&& fn) {
+  switch (dtype) {
+    case DType::kF32: return fn(float{});
+    case DType::kS8: return fn(int8_t{});
+    case DType::kU8: return fn(uint8_t{});
+    case DType::kS32: return fn(int32_t{});
+    case DType::kS64: return fn(int64_t{});
+    default:
+      return absl::UnimplementedError(
+          absl::StrCat(what, ": element type ", DTypeName(dtype), " is not supported"));
+  }
+}
+
+// Reads an int tensor (s32 or s64) into int64 values.
+inline std::vector<int64_t> ToInt64Vector(const Tensor& t) {
+  std::vector<int64_t> v(t.num_elements());
+  for (int64_t i = 0; i < t.num_elements(); ++i) v[i] = t.GetAsInt64(i);
+  return v;
+}
+
+// Geometry of a sliding-window op (Conv, pooling) over up to 3 spatial dimensions; unused leading
+// dimensions have extent 1, kernel 1, stride 1, dilation 1 and no padding.
+struct WindowGeometry {
+  int spatial_rank = 0;
+  std::vector<int64_t> kernel, strides, dilations, pad_begin, pad_end, in, out;
+};
+
+// Computes output extents and padding per ONNX (auto_pad NOTSET/SAME_UPPER/SAME_LOWER/VALID,
+// ceil_mode for pooling). `in` may hold -1 (unknown), giving -1 outputs. Reads the node's
+// `strides`, `dilations`, `pads`, `auto_pad` attributes (and `ceil_mode` when `pooling`).
+absl::StatusOr<WindowGeometry> ComputeWindow(const Node& node, const std::vector<int64_t>& in,
+                                             const std::vector<int64_t>& kernel, bool pooling);
+
+// `g` with leading unit dimensions added so that it has exactly 3 spatial dimensions (g has at
+// most 3).
+inline WindowGeometry ExpandTo3D(const WindowGeometry& g) {
+  WindowGeometry e = g;
+  const int add = 3 - g.spatial_rank;
+  auto pad = [add](std::vector<int64_t>& v, int64_t fill) { v.insert(v.begin(), add, fill); };
+  pad(e.kernel, 1);
+  pad(e.strides, 1);
+  pad(e.dilations, 1);
+  pad(e.pad_begin, 0);
+  pad(e.pad_end, 0);
+  pad(e.in, 1);
+  pad(e.out, 1);
+  e.spatial_rank = 3;
+  return e;
+}
+
+}  // namespace kiln::kernels
+
+#endif  // KILN_RUNTIME_KERNELS_KERNEL_UTIL_H_

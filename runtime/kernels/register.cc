@@ -1,0 +1,214 @@
+// RegisterStandardOps and the pieces every family of kernels shares: constant folding of small
+// values during shape inference and the sliding-window geometry of Conv and the pools.
+#include <mutex>
+
+#include "absl/strings/str_cat.h"
+#include "runtime/kernels/kernel_util.h"
+
+namespace kiln {
+
+namespace kernels {
+namespace {
+
+// Values with at most this many elements (all inputs together, and each output) are folded.
+constexpr int64_t kFoldLimit = 4096;
+
+// After `ctx`'s shape function ran: when every present input is a known small constant and the
+// outputs are fully defined, runs the kernel on those constants and records the output values.
+// Folding is an optimisation of type inference only: when the kernel cannot be built or fails
+// here, the outputs stay non-constant and the same error surfaces when the node runs.
+void FoldConstants(const KernelFactory& factory, InferenceContext& ctx) {
+  const Node& node = ctx.node();
+  std::vector<TensorType>& outs = ctx.outputs();
+  bool all_known = !outs.empty();
+  for (const TensorType& t : outs) all_known = all_known && t.value.has_value();
+  if (all_known) return;
+  int64_t total = 0;
+  std::vector<const Tensor*> inputs;
+  std::vector<const TensorType*> input_types;
+  for (int i = 0; i < ctx.num_inputs(); ++i) {
+    if (!ctx.has_input(i)) {
+      inputs.push_back(nullptr);
+      input_types.push_back(nullptr);
+      continue;
+    }
+    const TensorType& t = ctx.input(i);
+    if (!t.value.has_value()) return;
+    total += t.value->num_elements();
+    inputs.push_back(&*t.value);
+    input_types.push_back(&t);
+  }
+  if (total > kFoldLimit) return;
+  for (size_t i = 0; i < node.outputs.size() && i < outs.size(); ++i) {
+    if (node.outputs[i].empty()) continue;
+    if (!outs[i].fully_defined() || NumElements(outs[i].dims) > kFoldLimit) return;
+  }
+  KernelConstruction kc{node, input_types, &outs};
+  absl::StatusOr<std::unique_ptr<OpKernel>> kernel = factory(kc);
+  if (!kernel.ok()) return;
+  std::vector<Tensor> results(node.outputs.size());
+  KernelContext kctx(node, inputs, &results);
+  if (!(*kernel)->Compute(kctx).ok()) return;
+  for (size_t i = 0; i < results.size() && i < outs.size(); ++i) {
+    if (node.outputs[i].empty() || !results[i].valid()) continue;
+    if (results[i].dims() != outs[i].dims || results[i].dtype() != outs[i].dtype) return;
+  }
+  for (size_t i = 0; i < results.size() && i < outs.size(); ++i) {
+    if (!node.outputs[i].empty() && results[i].valid()) outs[i].value = results[i];
+  }
+}
+
+// Runs `inner` with f16/bf16 inputs converted to f32 and converts its f32 outputs back.
+class HalfViaF32Kernel : public OpKernel {
+ public:
+  explicit HalfViaF32Kernel(std::unique_ptr<OpKernel> inner) : inner_(std::move(inner)) {}
+
+  absl::Status Compute(KernelContext& ctx) const override {
+    DType half = DType::kInvalid;
+    for (int i = 0; i < ctx.num_inputs(); ++i) {
+      if (ctx.has_input(i) && (ctx.input(i).dtype() == DType::kF16 || ctx.input(i).dtype() == DType::kBF16)) {
+        half = ctx.input(i).dtype();
+      }
+    }
+    if (half == DType::kInvalid) return inner_->Compute(ctx);
+    std::vector<Tensor> converted(ctx.num_inputs());
+    std::vector<const Tensor*> inputs(ctx.num_inputs(), nullptr);
+    for (int i = 0; i < ctx.num_inputs(); ++i) {
+      if (!ctx.has_input(i)) continue;
+      const Tensor& t = ctx.input(i);
+      if (t.dtype() != DType::kF16 && t.dtype() != DType::kBF16) {
+        inputs[i] = &t;
+        continue;
+      }
+      ASSIGN_OR_RETURN(converted[i], Tensor::Create(DType::kF32, t.dims()));
+      RETURN_IF_ERROR(CastInto(t, &converted[i]));
+      inputs[i] = &converted[i];
+    }
+    std::vector<Tensor> outputs(ctx.num_outputs());
+    KernelContext f32_ctx(ctx.node(), inputs, &outputs);
+    RETURN_IF_ERROR(inner_->Compute(f32_ctx));
+    for (int i = 0; i < ctx.num_outputs(); ++i) {
+      if (!outputs[i].valid() || outputs[i].dtype() != DType::kF32) {
+        ctx.SetOutput(i, outputs[i]);
+        continue;
+      }
+      ASSIGN_OR_RETURN(Tensor* out, ctx.AllocateOutput(i, half, outputs[i].dims()));
+      RETURN_IF_ERROR(CastInto(outputs[i], out));
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  std::unique_ptr<OpKernel> inner_;
+};
+
+int64_t CeilDiv(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
+
+}  // namespace
+
+void AddOp(OpRegistry& registry, OpDef def, bool half_via_f32) {
+  if (half_via_f32) {
+    KernelFactory f32_factory = def.kernel_factory;
+    def.kernel_factory = [f32_factory](const KernelConstruction& kc) -> absl::StatusOr<std::unique_ptr<OpKernel>> {
+      ASSIGN_OR_RETURN(std::unique_ptr<OpKernel> inner, f32_factory(kc));
+      return std::unique_ptr<OpKernel>(std::make_unique<HalfViaF32Kernel>(std::move(inner)));
+    };
+  }
+  ShapeFn inner = def.shape_fn;
+  KernelFactory factory = def.kernel_factory;
+  def.shape_fn = [inner, factory](InferenceContext& ctx) -> absl::Status {
+    RETURN_IF_ERROR(inner(ctx));
+    FoldConstants(factory, ctx);
+    return absl::OkStatus();
+  };
+  registry.Register(std::move(def));
+}
+
+absl::StatusOr<WindowGeometry> ComputeWindow(const Node& node, const std::vector<int64_t>& in,
+                                             const std::vector<int64_t>& kernel, bool pooling) {
+  const int r = static_cast<int>(in.size());
+  WindowGeometry g;
+  g.spatial_rank = r;
+  g.in = in;
+  g.kernel = kernel;
+  ASSIGN_OR_RETURN(std::string auto_pad, node.GetString("auto_pad", "NOTSET"));
+  ASSIGN_OR_RETURN(g.strides, node.GetInts("strides", std::vector<int64_t>(r, 1)));
+  ASSIGN_OR_RETURN(g.dilations, node.GetInts("dilations", std::vector<int64_t>(r, 1)));
+  ASSIGN_OR_RETURN(std::vector<int64_t> pads, node.GetInts("pads", std::vector<int64_t>(2 * r, 0)));
+  ASSIGN_OR_RETURN(int64_t ceil_mode, node.GetInt("ceil_mode", 0));
+  if (!pooling) ceil_mode = 0;
+  if (static_cast<int>(kernel.size()) != r) {
+    return absl::InvalidArgumentError(absl::StrCat("kernel_shape has ", kernel.size(), " values; the input has ",
+                                                   r, " spatial dimensions"));
+  }
+  if (static_cast<int>(g.strides.size()) != r || static_cast<int>(g.dilations.size()) != r ||
+      static_cast<int>(pads.size()) != 2 * r) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "strides (", g.strides.size(), " values), dilations (", g.dilations.size(), ") and pads (",
+        pads.size(), ") must have ", r, ", ", r, " and ", 2 * r, " values for ", r, " spatial dimensions"));
+  }
+  if (auto_pad != "NOTSET" && auto_pad != "SAME_UPPER" && auto_pad != "SAME_LOWER" && auto_pad != "VALID") {
+    return absl::InvalidArgumentError(absl::StrCat("auto_pad '", auto_pad,
+                                                   "' is not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID"));
+  }
+  g.pad_begin.assign(r, 0);
+  g.pad_end.assign(r, 0);
+  g.out.assign(r, -1);
+  for (int i = 0; i < r; ++i) {
+    const int64_t k = kernel[i], s = g.strides[i], d = g.dilations[i];
+    if (k <= 0 || s <= 0 || d <= 0) {
+      return absl::InvalidArgumentError(absl::StrCat("kernel extents, strides and dilations must be positive (got kernel ",
+                                                     k, ", stride ", s, ", dilation ", d, ")"));
+    }
+    if (pads[i] < 0 || pads[i + r] < 0) {
+      return absl::InvalidArgumentError(absl::StrCat("pads must not be negative (got ", pads[i], ", ", pads[i + r], ")"));
+    }
+    const int64_t ext = (k - 1) * d + 1;
+    if (auto_pad == "NOTSET") {
+      g.pad_begin[i] = pads[i];
+      g.pad_end[i] = pads[i + r];
+    }
+    if (in[i] < 0) continue;
+    if (auto_pad == "NOTSET" || auto_pad == "VALID") {
+      const int64_t span = in[i] + g.pad_begin[i] + g.pad_end[i] - ext;
+      if (span < 0) {
+        return absl::InvalidArgumentError(absl::StrCat("the window (extent ", ext, " with dilation) is larger than the padded input (",
+                                                       in[i] + g.pad_begin[i] + g.pad_end[i], ") in spatial dimension ", i));
+      }
+      int64_t out = ceil_mode ? CeilDiv(span, s) + 1 : span / s + 1;
+      // A last window that starts in the end padding is dropped.
+      if (ceil_mode && (out - 1) * s >= in[i] + g.pad_begin[i]) --out;
+      g.out[i] = out;
+    } else {
+      const int64_t out = CeilDiv(in[i], s);
+      const int64_t total = std::max<int64_t>(0, (out - 1) * s + ext - in[i]);
+      if (auto_pad == "SAME_UPPER") {
+        g.pad_begin[i] = total / 2;
+      } else {
+        g.pad_begin[i] = total - total / 2;
+      }
+      g.pad_end[i] = total - g.pad_begin[i];
+      g.out[i] = out;
+    }
+  }
+  return g;
+}
+
+}  // namespace kernels
+
+void RegisterStandardOps() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    OpRegistry& registry = OpRegistry::Global();
+    kernels::RegisterElementwiseOps(registry);
+    kernels::RegisterConvOps(registry);
+    kernels::RegisterMatMulOps(registry);
+    kernels::RegisterPoolOps(registry);
+    kernels::RegisterShapeOps(registry);
+    kernels::RegisterReduceOps(registry);
+    kernels::RegisterNormalizationOps(registry);
+    kernels::RegisterIndexOps(registry);
+  });
+}
+
+}  // namespace kiln
