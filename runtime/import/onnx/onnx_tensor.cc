@@ -1,0 +1,185 @@
+#include "runtime/import/onnx/onnx_tensor.h"
+
+#include <bit>
+#include <cstring>
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+#include "kiln/support/status.h"
+
+namespace kiln::onnx_import {
+namespace {
+
+static_assert(std::endian::native == std::endian::little,
+              "ONNX raw_data is little-endian; the importer copies it as is");
+
+using onnx::TensorProto;
+
+// Copies typed-field values into the tensor's storage, converting each to T.
+template <typename T, typename Field>
+void CopyTyped(const Field& field, Tensor* tensor) {
+  T* out = tensor->data<T>();
+  for (int i = 0; i < field.size(); ++i) out[i] = static_cast<T>(field.Get(i));
+}
+
+// int32_data holds f16 and bf16 as their 16-bit patterns.
+template <typename T>
+void CopyBits16(const google::protobuf::RepeatedField<int32_t>& field, Tensor* tensor) {
+  T* out = tensor->data<T>();
+  for (int i = 0; i < field.size(); ++i) out[i].bits = static_cast<uint16_t>(field.Get(i));
+}
+
+}  // namespace
+
+absl::StatusOr<DType> DTypeFromOnnx(int32_t onnx_type) {
+  switch (onnx_type) {
+    case TensorProto::FLOAT: return DType::kF32;
+    case TensorProto::FLOAT16: return DType::kF16;
+    case TensorProto::BFLOAT16: return DType::kBF16;
+    case TensorProto::INT8: return DType::kS8;
+    case TensorProto::UINT8: return DType::kU8;
+    case TensorProto::INT32: return DType::kS32;
+    case TensorProto::INT64: return DType::kS64;
+    case TensorProto::BOOL: return DType::kBool;
+    default: break;
+  }
+  return absl::UnimplementedError(absl::StrCat(
+      "element type ", OnnxTypeName(onnx_type),
+      " is not supported (Kiln supports float, float16, bfloat16, int8, uint8, int32, int64 and "
+      "bool); convert the model's tensors to one of these"));
+}
+
+std::string OnnxTypeName(int32_t onnx_type) {
+  if (TensorProto::DataType_IsValid(onnx_type)) {
+    return TensorProto::DataType_Name(static_cast<TensorProto::DataType>(onnx_type));
+  }
+  return absl::StrCat("type ", onnx_type);
+}
+
+int32_t OnnxTypeFromDType(DType dtype) {
+  switch (dtype) {
+    case DType::kF32: return TensorProto::FLOAT;
+    case DType::kF16: return TensorProto::FLOAT16;
+    case DType::kBF16: return TensorProto::BFLOAT16;
+    case DType::kS8: return TensorProto::INT8;
+    case DType::kU8: return TensorProto::UINT8;
+    case DType::kS32: return TensorProto::INT32;
+    case DType::kS64: return TensorProto::INT64;
+    case DType::kBool: return TensorProto::BOOL;
+    case DType::kInvalid: break;
+  }
+  return TensorProto::UNDEFINED;
+}
+
+absl::StatusOr<int64_t> CheckedElementCount(const Dims& dims, absl::string_view what) {
+  int64_t count = 1;
+  bool overflow = false;
+  for (int64_t d : dims) {
+    if (d < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, " has a negative dimension in ", DimsToString(dims)));
+    }
+    if (d != 0 && count > std::numeric_limits<int64_t>::max() / d) {
+      overflow = true;
+      count = std::numeric_limits<int64_t>::max();
+    } else {
+      count *= d;
+    }
+  }
+  // A zero dimension makes the tensor empty whatever the other dims are.
+  for (int64_t d : dims) {
+    if (d == 0) return 0;
+  }
+  if (overflow || count > kMaxTensorElements) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, " declares dims ", DimsToString(dims), ", more than the ", kMaxTensorElements,
+        " elements Kiln accepts for one tensor; the model file is probably corrupt"));
+  }
+  return count;
+}
+
+absl::StatusOr<Tensor> TensorFromProto(const TensorProto& proto, absl::string_view what) {
+  if (proto.data_location() == TensorProto::EXTERNAL || proto.external_data_size() > 0) {
+    return absl::UnimplementedError(absl::StrCat(
+        what, " stores its data in an external file; external tensor data is not supported yet "
+              "(save the model with its tensors inside the .onnx file)"));
+  }
+  if (proto.has_segment()) {
+    return absl::UnimplementedError(
+        absl::StrCat(what, " is a segment of a larger tensor; segmented tensors are not "
+                           "supported"));
+  }
+  absl::StatusOr<DType> dtype = DTypeFromOnnx(proto.data_type());
+  if (!dtype.ok()) return Annotate(dtype.status(), what);
+  Dims dims(proto.dims().begin(), proto.dims().end());
+  ASSIGN_OR_RETURN(int64_t count, CheckedElementCount(dims, what));
+  const size_t elem_size = DTypeSize(*dtype);
+
+  // Find where the data is and check its size before allocating anything.
+  int typed_count = 0;
+  const char* typed_field = "";
+  switch (proto.data_type()) {
+    case TensorProto::FLOAT:
+      typed_count = proto.float_data_size();
+      typed_field = "float_data";
+      break;
+    case TensorProto::INT64:
+      typed_count = proto.int64_data_size();
+      typed_field = "int64_data";
+      break;
+    default:
+      typed_count = proto.int32_data_size();
+      typed_field = "int32_data";
+      break;
+  }
+  if (proto.has_raw_data()) {
+    const size_t expected = static_cast<size_t>(count) * elem_size;
+    if (proto.raw_data().size() != expected) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          what, " has ", proto.raw_data().size(), " bytes of raw_data, but its dims ",
+          DimsToString(dims), " and type ", OnnxTypeName(proto.data_type()), " need ", expected,
+          " bytes"));
+    }
+  } else if (typed_count != count) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, " has ", typed_count, " values in ", typed_field, ", but its dims ",
+        DimsToString(dims), " hold ", count, " elements"));
+  }
+
+  ASSIGN_OR_RETURN(Tensor tensor, Tensor::Create(*dtype, dims));
+  if (count == 0) return tensor;
+  if (proto.has_raw_data()) {
+    std::memcpy(tensor.raw_data(), proto.raw_data().data(), proto.raw_data().size());
+    if (*dtype == DType::kBool) {
+      // Normalise to 0/1 so that kernels may treat bool storage as a C++ bool.
+      uint8_t* b = tensor.data<uint8_t>();
+      for (int64_t i = 0; i < count; ++i) b[i] = b[i] != 0;
+    }
+    return tensor;
+  }
+  switch (*dtype) {
+    case DType::kF32: CopyTyped<float>(proto.float_data(), &tensor); break;
+    case DType::kS64: CopyTyped<int64_t>(proto.int64_data(), &tensor); break;
+    case DType::kS32: CopyTyped<int32_t>(proto.int32_data(), &tensor); break;
+    case DType::kS8: CopyTyped<int8_t>(proto.int32_data(), &tensor); break;
+    case DType::kU8: CopyTyped<uint8_t>(proto.int32_data(), &tensor); break;
+    case DType::kBool: {
+      uint8_t* out = tensor.data<uint8_t>();
+      for (int i = 0; i < proto.int32_data_size(); ++i) out[i] = proto.int32_data(i) != 0;
+      break;
+    }
+    case DType::kF16: CopyBits16<Half>(proto.int32_data(), &tensor); break;
+    case DType::kBF16: CopyBits16<BFloat16>(proto.int32_data(), &tensor); break;
+    case DType::kInvalid: break;
+  }
+  return tensor;
+}
+
+void TensorToProto(const Tensor& tensor, onnx::TensorProto* proto) {
+  proto->clear_dims();
+  for (int64_t d : tensor.dims()) proto->add_dims(d);
+  proto->set_data_type(OnnxTypeFromDType(tensor.dtype()));
+  proto->set_raw_data(static_cast<const char*>(tensor.raw_data()), tensor.byte_size());
+}
+
+}  // namespace kiln::onnx_import

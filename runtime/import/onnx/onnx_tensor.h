@@ -1,0 +1,43 @@
+// Conversions between ONNX TensorProtos and Kiln tensors (private to the ONNX importer).
+#ifndef KILN_RUNTIME_IMPORT_ONNX_ONNX_TENSOR_H_
+#define KILN_RUNTIME_IMPORT_ONNX_ONNX_TENSOR_H_
+
+#include <cstdint>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "kiln/runtime/tensor.h"
+#include "onnx.pb.h"
+
+namespace kiln::onnx_import {
+
+// The largest element count the importer accepts for one tensor (2^32). Larger declared shapes are
+// treated as corrupt input rather than attempted.
+inline constexpr int64_t kMaxTensorElements = int64_t{1} << 32;
+
+// The Kiln dtype of an ONNX TensorProto.DataType. Unimplemented, naming the ONNX type, for element
+// types Kiln has no dtype for (double, string, 16-bit integers, unsigned 32/64-bit, float8, ...).
+absl::StatusOr<DType> DTypeFromOnnx(int32_t onnx_type);
+
+// The ONNX TensorProto.DataType name of `onnx_type` ("FLOAT", "DOUBLE", ...), or "type N".
+std::string OnnxTypeName(int32_t onnx_type);
+
+// The ONNX TensorProto.DataType that corresponds to a Kiln dtype.
+int32_t OnnxTypeFromDType(DType dtype);
+
+// Checks declared dims: each non-negative, and the element count at most kMaxTensorElements.
+// Returns the element count. `what` names the tensor in the message.
+absl::StatusOr<int64_t> CheckedElementCount(const Dims& dims, absl::string_view what);
+
+// Converts a TensorProto with its data inline (raw_data or the typed field of its type). Errors
+// (InvalidArgument unless stated): data whose size does not match dims x dtype; absurd dims; a
+// segmented tensor; external data (Unimplemented); an unsupported element type (Unimplemented).
+// Messages start with `what` (for example "initializer 'conv1/w'").
+absl::StatusOr<Tensor> TensorFromProto(const onnx::TensorProto& proto, absl::string_view what);
+
+// Fills `proto` (dims, data_type, raw_data) from `tensor`. For tests and model writers.
+void TensorToProto(const Tensor& tensor, onnx::TensorProto* proto);
+
+}  // namespace kiln::onnx_import
+
+#endif  // KILN_RUNTIME_IMPORT_ONNX_ONNX_TENSOR_H_

@@ -1,0 +1,387 @@
+// The ONNX importer: ModelProto -> kiln::Graph in Kiln's op set (latest ONNX opset semantics).
+#include <fstream>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "kiln/runtime/import.h"
+#include "kiln/runtime/op_registry.h"
+#include "kiln/support/status.h"
+#include "onnx.pb.h"
+#include "runtime/import/onnx/onnx_legacy.h"
+#include "runtime/import/onnx/onnx_tensor.h"
+
+namespace kiln {
+namespace {
+
+using onnx_import::DTypeFromOnnx;
+using onnx_import::TensorFromProto;
+
+// Model files larger than this are refused before reading (protobuf cannot parse more than 2 GiB).
+constexpr int64_t kMaxModelBytes = (int64_t{2} << 30) - 1;
+
+bool IsDefaultDomain(const std::string& domain) { return domain.empty() || domain == "ai.onnx"; }
+
+// Reads a whole file. NotFound / PermissionDenied-style errors name the file.
+absl::StatusOr<std::string> ReadFile(const std::string& path, absl::string_view what) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) {
+    return absl::NotFoundError(
+        absl::StrCat(what, " '", path, "' cannot be opened (missing or unreadable)"));
+  }
+  std::streamoff size = in.tellg();
+  if (size < 0) return absl::DataLossError(absl::StrCat(what, " '", path, "' cannot be read"));
+  if (size > kMaxModelBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, " '", path, "' is ", size, " bytes; files over 2 GiB are not supported (ONNX models "
+        "that large keep their tensors as external data, which Kiln does not read yet)"));
+  }
+  std::string bytes(static_cast<size_t>(size), '\0');
+  in.seekg(0);
+  if (!in.read(bytes.data(), size)) {
+    return absl::DataLossError(absl::StrCat(what, " '", path, "' cannot be read"));
+  }
+  return bytes;
+}
+
+// Parses a serialized message from `bytes`, rejecting trailing garbage and truncation.
+template <typename Message>
+bool ParseMessage(absl::string_view bytes, Message* message) {
+  google::protobuf::io::CodedInputStream stream(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                                static_cast<int>(bytes.size()));
+  return message->ParseFromCodedStream(&stream) && stream.ConsumedEntireMessage();
+}
+
+// The declared type of a value.
+struct DeclaredType {
+  DType dtype = DType::kInvalid;
+  Dims dims;
+  bool has_shape = false;
+};
+
+class OnnxImporter {
+ public:
+  explicit OnnxImporter(std::string source) : source_(std::move(source)) {}
+
+  absl::StatusOr<Graph> Import(absl::string_view bytes) {
+    onnx::ModelProto model;
+    if (bytes.empty()) return Error(absl::InvalidArgumentError("the file is empty"));
+    if (!ParseMessage(bytes, &model)) {
+      return Error(absl::DataLossError(
+          "is not a valid ONNX model: the protobuf is truncated or corrupt"));
+    }
+    if (!model.has_graph()) {
+      return Error(absl::InvalidArgumentError(
+          "has no graph (the protobuf parsed, but it is not an ONNX model or it is truncated)"));
+    }
+    bool found = false;
+    for (const onnx::OperatorSetIdProto& opset : model.opset_import()) {
+      if (IsDefaultDomain(opset.domain())) {
+        opset_ = opset.version();
+        found = true;
+      }
+    }
+    if (!found && model.opset_import_size() == 0) {
+      if (model.ir_version() >= 3 || model.ir_version() == 0) {
+        return Error(absl::InvalidArgumentError(
+            "declares no operator sets (opset_import is missing; the file may be truncated)"));
+      }
+      opset_ = 1;  // IR versions 1 and 2 predate opset_import and mean opset 1.
+      found = true;
+    }
+    has_default_opset_ = found;
+    RegisterStandardOps();
+    absl::StatusOr<Graph> graph = ConvertGraph(model.graph(), /*outer_scope=*/{}, true);
+    if (!graph.ok()) return Error(graph.status());
+    if (graph->name.empty()) graph->name = "main";
+    return graph;
+  }
+
+ private:
+  // Prefixes the model's name: "model 'x.onnx': ...".
+  absl::Status Error(const absl::Status& status) const {
+    return Annotate(status, absl::StrCat("model '", source_, "'"));
+  }
+
+  absl::StatusOr<ValueInfo> ConvertValueInfo(const onnx::ValueInfoProto& proto,
+                                             absl::string_view kind, bool require_type) {
+    ValueInfo info;
+    info.name = proto.name();
+    info.has_shape = false;
+    if (info.name.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("a graph ", kind, " has no name"));
+    }
+    if (!proto.has_type()) {
+      if (require_type) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("graph ", kind, " '", info.name, "' declares no type"));
+      }
+      return info;
+    }
+    if (!proto.type().has_tensor_type()) {
+      return absl::UnimplementedError(absl::StrCat(
+          "graph ", kind, " '", info.name,
+          "' is not a tensor (sequence, map, optional and sparse values are not supported)"));
+    }
+    const onnx::TypeProto::Tensor& tensor_type = proto.type().tensor_type();
+    if (tensor_type.elem_type() == 0) {
+      if (require_type) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("graph ", kind, " '", info.name, "' declares no element type"));
+      }
+    } else {
+      absl::StatusOr<DType> dtype = DTypeFromOnnx(tensor_type.elem_type());
+      if (!dtype.ok()) {
+        return Annotate(dtype.status(), absl::StrCat("graph ", kind, " '", info.name, "'"));
+      }
+      info.dtype = *dtype;
+    }
+    if (tensor_type.has_shape()) {
+      info.has_shape = true;
+      for (const onnx::TensorShapeProto::Dimension& dim : tensor_type.shape().dim()) {
+        if (dim.has_dim_value()) {
+          if (dim.dim_value() < 0) {
+            return absl::InvalidArgumentError(absl::StrCat(
+                "graph ", kind, " '", info.name, "' has a negative dimension ", dim.dim_value()));
+          }
+          info.dims.push_back(dim.dim_value());
+        } else {
+          info.dims.push_back(-1);  // dim_param or unset: unknown extent.
+        }
+      }
+    }
+    return info;
+  }
+
+  absl::StatusOr<AttrValue> ConvertAttribute(const onnx::AttributeProto& attr, const Node& node,
+                                             const std::set<std::string>& scope) {
+    using A = onnx::AttributeProto;
+    auto where = [&]() {
+      return absl::StrCat("node '", node.name, "' (", node.op, ") attribute '", attr.name(), "'");
+    };
+    if (!attr.ref_attr_name().empty()) {
+      return absl::UnimplementedError(absl::StrCat(
+          where(), " refers to a function attribute; ONNX functions are not supported"));
+    }
+    int type = attr.type();
+    if (type == A::UNDEFINED) {
+      // IR version 1 had no type field: infer it from the field that is set.
+      if (attr.has_f()) type = A::FLOAT;
+      else if (attr.has_i()) type = A::INT;
+      else if (attr.has_s()) type = A::STRING;
+      else if (attr.has_t()) type = A::TENSOR;
+      else if (attr.has_g()) type = A::GRAPH;
+      else if (attr.floats_size() > 0) type = A::FLOATS;
+      else if (attr.ints_size() > 0) type = A::INTS;
+      else if (attr.strings_size() > 0) type = A::STRINGS;
+      else return absl::InvalidArgumentError(absl::StrCat(where(), " has no value"));
+    }
+    switch (type) {
+      case A::FLOAT: return AttrValue(attr.f());
+      case A::INT: return AttrValue(attr.i());
+      case A::STRING: return AttrValue(attr.s());
+      case A::FLOATS:
+        return AttrValue(std::vector<float>(attr.floats().begin(), attr.floats().end()));
+      case A::INTS:
+        return AttrValue(std::vector<int64_t>(attr.ints().begin(), attr.ints().end()));
+      case A::STRINGS:
+        return AttrValue(std::vector<std::string>(attr.strings().begin(), attr.strings().end()));
+      case A::TENSOR: {
+        absl::StatusOr<Tensor> t = TensorFromProto(attr.t(), where());
+        if (!t.ok()) return t.status();
+        return AttrValue(*std::move(t));
+      }
+      case A::GRAPH: {
+        ASSIGN_OR_RETURN(Graph sub, ConvertGraph(attr.g(), scope, false));
+        if (sub.name.empty()) sub.name = absl::StrCat(node.name, "_", attr.name());
+        return AttrValue(std::shared_ptr<const Graph>(std::make_shared<Graph>(std::move(sub))));
+      }
+      default:
+        break;
+    }
+    return absl::UnimplementedError(absl::StrCat(
+        where(), " has attribute type ",
+        A::AttributeType_IsValid(type)
+            ? A::AttributeType_Name(static_cast<A::AttributeType>(type))
+            : absl::StrCat(type),
+        ", which Kiln does not support"));
+  }
+
+  // Converts one graph. `outer_scope` holds the values visible from enclosing graphs (empty for
+  // the main graph). `is_main`: graph inputs must declare their types.
+  absl::StatusOr<Graph> ConvertGraph(const onnx::GraphProto& proto,
+                                     const std::set<std::string>& outer_scope, bool is_main) {
+    Graph graph;
+    graph.name = proto.name();
+    if (proto.sparse_initializer_size() > 0) {
+      return absl::UnimplementedError(absl::StrCat(
+          "graph '", proto.name(), "' has sparse initializers ('",
+          proto.sparse_initializer(0).values().name(), "'), which are not supported"));
+    }
+
+    // Every name in use, so that generated names never collide.
+    std::set<std::string> used_names = outer_scope;
+    std::map<std::string, DeclaredType> declared;
+    for (const onnx::TensorProto& init : proto.initializer()) {
+      if (init.name().empty()) {
+        return absl::InvalidArgumentError("an initializer has no name");
+      }
+      if (graph.initializers.count(init.name())) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("initializer '", init.name(), "' is defined twice"));
+      }
+      ASSIGN_OR_RETURN(Tensor t,
+                       TensorFromProto(init, absl::StrCat("initializer '", init.name(), "'")));
+      declared[init.name()].dtype = t.dtype();
+      used_names.insert(init.name());
+      graph.initializers.emplace(init.name(), std::move(t));
+    }
+    std::set<std::string> input_names;
+    for (const onnx::ValueInfoProto& in : proto.input()) {
+      // Before IR version 4 initializers were also listed as inputs: they stay constants.
+      if (graph.initializers.count(in.name())) continue;
+      ASSIGN_OR_RETURN(ValueInfo info, ConvertValueInfo(in, "input", is_main));
+      if (!input_names.insert(info.name).second) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("graph input '", info.name, "' is declared twice"));
+      }
+      declared[info.name] = {info.dtype, info.dims, info.has_shape};
+      used_names.insert(info.name);
+      graph.inputs.push_back(std::move(info));
+    }
+    for (const onnx::ValueInfoProto& out : proto.output()) {
+      ASSIGN_OR_RETURN(ValueInfo info, ConvertValueInfo(out, "output", false));
+      declared.emplace(info.name, DeclaredType{info.dtype, info.dims, info.has_shape});
+      graph.outputs.push_back(std::move(info));
+    }
+    for (const onnx::ValueInfoProto& vi : proto.value_info()) {
+      if (!vi.has_type() || !vi.type().has_tensor_type()) continue;
+      absl::StatusOr<DType> dtype = DTypeFromOnnx(vi.type().tensor_type().elem_type());
+      if (dtype.ok()) declared.emplace(vi.name(), DeclaredType{*dtype, {}, false});
+    }
+    for (const onnx::NodeProto& n : proto.node()) {
+      used_names.insert(n.name());
+      for (const std::string& v : n.output()) used_names.insert(v);
+      for (const std::string& v : n.input()) used_names.insert(v);
+    }
+
+    // Values available inside this graph: enclosing scopes, inputs, initializers, node outputs.
+    std::set<std::string> scope = outer_scope;
+    for (const ValueInfo& in : graph.inputs) scope.insert(in.name);
+    for (const auto& [name, t] : graph.initializers) scope.insert(name);
+    for (const onnx::NodeProto& n : proto.node()) {
+      for (const std::string& v : n.output()) {
+        if (!v.empty()) scope.insert(v);
+      }
+    }
+
+    onnx_import::UpgradeContext upgrade;
+    upgrade.opset = opset_;
+    upgrade.add_constant = [&](const std::string& hint, Tensor value) {
+      std::string name = hint;
+      for (int i = 1; used_names.count(name); ++i) name = absl::StrCat(hint, "_", i);
+      used_names.insert(name);
+      graph.initializers.emplace(name, std::move(value));
+      return name;
+    };
+    upgrade.value_dtype = [&](const std::string& value) {
+      auto it = declared.find(value);
+      return it == declared.end() ? DType::kInvalid : it->second.dtype;
+    };
+
+    std::set<std::string> node_names;
+    const OpRegistry& registry = OpRegistry::Global();
+    for (int index = 0; index < proto.node_size(); ++index) {
+      const onnx::NodeProto& n = proto.node(index);
+      Node node;
+      node.op = n.op_type();
+      node.name = n.name();
+      if (node.name.empty() || node_names.count(node.name)) {
+        // Unnamed (or duplicate-named) nodes get "<op>_<index>", made unique.
+        std::string base = absl::StrCat(node.op.empty() ? "node" : node.op, "_", index);
+        node.name = base;
+        for (int i = 1; node_names.count(node.name) || used_names.count(node.name); ++i) {
+          node.name = absl::StrCat(base, "_", i);
+        }
+      }
+      node_names.insert(node.name);
+      used_names.insert(node.name);
+      if (node.op.empty()) {
+        return absl::InvalidArgumentError(absl::StrCat("node '", node.name, "' has no op_type"));
+      }
+      if (!IsDefaultDomain(n.domain())) {
+        return absl::UnimplementedError(absl::StrCat(
+            "node '", node.name, "' has op '", node.op, "' from domain '", n.domain(),
+            "'; Kiln implements only the default ONNX domain"));
+      }
+      if (!has_default_opset_) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "node '", node.name, "' has op '", node.op,
+            "' from the default ONNX domain, but the model imports no opset of that domain"));
+      }
+      node.inputs.assign(n.input().begin(), n.input().end());
+      while (!node.inputs.empty() && node.inputs.back().empty()) node.inputs.pop_back();
+      node.outputs.assign(n.output().begin(), n.output().end());
+      for (const onnx::AttributeProto& attr : n.attribute()) {
+        if (attr.name().empty()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("node '", node.name, "' has an attribute without a name"));
+        }
+        ASSIGN_OR_RETURN(AttrValue value, ConvertAttribute(attr, node, scope));
+        node.attrs[attr.name()] = std::move(value);
+      }
+      RETURN_IF_ERROR(onnx_import::UpgradeNode(&node, upgrade));
+      if (registry.Find(node.op) == nullptr) {
+        return absl::UnimplementedError(absl::StrCat("node '", node.name, "' has op '", node.op,
+                                                     "' that Kiln does not implement"));
+      }
+      for (const std::string& in : node.inputs) {
+        if (in.empty() || scope.count(in) || graph.initializers.count(in)) continue;
+        return absl::InvalidArgumentError(absl::StrCat(
+            "node '", node.name, "' (", node.op, ") reads '", in,
+            "', which no node, graph input or initializer provides (a missing initializer?)"));
+      }
+      graph.nodes.push_back(std::move(node));
+    }
+    for (const ValueInfo& out : graph.outputs) {
+      if (scope.count(out.name) || graph.initializers.count(out.name)) continue;
+      return absl::InvalidArgumentError(absl::StrCat(
+          "graph output '", out.name, "' is not produced by any node, input or initializer"));
+    }
+    return graph;
+  }
+
+  std::string source_;
+  int64_t opset_ = 0;
+  bool has_default_opset_ = false;
+};
+
+}  // namespace
+
+absl::StatusOr<Graph> ImportOnnxBytes(absl::string_view bytes, absl::string_view source_name) {
+  OnnxImporter importer{std::string(source_name)};
+  return importer.Import(bytes);
+}
+
+absl::StatusOr<Graph> ImportOnnxFile(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string bytes, ReadFile(path, "model"));
+  return ImportOnnxBytes(bytes, path);
+}
+
+absl::StatusOr<Tensor> ReadOnnxTensorFile(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string bytes, ReadFile(path, "tensor file"));
+  onnx::TensorProto proto;
+  if (!ParseMessage(bytes, &proto)) {
+    return absl::DataLossError(absl::StrCat(
+        "tensor file '", path, "' is not a valid ONNX TensorProto (truncated or corrupt)"));
+  }
+  const std::string what = absl::StrCat("tensor file '", path, "'");
+  return TensorFromProto(proto, what);
+}
+
+}  // namespace kiln
