@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "kiln/runtime/graph.h"
@@ -29,13 +31,37 @@ void RegisterJitOps();
 absl::StatusOr<int> MarkAndEncapsulate(Graph& graph, const std::map<std::string, TensorType>& types,
                                        const JitOptions& options);
 
+// What clustering does to a graph, for `kiln info` and debugging.
+struct ClusterSummary {
+  std::string name;          // The launch node's name.
+  std::string fingerprint;
+  std::map<std::string, int> op_counts;  // Runtime op -> how many of the cluster's nodes have it.
+  int num_ops = 0;
+  int num_inputs = 0;
+  int num_outputs = 0;
+};
+struct ClusteringReport {
+  std::vector<ClusterSummary> clusters;
+  // Nodes that may not join any cluster, with the reason (op without lowering, dynamic shape, ...).
+  std::vector<std::pair<std::string, std::string>> not_compilable;
+};
+// Runs clustering on a copy of `graph` (the graph is unchanged). With options.auto_jit == 0 the
+// report shows what auto_jit=2 would form, so tools can show what the JIT would do.
+absl::StatusOr<ClusteringReport> ExplainClustering(const Graph& graph,
+                                                   const std::map<std::string, TensorType>& types,
+                                                   const JitOptions& options);
+
 struct CacheStats {
   int64_t compilations = 0;  // Cache misses that compiled an executable.
   int64_t hits = 0;
   int64_t entries = 0;
+  int64_t failures = 0;      // Misses whose lowering or compilation failed (run on the kernels).
 };
 // Counters of the process-wide compilation cache.
 CacheStats GetCacheStats();
+// Drops every cached executable (counters stay); later launches compile again. For benchmarks that
+// measure first-run latency.
+void ClearCompilationCache();
 
 }  // namespace kiln::jit
 

@@ -1,0 +1,207 @@
+// The compilation cache, the HLO dump flag and the fallback to the runtime kernels.
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "gtest/gtest.h"
+#include "jit/encapsulate.h"
+#include "kiln/jit/jit.h"
+#include "kiln/runtime/executor.h"
+#include "kiln/runtime/session.h"
+#include "tests/jit/jit_test_util.h"
+
+namespace kiln::jit {
+namespace {
+
+using ::kiln::jit::testing::JitOptionsFor;
+using ::kiln::jit::testing::MakeNode;
+using ::kiln::jit::testing::MaxAbsDiff;
+using ::kiln::jit::testing::NoJit;
+using ::kiln::jit::testing::RandomTensor;
+
+// x[rows, 3] -> Relu -> Add(w) -> Mul(x) -> y. `weight_seed` makes the cluster (and its
+// fingerprint) distinct from other tests' so process-wide counters can be compared.
+Graph SmallModel(int64_t rows, uint32_t weight_seed) {
+  Graph g;
+  g.name = "small";
+  g.inputs.push_back(ValueInfo{"x", DType::kF32, {rows, 3}, true});
+  g.initializers["w"] = RandomTensor({3}, weight_seed);
+  g.nodes.push_back(MakeNode("relu", "Relu", {"x"}, {"r"}));
+  g.nodes.push_back(MakeNode("add", "Add", {"r", "w"}, {"a"}));
+  g.nodes.push_back(MakeNode("mul", "Mul", {"a", "x"}, {"y"}));
+  g.outputs.push_back(ValueInfo{"y", DType::kF32, {rows, 3}, true});
+  return g;
+}
+
+std::string LaunchFingerprint(const Session& session) {
+  for (const Node& node : session.executed_graph().nodes) {
+    if (node.op == "_KilnLaunch") return *node.GetString("fingerprint");
+  }
+  return "";
+}
+
+TEST(CompilationCacheTest, SecondRunCompilesNothingAndSessionsShareTheCache) {
+  Graph g = SmallModel(2, 101);
+  auto first = Session::Create(g, JitOptionsFor("cpu", 2));
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_EQ((*first)->stats().num_clusters, 1);
+  Feeds feeds = {{"x", RandomTensor({2, 3}, 7)}};
+
+  CacheStats before = GetCacheStats();
+  auto out1 = (*first)->Run(feeds);
+  ASSERT_TRUE(out1.ok()) << out1.status();
+  CacheStats after_first = GetCacheStats();
+  EXPECT_EQ(after_first.compilations, before.compilations + 1);
+  EXPECT_EQ(after_first.failures, before.failures);
+
+  auto out2 = (*first)->Run(feeds);
+  ASSERT_TRUE(out2.ok()) << out2.status();
+  CacheStats after_second = GetCacheStats();
+  EXPECT_EQ(after_second.compilations, after_first.compilations) << "the second run compiled again";
+  EXPECT_EQ(after_second.hits, after_first.hits + 1);
+  EXPECT_EQ(MaxAbsDiff((*out1)[0], (*out2)[0]), 0.0);
+
+  // A second session of the same model hits the first one's executable.
+  auto second = Session::Create(g, JitOptionsFor("cpu", 2));
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(LaunchFingerprint(**second), LaunchFingerprint(**first));
+  auto out3 = (*second)->Run(feeds);
+  ASSERT_TRUE(out3.ok()) << out3.status();
+  EXPECT_EQ(GetCacheStats().compilations, after_second.compilations);
+  EXPECT_EQ(GetCacheStats().hits, after_second.hits + 1);
+
+  // The same cluster with a new input shape compiles again (same fingerprint, new signature).
+  auto wider = Session::Create(SmallModel(5, 101), JitOptionsFor("cpu", 2));
+  ASSERT_TRUE(wider.ok()) << wider.status();
+  EXPECT_EQ(LaunchFingerprint(**wider), LaunchFingerprint(**first));
+  auto out4 = (*wider)->Run({{"x", RandomTensor({5, 3}, 8)}});
+  ASSERT_TRUE(out4.ok()) << out4.status();
+  EXPECT_EQ(GetCacheStats().compilations, after_second.compilations + 1);
+  EXPECT_EQ((*out4)[0].dims(), (Dims{5, 3}));
+
+  // And the JIT's values are the kernels'.
+  auto reference = Session::Create(g, NoJit());
+  ASSERT_TRUE(reference.ok());
+  auto expected = (*reference)->Run(feeds);
+  ASSERT_TRUE(expected.ok());
+  EXPECT_LE(MaxAbsDiff((*out1)[0], (*expected)[0]), 1e-6);
+}
+
+TEST(CompilationCacheTest, DifferentWeightsDoNotShareAnExecutable) {
+  auto a = Session::Create(SmallModel(2, 201), JitOptionsFor("cpu", 2));
+  auto b = Session::Create(SmallModel(2, 202), JitOptionsFor("cpu", 2));
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_NE(LaunchFingerprint(**a), LaunchFingerprint(**b));
+  Feeds feeds = {{"x", RandomTensor({2, 3}, 9)}};
+  int64_t before = GetCacheStats().compilations;
+  ASSERT_TRUE((*a)->Run(feeds).ok());
+  ASSERT_TRUE((*b)->Run(feeds).ok());
+  EXPECT_EQ(GetCacheStats().compilations, before + 2);
+}
+
+TEST(CompilationCacheTest, ConcurrentFirstRunsCompileOnce) {
+  auto session = Session::Create(SmallModel(4, 301), JitOptionsFor("cpu", 2));
+  ASSERT_TRUE(session.ok()) << session.status();
+  Feeds feeds = {{"x", RandomTensor({4, 3}, 10)}};
+  auto reference = Session::Create(SmallModel(4, 301), NoJit());
+  ASSERT_TRUE(reference.ok());
+  auto expected = (*reference)->Run(feeds);
+  ASSERT_TRUE(expected.ok());
+
+  int64_t before = GetCacheStats().compilations;
+  constexpr int kThreads = 8;
+  std::vector<double> diffs(kThreads, INFINITY);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      auto out = (*session)->Run(feeds);
+      if (out.ok()) diffs[t] = MaxAbsDiff((*out)[0], (*expected)[0]);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(GetCacheStats().compilations, before + 1);
+  for (int t = 0; t < kThreads; ++t) EXPECT_LE(diffs[t], 1e-6) << "thread " << t;
+}
+
+TEST(DumpTest, WritesOneHloTextFilePerCompilation) {
+  std::filesystem::path dir =
+      std::filesystem::path(::testing::TempDir()) / ("kiln_jit_dump_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  SessionOptions options = JitOptionsFor("cpu", 2);
+  options.dump_to = (dir / "nested").string();  // Created on demand.
+  auto session = Session::Create(SmallModel(3, 401), options);
+  ASSERT_TRUE(session.ok()) << session.status();
+  ASSERT_TRUE((*session)->Run({{"x", RandomTensor({3, 3}, 11)}}).ok());
+  std::string fingerprint = LaunchFingerprint(**session);
+  ASSERT_EQ(fingerprint.size(), 16u);
+
+  std::regex pattern("cluster_" + fingerprint + "_[0-9]+\\.hlo\\.txt");
+  std::vector<std::filesystem::path> dumps;
+  for (const auto& entry : std::filesystem::directory_iterator(dir / "nested")) {
+    if (std::regex_match(entry.path().filename().string(), pattern)) dumps.push_back(entry.path());
+  }
+  ASSERT_EQ(dumps.size(), 1u);
+  std::ifstream in(dumps[0]);
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_NE(text.str().find("HloModule"), std::string::npos) << text.str();
+  EXPECT_NE(text.str().find("ENTRY"), std::string::npos) << text.str();
+  EXPECT_NE(text.str().find("maximum"), std::string::npos) << "Relu lowers to maximum:\n" << text.str();
+  EXPECT_NE(text.str().find("f32[3,3]"), std::string::npos) << text.str();
+  std::filesystem::remove_all(dir);
+}
+
+TEST(FallbackTest, FailedCompilationRunsTheKernelsAndIsNotRetried) {
+  // A launch node built by hand whose backend does not exist: compilation fails, the cluster runs
+  // with the runtime kernels, and the failure is remembered.
+  RegisterStandardOps();
+  RegisterJitOps();
+  auto cluster = std::make_shared<Graph>(SmallModel(2, 501));
+  cluster->name = "fallback_cluster";
+  Graph g;
+  g.inputs.push_back(ValueInfo{"x", DType::kF32, {2, 3}, true});
+  Node launch = MakeNode("launch", "_KilnLaunch", {"x"}, {"y"});
+  launch.attrs["backend"] = std::string("no_such_backend");
+  launch.attrs["fingerprint"] = Fingerprint(*cluster);
+  launch.attrs["cluster"] = std::shared_ptr<const Graph>(cluster);
+  g.nodes.push_back(launch);
+  g.outputs.push_back(ValueInfo{"y", DType::kF32, {2, 3}, true});
+  auto executor = Executor::Create(std::make_shared<const Graph>(g));
+  ASSERT_TRUE(executor.ok()) << executor.status();
+
+  Feeds feeds = {{"x", RandomTensor({2, 3}, 12)}};
+  auto reference = Session::Create(SmallModel(2, 501), NoJit());
+  ASSERT_TRUE(reference.ok());
+  auto expected = (*reference)->Run(feeds);
+  ASSERT_TRUE(expected.ok());
+
+  CacheStats before = GetCacheStats();
+  auto out = (*executor)->Run(feeds, {"y"});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(MaxAbsDiff((*out)[0], (*expected)[0]), 0.0);
+  EXPECT_EQ(GetCacheStats().failures, before.failures + 1);
+  out = (*executor)->Run(feeds, {"y"});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(GetCacheStats().failures, before.failures + 1) << "the failed compilation was retried";
+  EXPECT_EQ(GetCacheStats().compilations, before.compilations);
+}
+
+TEST(LaunchOpTest, ShapeFunctionInfersClusterOutputs) {
+  RegisterStandardOps();
+  RegisterJitOps();
+  auto cluster = std::make_shared<Graph>(SmallModel(2, 601));
+  Graph g;
+  g.inputs.push_back(ValueInfo{"x", DType::kF32, {2, 3}, true});
+  Node launch = MakeNode("launch", "_KilnLaunch", {"x"}, {"y"});
+  launch.attrs["cluster"] = std::shared_ptr<const Graph>(cluster);
+  g.nodes.push_back(launch);
+  auto types = InferTypes(g);
+  ASSERT_TRUE(types.ok()) << types.status();
+  EXPECT_EQ(types->at("y").dims, (Dims{2, 3}));
+  EXPECT_EQ(types->at("y").dtype, DType::kF32);
+}
+
+}  // namespace
+}  // namespace kiln::jit

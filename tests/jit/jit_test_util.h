@@ -1,0 +1,64 @@
+// Helpers shared by the JIT tests: graph building, random tensors, comparisons.
+#ifndef KILN_TESTS_JIT_JIT_TEST_UTIL_H_
+#define KILN_TESTS_JIT_JIT_TEST_UTIL_H_
+
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "kiln/runtime/graph.h"
+#include "kiln/runtime/session.h"
+#include "kiln/runtime/tensor.h"
+
+namespace kiln::jit::testing {
+
+inline Tensor RandomTensor(Dims dims, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(lo, hi);
+  std::vector<float> values(NumElements(dims));
+  for (float& v : values) v = dist(rng);
+  return Tensor::FromVector<float>(std::move(dims), values);
+}
+
+inline Node MakeNode(std::string name, std::string op, std::vector<std::string> inputs,
+                     std::vector<std::string> outputs, std::map<std::string, AttrValue> attrs = {}) {
+  Node node;
+  node.name = std::move(name);
+  node.op = std::move(op);
+  node.inputs = std::move(inputs);
+  node.outputs = std::move(outputs);
+  node.attrs = std::move(attrs);
+  return node;
+}
+
+// Largest absolute difference between two f32 tensors of the same dims (infinity otherwise).
+inline double MaxAbsDiff(const Tensor& a, const Tensor& b) {
+  if (a.dtype() != DType::kF32 || b.dtype() != DType::kF32 || a.dims() != b.dims()) return INFINITY;
+  double worst = 0;
+  for (int64_t i = 0; i < a.num_elements(); ++i) {
+    double d = std::fabs(static_cast<double>(a.data<float>()[i]) - b.data<float>()[i]);
+    if (std::isnan(d)) return INFINITY;
+    worst = std::max(worst, d);
+  }
+  return worst;
+}
+
+inline SessionOptions JitOptionsFor(const std::string& backend, int min_cluster_size = 1) {
+  SessionOptions options;
+  options.auto_jit = 2;
+  options.backend = backend;
+  options.min_cluster_size = min_cluster_size;
+  return options;
+}
+
+inline SessionOptions NoJit() {
+  SessionOptions options;
+  options.auto_jit = 0;
+  return options;
+}
+
+}  // namespace kiln::jit::testing
+
+#endif  // KILN_TESTS_JIT_JIT_TEST_UTIL_H_
