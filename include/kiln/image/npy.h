@@ -1,0 +1,35 @@
+// NumPy .npy files: read and write one tensor.
+//
+// Supported: format versions 1.0, 2.0 and 3.0; C order; dtypes '<f4' (f32), '<f2' (f16), '<i4'
+// (s32), '<i8' (s64), '|u1' (u8), '|i1' (s8), '|b1' (bool). A 0-d array is a scalar (dims {}).
+// bf16 has no NumPy dtype and is refused when writing. Thread-safe (no shared state).
+#ifndef KILN_IMAGE_NPY_H_
+#define KILN_IMAGE_NPY_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "kiln/runtime/tensor.h"
+
+namespace kiln {
+
+// Parses the bytes of a .npy file. InvalidArgument (naming `source_name`) for a bad magic string or
+// header, an unsupported dtype, big-endian data or Fortran order; DataLoss when the data is shorter
+// than the header's shape says (trailing bytes beyond it are also refused, as a sign of a wrong shape).
+absl::StatusOr<Tensor> ParseNpy(absl::string_view bytes, absl::string_view source_name);
+
+// Reads a .npy file; NotFound when it cannot be opened, otherwise as ParseNpy.
+absl::StatusOr<Tensor> ReadNpyFile(const std::string& path);
+
+// Serializes `tensor` as .npy (version 1.0, or 2.0 when the header would not fit 1.0's 16-bit length),
+// header padded so the data starts at a multiple of 64 bytes. InvalidArgument for bf16 or an absent tensor.
+absl::StatusOr<std::string> SerializeNpy(const Tensor& tensor);
+
+// Writes `tensor` to `path` (replacing it). Errors name the path.
+absl::Status WriteNpyFile(const std::string& path, const Tensor& tensor);
+
+}  // namespace kiln
+
+#endif  // KILN_IMAGE_NPY_H_

@@ -1,0 +1,182 @@
+// JPEG decoding with libjpeg(-turbo).
+//
+// libjpeg reports fatal errors through error_exit, which must not return. The decoder's error
+// manager longjmps back to the setjmp in the C-style helpers below; those helpers hold no C++
+// objects with destructors, so the jump skips no cleanup. The C++ code around them turns the
+// recorded message into an absl::Status.
+#include <csetjmp>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <jerror.h>
+#include <jpeglib.h>
+
+#include "absl/strings/str_cat.h"
+#include "kiln/image/image.h"
+#include "kiln/support/status.h"
+
+namespace kiln {
+namespace {
+
+struct ErrorManager {
+  jpeg_error_mgr pub;  // First member: libjpeg sees a jpeg_error_mgr*.
+  std::jmp_buf jump;
+  char message[JMSG_LENGTH_MAX];
+  int num_warnings = 0;   // Corrupt-data warnings (libjpeg recovers from them).
+  bool saw_eof = false;   // The data ended before the image did (JWRN_JPEG_EOF).
+};
+
+extern "C" void OnJpegError(j_common_ptr cinfo) {
+  auto* err = reinterpret_cast<ErrorManager*>(cinfo->err);
+  (*cinfo->err->format_message)(cinfo, err->message);
+  std::longjmp(err->jump, 1);
+}
+
+extern "C" void OnJpegMessage(j_common_ptr cinfo, int msg_level) {
+  // msg_level < 0 is a warning (corrupt or truncated data); >= 0 are trace messages.
+  if (msg_level >= 0) return;
+  auto* err = reinterpret_cast<ErrorManager*>(cinfo->err);
+  if (err->num_warnings++ == 0) (*cinfo->err->format_message)(cinfo, err->message);
+  if (cinfo->err->msg_code == JWRN_JPEG_EOF) err->saw_eof = true;
+}
+
+// The decompressor and its error manager, kept together so the helpers can reach both.
+struct Decoder {
+  jpeg_decompress_struct cinfo;
+  ErrorManager err;
+};
+
+// Each helper returns false after a libjpeg error (message in dec->err.message).
+bool CreateDecoder(Decoder* dec, const unsigned char* data, unsigned long size) {
+  dec->cinfo.err = jpeg_std_error(&dec->err.pub);
+  dec->err.pub.error_exit = OnJpegError;
+  dec->err.pub.emit_message = OnJpegMessage;
+  dec->err.message[0] = '\0';
+  if (setjmp(dec->err.jump)) return false;
+  jpeg_create_decompress(&dec->cinfo);
+  jpeg_mem_src(&dec->cinfo, data, size);
+  return true;
+}
+
+bool ReadHeader(Decoder* dec) {
+  if (setjmp(dec->err.jump)) return false;
+  jpeg_read_header(&dec->cinfo, TRUE);
+  return true;
+}
+
+bool StartDecompress(Decoder* dec, J_COLOR_SPACE out_space) {
+  if (setjmp(dec->err.jump)) return false;
+  dec->cinfo.out_color_space = out_space;
+  // libjpeg's defaults, stated for clarity: they define which pixels we promise.
+  dec->cinfo.dct_method = JDCT_ISLOW;
+  dec->cinfo.do_fancy_upsampling = TRUE;
+  jpeg_start_decompress(&dec->cinfo);
+  return true;
+}
+
+bool ReadScanlines(Decoder* dec, unsigned char* out, size_t row_bytes) {
+  if (setjmp(dec->err.jump)) return false;
+  while (dec->cinfo.output_scanline < dec->cinfo.output_height) {
+    JSAMPROW row = out + static_cast<size_t>(dec->cinfo.output_scanline) * row_bytes;
+    if (jpeg_read_scanlines(&dec->cinfo, &row, 1) != 1) break;  // Suspension cannot happen with a memory source.
+  }
+  jpeg_finish_decompress(&dec->cinfo);
+  return true;
+}
+
+// Frees the decoder whether or not it finished.
+class DecoderGuard {
+ public:
+  explicit DecoderGuard(Decoder* dec) : dec_(dec) {}
+  ~DecoderGuard() { jpeg_destroy_decompress(&dec_->cinfo); }
+  DecoderGuard(const DecoderGuard&) = delete;
+  DecoderGuard& operator=(const DecoderGuard&) = delete;
+
+ private:
+  Decoder* dec_;
+};
+
+const char* ColorSpaceName(J_COLOR_SPACE space) {
+  switch (space) {
+    case JCS_GRAYSCALE: return "grayscale";
+    case JCS_RGB: return "RGB";
+    case JCS_YCbCr: return "YCbCr";
+    case JCS_CMYK: return "CMYK";
+    case JCS_YCCK: return "YCCK";
+    default: return "unknown";
+  }
+}
+
+// The first bytes of common image formats, for a clear refusal.
+const char* SniffFormat(absl::string_view bytes) {
+  if (bytes.size() >= 3 && static_cast<unsigned char>(bytes[0]) == 0xFF &&
+      static_cast<unsigned char>(bytes[1]) == 0xD8 && static_cast<unsigned char>(bytes[2]) == 0xFF) {
+    return "JPEG";
+  }
+  if (bytes.substr(0, 8) == absl::string_view("\x89PNG\r\n\x1a\n", 8)) return "PNG";
+  if (bytes.substr(0, 4) == "GIF8") return "GIF";
+  if (bytes.substr(0, 2) == "BM") return "BMP";
+  if (bytes.size() >= 12 && bytes.substr(0, 4) == "RIFF" && bytes.substr(8, 4) == "WEBP") return "WebP";
+  if (bytes.substr(0, 6) == absl::string_view("\x93NUMPY", 6)) return "NumPy .npy";
+  return nullptr;
+}
+
+}  // namespace
+
+absl::StatusOr<Tensor> DecodeJpeg(absl::string_view bytes, absl::string_view source_name) {
+  if (bytes.empty()) return absl::InvalidArgumentError(absl::StrCat(source_name, ": empty file, not a JPEG"));
+  Decoder dec;
+  std::memset(&dec, 0, sizeof(dec));
+  auto fail = [&](absl::string_view stage) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source_name, ": cannot decode JPEG (", stage, "): ", dec.err.message));
+  };
+  if (!CreateDecoder(&dec, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size())) {
+    return fail("initialisation");
+  }
+  DecoderGuard guard(&dec);
+  if (!ReadHeader(&dec)) return fail("header");
+  J_COLOR_SPACE in_space = dec.cinfo.jpeg_color_space;
+  if (in_space == JCS_CMYK || in_space == JCS_YCCK) {
+    return absl::UnimplementedError(absl::StrCat(
+        source_name, ": ", ColorSpaceName(in_space),
+        " JPEGs are not supported; convert the image to RGB (e.g. with Pillow's convert('RGB'))"));
+  }
+  if (dec.cinfo.num_components != 1 && dec.cinfo.num_components != 3) {
+    return absl::UnimplementedError(absl::StrCat(source_name, ": JPEG with ", dec.cinfo.num_components,
+                                                 " components is not supported (need 1 or 3)"));
+  }
+  // libjpeg-turbo converts grayscale to RGB itself by replicating the channel.
+  if (!StartDecompress(&dec, JCS_RGB)) return fail("start");
+  if (dec.cinfo.output_components != 3) {
+    return absl::InternalError(absl::StrCat(source_name, ": libjpeg produced ", dec.cinfo.output_components,
+                                            " channels, expected 3"));
+  }
+  const int64_t height = dec.cinfo.output_height, width = dec.cinfo.output_width;
+  ASSIGN_OR_RETURN(Tensor image, Tensor::Create(DType::kU8, {height, width, 3}));
+  if (!ReadScanlines(&dec, image.data<uint8_t>(), static_cast<size_t>(width) * 3)) return fail("scanlines");
+  if (dec.err.saw_eof) {
+    return absl::DataLossError(absl::StrCat(source_name, ": truncated JPEG (", dec.err.message,
+                                            "); the file is incomplete, fetch or copy it again"));
+  }
+  return image;
+}
+
+absl::StatusOr<Tensor> ReadImageFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open image file"));
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  if (in.bad()) return absl::DataLossError(absl::StrCat(path, ": read error"));
+  std::string bytes = std::move(contents).str();
+  const char* format = SniffFormat(bytes);
+  if (format != nullptr && std::strcmp(format, "JPEG") != 0) {
+    return absl::UnimplementedError(
+        absl::StrCat(path, ": ", format, " files are not supported; convert the image to JPEG"));
+  }
+  return DecodeJpeg(bytes, path);
+}
+
+}  // namespace kiln

@@ -1,0 +1,291 @@
+// NumPy .npy reading and writing (format described in numpy/lib/format.py's documentation).
+//
+// Layout: the magic "\x93NUMPY", a major and minor version byte, the header length (uint16 LE for
+// version 1, uint32 LE for versions 2 and 3), then an ASCII Python dict literal with the keys
+// 'descr', 'fortran_order' and 'shape', padded with spaces and ended by '\n', then the raw data.
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+#include "kiln/image/npy.h"
+#include "kiln/support/status.h"
+
+namespace kiln {
+namespace {
+
+constexpr absl::string_view kMagic("\x93NUMPY", 6);
+
+struct DescrEntry {
+  const char* descr;
+  DType dtype;
+};
+// Accepted spellings: '<' (little-endian) for multi-byte types, '|' (not applicable) or '<' for bytes.
+constexpr DescrEntry kDescrs[] = {
+    {"<f4", DType::kF32}, {"<f2", DType::kF16}, {"<i4", DType::kS32}, {"<i8", DType::kS64},
+    {"|u1", DType::kU8},  {"<u1", DType::kU8},  {"|i1", DType::kS8},  {"<i1", DType::kS8},
+    {"|b1", DType::kBool}, {"<b1", DType::kBool},
+};
+
+const char* DescrOf(DType dtype) {
+  switch (dtype) {
+    case DType::kF32: return "<f4";
+    case DType::kF16: return "<f2";
+    case DType::kS32: return "<i4";
+    case DType::kS64: return "<i8";
+    case DType::kU8: return "|u1";
+    case DType::kS8: return "|i1";
+    case DType::kBool: return "|b1";
+    default: return nullptr;
+  }
+}
+
+// A tiny reader for the header dict: {'key': value, ...} where a value is a quoted string, True,
+// False or a tuple of integers.
+class HeaderParser {
+ public:
+  HeaderParser(absl::string_view text, absl::string_view source) : text_(text), source_(source) {}
+
+  absl::Status Parse(std::string* descr, bool* fortran, Dims* shape) {
+    bool have_descr = false, have_fortran = false, have_shape = false;
+    SkipSpace();
+    if (!Consume('{')) return Error("header does not start with '{'");
+    while (true) {
+      SkipSpace();
+      if (Consume('}')) break;
+      ASSIGN_OR_RETURN(std::string key, ParseString());
+      SkipSpace();
+      if (!Consume(':')) return Error(absl::StrCat("expected ':' after '", key, "'"));
+      SkipSpace();
+      if (key == "descr") {
+        ASSIGN_OR_RETURN(*descr, ParseString());
+        have_descr = true;
+      } else if (key == "fortran_order") {
+        if (ConsumeWord("True")) {
+          *fortran = true;
+        } else if (ConsumeWord("False")) {
+          *fortran = false;
+        } else {
+          return Error("fortran_order must be True or False");
+        }
+        have_fortran = true;
+      } else if (key == "shape") {
+        RETURN_IF_ERROR(ParseShape(shape));
+        have_shape = true;
+      } else {
+        return Error(absl::StrCat("unexpected key '", key, "'"));
+      }
+      SkipSpace();
+      if (Consume(',')) continue;
+      SkipSpace();
+      if (Consume('}')) break;
+      return Error("expected ',' or '}'");
+    }
+    if (!have_descr || !have_fortran || !have_shape) {
+      return Error("header lacks one of 'descr', 'fortran_order', 'shape'");
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  absl::Status Error(absl::string_view what) const {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source_, ": malformed .npy header (", what, ") in \"", text_, "\""));
+  }
+  void SkipSpace() {
+    while (pos_ < text_.size() && absl::ascii_isspace(static_cast<unsigned char>(text_[pos_]))) ++pos_;
+  }
+  bool Consume(char c) {
+    if (pos_ < text_.size() && text_[pos_] == c) {
+      ++pos_;
+      return true;
+    }
+    return false;
+  }
+  bool ConsumeWord(absl::string_view word) {
+    if (text_.substr(pos_, word.size()) != word) return false;
+    pos_ += word.size();
+    return true;
+  }
+  absl::StatusOr<std::string> ParseString() {
+    if (pos_ >= text_.size() || (text_[pos_] != '\'' && text_[pos_] != '"')) {
+      return Error("expected a quoted string");
+    }
+    const char quote = text_[pos_++];
+    const size_t end = text_.find(quote, pos_);
+    if (end == absl::string_view::npos) return Error("unterminated string");
+    std::string s(text_.substr(pos_, end - pos_));
+    pos_ = end + 1;
+    return s;
+  }
+  absl::Status ParseShape(Dims* shape) {
+    shape->clear();
+    if (!Consume('(')) return Error("shape must be a tuple");
+    while (true) {
+      SkipSpace();
+      if (Consume(')')) return absl::OkStatus();
+      size_t start = pos_;
+      while (pos_ < text_.size() && absl::ascii_isdigit(static_cast<unsigned char>(text_[pos_]))) ++pos_;
+      // Python 2 era files may write longs as "3L".
+      int64_t dim;
+      if (!absl::SimpleAtoi(text_.substr(start, pos_ - start), &dim)) return Error("bad dimension in shape");
+      Consume('L');
+      shape->push_back(dim);
+      SkipSpace();
+      if (Consume(',')) continue;
+      SkipSpace();
+      if (Consume(')')) return absl::OkStatus();
+      return Error("expected ',' or ')' in shape");
+    }
+  }
+
+  absl::string_view text_;
+  absl::string_view source_;
+  size_t pos_ = 0;
+};
+
+uint32_t ReadLE(absl::string_view bytes, size_t offset, int n) {
+  uint32_t v = 0;
+  for (int i = n - 1; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(bytes[offset + i]);
+  return v;
+}
+
+}  // namespace
+
+absl::StatusOr<Tensor> ParseNpy(absl::string_view bytes, absl::string_view source_name) {
+  if (bytes.size() < 10 || bytes.substr(0, 6) != kMagic) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source_name, ": not a .npy file (no \\x93NUMPY magic string)"));
+  }
+  const int major = static_cast<unsigned char>(bytes[6]);
+  size_t header_start, header_len;
+  if (major == 1) {
+    header_start = 10;
+    header_len = ReadLE(bytes, 8, 2);
+  } else if (major == 2 || major == 3) {
+    if (bytes.size() < 12) return absl::DataLossError(absl::StrCat(source_name, ": truncated .npy header"));
+    header_start = 12;
+    header_len = ReadLE(bytes, 8, 4);
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source_name, ": unsupported .npy format version ", major, ".",
+                     static_cast<unsigned char>(bytes[7]), " (supported: 1.0, 2.0, 3.0)"));
+  }
+  if (bytes.size() - header_start < header_len) {
+    return absl::DataLossError(absl::StrCat(source_name, ": truncated .npy header (", header_len,
+                                            " bytes announced, ", bytes.size() - header_start, " present)"));
+  }
+  absl::string_view header = bytes.substr(header_start, header_len);
+  std::string descr;
+  bool fortran = false;
+  Dims dims;
+  RETURN_IF_ERROR(HeaderParser(absl::StripAsciiWhitespace(header), source_name).Parse(&descr, &fortran, &dims));
+
+  DType dtype = DType::kInvalid;
+  for (const DescrEntry& e : kDescrs) {
+    if (descr == e.descr) dtype = e.dtype;
+  }
+  if (dtype == DType::kInvalid) {
+    if (!descr.empty() && descr[0] == '>') {
+      return absl::InvalidArgumentError(absl::StrCat(
+          source_name, ": big-endian dtype '", descr,
+          "' is not supported; save a little-endian copy (numpy: a.astype(a.dtype.newbyteorder('<')))"));
+    }
+    return absl::InvalidArgumentError(absl::StrCat(
+        source_name, ": unsupported .npy dtype '", descr, "' (supported: <f4 <f2 <i4 <i8 |u1 |i1 |b1)"));
+  }
+  if (fortran) {
+    int non_unit = 0;
+    for (int64_t d : dims) non_unit += d != 1;
+    if (non_unit > 1) {  // With at most one dimension above 1, Fortran and C order agree.
+      return absl::InvalidArgumentError(absl::StrCat(
+          source_name, ": Fortran-order arrays are not supported; save with np.ascontiguousarray(a)"));
+    }
+  }
+  const int64_t n = NumElements(dims);
+  if (n < 0) return absl::InvalidArgumentError(absl::StrCat(source_name, ": bad shape ", DimsToString(dims)));
+  const size_t data_start = header_start + header_len;
+  const size_t need = static_cast<size_t>(n) * DTypeSize(dtype);
+  const size_t have = bytes.size() - data_start;
+  if (have < need) {
+    return absl::DataLossError(absl::StrCat(source_name, ": truncated .npy data: shape ", DimsToString(dims),
+                                            " of ", descr, " needs ", need, " bytes, file has ", have));
+  }
+  if (have > need) {
+    return absl::InvalidArgumentError(absl::StrCat(source_name, ": .npy file has ", have - need,
+                                                   " bytes after the data its header describes"));
+  }
+  ASSIGN_OR_RETURN(Tensor t, Tensor::Create(dtype, dims));
+  if (need > 0) std::memcpy(t.raw_data(), bytes.data() + data_start, need);
+  if (dtype == DType::kBool) {
+    for (int64_t i = 0; i < n; ++i) {
+      uint8_t& b = t.data<uint8_t>()[i];
+      if (b > 1) return absl::InvalidArgumentError(absl::StrCat(source_name, ": bool value ", b, " at ", i));
+    }
+  }
+  return t;
+}
+
+absl::StatusOr<Tensor> ReadNpyFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open .npy file"));
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  if (in.bad()) return absl::DataLossError(absl::StrCat(path, ": read error"));
+  return ParseNpy(contents.str(), path);
+}
+
+absl::StatusOr<std::string> SerializeNpy(const Tensor& tensor) {
+  if (!tensor.valid()) return absl::InvalidArgumentError("SerializeNpy: absent tensor");
+  const char* descr = DescrOf(tensor.dtype());
+  if (descr == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("SerializeNpy: ", DTypeName(tensor.dtype()),
+                                                   " has no NumPy dtype; convert the tensor to f32 first"));
+  }
+  std::string shape;
+  if (tensor.rank() == 1) {
+    shape = absl::StrCat("(", tensor.dim(0), ",)");
+  } else {
+    shape = absl::StrCat("(", absl::StrJoin(tensor.dims(), ", "), ")");
+  }
+  std::string dict = absl::StrCat("{'descr': '", descr, "', 'fortran_order': False, 'shape': ", shape, ", }");
+  // Pad with spaces and a final newline so magic + version + length + header is a multiple of 64.
+  auto padded = [&](size_t prefix) {
+    size_t total = prefix + dict.size() + 1;
+    return dict + std::string((64 - total % 64) % 64, ' ') + "\n";
+  };
+  std::string header = padded(10);
+  std::string out(kMagic);
+  if (header.size() <= 0xFFFF) {
+    out += '\x01';
+    out += '\x00';
+    out += static_cast<char>(header.size() & 0xFF);
+    out += static_cast<char>(header.size() >> 8);
+  } else {
+    header = padded(12);
+    out += '\x02';
+    out += '\x00';
+    for (int i = 0; i < 4; ++i) out += static_cast<char>((header.size() >> (8 * i)) & 0xFF);
+  }
+  out += header;
+  out.append(static_cast<const char*>(tensor.raw_data()), tensor.byte_size());
+  return out;
+}
+
+absl::Status WriteNpyFile(const std::string& path, const Tensor& tensor) {
+  absl::StatusOr<std::string> bytes_or = SerializeNpy(tensor);
+  if (!bytes_or.ok()) return Annotate(bytes_or.status(), path);
+  const std::string& bytes = *bytes_or;
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) return absl::NotFoundError(absl::StrCat(path, ": cannot open for writing"));
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  out.close();
+  if (!out) return absl::DataLossError(absl::StrCat(path, ": write failed (disk full?)"));
+  return absl::OkStatus();
+}
+
+}  // namespace kiln

@@ -1,0 +1,169 @@
+// .npy reading and writing, checked against files NumPy wrote (the shared references) and against
+// headers spelled out by hand from the format's documentation.
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "kiln/image/npy.h"
+
+namespace kiln {
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path kExact = fs::path(KILN_SHARED_DATA) / "imagenet-sample" / "dev" / "exact";
+
+std::string ReadBytes(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// A version 1.0 file with the given header dict (padded as NumPy pads) and data.
+std::string MakeNpy(const std::string& dict, const std::string& data) {
+  std::string header = dict;
+  while ((10 + header.size() + 1) % 64 != 0) header += ' ';
+  header += '\n';
+  std::string out("\x93NUMPY\x01\x00", 8);
+  out += static_cast<char>(header.size() & 0xFF);
+  out += static_cast<char>(header.size() >> 8);
+  return out + header + data;
+}
+
+TEST(NpyTest, ReadsNumpyFilesAndWritesThemBackByteForByte) {
+  int files = 0;
+  for (const auto& entry : fs::directory_iterator(kExact)) {
+    if (entry.path().extension() != ".npy") continue;
+    SCOPED_TRACE(entry.path().filename().string());
+    const std::string bytes = ReadBytes(entry.path());
+    absl::StatusOr<Tensor> t = ParseNpy(bytes, entry.path().string());
+    ASSERT_TRUE(t.ok()) << t.status();
+    const std::string name = entry.path().filename().string();
+    if (name.find("_probs_") != std::string::npos) {
+      EXPECT_EQ(t->TypeString(), "f32[1,1001]");
+      double sum = 0;
+      for (int i = 0; i < 1001; ++i) sum += t->data<float>()[i];
+      EXPECT_NEAR(sum, 1.0, 1e-3);  // Softmax probabilities.
+    } else {
+      EXPECT_TRUE(t->TypeString() == "u8[224,224,3]" || t->TypeString() == "u8[128,128,3]") << t->TypeString();
+    }
+    absl::StatusOr<std::string> written = SerializeNpy(*t);
+    ASSERT_TRUE(written.ok()) << written.status();
+    EXPECT_EQ(*written, bytes);
+    ++files;
+  }
+  EXPECT_GE(files, 40);
+}
+
+TEST(NpyTest, RoundTripsEveryDType) {
+  const fs::path dir = fs::path(testing::TempDir()) / "kiln_npy_test";
+  fs::create_directories(dir);
+  const std::vector<Tensor> tensors = {
+      Tensor::FromVector<float>({2, 3}, {1.5f, -2.0f, 0.0f, 3.25f, 1e-30f, -7.0f}),
+      Tensor::FromVector<Half>({2}, {FloatToHalf(1.0f), FloatToHalf(-0.5f)}),
+      Tensor::FromVector<int32_t>({3}, {-1, 0, 2147483647}),
+      Tensor::FromVector<int64_t>({1, 1, 2}, {-5, int64_t{1} << 40}),
+      Tensor::FromVector<uint8_t>({2, 2}, {0, 1, 254, 255}),
+      Tensor::FromVector<int8_t>({2}, {-128, 127}),
+      Tensor::FromVector<bool>({3}, {true, false, true}),
+      Tensor::Scalar<float>(42.0f),
+      *Tensor::Create(DType::kF32, {0, 4}),
+  };
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    SCOPED_TRACE(tensors[i].TypeString());
+    const std::string path = (dir / ("t" + std::to_string(i) + ".npy")).string();
+    ASSERT_TRUE(WriteNpyFile(path, tensors[i]).ok());
+    const std::string bytes = ReadBytes(path);
+    EXPECT_EQ(bytes.find("\n") + 1, (bytes.size() - tensors[i].byte_size()));  // Header ends at the data.
+    EXPECT_EQ((bytes.size() - tensors[i].byte_size()) % 64, 0u);
+    absl::StatusOr<Tensor> back = ReadNpyFile(path);
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_TRUE(back->BitEqual(tensors[i]));
+  }
+  fs::remove_all(dir);
+}
+
+TEST(NpyTest, HeaderSpellings) {
+  // Scalar shape, 1-tuple shape with trailing comma, keys in another order, double quotes.
+  absl::StatusOr<Tensor> scalar =
+      ParseNpy(MakeNpy("{'descr': '<i4', 'fortran_order': False, 'shape': (), }", std::string("\x07\0\0\0", 4)), "s");
+  ASSERT_TRUE(scalar.ok()) << scalar.status();
+  EXPECT_EQ(scalar->TypeString(), "s32[]");
+  EXPECT_EQ(scalar->data<int32_t>()[0], 7);
+
+  absl::StatusOr<Tensor> vec =
+      ParseNpy(MakeNpy("{\"shape\": (2,), \"fortran_order\": False, \"descr\": \"|u1\"}", "\x05\x06"), "v");
+  ASSERT_TRUE(vec.ok()) << vec.status();
+  EXPECT_EQ(vec->TypeString(), "u8[2]");
+
+  // Fortran order with one non-unit dimension is the same bytes as C order.
+  absl::StatusOr<Tensor> column =
+      ParseNpy(MakeNpy("{'descr': '|u1', 'fortran_order': True, 'shape': (2, 1), }", "\x01\x02"), "c");
+  ASSERT_TRUE(column.ok()) << column.status();
+}
+
+TEST(NpyTest, ReadsVersion2) {
+  const std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }";
+  std::string header = dict;
+  while ((12 + header.size() + 1) % 64 != 0) header += ' ';
+  header += '\n';
+  std::string bytes("\x93NUMPY\x02\x00", 8);
+  for (int i = 0; i < 4; ++i) bytes += static_cast<char>((header.size() >> (8 * i)) & 0xFF);
+  const float value = 2.5f;
+  bytes += header + std::string(reinterpret_cast<const char*>(&value), 4);
+  absl::StatusOr<Tensor> t = ParseNpy(bytes, "v2.npy");
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->TypeString(), "f32[1]");
+  EXPECT_EQ(t->data<float>()[0], 2.5f);
+}
+
+void ExpectError(const absl::StatusOr<Tensor>& t, absl::StatusCode code, const std::string& fragment) {
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(t.status().code(), code) << t.status();
+  EXPECT_NE(t.status().message().find(fragment), std::string::npos) << t.status();
+  EXPECT_NE(t.status().message().find("bad.npy"), std::string::npos) << t.status();
+}
+
+TEST(NpyTest, ClearErrors) {
+  ExpectError(ParseNpy("PK\x03\x04 not npy", "bad.npy"), absl::StatusCode::kInvalidArgument, "magic");
+  ExpectError(ParseNpy(MakeNpy("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }",
+                               std::string(16, '\0')), "bad.npy"),
+              absl::StatusCode::kInvalidArgument, "Fortran");
+  ExpectError(ParseNpy(MakeNpy("{'descr': '>f4', 'fortran_order': False, 'shape': (1,), }",
+                               std::string(4, '\0')), "bad.npy"),
+              absl::StatusCode::kInvalidArgument, "big-endian");
+  ExpectError(ParseNpy(MakeNpy("{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }",
+                               std::string(8, '\0')), "bad.npy"),
+              absl::StatusCode::kInvalidArgument, "<c8");
+  ExpectError(ParseNpy(MakeNpy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }",
+                               std::string(23, '\0')), "bad.npy"),
+              absl::StatusCode::kDataLoss, "truncated");
+  ExpectError(ParseNpy(MakeNpy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, x), }", ""), "bad.npy"),
+              absl::StatusCode::kInvalidArgument, "malformed");
+  ExpectError(ParseNpy(MakeNpy("{'descr': '<f4', 'shape': (1,), }", std::string(4, '\0')), "bad.npy"),
+              absl::StatusCode::kInvalidArgument, "fortran_order");
+  ExpectError(ParseNpy(MakeNpy("{'descr': '|b1', 'fortran_order': False, 'shape': (1,), }", "\x02"), "bad.npy"),
+              absl::StatusCode::kInvalidArgument, "bool");
+  // A truncated header, and truncated data of a real reference file.
+  const std::string real = ReadBytes(kExact / "n01443537_224_probs_mobilenet_v2_1.0_224.npy");
+  ASSERT_GT(real.size(), 4000u);
+  ExpectError(ParseNpy(absl::string_view(real).substr(0, 60), "bad.npy"), absl::StatusCode::kDataLoss,
+              "truncated");
+  ExpectError(ParseNpy(absl::string_view(real).substr(0, real.size() - 1), "bad.npy"),
+              absl::StatusCode::kDataLoss, "truncated");
+
+  EXPECT_EQ(ReadNpyFile("/nonexistent/x.npy").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(SerializeNpy(Tensor::FromVector<BFloat16>({1}, {BFloat16{}})).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  absl::Status write = WriteNpyFile("/nonexistent/dir/out.npy", Tensor::Scalar<float>(1.0f));
+  EXPECT_FALSE(write.ok());
+  EXPECT_NE(write.message().find("out.npy"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace kiln

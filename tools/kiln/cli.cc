@@ -1,0 +1,104 @@
+// Dispatch, usage and `kiln flags`.
+#include "tools/kiln/cli.h"
+
+#include <cstdlib>
+
+#include "absl/strings/cord.h"
+#include "absl/strings/str_cat.h"
+#include "kiln/support/flags.h"
+#include "tools/kiln/args.h"
+
+namespace kiln::cli {
+namespace {
+
+constexpr char kUsagePayload[] = "kiln.cli/usage";
+
+}  // namespace
+
+std::string Usage() {
+  return R"(usage:
+  kiln run MODEL --input NAME=FILE.npy ... [--output-dir DIR] [--json] [--repeat N]
+      Runs the model on the given .npy inputs; prints each output's dtype and shape (JSON with
+      --json) and writes it to DIR/<output name>.npy when --output-dir is given. --repeat N adds
+      N timed steady runs after the first (default 0).
+  kiln run MODEL --image FILE.jpg [--top K] [--labels FILE] [--scale S] [--offset O]
+                 [--layout nchw|nhwc] [--json] [--repeat N]
+      Classifies a JPEG: decodes it, resizes it to the model input's height and width (antialiased
+      bilinear, as Pillow's BILINEAR), feeds (pixel - O) / S (defaults 128, 128; layout NCHW, or
+      NHWC when the input's last dimension is 3 and the second is not) and prints the top K (default
+      5) classes. Labels default to imagenet_labels_1001.txt next to the model. Prints the time of
+      the first run (which compiles when the JIT is on), the median of N steady runs (default 10)
+      and the JIT's clusters and compilations.
+  kiln info MODEL
+      Prints the model's inputs, outputs, op histogram and the JIT's clusters.
+  kiln flags
+      Lists the settings KILN_FLAGS accepts, e.g. KILN_FLAGS="--auto_jit=2 --dump_to=/tmp/hlo".
+)";
+}
+
+absl::Status UsageError(const std::string& message) {
+  absl::Status status = absl::InvalidArgumentError(message);
+  status.SetPayload(kUsagePayload, absl::Cord("1"));
+  return status;
+}
+
+bool IsUsageError(const absl::Status& status) { return status.GetPayload(kUsagePayload).has_value(); }
+
+std::string SanitizeFileName(const std::string& name) {
+  std::string out = name;
+  for (char& c : out) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                    c == '_' || c == '-';
+    if (!ok) c = '_';
+  }
+  if (out.empty() || out == "." || out == "..") return "output";
+  return out;
+}
+
+absl::Status FlagsCommand(const std::vector<std::string>& args, std::ostream& out) {
+  if (!args.empty()) return UsageError("kiln flags takes no arguments");
+  out << "KILN_FLAGS (space-separated --name=value):\n";
+  for (const FlagInfo& flag : ListFlags()) {
+    out << "  --" << flag.name << "=" << flag.default_value << "\n      " << flag.help << "\n";
+  }
+  const char* env = std::getenv("KILN_FLAGS");
+  out << "current KILN_FLAGS: " << (env != nullptr ? absl::StrCat("\"", env, "\"") : "(unset)") << "\n";
+  if (env != nullptr) {
+    absl::StatusOr<Flags> parsed = ParseFlags(env);
+    if (!parsed.ok()) return parsed.status();
+  }
+  return absl::OkStatus();
+}
+
+int Main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  if (args.size() < 2) {
+    err << Usage();
+    return kExitUsage;
+  }
+  const std::string& command = args[1];
+  if (command == "help" || command == "--help" || command == "-h") {
+    out << Usage();
+    return kExitOk;
+  }
+  const std::vector<std::string> rest(args.begin() + 2, args.end());
+  absl::Status status;
+  if (command == "run") {
+    status = RunCommand(rest, out);
+  } else if (command == "info") {
+    status = InfoCommand(rest, out);
+  } else if (command == "flags") {
+    status = FlagsCommand(rest, out);
+  } else {
+    status = UsageError(absl::StrCat("unknown command '", command, "'"));
+  }
+  out.flush();
+  if (status.ok()) return kExitOk;
+  if (IsUsageError(status)) {
+    err << "kiln: " << status.message() << "\n" << Usage();
+    return kExitUsage;
+  }
+  err << "kiln: " << status.message() << "\n";
+  return kExitError;
+}
+
+}  // namespace kiln::cli
