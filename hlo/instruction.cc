@@ -60,6 +60,23 @@ absl::StatusOr<ComparisonDirection> ParseComparisonDirection(std::string_view te
   return absl::InvalidArgumentError(internal::Cat("unknown comparison direction '", std::string(text), "'"));
 }
 
+namespace {
+constexpr std::string_view kComparisonTypeNames[] = {"", "FLOAT", "TOTALORDER", "SIGNED",
+                                                     "UNSIGNED"};
+}  // namespace
+
+std::string_view ComparisonTypeString(ComparisonType type) {
+  return kComparisonTypeNames[static_cast<int>(type)];
+}
+
+absl::StatusOr<ComparisonType> ParseComparisonType(std::string_view text) {
+  for (int i = 1; i < 5; ++i) {
+    if (kComparisonTypeNames[i] == text) return static_cast<ComparisonType>(i);
+  }
+  return absl::InvalidArgumentError(
+      internal::Cat("unknown comparison type '", std::string(text), "'"));
+}
+
 std::string_view RandomAlgorithmString(RandomAlgorithm algorithm) {
   return kRngNames[static_cast<int>(algorithm)];
 }
@@ -144,6 +161,7 @@ bool Instruction::IdenticalAttributes(const Instruction& o) const {
          gather_dnums_ == o.gather_dnums_ && scatter_dnums_ == o.scatter_dnums_ &&
          indices_are_sorted_ == o.indices_are_sorted_ && unique_indices_ == o.unique_indices_ &&
          comparison_direction_ == o.comparison_direction_ &&
+         comparison_type_ == o.comparison_type_ &&
          called_computations_ == o.called_computations_ && tuple_index_ == o.tuple_index_ &&
          exponent_bits_ == o.exponent_bits_ && mantissa_bits_ == o.mantissa_bits_ &&
          epsilon_ == o.epsilon_ && feature_index_ == o.feature_index_ &&
@@ -171,6 +189,7 @@ std::unique_ptr<Instruction> Instruction::CloneWithNewOperands(
   c->indices_are_sorted_ = indices_are_sorted_;
   c->unique_indices_ = unique_indices_;
   c->comparison_direction_ = comparison_direction_;
+  c->comparison_type_ = comparison_type_;
   c->called_computations_ = called_computations_;
   c->literal_ = literal_;
   c->parameter_number_ = parameter_number_;
@@ -311,6 +330,9 @@ std::string Instruction::AttributesToString() const {
       break;
     case Opcode::kCompare:
       a.push_back(internal::Cat("direction=", std::string(ComparisonDirectionString(comparison_direction_))));
+      if (comparison_type_ != ComparisonType::kDefault) {
+        a.push_back(internal::Cat("type=", std::string(ComparisonTypeString(comparison_type_))));
+      }
       break;
     case Opcode::kGetTupleElement:
       a.push_back(internal::Cat("index=", tuple_index_));

@@ -4,6 +4,10 @@
 // Unknown attributes (metadata, sharding, frontend_attributes, ...) are skipped.
 #include "kiln/hlo/parser.h"
 
+#include <algorithm>
+#include <cerrno>
+#include <limits>
+#include <type_traits>
 #include <cstdlib>
 #include <map>
 
@@ -27,6 +31,31 @@ std::string_view StripPercent(std::string_view s) {
   s = Trim(s);
   if (!s.empty() && s.front() == '%') s.remove_prefix(1);
   return s;
+}
+
+// `s` without /*...*/ comments outside quoted strings (XLA prints /*index=5*/ in long lists).
+std::string StripComments(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '"') {
+      size_t j = i + 1;
+      for (; j < s.size() && s[j] != '"'; ++j) {
+        if (s[j] == '\\') ++j;
+      }
+      out.append(s.substr(i, std::min(j, s.size() - 1) - i + 1));
+      i = j;
+      continue;
+    }
+    if (s[i] == '/' && i + 1 < s.size() && s[i + 1] == '*') {
+      size_t end = s.find("*/", i + 2);
+      if (end == std::string_view::npos) break;
+      i = end + 1;
+      continue;
+    }
+    out += s[i];
+  }
+  return out;
 }
 
 // Index just past the bracket matching the one at `pos` (s[pos] is '(', '{' or '['); npos if
@@ -99,10 +128,12 @@ absl::StatusOr<int64_t> ParseInt(std::string_view s) {
   s = Trim(s);
   std::string str(s);
   char* end = nullptr;
+  errno = 0;
   long long v = std::strtoll(str.c_str(), &end, 10);
   if (str.empty() || end != str.c_str() + str.size()) {
     return absl::InvalidArgumentError(Cat("expected an integer, got '", s, "'"));
   }
+  if (errno == ERANGE) return absl::InvalidArgumentError(Cat("integer '", s, "' is out of the range of s64"));
   return v;
 }
 
@@ -240,11 +271,44 @@ absl::StatusOr<Literal> ParseLiteral(const Shape& shape, std::string_view text) 
       continue;
     }
     if (IsIntegralType(shape.element_type())) {
-      ASSIGN_OR_RETURN(int64_t v, ParseInt(t));
+      // Each value must fit the element type: `s8 300` or a u64 above 2^64-1 is an error, not a
+      // silently wrapped or saturated value.
+      absl::Status status;
       DispatchArrayType(shape.element_type(), [&](auto tag) {
         using T = decltype(tag);
-        lit.data<T>()[i] = ConvertElement<T>(v);
+        if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+          char* end = nullptr;
+          errno = 0;
+          bool fits = false;
+          T value{};
+          if constexpr (std::is_unsigned_v<T>) {
+            const bool negative = !t.empty() && t[0] == '-';
+            unsigned long long u = std::strtoull(t.c_str(), &end, 10);
+            fits = !negative && errno != ERANGE && u <= std::numeric_limits<T>::max();
+            value = static_cast<T>(u);
+          } else {
+            long long v = std::strtoll(t.c_str(), &end, 10);
+            fits = errno != ERANGE && v >= std::numeric_limits<T>::min() && v <= std::numeric_limits<T>::max();
+            value = static_cast<T>(v);
+          }
+          if (t.empty() || end != t.c_str() + t.size()) {
+            status = absl::InvalidArgumentError(Cat("bad integer constant value '", t, "'"));
+          } else if (!fits) {
+            status = absl::InvalidArgumentError(
+                Cat("constant value ", t, " does not fit ", PrimitiveTypeName(shape.element_type())));
+          } else {
+            lit.data<T>()[i] = value;
+          }
+        } else {
+          absl::StatusOr<int64_t> v = ParseInt(t);
+          if (!v.ok()) {
+            status = v.status();
+          } else {
+            lit.data<T>()[i] = ConvertElement<T>(*v);
+          }
+        }
       });
+      RETURN_IF_ERROR(status);
       continue;
     }
     char* end = nullptr;
@@ -271,10 +335,21 @@ class Parser {
     std::unique_ptr<Module> module;
     std::unique_ptr<Computation> current;
     bool current_is_entry = false;
+    bool in_debug_table = false;
     Instruction* root = nullptr;
     for (size_t n = 0; n < lines.size(); ++n) {
       line_ = n + 1;
-      std::string_view line = Trim(lines[n]);
+      std::string uncommented = StripComments(lines[n]);
+      std::string_view line = Trim(uncommented);
+      // XLA's long form prints source-location tables (FileNames, FunctionNames, FileLocations,
+      // StackFrames) between the module header and the computations, each ending at a blank line.
+      if (current == nullptr && (line == "FileNames" || line == "FunctionNames" ||
+                                 line == "FileLocations" || line == "StackFrames")) {
+        in_debug_table = true;
+        continue;
+      }
+      if (in_debug_table && !line.empty()) continue;
+      in_debug_table = false;
       if (line.empty() || line.substr(0, 2) == "//") continue;
       if (line.substr(0, 10) == "HloModule ") {
         std::string_view rest = Trim(line.substr(10));
@@ -457,6 +532,9 @@ class Parser {
       } else if (key == "direction") {
         ASSIGN_OR_RETURN(ComparisonDirection d, ParseComparisonDirection(value));
         instr->set_comparison_direction(d);
+      } else if (key == "type" && op == Opcode::kCompare) {
+        ASSIGN_OR_RETURN(ComparisonType t, ParseComparisonType(value));
+        instr->set_comparison_type(t);
       } else if (key == "index") {
         ASSIGN_OR_RETURN(int64_t v, ParseInt(value));
         instr->set_tuple_index(v);

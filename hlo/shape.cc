@@ -80,8 +80,9 @@ bool IsArrayType(PrimitiveType type) {
 std::string Layout::ToString() const {
   std::string s = internal::Cat("{", absl::StrJoin(minor_to_major, ","));
   if (!tiles.empty()) {
-    absl::StrAppend(&s, ":");
-    for (const Tile& t : tiles) absl::StrAppend(&s, "T(", absl::StrJoin(t.dimensions, ","), ")");
+    // XLA's form: one "T", then each tile: "{1,0:T(8,128)(2,1)}".
+    absl::StrAppend(&s, ":T");
+    for (const Tile& t : tiles) absl::StrAppend(&s, "(", absl::StrJoin(t.dimensions, ","), ")");
   }
   absl::StrAppend(&s, "}");
   return s;
@@ -340,8 +341,10 @@ class ShapeParser {
       if (Consume(':')) {
         while (true) {
           SkipSpace();
-          if (pos_ + 1 < text_.size() && text_[pos_] == 'T' && text_[pos_ + 1] == '(') {
-            pos_ += 2;
+          // "T(8,128)(2,1)" (XLA) and "T(8,128)T(2,1)" both read as two tiles.
+          bool more = !layout.tiles.empty() && pos_ < text_.size() && text_[pos_] == '(';
+          if (more || (pos_ + 1 < text_.size() && text_[pos_] == 'T' && text_[pos_ + 1] == '(')) {
+            pos_ += more ? 1 : 2;
             ASSIGN_OR_RETURN(std::vector<int64_t> t, ParseIntList(')'));
             layout.tiles.push_back(Tile{std::move(t)});
             continue;
@@ -352,6 +355,11 @@ class ShapeParser {
       if (!Consume('}')) return Error("expected '}' after the layout");
       if (static_cast<int64_t>(layout.minor_to_major.size()) != shape.rank()) {
         return Error("layout rank differs from the shape's");
+      }
+      std::vector<int64_t> sorted = layout.minor_to_major;
+      std::sort(sorted.begin(), sorted.end());
+      for (int64_t i = 0; i < shape.rank(); ++i) {
+        if (sorted[i] != i) return Error("the layout is not a permutation of the dimensions");
       }
       *shape.mutable_layout() = std::move(layout);
     }

@@ -1,6 +1,7 @@
 #include "kiln/hlo/shape_inference.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -41,13 +42,18 @@ absl::Status CheckDimsInRange(absl::Span<const int64_t> dims, int64_t rank, std:
   return absl::OkStatus();
 }
 
-// Size of one windowed output dimension.
-int64_t WindowOutputSize(int64_t base, const WindowDimension& w) {
-  int64_t dilated_base = base == 0 ? 0 : (base - 1) * w.base_dilation + 1;
-  int64_t padded = dilated_base + w.padding_low + w.padding_high;
-  int64_t dilated_window = (w.size - 1) * w.window_dilation + 1;
+// Size of one windowed output dimension (the window passed CheckWindow); an error when it does
+// not fit in 64 bits. Computed in 128 bits: at most two 64-bit values multiply.
+absl::StatusOr<int64_t> WindowOutputSize(int64_t base, const WindowDimension& w) {
+  __int128 dilated_base = base == 0 ? 0 : static_cast<__int128>(base - 1) * w.base_dilation + 1;
+  __int128 padded = dilated_base + w.padding_low + w.padding_high;
+  __int128 dilated_window = static_cast<__int128>(w.size - 1) * w.window_dilation + 1;
   if (padded < dilated_window) return 0;
-  return (padded - dilated_window) / w.stride + 1;
+  __int128 size = (padded - dilated_window) / w.stride + 1;
+  if (size > std::numeric_limits<int64_t>::max()) {
+    return absl::InvalidArgumentError("window output size overflows 64 bits");
+  }
+  return static_cast<int64_t>(size);
 }
 
 absl::Status CheckWindow(const Window& window, int64_t rank) {
@@ -216,7 +222,8 @@ absl::StatusOr<Shape> InferConvolution(const Shape& lhs, const Shape& rhs, const
   int64_t in_features = lhs.dimensions(d.input_feature_dimension);
   int64_t k_in = rhs.dimensions(d.kernel_input_feature_dimension);
   int64_t k_out = rhs.dimensions(d.kernel_output_feature_dimension);
-  if (in_features != k_in * fgc) {
+  int64_t grouped_k_in = 0;
+  if (__builtin_mul_overflow(k_in, fgc, &grouped_k_in) || in_features != grouped_k_in) {
     return Err("input features (", in_features, ") != kernel input features (", k_in,
                ") * feature_group_count (", fgc, ")");
   }
@@ -238,8 +245,9 @@ absl::StatusOr<Shape> InferConvolution(const Shape& lhs, const Shape& rhs, const
   dims[d.output_batch_dimension] = batch / bgc;
   dims[d.output_feature_dimension] = k_out;
   for (int64_t i = 0; i < ns; ++i) {
-    dims[d.output_spatial_dimensions[i]] =
-        WindowOutputSize(lhs.dimensions(d.input_spatial_dimensions[i]), c.window().dimensions[i]);
+    ASSIGN_OR_RETURN(
+        dims[d.output_spatial_dimensions[i]],
+        WindowOutputSize(lhs.dimensions(d.input_spatial_dimensions[i]), c.window().dimensions[i]));
   }
   return ShapeUtil::MakeShape(result_type, dims);
 }
@@ -394,7 +402,8 @@ absl::StatusOr<Shape> InferShapeImpl(const Instruction& instr) {
           return Err("slice [", s, ":", l, ":", st, "] invalid for dimension ", i, " of size ",
                      o.dimensions(i));
         }
-        dims.push_back((l - s + st - 1) / st);
+        const int64_t n = l - s;  // ceil(n / st) without overflow.
+        dims.push_back(n / st + (n % st != 0 ? 1 : 0));
       }
       return ShapeUtil::MakeShape(o.element_type(), dims);
     }
@@ -446,7 +455,9 @@ absl::StatusOr<Shape> InferShapeImpl(const Instruction& instr) {
             return Err("operands differ in non-concatenated dimension ", i);
           }
         }
-        dims[dim] += ops[k]->dimensions(dim);
+        if (__builtin_add_overflow(dims[dim], ops[k]->dimensions(dim), &dims[dim])) {
+          return Err("concatenated dimension overflows 64 bits");
+        }
       }
       return ShapeUtil::MakeShape(first.element_type(), dims);
     }
@@ -463,8 +474,12 @@ absl::StatusOr<Shape> InferShapeImpl(const Instruction& instr) {
         const PaddingDimension& p = instr.padding_config()[i];
         if (p.interior_padding < 0) return Err("interior padding must be >= 0");
         int64_t d = o.dimensions(i);
-        int64_t size = p.edge_padding_low + p.edge_padding_high + d +
-                       std::max<int64_t>(d - 1, 0) * p.interior_padding;
+        int64_t interior = 0, size = 0;
+        if (__builtin_mul_overflow(std::max<int64_t>(d - 1, 0), p.interior_padding, &interior) ||
+            __builtin_add_overflow(p.edge_padding_low, p.edge_padding_high, &size) ||
+            __builtin_add_overflow(size, d, &size) || __builtin_add_overflow(size, interior, &size)) {
+          return Err("padding of dimension ", i, " overflows 64 bits");
+        }
         if (size < 0) return Err("padding makes dimension ", i, " negative (", size, ")");
         dims.push_back(size);
       }
@@ -537,7 +552,9 @@ absl::StatusOr<Shape> InferShapeImpl(const Instruction& instr) {
       RETURN_IF_ERROR(CheckWindow(instr.window(), first.rank()));
       std::vector<int64_t> dims;
       for (int64_t i = 0; i < first.rank(); ++i) {
-        dims.push_back(WindowOutputSize(first.dimensions(i), instr.window().dimensions[i]));
+        ASSIGN_OR_RETURN(int64_t size,
+                         WindowOutputSize(first.dimensions(i), instr.window().dimensions[i]));
+        dims.push_back(size);
       }
       std::vector<Shape> results;
       for (int64_t k = 0; k < n; ++k) {
@@ -557,7 +574,9 @@ absl::StatusOr<Shape> InferShapeImpl(const Instruction& instr) {
       if (!init.IsScalar()) return Err("init value must be a scalar");
       std::vector<int64_t> dims;
       for (int64_t i = 0; i < o.rank(); ++i) {
-        dims.push_back(WindowOutputSize(o.dimensions(i), instr.window().dimensions[i]));
+        ASSIGN_OR_RETURN(int64_t size,
+                         WindowOutputSize(o.dimensions(i), instr.window().dimensions[i]));
+        dims.push_back(size);
       }
       if (src.dimensions() != dims) {
         return Err("source dimensions ", Dims(src.dimensions()), " differ from the window output ",

@@ -65,6 +65,14 @@ absl::StatusOr<Literal> EvalInstruction(const hlo::Instruction& instr, Operands 
       return EvalMap(instr, ops);
     case Opcode::kBatchNormInference:
       return EvalBatchNormInference(instr, ops);
+    case Opcode::kGather:
+    case Opcode::kScatter:
+    case Opcode::kSelectAndScatter:
+    case Opcode::kRngBitGenerator:
+    case Opcode::kBatchNormTraining:
+    case Opcode::kBatchNormGrad:
+    case Opcode::kCustomCall:
+      return EvalIndexing(instr, ops);
     case Opcode::kUniformQuantize:
     case Opcode::kUniformDequantize:
       return EvalQuantize(instr, ops);
@@ -110,18 +118,8 @@ absl::StatusOr<Literal> EvalInstruction(const hlo::Instruction& instr, Operands 
 }  // namespace
 
 bool IsImplemented(Opcode opcode) {
-  switch (opcode) {
-    case Opcode::kSelectAndScatter:
-    case Opcode::kGather:
-    case Opcode::kScatter:
-    case Opcode::kRngBitGenerator:
-    case Opcode::kBatchNormTraining:
-    case Opcode::kBatchNormGrad:
-    case Opcode::kCustomCall:
-      return false;
-    default:
-      return true;
-  }
+  // Every opcode; custom-call only for the targets IsKnownCustomCallTarget accepts.
+  return opcode != Opcode::kCustomCall;
 }
 
 std::optional<Opcode> SimpleBinaryComputation(const hlo::Computation& c) {
@@ -350,6 +348,9 @@ class InterpreterBackend : public Backend {
  public:
   std::string_view name() const override { return "interpreter"; }
   bool IsOpSupported(const hlo::Instruction& instruction) const override {
+    if (instruction.opcode() == hlo::Opcode::kCustomCall) {
+      return interpreter::IsKnownCustomCallTarget(instruction.custom_call_target());
+    }
     return interpreter::IsImplemented(instruction.opcode());
   }
   absl::StatusOr<std::unique_ptr<Executable>> Compile(std::unique_ptr<hlo::Module> module,

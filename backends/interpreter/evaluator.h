@@ -3,6 +3,7 @@
 #define KILN_BACKENDS_INTERPRETER_EVALUATOR_H_
 
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -29,6 +30,11 @@ absl::StatusOr<hlo::Literal> EvalSort(const hlo::Instruction& instr, Operands op
 absl::StatusOr<hlo::Literal> EvalMap(const hlo::Instruction& instr, Operands ops);
 absl::StatusOr<hlo::Literal> EvalBatchNormInference(const hlo::Instruction& instr, Operands ops);
 absl::StatusOr<hlo::Literal> EvalQuantize(const hlo::Instruction& instr, Operands ops);
+// evaluator_indexing.cc: gather, scatter, select-and-scatter, rng-bit-generator, batch-norm
+// training / grad, custom-call.
+absl::StatusOr<hlo::Literal> EvalIndexing(const hlo::Instruction& instr, Operands ops);
+// Custom-call targets EvalIndexing evaluates ("Sharding": the identity on one device).
+bool IsKnownCustomCallTarget(std::string_view target);
 
 // Whether the evaluator implements `opcode`.
 bool IsImplemented(hlo::Opcode opcode);

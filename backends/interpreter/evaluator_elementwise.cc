@@ -3,6 +3,9 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <functional>
+#include <limits>
+#include <type_traits>
 
 #include "backends/interpreter/evaluator.h"
 #include "backends/interpreter/scalar_ops.h"
@@ -123,17 +126,35 @@ absl::StatusOr<Literal> Binary(const hlo::Instruction& instr, const Literal& a, 
   auto y = b.data<T>();
   if (instr.opcode() == Opcode::kCompare) {
     auto dst = out.data<bool>();
-    auto run = [&](auto cmp) {
-      for (size_t i = 0; i < x.size(); ++i) dst[i] = cmp(hlo::ToCompute(x[i]), hlo::ToCompute(y[i]));
+    // Compares key(x[i]) with key(y[i]) in the instruction's direction.
+    auto run = [&](auto key) {
+      auto go = [&](auto cmp) {
+        for (size_t i = 0; i < x.size(); ++i) dst[i] = cmp(key(x[i]), key(y[i]));
+      };
+      switch (instr.comparison_direction()) {
+        case hlo::ComparisonDirection::kEq: go(std::equal_to<>()); break;
+        case hlo::ComparisonDirection::kNe: go(std::not_equal_to<>()); break;
+        case hlo::ComparisonDirection::kGe: go(std::greater_equal<>()); break;
+        case hlo::ComparisonDirection::kGt: go(std::greater<>()); break;
+        case hlo::ComparisonDirection::kLe: go(std::less_equal<>()); break;
+        case hlo::ComparisonDirection::kLt: go(std::less<>()); break;
+      }
     };
-    switch (instr.comparison_direction()) {
-      case hlo::ComparisonDirection::kEq: run([](C p, C q) { return p == q; }); break;
-      case hlo::ComparisonDirection::kNe: run([](C p, C q) { return p != q; }); break;
-      case hlo::ComparisonDirection::kGe: run([](C p, C q) { return p >= q; }); break;
-      case hlo::ComparisonDirection::kGt: run([](C p, C q) { return p > q; }); break;
-      case hlo::ComparisonDirection::kLe: run([](C p, C q) { return p <= q; }); break;
-      case hlo::ComparisonDirection::kLt: run([](C p, C q) { return p < q; }); break;
+    if constexpr (hlo::kIsFloat<T>) {
+      if (instr.comparison_type() == hlo::ComparisonType::kTotalOrder) {
+        // Total order: the sign-magnitude bits read as a two's complement integer, with the
+        // magnitude bits of negative values flipped.
+        run([](T v) -> int64_t {
+          using S = std::conditional_t<sizeof(T) == 2, int16_t,
+                                       std::conditional_t<sizeof(T) == 4, int32_t, int64_t>>;
+          S s;
+          std::memcpy(&s, &v, sizeof(T));
+          return s < 0 ? static_cast<int64_t>(s ^ std::numeric_limits<S>::max()) : s;
+        });
+        return out;
+      }
     }
+    run([](T v) -> C { return hlo::ToCompute(v); });
     return out;
   }
   auto dst = out.data<T>();

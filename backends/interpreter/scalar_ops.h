@@ -103,7 +103,12 @@ bool WithBinaryFn(hlo::Opcode opcode, F&& f) {
         f([](C a, C b) -> C { return static_cast<C>(static_cast<U<C>>(a) - static_cast<U<C>>(b)); });
         return true;
       case Opcode::kMultiply:
-        f([](C a, C b) -> C { return static_cast<C>(static_cast<U<C>>(a) * static_cast<U<C>>(b)); });
+        // Widen to at least unsigned int first: uint16_t operands would promote to (signed) int,
+        // whose product can overflow.
+        f([](C a, C b) -> C {
+          using W = std::common_type_t<U<C>, unsigned>;
+          return static_cast<C>(static_cast<W>(static_cast<U<C>>(a)) * static_cast<W>(static_cast<U<C>>(b)));
+        });
         return true;
       case Opcode::kDivide: f([](C a, C b) -> C { return IntDiv(a, b); }); return true;
       case Opcode::kRemainder: f([](C a, C b) -> C { return IntRem(a, b); }); return true;

@@ -118,5 +118,25 @@ TEST(ParserTest, ErrorsNameTheLine) {
   EXPECT_THAT(m.status().message(), HasSubstr("unknown operand"));
 }
 
+TEST(ParserTest, IntegerConstantsMustFitTheirType) {
+  auto parse = [](const std::string& constant) {
+    return ParseModule("HloModule c\nENTRY %main {\n  ROOT %c = " + constant + "\n}\n");
+  };
+  EXPECT_TRUE(parse("s8[2]{0} constant({-128, 127})").ok());
+  EXPECT_TRUE(parse("u64[1]{0} constant({18446744073709551615})").ok());
+  EXPECT_TRUE(parse("s64[1]{0} constant({-9223372036854775808})").ok());
+  for (const char* bad : {"s8[1]{0} constant({300})", "s8[1]{0} constant({-129})", "u8[1]{0} constant({-1})",
+                          "u64[1]{0} constant({18446744073709551616})", "s64[1]{0} constant({9223372036854775808})",
+                          "s32[1]{0} constant({12x})"}) {
+    absl::StatusOr<std::unique_ptr<Module>> m = parse(bad);
+    ASSERT_FALSE(m.ok()) << bad;
+    EXPECT_THAT(m.status().message(), HasSubstr("line 3")) << bad;
+  }
+  absl::StatusOr<std::unique_ptr<Module>> m = parse("u64[1]{0} constant({18446744073709551615})");
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ((*m)->entry_computation()->root_instruction()->literal().data<uint64_t>()[0],
+            18446744073709551615ull);
+}
+
 }  // namespace
 }  // namespace kiln::hlo

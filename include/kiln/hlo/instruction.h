@@ -96,6 +96,11 @@ struct ScatterDimensionNumbers {
 enum class ComparisonDirection : uint8_t { kEq, kNe, kGe, kGt, kLe, kLt };
 std::string_view ComparisonDirectionString(ComparisonDirection direction);  // "EQ", ...
 absl::StatusOr<ComparisonDirection> ParseComparisonDirection(std::string_view text);
+// XLA's comparison `type=`: kDefault follows the element type (IEEE for floats); kTotalOrder
+// orders floats -NaN < -inf < ... < -0 < +0 < ... < inf < NaN (sign and payload of the bits).
+enum class ComparisonType : uint8_t { kDefault, kFloat, kTotalOrder, kSigned, kUnsigned };
+std::string_view ComparisonTypeString(ComparisonType type);  // "", "FLOAT", "TOTALORDER", ...
+absl::StatusOr<ComparisonType> ParseComparisonType(std::string_view text);
 
 enum class RandomAlgorithm : uint8_t { kDefault, kThreeFry, kPhilox };
 std::string_view RandomAlgorithmString(RandomAlgorithm algorithm);  // "rng_default", ...
@@ -214,6 +219,8 @@ class Instruction {
   // kCompare.
   ComparisonDirection comparison_direction() const { return comparison_direction_; }
   void set_comparison_direction(ComparisonDirection d) { comparison_direction_ = d; }
+  ComparisonType comparison_type() const { return comparison_type_; }
+  void set_comparison_type(ComparisonType t) { comparison_type_ = t; }
 
   // Called computations: kReduce, kReduceWindow, kMap, kSort, kScatter, kCall: {to_apply};
   // kSelectAndScatter: {select, scatter}; kWhile: {condition, body};
@@ -308,6 +315,7 @@ class Instruction {
   bool indices_are_sorted_ = false;
   bool unique_indices_ = false;
   ComparisonDirection comparison_direction_ = ComparisonDirection::kEq;
+  ComparisonType comparison_type_ = ComparisonType::kDefault;
   std::vector<Computation*> called_computations_;
   Literal literal_;
   int64_t parameter_number_ = 0;

@@ -1,5 +1,6 @@
 // The HLO pass framework: a pass is one class; a pipeline runs passes in order, optionally to a
-// fixed point.
+// fixed point. The other passes and the registry by name are in passes.h; all of them live in the
+// library kiln_hlo_passes (docs/hlo_passes.md).
 #ifndef KILN_HLO_PASS_H_
 #define KILN_HLO_PASS_H_
 
@@ -39,6 +40,11 @@ class Pipeline : public Pass {
     T* raw = pass.get();
     passes_.push_back(std::move(pass));
     return raw;
+  }
+  // Appends an already constructed pass (as the registry in passes.h makes them).
+  Pass* AddPass(std::unique_ptr<Pass> pass) {
+    passes_.push_back(std::move(pass));
+    return passes_.back().get();
   }
   std::string_view name() const override { return name_; }
   absl::StatusOr<bool> Run(Module* module) override;

@@ -1,0 +1,191 @@
+// hlo-opt: parses an HLO text module, runs the named passes, prints the result.
+//
+//   hlo-opt FILE --passes=constant-folding,dce [--fixed-point[=N]] [--check[=TRIALS]]
+//           [--tolerance=REL] [--split-input-file] [--no-verify]
+//   hlo-opt --list-passes
+//
+// FILE "-" reads standard input. With --split-input-file the input is split at lines "// -----"
+// and each part is processed on its own (outputs separated by the same line), as MLIR's tools do.
+// --check evaluates the module before and after the passes with the reference interpreter on
+// random arguments and fails when the results differ (bit for bit, or within --tolerance).
+// Errors name the file and line (parse errors), the pass (pass failures) or the differing element
+// (--check); the exit status is 1 for errors, 2 for bad usage.
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "kiln/hlo/parser.h"
+#include "kiln/hlo/passes.h"
+#include "kiln/hlo/verifier.h"
+
+namespace {
+
+using kiln::hlo::Module;
+
+constexpr std::string_view kSplitMarker = "// -----";
+
+struct Options {
+  std::string file;
+  std::string passes;
+  bool passes_given = false;
+  int iterations = 1;
+  int check_trials = 0;
+  double tolerance = 0;
+  bool split = false;
+  bool verify = true;
+};
+
+int Usage(const std::string& problem) {
+  std::cerr << "hlo-opt: " << problem << "\n"
+            << "usage: hlo-opt FILE --passes=NAME[,NAME...] [--fixed-point[=N]]\n"
+            << "               [--check[=TRIALS]] [--tolerance=REL] [--split-input-file]\n"
+            << "               [--no-verify]\n"
+            << "       hlo-opt --list-passes\n";
+  return 2;
+}
+
+void ListPasses() {
+  for (const kiln::hlo::PassInfo& p : kiln::hlo::RegisteredPasses()) {
+    std::cout << p.name << "\t" << p.description << "\n";
+  }
+}
+
+bool StartsWith(const std::string& s, std::string_view prefix) {
+  return s.compare(0, prefix.size(), prefix) == 0;
+}
+
+// Rewrites the parser's "HLO text line N: what" as "FILE:LINE: what", LINE counted in the file.
+std::string ParseError(const Options& o, int first_line, const absl::Status& s) {
+  std::string m(s.message());
+  const std::string prefix = "HLO text line ";
+  if (StartsWith(m, prefix)) {
+    size_t colon = m.find(':', prefix.size());
+    int line = 0;
+    if (colon != std::string::npos &&
+        absl::SimpleAtoi(m.substr(prefix.size(), colon - prefix.size()), &line)) {
+      return o.file + ":" + std::to_string(first_line + line - 1) + ": error:" +
+             m.substr(colon + 1);
+    }
+  }
+  return o.file + ":" + std::to_string(first_line) + ": error: " + m;
+}
+
+// Processes one module's text (starting at `first_line` of the file); prints the result to
+// stdout or an error to stderr. Returns whether it succeeded.
+bool Process(const Options& o, const std::string& text, int first_line) {
+  absl::StatusOr<std::unique_ptr<Module>> parsed = kiln::hlo::ParseModule(text);
+  if (!parsed.ok()) {
+    std::cerr << ParseError(o, first_line, parsed.status()) << "\n";
+    return false;
+  }
+  std::unique_ptr<Module> module = *std::move(parsed);
+  const std::string where = o.file + ":" + std::to_string(first_line);
+  if (absl::Status s = kiln::hlo::VerifyModule(*module); !s.ok()) {
+    std::cerr << where << ": error: invalid module: " << s.message() << "\n";
+    return false;
+  }
+  std::unique_ptr<Module> before = o.check_trials > 0 ? module->Clone() : nullptr;
+  absl::StatusOr<std::unique_ptr<kiln::hlo::Pipeline>> pipeline = kiln::hlo::CreatePipeline(
+      o.passes, {.max_iterations = o.iterations, .verify_after_each_pass = o.verify});
+  if (!pipeline.ok()) {
+    std::cerr << "hlo-opt: " << pipeline.status().message() << "\n";
+    return false;
+  }
+  if (absl::StatusOr<bool> r = (*pipeline)->Run(module.get()); !r.ok()) {
+    std::cerr << where << ": error: " << r.status().message() << "\n";
+    return false;
+  }
+  if (before != nullptr) {
+    kiln::hlo::EquivalenceOptions eq{.trials = o.check_trials, .relative_tolerance = o.tolerance,
+                                     .absolute_tolerance = o.tolerance};
+    if (absl::Status s = kiln::hlo::CheckEquivalent(*before, *module, eq); !s.ok()) {
+      std::cerr << where << ": error: --check: results changed: " << s.message() << "\n";
+      return false;
+    }
+  }
+  std::cout << module->ToString();
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--list-passes") {
+      ListPasses();
+      return 0;
+    } else if (StartsWith(a, "--passes=")) {
+      o.passes = a.substr(9);
+      o.passes_given = true;
+    } else if (a == "--fixed-point") {
+      o.iterations = 16;
+    } else if (StartsWith(a, "--fixed-point=")) {
+      if (!absl::SimpleAtoi(a.substr(14), &o.iterations) || o.iterations < 1) {
+        return Usage("--fixed-point needs a positive count");
+      }
+    } else if (a == "--check") {
+      o.check_trials = 3;
+    } else if (StartsWith(a, "--check=")) {
+      if (!absl::SimpleAtoi(a.substr(8), &o.check_trials) || o.check_trials < 1) {
+        return Usage("--check needs a positive number of trials");
+      }
+    } else if (StartsWith(a, "--tolerance=")) {
+      if (!absl::SimpleAtod(a.substr(12), &o.tolerance) || o.tolerance < 0) {
+        return Usage("--tolerance needs a non-negative number");
+      }
+    } else if (a == "--split-input-file") {
+      o.split = true;
+    } else if (a == "--no-verify") {
+      o.verify = false;
+    } else if (a == "-" || !StartsWith(a, "-")) {
+      if (!o.file.empty()) return Usage("more than one input file");
+      o.file = a;
+    } else {
+      return Usage("unknown option " + a);
+    }
+  }
+  if (o.file.empty()) return Usage("no input file");
+  if (!o.passes_given) return Usage("no --passes given");
+  // Check the pass list before reading anything, so a typo fails fast with the known names.
+  if (auto p = kiln::hlo::CreatePipeline(o.passes); !p.ok()) {
+    std::cerr << "hlo-opt: " << p.status().message() << "\n";
+    return 1;
+  }
+
+  std::stringstream buffer;
+  if (o.file == "-") {
+    buffer << std::cin.rdbuf();
+  } else {
+    std::ifstream in(o.file);
+    if (!in) {
+      std::cerr << "hlo-opt: cannot open " << o.file << "\n";
+      return 1;
+    }
+    buffer << in.rdbuf();
+  }
+
+  // Split into parts (a single part without --split-input-file).
+  std::vector<std::pair<std::string, int>> parts = {{"", 1}};
+  std::string line;
+  int line_number = 0;
+  while (std::getline(buffer, line)) {
+    ++line_number;
+    if (o.split && line.rfind(kSplitMarker, 0) == 0) {
+      parts.push_back({"", line_number + 1});
+      continue;
+    }
+    parts.back().first += line + "\n";
+  }
+  bool ok = true;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (i > 0) std::cout << kSplitMarker << "\n";
+    ok &= Process(o, parts[i].first, parts[i].second);
+  }
+  return ok ? 0 : 1;
+}
