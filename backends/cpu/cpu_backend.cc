@@ -4,14 +4,24 @@
 // Planning (Compile):
 //   1. Every convolution and dot becomes a oneDNN thunk; a following bias add (broadcast of an
 //      [O] vector along the output feature dimension) and clamp / maximum / minimum with constant
-//      bounds are folded into the primitive when each intermediate has exactly one user.
+//      bounds are folded into the primitive when each intermediate has exactly one user. A
+//      convolution also absorbs one residual add(chain, other) as a oneDNN sum post-op when `other`
+//      is computed earlier: the destination is pre-filled with `other` (in place when `other` dies
+//      there and has the destination's layout).
 //   2. Elementwise ops form loop groups: an elementwise op joins the group of its users when all of
 //      them are elementwise ops of one group with its dimensions; the group's root is materialized.
 //   3. Index ops (broadcast, reshape, transpose, slice, pad, concatenate, reverse, iota) are computed
 //      inline by whoever reads them, and materialized only for oneDNN operands and results. A
 //      materialized reshape of a materialized value aliases its operand (no copy).
 //   4. reduce and reduce-window are loop kernels of their own.
-//   5. Temporaries get offsets in one per-call arena, reusing space once a value is dead.
+//   5. Convolutions with NCHW-style dimension numbers keep their values in oneDNN's channel-blocked
+//      layout (nChw16c / nChw8c, `blocked_`), so consecutive convolutions run oneDNN's direct,
+//      1x1 and depthwise kernels without reorders; a value gets a row-major copy (reorder thunk)
+//      only when something other than such a convolution reads it (`PlainSlot`). `slot_` always
+//      names row-major buffers.
+//   6. Temporaries get offsets in one arena, reusing space once a value is dead. Each Run takes a
+//      workspace (arena, oneDNN stream, the thunks' oneDNN memory objects) from a pool, so
+//      concurrent runs share nothing mutable.
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -43,6 +53,8 @@ using hlo::PrimitiveType;
 constexpr size_t kAlign = 64;
 size_t AlignUp(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
 
+bool IsStandardConv(const Instruction& conv);
+
 std::string OpName(const Instruction* instr) { return std::string(hlo::OpcodeString(instr->opcode())); }
 
 bool IsF32(const hlo::Shape& s) { return s.IsArray() && s.element_type() == PrimitiveType::F32 && s.has_default_layout(); }
@@ -50,10 +62,20 @@ bool IsF32(const hlo::Shape& s) { return s.IsArray() && s.element_type() == Prim
 // ---------------------------------------------------------------------------------------------
 // Run-time state and thunks.
 
+// What one Run() uses and no concurrent Run() may share: the arena of temporaries and scratch, a
+// oneDNN stream and the oneDNN memory objects of each thunk (bound to arena addresses, which stay
+// put). Kept in a pool between calls.
+struct Workspace {
+  std::unique_ptr<char, void (*)(void*)> arena{nullptr, &std::free};
+  dnnl::stream stream;
+  std::vector<cpu::ArgCache> caches;  // One per thunk.
+};
+
 struct RunState {
   std::vector<void*> slots;
   dnnl::stream stream;
   char* scratch = nullptr;  // Shared scratch for oneDNN thunks (one runs at a time).
+  cpu::ArgCache* cache = nullptr;  // The running thunk's memory objects.
 };
 
 class Thunk {
@@ -86,7 +108,7 @@ class ConvThunk : public Thunk {
       : prim_(std::move(prim)), src_(src), weights_(weights), bias_(bias), dst_(dst) {}
   absl::Status Run(RunState& s) const override {
     return prim_->Execute(s.stream, s.slots[src_], s.slots[weights_], bias_ >= 0 ? s.slots[bias_] : nullptr,
-                          s.slots[dst_], s.scratch);
+                          s.slots[dst_], s.scratch, *s.cache);
   }
   size_t scratch_bytes() const override { return prim_->scratch_bytes(); }
 
@@ -101,13 +123,26 @@ class MatmulThunk : public Thunk {
       : prim_(std::move(prim)), src_(src), weights_(weights), bias_(bias), dst_(dst) {}
   absl::Status Run(RunState& s) const override {
     return prim_->Execute(s.stream, s.slots[src_], s.slots[weights_], bias_ >= 0 ? s.slots[bias_] : nullptr,
-                          s.slots[dst_], s.scratch);
+                          s.slots[dst_], s.scratch, *s.cache);
   }
   size_t scratch_bytes() const override { return prim_->scratch_bytes(); }
 
  private:
   std::unique_ptr<cpu::MatmulPrimitive> prim_;
   int src_, weights_, bias_, dst_;
+};
+
+class ReorderThunk : public Thunk {
+ public:
+  ReorderThunk(std::unique_ptr<cpu::ReorderPrimitive> prim, int src, int dst)
+      : prim_(std::move(prim)), src_(src), dst_(dst) {}
+  absl::Status Run(RunState& s) const override {
+    return prim_->Execute(s.stream, s.slots[src_], s.slots[dst_], *s.cache);
+  }
+
+ private:
+  std::unique_ptr<cpu::ReorderPrimitive> prim_;
+  int src_, dst_;
 };
 
 class CopyThunk : public Thunk {
@@ -144,7 +179,8 @@ class CpuExecutable : public Executable {
   absl::Status Run(absl::Span<const BufferRef> args, absl::Span<const BufferRef> results,
                    RunContext& ctx) const override {
     RETURN_IF_ERROR(CheckBuffers(args, results));
-    std::shared_ptr<char> arena = AcquireArena();
+    ASSIGN_OR_RETURN(std::unique_ptr<Workspace> ws, AcquireWorkspace());
+    char* arena = ws->arena.get();
     RunState state;
     state.slots.resize(slots_.size());
     for (size_t i = 0; i < slots_.size(); ++i) {
@@ -153,42 +189,50 @@ class CpuExecutable : public Executable {
         case Slot::Kind::kParameter: state.slots[i] = args[slot.index].data; break;
         case Slot::Kind::kResult: state.slots[i] = results[slot.index].data; break;
         case Slot::Kind::kConstant: state.slots[i] = const_cast<void*>(slot.constant); break;
-        case Slot::Kind::kTemp: state.slots[i] = arena.get() + slot.offset; break;
+        case Slot::Kind::kTemp: state.slots[i] = arena + slot.offset; break;
       }
     }
-    state.scratch = arena.get() + temp_bytes_;
-    try {
-      state.stream = dnnl::stream(cpu::CpuEngine());
-    } catch (const dnnl::error& e) {
-      return absl::InternalError(absl::StrCat("oneDNN stream creation failed: ", e.what()));
-    }
+    state.scratch = arena + temp_bytes_;
+    state.stream = ws->stream;
     absl::Status status;
-    for (const auto& thunk : thunks_) {
-      status = thunk->Run(state);
+    for (size_t i = 0; i < thunks_.size(); ++i) {
+      state.cache = &ws->caches[i];
+      status = thunks_[i]->Run(state);
       if (!status.ok()) break;
     }
-    ReleaseArena(std::move(arena));
+    ReleaseWorkspace(std::move(ws));
     return Annotate(status, absl::StrCat("running module '", module_->name(), "' on the cpu backend"));
   }
 
  private:
   friend class Planner;
 
-  std::shared_ptr<char> AcquireArena() const {
+  absl::StatusOr<std::unique_ptr<Workspace>> AcquireWorkspace() const {
     {
       std::lock_guard<std::mutex> lock(arena_mu_);
-      if (!free_arenas_.empty()) {
-        std::shared_ptr<char> a = std::move(free_arenas_.back());
-        free_arenas_.pop_back();
-        return a;
+      if (!free_workspaces_.empty()) {
+        std::unique_ptr<Workspace> ws = std::move(free_workspaces_.back());
+        free_workspaces_.pop_back();
+        return ws;
       }
     }
+    auto ws = std::make_unique<Workspace>();
     const size_t bytes = std::max<size_t>(kAlign, AlignUp(temp_bytes_ + scratch_bytes_));
-    return std::shared_ptr<char>(static_cast<char*>(std::aligned_alloc(kAlign, bytes)), [](char* p) { std::free(p); });
+    ws->arena.reset(static_cast<char*>(std::aligned_alloc(kAlign, bytes)));
+    if (ws->arena == nullptr) {
+      return absl::ResourceExhaustedError(absl::StrCat("CPU backend: cannot allocate ", bytes, " bytes of temporaries"));
+    }
+    try {
+      ws->stream = dnnl::stream(cpu::CpuEngine());
+    } catch (const dnnl::error& e) {
+      return absl::InternalError(absl::StrCat("oneDNN stream creation failed: ", e.what()));
+    }
+    ws->caches.resize(thunks_.size());
+    return ws;
   }
-  void ReleaseArena(std::shared_ptr<char> arena) const {
+  void ReleaseWorkspace(std::unique_ptr<Workspace> ws) const {
     std::lock_guard<std::mutex> lock(arena_mu_);
-    if (free_arenas_.size() < 8) free_arenas_.push_back(std::move(arena));
+    if (free_workspaces_.size() < 8) free_workspaces_.push_back(std::move(ws));
   }
 
   std::unique_ptr<hlo::Module> module_;  // Owns the constants' data.
@@ -198,7 +242,7 @@ class CpuExecutable : public Executable {
   size_t temp_bytes_ = 0;
   size_t scratch_bytes_ = 0;
   mutable std::mutex arena_mu_;
-  mutable std::vector<std::shared_ptr<char>> free_arenas_;
+  mutable std::vector<std::unique_ptr<Workspace>> free_workspaces_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -245,6 +289,10 @@ struct Epilogue {
   std::vector<PostOp> post_ops;
   const Instruction* final = nullptr;     // The instruction whose value the thunk produces.
   std::vector<const Instruction*> absorbed;  // Instructions computed by the thunk (not `final`).
+  // Residual add folded in as a oneDNN sum post-op: `sum_add` = add(chain, `sum`); the thunk's
+  // destination is pre-filled with `sum`'s value.
+  const Instruction* sum = nullptr;
+  const Instruction* sum_add = nullptr;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -259,16 +307,31 @@ class Planner {
 
  private:
   bool IsOutput(const Instruction* instr) const { return outputs_.count(instr) > 0; }
-  Epilogue MatchEpilogue(const Instruction* producer, int64_t feature_dim);
+  // `sum_pos` >= 0 allows folding one residual add whose other operand is computed before the
+  // instruction at that position of the post order.
+  Epilogue MatchEpilogue(const Instruction* producer, int64_t feature_dim, int64_t sum_pos = -1);
+  bool ComputedBefore(const Instruction* v, int64_t pos) const;
   absl::Status Decide(const std::vector<Instruction*>& order);
   int NewSlot(Slot slot) {
     exe_->slots_.push_back(slot);
     return static_cast<int>(exe_->slots_.size()) - 1;
   }
+  // The row-major buffer of `instr`'s value, or -1.
   int SlotOf(const Instruction* instr) const {
     auto it = slot_.find(instr);
     return it == slot_.end() ? -1 : it->second;
   }
+  bool HasSlot(const Instruction* instr) const { return slot_.count(instr) > 0 || blocked_.count(instr) > 0; }
+  // The row-major buffer of a computed value; when only its channel-blocked copy exists, adds a
+  // reorder thunk into a new row-major temporary (once). -1 when the value has no buffer yet.
+  int PlainSlot(const Instruction* instr);
+  // The channel-blocked buffer (layout `desc`) of a computed value, adding a reorder from its
+  // row-major buffer when there is none.
+  absl::StatusOr<int> BlockedSlot(const Instruction* instr, const dnnl::memory::desc& desc);
+  // Makes row-major buffers exist for every value a loop kernel rooted at `root` reads.
+  void EnsurePlainReads(const Instruction* root);
+  absl::Status AddReorder(int from_slot, const dnnl::memory::desc& from, int to_slot, const dnnl::memory::desc& to);
+  int NewTemp(size_t bytes) { return NewSlot({Slot::Kind::kTemp, 0, 0, bytes}); }
   // Slots a kernel rooted at `root` reads (through inlined instructions).
   void CollectReads(const Instruction* root, std::set<int>& reads) const;
   absl::Status EmitConv(const Instruction* conv, const Epilogue& ep);
@@ -292,9 +355,71 @@ class Planner {
   std::map<const Instruction*, const Instruction*> group_;  // Fused elementwise op -> group root.
   std::set<const Instruction*> materialize_;
   std::map<const Instruction*, int> slot_;
+  // Values kept in oneDNN's channel-blocked layout between convolutions: slot and layout.
+  struct Blocked {
+    int slot;
+    dnnl::memory::desc desc;
+  };
+  std::map<const Instruction*, Blocked> blocked_;
+  std::map<const Instruction*, int64_t> pos_;     // Position in the post order.
+  std::set<const Instruction*> emitted_;          // oneDNN instructions whose thunks exist.
 };
 
-Epilogue Planner::MatchEpilogue(const Instruction* producer, int64_t feature_dim) {
+bool Planner::ComputedBefore(const Instruction* v, int64_t pos) const {
+  const Opcode op = v->opcode();
+  if (op == Opcode::kParameter || op == Opcode::kConstant) return true;
+  if (finals_.count(v)) return true;  // Its thunk comes from an earlier oneDNN instruction.
+  if (absorbed_.count(v) || op == Opcode::kTuple || op == Opcode::kGetTupleElement) return false;
+  auto it = pos_.find(v);
+  return it != pos_.end() && it->second < pos;
+}
+
+int Planner::PlainSlot(const Instruction* instr) {
+  if (const int s = SlotOf(instr); s >= 0) return s;
+  auto it = blocked_.find(instr);
+  if (it == blocked_.end()) return -1;
+  const int s = NewTemp(static_cast<size_t>(hlo::ShapeUtil::ByteSizeOf(instr->shape())));
+  const dnnl::memory::desc plain = cpu::RowMajorDesc(it->second.desc.dims());
+  absl::Status st = AddReorder(it->second.slot, it->second.desc, s, plain);
+  if (!st.ok()) return -1;
+  slot_[instr] = s;
+  return s;
+}
+
+absl::StatusOr<int> Planner::BlockedSlot(const Instruction* instr, const dnnl::memory::desc& desc) {
+  auto it = blocked_.find(instr);
+  if (it != blocked_.end() && it->second.desc == desc) return it->second.slot;
+  const int plain = PlainSlot(instr);
+  if (plain < 0) return absl::InternalError(absl::StrCat("CPU backend: ", instr->name(), " has no buffer"));
+  const int s = NewTemp(desc.get_size());
+  RETURN_IF_ERROR(AddReorder(plain, cpu::RowMajorDesc(desc.dims()), s, desc));
+  if (it == blocked_.end()) blocked_[instr] = {s, desc};
+  return s;
+}
+
+absl::Status Planner::AddReorder(int from_slot, const dnnl::memory::desc& from, int to_slot,
+                                 const dnnl::memory::desc& to) {
+  ASSIGN_OR_RETURN(std::unique_ptr<cpu::ReorderPrimitive> prim, cpu::ReorderPrimitive::Create(from, to));
+  AddThunk(std::make_unique<ReorderThunk>(std::move(prim), from_slot, to_slot), to_slot, {from_slot});
+  return absl::OkStatus();
+}
+
+void Planner::EnsurePlainReads(const Instruction* root) {
+  std::vector<const Instruction*> stack(root->operands().begin(), root->operands().end());
+  std::set<const Instruction*> seen;
+  while (!stack.empty()) {
+    const Instruction* instr = stack.back();
+    stack.pop_back();
+    if (!seen.insert(instr).second) continue;
+    if (HasSlot(instr)) {
+      PlainSlot(instr);
+      continue;
+    }
+    for (const Instruction* o : instr->operands()) stack.push_back(o);
+  }
+}
+
+Epilogue Planner::MatchEpilogue(const Instruction* producer, int64_t feature_dim, int64_t sum_pos) {
   Epilogue ep;
   ep.final = producer;
   auto sole_user = [&](const Instruction* v) -> const Instruction* {
@@ -317,7 +442,17 @@ Epilogue Planner::MatchEpilogue(const Instruction* producer, int64_t feature_dim
   while ((u = sole_user(ep.final)) != nullptr && IsF32(u->shape())) {
     PostOp op;
     op.kind = PostOp::Kind::kClip;
-    if (u->opcode() == Opcode::kMaximum || u->opcode() == Opcode::kMinimum) {
+    if (u->opcode() == Opcode::kAdd) {
+      const Instruction* other = u->operand(0) == ep.final ? u->operand(1) : u->operand(0);
+      // Sum only as the first post-op (after the bias), where every oneDNN implementation takes it.
+      if (sum_pos < 0 || ep.sum != nullptr || !ep.post_ops.empty() || !IsF32(other->shape()) ||
+          other->shape().dimensions() != u->shape().dimensions() || !ComputedBefore(other, sum_pos)) {
+        break;
+      }
+      op.kind = PostOp::Kind::kSum;
+      ep.sum = other;
+      ep.sum_add = u;
+    } else if (u->opcode() == Opcode::kMaximum || u->opcode() == Opcode::kMinimum) {
       const Instruction* other = u->operand(0) == ep.final ? u->operand(1) : u->operand(0);
       std::optional<double> c = UniformConstant(other);
       if (!c) break;
@@ -347,13 +482,16 @@ Epilogue Planner::MatchEpilogue(const Instruction* producer, int64_t feature_dim
 
 // Decides which instructions are oneDNN thunks, which are fused, and which are materialized.
 absl::Status Planner::Decide(const std::vector<Instruction*>& order) {
+  for (size_t i = 0; i < order.size(); ++i) pos_[order[i]] = static_cast<int64_t>(i);
   for (const Instruction* instr : order) {
     if (absorbed_.count(instr)) continue;
     if (instr->opcode() == Opcode::kConvolution) {
-      Epilogue ep = MatchEpilogue(instr, instr->convolution_dimension_numbers().output_feature_dimension);
+      Epilogue ep = MatchEpilogue(instr, instr->convolution_dimension_numbers().output_feature_dimension,
+                                  pos_[instr]);
       for (const Instruction* a : ep.absorbed) absorbed_.insert(a);
       finals_.insert(ep.final);
       if (ep.bias) force_slot_.insert(ep.bias);
+      if (ep.sum) force_slot_.insert(ep.sum);
       force_slot_.insert(instr->operand(0));
       force_slot_.insert(instr->operand(1));
       library_[instr] = ep;
@@ -405,12 +543,10 @@ absl::Status Planner::Decide(const std::vector<Instruction*>& order) {
       materialize_.insert(instr);
       continue;
     }
-    // Index ops: read inline by their users unless some user needs a buffer.
+    // Index ops: read inline by their users unless some user needs a buffer. oneDNN thunks read
+    // only the operands in force_slot_: a bias or bound broadcast that an epilogue absorbed is dead.
     for (const Instruction* u : instr->users()) {
-      if (absorbed_.count(u) || library_.count(u) || u->opcode() == Opcode::kTuple ||
-          u->opcode() == Opcode::kGetTupleElement) {
-        needs = true;
-      }
+      if (u->opcode() == Opcode::kTuple || u->opcode() == Opcode::kGetTupleElement) needs = true;
     }
     if (needs) materialize_.insert(instr);
   }
@@ -472,19 +608,110 @@ absl::Status Planner::EmitConv(const Instruction* conv, const Epilogue& ep) {
     spec.pad_l.push_back(w.padding_low);
     spec.pad_r.push_back(w.padding_high);
   }
-  spec.src = cpu::StridedDesc(src_dims, src_strides);
-  spec.dst = cpu::StridedDesc(dst_dims, dst_strides);
+  const dnnl::memory::desc src_plain = cpu::StridedDesc(src_dims, src_strides);
+  const dnnl::memory::desc dst_plain = cpu::StridedDesc(dst_dims, dst_strides);
   spec.weights = cpu::StridedDesc(w_dims, w_strides);
   spec.has_bias = ep.bias != nullptr;
   spec.post_ops = ep.post_ops;
+  const Instruction* input = conv->operand(0);
   const Instruction* weights = conv->operand(1);
   const void* const_weights = weights->opcode() == Opcode::kConstant ? weights->literal().untyped_data() : nullptr;
-  ASSIGN_OR_RETURN(std::unique_ptr<cpu::ConvPrimitive> prim, cpu::ConvPrimitive::Create(spec, const_weights));
-  const int src = SlotOf(conv->operand(0)), w = SlotOf(weights), dst = SlotOf(ep.final);
-  const int bias = ep.bias ? SlotOf(ep.bias) : -1;
+
+  // Layouts, best first: activations stay channel-blocked between convolutions (oneDNN's direct
+  // and depthwise kernels); a row-major input is read as is where oneDNN has a direct kernel for
+  // it (the first convolution of a network, few input channels), else reordered. Blocked layouts
+  // are dropped when oneDNN would only run them with its reference implementation.
+  struct Choice {
+    bool src_blocked, dst_blocked;
+  };
+  std::vector<Choice> choices;
+  if (IsStandardConv(*conv) && options_.blocked_layouts) {
+    if (!blocked_.count(input)) choices.push_back({false, true});
+    choices.push_back({true, true});
+  }
+  choices.push_back({false, false});
+  std::unique_ptr<cpu::ConvPrimitive> prim;
+  Choice chosen{false, false};
+  for (size_t i = 0; i < choices.size(); ++i) {
+    spec.src = choices[i].src_blocked ? cpu::BlockedDesc(src_dims) : src_plain;
+    spec.dst = choices[i].dst_blocked ? cpu::BlockedDesc(dst_dims) : dst_plain;
+    absl::StatusOr<std::unique_ptr<cpu::ConvPrimitive>> p = cpu::ConvPrimitive::Create(spec, const_weights);
+    if (!p.ok()) {
+      if (i + 1 == choices.size()) return p.status();
+      continue;
+    }
+    if (choices[i].dst_blocked && (*p)->impl_name().rfind("ref", 0) == 0) continue;
+    prim = *std::move(p);
+    chosen = choices[i];
+    break;
+  }
+
+  int src = -1;
+  if (chosen.src_blocked) {
+    ASSIGN_OR_RETURN(src, BlockedSlot(input, spec.src));
+  } else {
+    src = PlainSlot(input);
+  }
+  const int w = PlainSlot(weights);
+  const int bias = ep.bias ? PlainSlot(ep.bias) : -1;
+  if (src < 0 || w < 0 || (ep.bias && bias < 0)) {
+    return absl::InternalError(absl::StrCat("CPU backend: an operand of ", conv->name(), " has no buffer"));
+  }
   std::set<int> reads = {src, w};
   if (bias >= 0) reads.insert(bias);
+
+  // The destination. A result keeps its row-major result buffer (a blocked destination is
+  // reordered into it).
+  const Instruction* f = ep.final;
+  const int result_slot = SlotOf(f);
+  const size_t dst_bytes = chosen.dst_blocked ? spec.dst.get_size()
+                                              : static_cast<size_t>(hlo::ShapeUtil::ByteSizeOf(f->shape()));
+  int dst = -1;
+  if (ep.sum != nullptr) {
+    // Pre-fill the destination with the residual operand: in place when that buffer has the
+    // destination's layout, is a temporary and nothing reads the operand afterwards.
+    int same = -1;
+    if (chosen.dst_blocked) {
+      auto it = blocked_.find(ep.sum);
+      if (it != blocked_.end() && it->second.desc == spec.dst) same = it->second.slot;
+    } else {
+      same = SlotOf(ep.sum);  // Both are the row-major buffers of one HLO shape.
+    }
+    bool dies_here = same >= 0 && exe_->slots_[same].kind == Slot::Kind::kTemp && !IsOutput(ep.sum) &&
+                     (chosen.dst_blocked || result_slot < 0) && reads.count(same) == 0;
+    for (const Instruction* u : ep.sum->users()) {
+      if (u != ep.sum_add && !(library_.count(u) && emitted_.count(u))) dies_here = false;
+    }
+    if (dies_here) {
+      dst = same;
+    } else {
+      dst = (!chosen.dst_blocked && result_slot >= 0) ? result_slot : NewTemp(dst_bytes);
+      if (same >= 0) {
+        AddThunk(std::make_unique<CopyThunk>(same, dst, dst_bytes), dst, {same});
+      } else if (chosen.dst_blocked) {
+        const int from = PlainSlot(ep.sum);
+        if (from < 0) return absl::InternalError(absl::StrCat("CPU backend: ", ep.sum->name(), " has no buffer"));
+        RETURN_IF_ERROR(AddReorder(from, cpu::RowMajorDesc(dst_dims), dst, spec.dst));
+      } else {
+        auto it = blocked_.find(ep.sum);
+        if (it == blocked_.end()) {
+          return absl::InternalError(absl::StrCat("CPU backend: ", ep.sum->name(), " has no buffer"));
+        }
+        RETURN_IF_ERROR(AddReorder(it->second.slot, it->second.desc, dst, cpu::RowMajorDesc(it->second.desc.dims())));
+      }
+    }
+    reads.insert(dst);
+  } else {
+    dst = (!chosen.dst_blocked && result_slot >= 0) ? result_slot : NewTemp(dst_bytes);
+  }
   AddThunk(std::make_unique<ConvThunk>(std::move(prim), src, w, bias, dst), dst, reads);
+  emitted_.insert(conv);
+  if (chosen.dst_blocked) {
+    blocked_[f] = {dst, spec.dst};
+    if (result_slot >= 0) RETURN_IF_ERROR(AddReorder(dst, spec.dst, result_slot, cpu::RowMajorDesc(dst_dims)));
+  } else {
+    slot_[f] = dst;
+  }
   return absl::OkStatus();
 }
 
@@ -519,11 +746,15 @@ absl::Status Planner::EmitDot(const Instruction* dot, const Epilogue& ep) {
   spec.has_bias = ep.bias != nullptr;
   spec.post_ops = ep.post_ops;
   ASSIGN_OR_RETURN(std::unique_ptr<cpu::MatmulPrimitive> prim, cpu::MatmulPrimitive::Create(spec));
-  const int src = SlotOf(dot->operand(0)), w = SlotOf(dot->operand(1)), dst = SlotOf(ep.final);
-  const int bias = ep.bias ? SlotOf(ep.bias) : -1;
+  if (!slot_.count(ep.final)) {
+    slot_[ep.final] = NewTemp(static_cast<size_t>(hlo::ShapeUtil::ByteSizeOf(ep.final->shape())));
+  }
+  const int src = PlainSlot(dot->operand(0)), w = PlainSlot(dot->operand(1)), dst = SlotOf(ep.final);
+  const int bias = ep.bias ? PlainSlot(ep.bias) : -1;
   std::set<int> reads = {src, w};
   if (bias >= 0) reads.insert(bias);
   AddThunk(std::make_unique<MatmulThunk>(std::move(prim), src, w, bias, dst), dst, reads);
+  emitted_.insert(dot);
   return absl::OkStatus();
 }
 
@@ -639,18 +870,15 @@ absl::StatusOr<std::unique_ptr<Executable>> Planner::Run(std::unique_ptr<hlo::Mo
         return absl::UnimplementedError(absl::StrCat("CPU backend: get-tuple-element ", instr->name(),
                                                      " of a non-tuple instruction"));
       }
-      if (SlotOf(v) >= 0 && !slot_.count(instr)) slot_[instr] = SlotOf(v);
+      if (HasSlot(v) && !slot_.count(instr)) slot_[instr] = PlainSlot(v);
       continue;
     }
     if (op == Opcode::kConstant) continue;
     auto lib = library_.find(instr);
     if (lib != library_.end()) {
       const Epilogue& ep = lib->second;
-      if (!slot_.count(ep.final)) {
-        slot_[ep.final] = NewSlot({Slot::Kind::kTemp, 0, 0, static_cast<size_t>(hlo::ShapeUtil::ByteSizeOf(ep.final->shape()))});
-      }
       for (const Instruction* operand : instr->operands()) {
-        if (SlotOf(operand) < 0) {
+        if (!HasSlot(operand)) {
           return absl::InternalError(absl::StrCat("CPU backend: operand ", operand->name(), " of ", instr->name(),
                                                   " has no buffer"));
         }
@@ -659,8 +887,8 @@ absl::StatusOr<std::unique_ptr<Executable>> Planner::Run(std::unique_ptr<hlo::Mo
       continue;
     }
     if (!materialize_.count(instr) || finals_.count(instr)) continue;
-    if ((op == Opcode::kReshape || op == Opcode::kBitcast) && SlotOf(instr->operand(0)) >= 0 && !slot_.count(instr)) {
-      slot_[instr] = SlotOf(instr->operand(0));  // A row-major reshape is the same bytes.
+    if ((op == Opcode::kReshape || op == Opcode::kBitcast) && HasSlot(instr->operand(0)) && !slot_.count(instr)) {
+      slot_[instr] = PlainSlot(instr->operand(0));  // A row-major reshape is the same bytes.
       continue;
     }
     if (!slot_.count(instr)) {
@@ -669,6 +897,7 @@ absl::StatusOr<std::unique_ptr<Executable>> Planner::Run(std::unique_ptr<hlo::Mo
     if (hlo::ShapeUtil::ElementsIn(instr->shape()) == 0) continue;
     const std::string name = absl::StrCat("kiln_k", kernels.size());
     std::vector<const Instruction*> outs = {instr};
+    EnsurePlainReads(instr);
     RETURN_IF_ERROR(Annotate(emitter.EmitLoopKernel(name, outs), absl::StrCat("emitting ", instr->ToString())));
     auto thunk = std::make_unique<KernelThunk>(name);
     kernels.push_back(thunk.get());
@@ -677,7 +906,7 @@ absl::StatusOr<std::unique_ptr<Executable>> Planner::Run(std::unique_ptr<hlo::Mo
     AddThunk(std::move(thunk), SlotOf(instr), reads);
   }
   for (const auto& [result_slot, value] : result_copies) {
-    const int src = SlotOf(value);
+    const int src = PlainSlot(value);
     if (src < 0) {
       return absl::InternalError(absl::StrCat("CPU backend: result ", value->name(), " has no buffer"));
     }
@@ -717,6 +946,26 @@ bool ConvSupported(const Instruction& conv) {
     }
   }
   return hlo::ShapeUtil::ElementsIn(conv.shape()) > 0 && hlo::ShapeUtil::ElementsIn(conv.operand(1)->shape()) > 0;
+}
+
+// NCHW-style dimension numbers (batch, feature, spatial... in order; kernel OI + spatial), rank 3-5:
+// the convolutions that can keep activations channel-blocked.
+bool IsStandardConv(const Instruction& conv) {
+  const hlo::ConvolutionDimensionNumbers& dn = conv.convolution_dimension_numbers();
+  const size_t spatial = dn.input_spatial_dimensions.size();
+  if (spatial < 1 || spatial > 3 || dn.input_batch_dimension != 0 || dn.input_feature_dimension != 1 ||
+      dn.output_batch_dimension != 0 || dn.output_feature_dimension != 1 || dn.kernel_output_feature_dimension != 0 ||
+      dn.kernel_input_feature_dimension != 1) {
+    return false;
+  }
+  for (size_t i = 0; i < spatial; ++i) {
+    const int64_t d = static_cast<int64_t>(i) + 2;
+    if (dn.input_spatial_dimensions[i] != d || dn.output_spatial_dimensions[i] != d ||
+        dn.kernel_spatial_dimensions[i] != d) {
+      return false;
+    }
+  }
+  return true;
 }
 
 bool DotSupported(const Instruction& dot) {

@@ -26,7 +26,9 @@ dnnl::primitive_attr MakeAttr(const std::vector<PostOp>& post_ops) {
   if (!post_ops.empty()) {
     dnnl::post_ops ops;
     for (const PostOp& op : post_ops) {
-      if (op.kind == PostOp::Kind::kRelu) {
+      if (op.kind == PostOp::Kind::kSum) {
+        ops.append_sum(1.0f);
+      } else if (op.kind == PostOp::Kind::kRelu) {
         ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
       } else {
         ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, op.lo, op.hi);
@@ -39,6 +41,30 @@ dnnl::primitive_attr MakeAttr(const std::vector<PostOp>& post_ops) {
 
 dnnl::memory Mem(const dnnl::memory::desc& desc, const void* data) {
   return dnnl::memory(desc, CpuEngine(), const_cast<void*>(data));
+}
+
+// Binds argument `i` of a cached call to `data`.
+void Bind(ArgCache& cache, size_t i, const dnnl::memory::desc& desc, const void* data) {
+  if (cache.mems.size() <= i) {
+    cache.mems.resize(i + 1);
+    cache.ptrs.resize(i + 1, nullptr);
+  }
+  if (!cache.mems[i]) {
+    cache.mems[i] = Mem(desc, data);
+    cache.ptrs[i] = data;
+  } else if (cache.ptrs[i] != data) {
+    cache.mems[i].set_data_handle(const_cast<void*>(data));
+    cache.ptrs[i] = data;
+  }
+}
+
+// Runs `primitive` on the first `n` cached arguments, whose oneDNN argument ids are `ids`.
+void ExecuteCached(const dnnl::primitive& primitive, dnnl::stream& stream, const ArgCache& cache, const int* ids,
+                   int n) {
+  dnnl_exec_arg_t args[8];
+  for (int i = 0; i < n; ++i) args[i] = {ids[i], cache.mems[i].get()};
+  dnnl::error::wrap_c_api(dnnl_primitive_execute(primitive.get(), stream.get(), n, args),
+                          "could not execute a primitive");
 }
 
 std::string DimsString(const dnnl::memory::dims& dims) { return absl::StrCat("[", absl::StrJoin(dims, ","), "]"); }
@@ -66,6 +92,21 @@ dnnl::memory::desc RowMajorDesc(const dnnl::memory::dims& dims) {
 
 bool IsRowMajor(const dnnl::memory::desc& desc) { return desc == RowMajorDesc(desc.dims()); }
 
+dnnl::memory::desc BlockedDesc(const dnnl::memory::dims& dims) {
+  static const bool avx512 = [] {
+    const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
+    return isa == dnnl::cpu_isa::avx512_mic || isa == dnnl::cpu_isa::avx512_mic_4ops ||
+           isa == dnnl::cpu_isa::avx512_core || isa == dnnl::cpu_isa::avx512_core_vnni ||
+           isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
+  }();
+  switch (dims.size()) {
+    case 3: return dnnl::memory::desc(dims, dt::f32, avx512 ? tag::nCw16c : tag::nCw8c);
+    case 4: return dnnl::memory::desc(dims, dt::f32, avx512 ? tag::nChw16c : tag::nChw8c);
+    case 5: return dnnl::memory::desc(dims, dt::f32, avx512 ? tag::nCdhw16c : tag::nCdhw8c);
+    default: return dnnl::memory::desc();
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Convolution
 
@@ -85,6 +126,7 @@ absl::StatusOr<std::unique_ptr<ConvPrimitive>> ConvPrimitive::Create(const ConvS
                                          spec.pad_l, spec.pad_r);
     dnnl::convolution_forward::primitive_desc pd(desc, MakeAttr(spec.post_ops), CpuEngine());
     conv->primitive_ = dnnl::convolution_forward(pd);
+    conv->impl_name_ = pd.impl_info_str();
     conv->src_desc_ = pd.src_desc();
     conv->dst_desc_ = pd.dst_desc();
     conv->weights_desc_ = pd.weights_desc();
@@ -116,23 +158,22 @@ absl::StatusOr<std::unique_ptr<ConvPrimitive>> ConvPrimitive::Create(const ConvS
 }
 
 absl::Status ConvPrimitive::Execute(dnnl::stream& stream, const void* src, const void* weights,
-                                    const void* bias, void* dst, void* scratch) const {
+                                    const void* bias, void* dst, void* scratch, ArgCache& cache) const {
   try {
     const void* packed = packed_weights_.get();
     if (packed == nullptr) {
-      dnnl::memory from = Mem(given_weights_desc_, weights);
-      dnnl::memory to = Mem(weights_desc_, scratch);
-      weights_reorder_->execute(stream, from, to);
+      Bind(cache, 5, given_weights_desc_, weights);
+      Bind(cache, 6, weights_desc_, scratch);
+      weights_reorder_->execute(stream, cache.mems[5], cache.mems[6]);
       packed = scratch;
     }
-    std::unordered_map<int, dnnl::memory> args = {
-        {DNNL_ARG_SRC, Mem(src_desc_, src)},
-        {DNNL_ARG_WEIGHTS, Mem(weights_desc_, packed)},
-        {DNNL_ARG_DST, Mem(dst_desc_, dst)},
-        {DNNL_ARG_SCRATCHPAD, Mem(scratchpad_desc_, static_cast<char*>(scratch) + scratchpad_offset_)},
-    };
-    if (bias != nullptr) args.emplace(DNNL_ARG_BIAS, Mem(bias_desc_, bias));
-    primitive_.execute(stream, args);
+    static constexpr int kIds[] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST, DNNL_ARG_SCRATCHPAD, DNNL_ARG_BIAS};
+    Bind(cache, 0, src_desc_, src);
+    Bind(cache, 1, weights_desc_, packed);
+    Bind(cache, 2, dst_desc_, dst);
+    Bind(cache, 3, scratchpad_desc_, static_cast<char*>(scratch) + scratchpad_offset_);
+    if (bias != nullptr) Bind(cache, 4, bias_desc_, bias);
+    ExecuteCached(primitive_, stream, cache, kIds, bias != nullptr ? 5 : 4);
     stream.wait();
   } catch (const dnnl::error& e) {
     return absl::InternalError(absl::StrCat("oneDNN convolution failed: ", e.what()));
@@ -170,16 +211,15 @@ absl::StatusOr<std::unique_ptr<MatmulPrimitive>> MatmulPrimitive::Create(const M
 }
 
 absl::Status MatmulPrimitive::Execute(dnnl::stream& stream, const void* src, const void* weights,
-                                      const void* bias, void* dst, void* scratch) const {
+                                      const void* bias, void* dst, void* scratch, ArgCache& cache) const {
   try {
-    std::unordered_map<int, dnnl::memory> args = {
-        {DNNL_ARG_SRC, Mem(src_desc_, src)},
-        {DNNL_ARG_WEIGHTS, Mem(weights_desc_, weights)},
-        {DNNL_ARG_DST, Mem(dst_desc_, dst)},
-        {DNNL_ARG_SCRATCHPAD, Mem(scratchpad_desc_, scratch)},
-    };
-    if (bias != nullptr) args.emplace(DNNL_ARG_BIAS, Mem(bias_desc_, bias));
-    primitive_.execute(stream, args);
+    static constexpr int kIds[] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST, DNNL_ARG_SCRATCHPAD, DNNL_ARG_BIAS};
+    Bind(cache, 0, src_desc_, src);
+    Bind(cache, 1, weights_desc_, weights);
+    Bind(cache, 2, dst_desc_, dst);
+    Bind(cache, 3, scratchpad_desc_, scratch);
+    if (bias != nullptr) Bind(cache, 4, bias_desc_, bias);
+    ExecuteCached(primitive_, stream, cache, kIds, bias != nullptr ? 5 : 4);
     stream.wait();
   } catch (const dnnl::error& e) {
     return absl::InternalError(absl::StrCat("oneDNN matmul failed: ", e.what()));
@@ -203,11 +243,12 @@ absl::StatusOr<std::unique_ptr<ReorderPrimitive>> ReorderPrimitive::Create(const
   return r;
 }
 
-absl::Status ReorderPrimitive::Execute(dnnl::stream& stream, const void* from, void* to) const {
+absl::Status ReorderPrimitive::Execute(dnnl::stream& stream, const void* from, void* to, ArgCache& cache) const {
   try {
-    dnnl::memory a = Mem(from_, from);
-    dnnl::memory b = Mem(to_, to);
-    primitive_.execute(stream, a, b);
+    static constexpr int kIds[] = {DNNL_ARG_FROM, DNNL_ARG_TO};
+    Bind(cache, 0, from_, from);
+    Bind(cache, 1, to_, to);
+    ExecuteCached(primitive_, stream, cache, kIds, 2);
     stream.wait();
   } catch (const dnnl::error& e) {
     return absl::InternalError(absl::StrCat("oneDNN reorder failed: ", e.what()));

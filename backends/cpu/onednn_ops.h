@@ -1,12 +1,13 @@
 // Thin oneDNN wrappers of the CPU backend: fp32 convolution, matmul and reorder primitives built
 // at compile time and executed on raw buffers. Each primitive is immutable after Create(); Execute()
-// may run concurrently from several threads, each with its own stream and scratch memory (the
-// primitives use user-managed scratchpads, so no state is shared between calls).
+// may run concurrently from several threads, each with its own stream, scratch memory and ArgCache
+// (the primitives use user-managed scratchpads, so no state is shared between calls).
 #ifndef KILN_BACKENDS_CPU_ONEDNN_OPS_H_
 #define KILN_BACKENDS_CPU_ONEDNN_OPS_H_
 
 #include <cstddef>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -23,10 +24,24 @@ dnnl::memory::desc StridedDesc(const dnnl::memory::dims& dims, const dnnl::memor
 dnnl::memory::desc RowMajorDesc(const dnnl::memory::dims& dims);
 // True when `desc` is the row-major layout of its dims (no padding, no blocking).
 bool IsRowMajor(const dnnl::memory::desc& desc);
+// The channel-blocked layout oneDNN's direct convolutions prefer for an activation {N, C, spatial...}
+// of rank 3 to 5: nCw16c / nChw16c / nCdhw16c on AVX-512 machines, the 8c variants otherwise (C is
+// padded up to a multiple of the block; get_size() counts the padding). Null desc for other ranks.
+dnnl::memory::desc BlockedDesc(const dnnl::memory::dims& dims);
 
-// Elementwise post-op applied to a primitive's result, in order.
+// The memory objects of one primitive's arguments, kept between calls by one caller that never
+// runs two calls at once (a workspace of the CPU executable): created on the first call, and a
+// data handle is only updated when its buffer moved (parameters, results). Saves creating and
+// destroying oneDNN memory objects and argument maps on every call.
+struct ArgCache {
+  std::vector<dnnl::memory> mems;
+  std::vector<const void*> ptrs;
+};
+
+// Post-op applied to a primitive's result, in order. kSum adds the destination's previous
+// contents (the caller pre-fills dst).
 struct PostOp {
-  enum class Kind { kRelu, kClip };
+  enum class Kind { kRelu, kClip, kSum };
   Kind kind = Kind::kRelu;
   float lo = 0.0f;  // kClip: result = min(max(x, lo), hi).
   float hi = 0.0f;
@@ -59,13 +74,15 @@ class ConvPrimitive {
 
   const dnnl::memory::desc& src_desc() const { return src_desc_; }
   const dnnl::memory::desc& dst_desc() const { return dst_desc_; }
+  // oneDNN's implementation name, e.g. "jit:avx512_common" or "gemm:jit".
+  const std::string& impl_name() const { return impl_name_; }
   // Bytes of scratch memory one Execute() needs (64-byte aligned by the caller).
   size_t scratch_bytes() const { return scratch_bytes_; }
 
   // `weights` is ignored when the weights were constant at Create(); `bias` is f32[O] or null when
   // the spec has no bias. `scratch` holds scratch_bytes().
   absl::Status Execute(dnnl::stream& stream, const void* src, const void* weights, const void* bias,
-                       void* dst, void* scratch) const;
+                       void* dst, void* scratch, ArgCache& cache) const;
 
  private:
   ConvPrimitive() = default;
@@ -76,6 +93,7 @@ class ConvPrimitive {
   std::shared_ptr<void> packed_weights_;            // Reordered constant weights.
   size_t scratch_bytes_ = 0;
   size_t scratchpad_offset_ = 0;
+  std::string impl_name_;
 };
 
 struct MatmulSpec {
@@ -93,7 +111,7 @@ class MatmulPrimitive {
   static absl::StatusOr<std::unique_ptr<MatmulPrimitive>> Create(const MatmulSpec& spec);
   size_t scratch_bytes() const { return scratch_bytes_; }
   absl::Status Execute(dnnl::stream& stream, const void* src, const void* weights, const void* bias,
-                       void* dst, void* scratch) const;
+                       void* dst, void* scratch, ArgCache& cache) const;
 
  private:
   MatmulPrimitive() = default;
@@ -107,7 +125,7 @@ class ReorderPrimitive {
  public:
   static absl::StatusOr<std::unique_ptr<ReorderPrimitive>> Create(const dnnl::memory::desc& from,
                                                                   const dnnl::memory::desc& to);
-  absl::Status Execute(dnnl::stream& stream, const void* from, void* to) const;
+  absl::Status Execute(dnnl::stream& stream, const void* from, void* to, ArgCache& cache) const;
 
  private:
   ReorderPrimitive() = default;

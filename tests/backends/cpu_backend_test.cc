@@ -1,5 +1,6 @@
 // CPU backend behaviour beyond single ops: independent executables from repeated compiles,
 // concurrent Run() on one executable, registry entries, argument checking and unsupported ops.
+#include <cmath>
 #include <thread>
 #include <vector>
 
@@ -110,6 +111,69 @@ TEST(CpuBackendTest, ConcurrentRunsOnOneExecutable) {
   }
   for (std::thread& th : threads) th.join();
   for (int t = 0; t < kThreads; ++t) EXPECT_EQ(failures[t], "") << "thread " << t;
+}
+
+// Inverted-residual and ResNet-style blocks: convolutions with 24 (padded), 48 and 32 channels,
+// depthwise and grouped (3 channels per group) convolutions, residual adds whose other operand dies
+// at the add (in place), is read again later, is a parameter, is a convolution computed by a
+// sibling thunk (projection shortcut) or is the convolution's own input; convolution values read
+// by loop kernels and returned as results. Exercises the channel-blocked layouts, the reorders at
+// their borders and the sum post-op.
+std::unique_ptr<hlo::Module> ResidualModule() {
+  Builder b("residual_module");
+  Op x = b.Parameter(0, ShapeUtil::MakeShape(PrimitiveType::F32, {1, 3, 10, 10}), "x");
+  Op y = b.Parameter(1, ShapeUtil::MakeShape(PrimitiveType::F32, {1, 24, 10, 10}), "y");
+  std::mt19937 rng(21);
+  const auto dn = hlo::ConvolutionDimensionNumbers::Nchw(2);
+  auto conv = [&](Op in, int64_t o, int64_t i, int64_t k, int64_t groups, bool bias) {
+    const double r = 1.0 / std::sqrt(static_cast<double>(i * k * k));
+    Op w = b.ConstantLiteral(RandomLiteral(ShapeUtil::MakeShape(PrimitiveType::F32, {o, i, k, k}), rng, {-r, r}));
+    const int64_t p = k / 2;
+    Op c = b.ConvGeneralDilated(in, w, {1, 1}, {{p, p}, {p, p}}, {}, {}, dn, groups);
+    if (!bias) return c;
+    return b.Add(c, b.ConstantLiteral(RandomLiteral(ShapeUtil::MakeShape(PrimitiveType::F32, {o}), rng, {-0.2, 0.2})),
+                 {1});
+  };
+  auto relu6 = [&](Op v) { return b.Clamp(b.ConstantR0<float>(0.0f), v, b.ConstantR0<float>(6.0f)); };
+  auto relu = [&](Op v) { return b.Max(v, b.ConstantR0<float>(0.0f)); };
+  auto mean = [&](Op v) {
+    return b.Reduce(v, b.ConstantR0<float>(0.0f), b.ScalarComputation(Opcode::kAdd, PrimitiveType::F32), {2, 3});
+  };
+  Op c1 = relu6(conv(x, 24, 3, 3, 1, true));
+  Op e = relu(conv(c1, 48, 24, 1, 1, true));
+  Op dw = relu6(conv(e, 48, 1, 3, 48, true));
+  Op r1 = b.Add(conv(dw, 24, 48, 1, 1, true), c1);  // c1 dies here.
+  Op g = relu(conv(r1, 24, 3, 3, 8, true));
+  Op r2 = relu(b.Add(conv(g, 24, 24, 1, 1, true), r1));  // r1 is read again below.
+  Op shortcut = conv(r2, 32, 24, 1, 1, false);
+  Op r3 = relu(b.Add(conv(r2, 32, 24, 3, 1, true), shortcut));
+  Op z = b.Add(conv(c1, 24, 24, 1, 1, false), y);
+  Op t = relu(conv(r3, 32, 32, 3, 1, true));
+  Op u = b.Add(conv(t, 32, 32, 1, 1, true), t);  // The residual operand is the convolution's input.
+  absl::StatusOr<std::unique_ptr<hlo::Module>> m = b.Build(b.Tuple({mean(r3), r3, mean(r1), mean(e), z, mean(u)}));
+  KILN_CHECK(m.ok(), m.status().ToString());
+  return std::move(*m);
+}
+
+TEST(CpuBackendTest, ResidualBlocksMatchInterpreterWithAndWithoutBlockedLayouts) {
+  std::unique_ptr<hlo::Module> module = ResidualModule();
+  std::mt19937 rng(3);
+  std::vector<hlo::Literal> args;
+  for (const hlo::Shape& s : module->entry_program_shape().parameters) args.push_back(RandomLiteral(s, rng));
+  absl::StatusOr<hlo::Literal> expected = backends::Evaluate(*module, args);
+  ASSERT_TRUE(expected.ok()) << expected.status();
+  std::vector<hlo::Literal> want = Flatten(std::move(*expected));
+  for (bool blocked : {true, false}) {
+    backends::CpuBackendOptions options;
+    options.blocked_layouts = blocked;
+    std::unique_ptr<backends::Backend> backend = backends::CreateCpuBackend(options);
+    absl::StatusOr<std::vector<hlo::Literal>> got = RunOnBackend(*backend, *module, args);
+    ASSERT_TRUE(got.ok()) << got.status();
+    ASSERT_EQ(got->size(), want.size());
+    for (size_t i = 0; i < want.size(); ++i) {
+      EXPECT_EQ(CompareLiterals(want[i], (*got)[i], kConvTolerance), "") << "blocked " << blocked << ", result " << i;
+    }
+  }
 }
 
 TEST(CpuBackendTest, RunRejectsWrongBufferSizes) {

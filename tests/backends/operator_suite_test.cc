@@ -43,6 +43,8 @@ struct Case {
   ErrorSpec error = kElementwise;
   InputRange range = {};
 };
+// Keeps ctest's test names readable (gtest would print the struct's bytes).
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
 
 // Cases each backend does not implement (by case name).
 const std::map<std::string, std::set<std::string>> kSkips = {

@@ -13,6 +13,9 @@ namespace kiln::backends {
 
 struct CpuBackendOptions {
   int opt_level = 3;  // LLVM pipeline level (0..3).
+  // Keep activations in oneDNN's channel-blocked layout between NCHW convolutions (reordered to
+  // row-major for every other reader); false runs every convolution on row-major buffers.
+  bool blocked_layouts = true;
 };
 
 // A new CPU backend. Compile() is thread-safe; executables may Run concurrently.
