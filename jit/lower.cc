@@ -29,6 +29,11 @@ absl::StatusOr<PrimitiveType> ToPrimitiveType(DType dtype) {
     case DType::kS32: return PrimitiveType::S32;
     case DType::kS64: return PrimitiveType::S64;
     case DType::kBool: return PrimitiveType::PRED;
+    case DType::kF64: return PrimitiveType::F64;
+    case DType::kS16: return PrimitiveType::S16;
+    case DType::kU16: return PrimitiveType::U16;
+    case DType::kU32: return PrimitiveType::U32;
+    case DType::kU64: return PrimitiveType::U64;
     case DType::kInvalid: break;
   }
   return absl::InvalidArgumentError("a value of invalid dtype cannot be lowered to HLO");
@@ -139,11 +144,20 @@ absl::StatusOr<std::pair<Op, Op>> BroadcastPair(LowerContext& ctx, Op a, Op b) {
   return std::make_pair(expand(a, da), expand(b, db));
 }
 
+// Max and Min are variadic (one or more inputs): folded left to right with broadcasting.
 absl::Status LowerBinary(LowerContext& ctx, hlo::Opcode opcode) {
-  ASSIGN_OR_RETURN(Op a, ctx.input(0));
-  ASSIGN_OR_RETURN(Op b, ctx.input(1));
-  ASSIGN_OR_RETURN(auto pair, BroadcastPair(ctx, a, b));
-  ctx.set_output(0, ctx.b().Binary(opcode, pair.first, pair.second));
+  const size_t n = ctx.node().inputs.size();
+  const bool variadic = opcode == hlo::Opcode::kMaximum || opcode == hlo::Opcode::kMinimum;
+  if (n == 0 || (!variadic && n != 2)) {
+    return ctx.Unimplemented(absl::StrCat(ctx.node().op, " with ", n, " inputs"));
+  }
+  ASSIGN_OR_RETURN(Op acc, ctx.input(0));
+  for (size_t i = 1; i < n; ++i) {
+    ASSIGN_OR_RETURN(Op b, ctx.input(static_cast<int>(i)));
+    ASSIGN_OR_RETURN(auto pair, BroadcastPair(ctx, acc, b));
+    acc = ctx.b().Binary(opcode, pair.first, pair.second);
+  }
+  ctx.set_output(0, acc);
   return absl::OkStatus();
 }
 
@@ -353,6 +367,9 @@ absl::Status LowerMaxPool(LowerContext& ctx) {
     int64_t extent = (kernel[i] - 1) * win.dilations[i] + 1;
     int64_t padded = d[2 + i] + win.padding[i].first + win.padding[i].second;
     int64_t out = PoolOutput(padded, extent, win.strides[i], ceil_mode != 0);
+    // As ONNX (and the MaxPool kernel): a last ceil_mode window that would start in the end
+    // padding is dropped.
+    if (ceil_mode != 0 && (out - 1) * win.strides[i] >= d[2 + i] + win.padding[i].first) --out;
     // ceil_mode's last window may start inside the padded input and run past it: pad more with
     // -inf, which max ignores.
     int64_t needed = (out - 1) * win.strides[i] + extent;

@@ -23,7 +23,8 @@ absl::StatusOr<Tensor*> KernelContext::AllocateOutput(int i, DType dtype, Dims d
   if (i < 0 || i >= static_cast<int>(outputs_->size())) {
     return Error(absl::StrCat("output ", i, " does not exist"));
   }
-  absl::StatusOr<Tensor> t = Tensor::Create(dtype, std::move(dims));
+  absl::StatusOr<Tensor> t =
+      allocator_ != nullptr ? allocator_->Allocate(i, dtype, dims) : Tensor::Create(dtype, std::move(dims));
   if (!t.ok()) return Error(t.status().message());
   (*outputs_)[i] = *std::move(t);
   return &(*outputs_)[i];
@@ -113,6 +114,13 @@ absl::StatusOr<std::map<std::string, TensorType>> InferTypes(
       return absl::InvalidArgumentError(absl::StrCat(node.op, " node '", node.name, "' has ",
                                                      node.outputs.size(), " outputs; ", node.op,
                                                      " produces at most ", def->num_outputs));
+    }
+    // Shape functions and kernels read inputs below min_inputs without checking for absence.
+    for (int i = 0; i < def->min_inputs && i < present; ++i) {
+      if (node.inputs[i].empty()) {
+        return absl::InvalidArgumentError(absl::StrCat(node.op, " node '", node.name, "': input ", i,
+                                                       " is required but absent (an empty name)"));
+      }
     }
     std::vector<const TensorType*> inputs;
     for (const std::string& in : node.inputs) {

@@ -24,7 +24,11 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Create(Graph graph, const Sess
     ASSIGN_OR_RETURN(auto types, InferTypes(graph));
     RETURN_IF_ERROR(jit::MarkAndEncapsulate(graph, types, jit_options).status());
   }
-  ASSIGN_OR_RETURN(session->executor_, Executor::Create(std::make_shared<const Graph>(std::move(graph))));
+  ExecutorOptions executor_options;
+  executor_options.memory_plan = options.memory_plan;
+  executor_options.inter_op_threads = options.inter_op_threads >= 0 ? options.inter_op_threads : flags.inter_op_threads;
+  ASSIGN_OR_RETURN(session->executor_,
+                   Executor::Create(std::make_shared<const Graph>(std::move(graph)), executor_options));
   return session;
 }
 

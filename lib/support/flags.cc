@@ -18,6 +18,8 @@ const std::vector<FlagInfo>& ListFlags() {
       {"dump_to", "", "folder where each compiled cluster's HLO text is written"},
       {"backend", "cpu", "backend that compiles clusters: cpu or interpreter"},
       {"log_compiles", "false", "print one line per cluster compilation to stderr"},
+      {"inter_op_threads", "1", "threads that run independent nodes of a graph at once (0: one per hardware "
+                                "thread); each limits oneDNN's OpenMP threads to its share"},
   };
   return kFlags;
 }
@@ -62,6 +64,11 @@ absl::StatusOr<Flags> ParseFlags(absl::string_view text) {
       flags.dump_to = std::string(value);
     } else if (name == "backend") {
       flags.backend = std::string(value);
+    } else if (name == "inter_op_threads") {
+      if (absl::Status s = ParseInt(name, value, &flags.inter_op_threads); !s.ok()) return s;
+      if (flags.inter_op_threads < 0) {
+        return absl::InvalidArgumentError("KILN_FLAGS: --inter_op_threads must be 0 or more");
+      }
     } else if (name == "log_compiles") {
       flags.log_compiles = !has_value || value == "1" || value == "true";
     } else {

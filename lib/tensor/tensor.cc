@@ -80,7 +80,9 @@ size_t DTypeSize(DType dtype) {
     case DType::kF32: case DType::kS32: return 4;
     case DType::kF16: case DType::kBF16: return 2;
     case DType::kS8: case DType::kU8: case DType::kBool: return 1;
-    case DType::kS64: return 8;
+    case DType::kS64: case DType::kF64: case DType::kU64: return 8;
+    case DType::kS16: case DType::kU16: return 2;
+    case DType::kU32: return 4;
     case DType::kInvalid: return 0;
   }
   return 0;
@@ -96,6 +98,11 @@ const char* DTypeName(DType dtype) {
     case DType::kS32: return "s32";
     case DType::kS64: return "s64";
     case DType::kBool: return "bool";
+    case DType::kF64: return "f64";
+    case DType::kS16: return "s16";
+    case DType::kU16: return "u16";
+    case DType::kU32: return "u32";
+    case DType::kU64: return "u64";
     case DType::kInvalid: return "invalid";
   }
   return "invalid";
@@ -193,6 +200,11 @@ double Tensor::GetAsDouble(int64_t i) const {
     case DType::kS32: return data<int32_t>()[i];
     case DType::kS64: return static_cast<double>(data<int64_t>()[i]);
     case DType::kBool: return data<bool>()[i] ? 1.0 : 0.0;
+    case DType::kF64: return data<double>()[i];
+    case DType::kS16: return data<int16_t>()[i];
+    case DType::kU16: return data<uint16_t>()[i];
+    case DType::kU32: return data<uint32_t>()[i];
+    case DType::kU64: return static_cast<double>(data<uint64_t>()[i]);
     case DType::kInvalid: return 0;
   }
   return 0;
@@ -205,6 +217,10 @@ int64_t Tensor::GetAsInt64(int64_t i) const {
     case DType::kS8: return data<int8_t>()[i];
     case DType::kU8: return data<uint8_t>()[i];
     case DType::kBool: return data<bool>()[i] ? 1 : 0;
+    case DType::kS16: return data<int16_t>()[i];
+    case DType::kU16: return data<uint16_t>()[i];
+    case DType::kU32: return data<uint32_t>()[i];
+    case DType::kU64: return static_cast<int64_t>(data<uint64_t>()[i]);  // Wraps above 2^63 - 1.
     default: return static_cast<int64_t>(GetAsDouble(i));
   }
 }

@@ -13,6 +13,7 @@
 #include "kiln/runtime/op_registry.h"
 #include "kiln/support/status.h"
 #include "onnx.pb.h"
+#include "runtime/import/graph_checks.h"
 #include "runtime/import/onnx/onnx_legacy.h"
 #include "runtime/import/onnx/onnx_tensor.h"
 
@@ -99,6 +100,8 @@ class OnnxImporter {
     absl::StatusOr<Graph> graph = ConvertGraph(model.graph(), /*outer_scope=*/{}, true);
     if (!graph.ok()) return Error(graph.status());
     if (graph->name.empty()) graph->name = "main";
+    // Cycles, values produced twice, dangling control inputs, unknown ops in subgraphs.
+    RETURN_IF_ERROR(Error(import_checks::CheckGraph(*graph)));
     return graph;
   }
 
@@ -154,6 +157,11 @@ class OnnxImporter {
           info.dims.push_back(-1);  // dim_param or unset: unknown extent.
         }
       }
+      // Absurd declared extents (a corrupt file) are refused here, before anything sizes buffers by them.
+      Dims known;
+      for (int64_t d : info.dims) known.push_back(d < 0 ? 1 : d);
+      RETURN_IF_ERROR(
+          onnx_import::CheckedElementCount(known, absl::StrCat("graph ", kind, " '", info.name, "'")).status());
     }
     return info;
   }

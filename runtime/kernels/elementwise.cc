@@ -121,31 +121,31 @@ T ApplyUnary(UnaryKind kind, T x, const UnaryParams& p) {
     case UnaryKind::kSign: return x > T(0) ? T(1) : (x < T(0) ? static_cast<T>(-1) : T(0));
     default: break;
   }
-  if constexpr (std::is_same_v<T, float>) {
+  if constexpr (std::is_floating_point_v<T>) {
     switch (kind) {
       case UnaryKind::kSigmoid:
-        return x >= 0 ? 1.0f / (1.0f + std::exp(-x)) : std::exp(x) / (1.0f + std::exp(x));
+        return x >= 0 ? T(1.0) / (T(1.0) + std::exp(-x)) : std::exp(x) / (T(1.0) + std::exp(x));
       case UnaryKind::kTanh: return std::tanh(x);
       case UnaryKind::kExp: return std::exp(x);
       case UnaryKind::kLog: return std::log(x);
       case UnaryKind::kSqrt: return std::sqrt(x);
-      case UnaryKind::kReciprocal: return 1.0f / x;
+      case UnaryKind::kReciprocal: return T(1.0) / x;
       case UnaryKind::kFloor: return std::floor(x);
       case UnaryKind::kCeil: return std::ceil(x);
       case UnaryKind::kRound: return std::nearbyint(x);  // Ties to even (default rounding mode).
       case UnaryKind::kErf: return std::erf(x);
-      case UnaryKind::kLeakyRelu: return x >= 0 ? x : p.alpha * x;
-      case UnaryKind::kElu: return x >= 0 ? x : p.alpha * (std::exp(x) - 1.0f);
+      case UnaryKind::kLeakyRelu: return x >= 0 ? x : static_cast<T>(p.alpha * x);
+      case UnaryKind::kElu: return x >= 0 ? x : p.alpha * (std::exp(x) - T(1.0));
       case UnaryKind::kSelu: return x > 0 ? p.gamma * x : p.gamma * (p.alpha * std::exp(x) - p.alpha);
-      case UnaryKind::kHardSigmoid: return std::max(0.0f, std::min(1.0f, p.alpha * x + p.beta));
-      case UnaryKind::kHardSwish: return x * std::max(0.0f, std::min(1.0f, x / 6.0f + 0.5f));
-      case UnaryKind::kSoftplus: return x > 20.0f ? x : std::log1p(std::exp(x));
-      case UnaryKind::kSoftsign: return x / (1.0f + std::fabs(x));
+      case UnaryKind::kHardSigmoid: return std::max(T(0.0), std::min(T(1.0), p.alpha * x + p.beta));
+      case UnaryKind::kHardSwish: return x * std::max(T(0.0), std::min(T(1.0), x / T(6.0) + T(0.5)));
+      case UnaryKind::kSoftplus: return x > T(20.0) ? x : std::log1p(std::exp(x));
+      case UnaryKind::kSoftsign: return x / (T(1.0) + std::fabs(x));
       case UnaryKind::kSin: return std::sin(x);
       case UnaryKind::kCos: return std::cos(x);
-      case UnaryKind::kGelu: return 0.5f * x * (1.0f + std::erf(x / std::sqrt(2.0f)));
+      case UnaryKind::kGelu: return T(0.5) * x * (T(1.0) + std::erf(x / std::sqrt(T(2.0))));
       case UnaryKind::kGeluTanh:
-        return 0.5f * x * (1.0f + std::tanh(std::sqrt(2.0f / 3.14159265358979f) * (x + 0.044715f * x * x * x)));
+        return T(0.5) * x * (T(1.0) + std::tanh(std::sqrt(T(2.0) / T(3.14159265358979)) * (x + T(0.044715) * x * x * x)));
       case UnaryKind::kTan: return std::tan(x);
       case UnaryKind::kAsin: return std::asin(x);
       case UnaryKind::kAcos: return std::acos(x);
@@ -155,11 +155,11 @@ T ApplyUnary(UnaryKind kind, T x, const UnaryParams& p) {
       case UnaryKind::kAsinh: return std::asinh(x);
       case UnaryKind::kAcosh: return std::acosh(x);
       case UnaryKind::kAtanh: return std::atanh(x);
-      case UnaryKind::kThresholdedRelu: return x > p.alpha ? x : 0.0f;
-      case UnaryKind::kCelu: return std::max(0.0f, x) + std::min(0.0f, p.alpha * (std::exp(x / p.alpha) - 1.0f));
-      case UnaryKind::kShrink: return x < -p.alpha ? x + p.beta : (x > p.alpha ? x - p.beta : 0.0f);
-      case UnaryKind::kMish: return x * std::tanh(x > 20.0f ? x : std::log1p(std::exp(x)));
-      case UnaryKind::kSwish: return x / (1.0f + std::exp(-p.alpha * x));
+      case UnaryKind::kThresholdedRelu: return x > p.alpha ? x : T(0.0);
+      case UnaryKind::kCelu: return std::max(T(0.0), x) + std::min(T(0.0), p.alpha * (std::exp(x / p.alpha) - T(1.0)));
+      case UnaryKind::kShrink: return x < -p.alpha ? x + p.beta : (x > p.alpha ? x - p.beta : T(0.0));
+      case UnaryKind::kMish: return x * std::tanh(x > T(20.0) ? x : std::log1p(std::exp(x)));
+      case UnaryKind::kSwish: return x / (T(1.0) + std::exp(-p.alpha * x));
       default: break;
     }
   }
@@ -172,7 +172,7 @@ void AddUnary(OpRegistry& registry, const std::string& name, UnaryKind kind) {
   def.min_inputs = def.max_inputs = 1;
   def.shape_fn = [kind](InferenceContext& ctx) -> absl::Status {
     const TensorType& x = ctx.input(0);
-    if (!IsFloatType(x.dtype) && !(IsNumericUnary(kind) && IsIntType(x.dtype))) {
+    if (!IsFloatType(x.dtype) && x.dtype != DType::kF64 && !(IsNumericUnary(kind) && IsIntType(x.dtype))) {
       return ctx.Error(absl::StrCat("element type ", DTypeName(x.dtype), " is not supported (",
                                     IsNumericUnary(kind) ? "float, s8, u8, s32 or s64" : "f32, f16 or bf16", " expected)"));
     }
@@ -224,7 +224,7 @@ void AddUnary(OpRegistry& registry, const std::string& name, UnaryKind kind) {
       ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), x.dims()));
       return DispatchNumeric(x.dtype(), ctx.node().op, [&](auto tag) -> absl::Status {
         using T = decltype(tag);
-        if (!std::is_same_v<T, float> && !IsNumericUnary(kind)) {
+        if (!std::is_floating_point_v<T> && !IsNumericUnary(kind)) {
           return ctx.Error(absl::StrCat("element type ", DTypeName(x.dtype()), " is not supported"));
         }
         const T* src = x.data<T>();
@@ -335,9 +335,8 @@ void AddBinary(OpRegistry& registry, const std::string& name, BinaryKind kind) {
   def.name = name;
   def.min_inputs = def.max_inputs = 2;
   def.shape_fn = [](InferenceContext& ctx) -> absl::Status {
-    if (!IsIntType(ctx.input(0).dtype) && !IsFloatType(ctx.input(0).dtype)) {
-      return ctx.Error(absl::StrCat("element type ", DTypeName(ctx.input(0).dtype),
-                                    " is not supported (f32, f16, bf16, s8, u8, s32 or s64 expected)"));
+    if (!IsF64OrInt(ctx.input(0).dtype) && !IsFloatType(ctx.input(0).dtype)) {
+      return ctx.Error(absl::StrCat("element type ", DTypeName(ctx.input(0).dtype), " is not supported"));
     }
     return BroadcastShape(ctx, DType::kInvalid, /*same_dtype=*/true);
   };
@@ -370,7 +369,7 @@ void AddVariadic(OpRegistry& registry, const std::string& name, BinaryKind kind,
   def.max_inputs = -1;
   def.shape_fn = [mean](InferenceContext& ctx) -> absl::Status {
     DType t = ctx.input(0).dtype;
-    if (!IsFloatType(t) && (mean || !IsIntType(t))) {
+    if (!IsFloatType(t) && (mean || !IsF64OrInt(t))) {
       return ctx.Error(absl::StrCat("element type ", DTypeName(t), " is not supported"));
     }
     return BroadcastShape(ctx, DType::kInvalid, /*same_dtype=*/true);
@@ -567,6 +566,11 @@ absl::StatusOr<DType> DTypeFromOnnx(int64_t onnx_type) {
     case 9: return DType::kBool;
     case 10: return DType::kF16;
     case 16: return DType::kBF16;
+    case 11: return DType::kF64;
+    case 5: return DType::kS16;
+    case 4: return DType::kU16;
+    case 12: return DType::kU32;
+    case 13: return DType::kU64;
     default:
       return absl::UnimplementedError(absl::StrCat("target type ", onnx_type,
                                                    " (ONNX DataType) is not supported"));
@@ -617,6 +621,11 @@ absl::Status DispatchAll(DType dtype, Fn&& fn) {
     case DType::kS32: return fn(int32_t{});
     case DType::kS64: return fn(int64_t{});
     case DType::kBool: return fn(bool{});
+    case DType::kF64: return fn(double{});
+    case DType::kS16: return fn(int16_t{});
+    case DType::kU16: return fn(uint16_t{});
+    case DType::kU32: return fn(uint32_t{});
+    case DType::kU64: return fn(uint64_t{});
     default: return absl::InvalidArgumentError("invalid element type");
   }
 }
@@ -702,7 +711,7 @@ void RegisterElementwiseOps(OpRegistry& registry) {
   pow.name = "Pow";
   pow.min_inputs = pow.max_inputs = 2;
   pow.shape_fn = [](InferenceContext& ctx) -> absl::Status {
-    if (!IsFloatType(ctx.input(0).dtype) && !IsIntType(ctx.input(0).dtype)) {
+    if (!IsFloatType(ctx.input(0).dtype) && !IsF64OrInt(ctx.input(0).dtype)) {
       return ctx.Error(absl::StrCat("element type ", DTypeName(ctx.input(0).dtype), " is not supported"));
     }
     return BroadcastShape(ctx, ctx.input(0).dtype, /*same_dtype=*/false);
@@ -726,7 +735,7 @@ void RegisterElementwiseOps(OpRegistry& registry) {
   clip.min_inputs = 1;
   clip.max_inputs = 3;
   clip.shape_fn = [](InferenceContext& ctx) -> absl::Status {
-    if (!IsFloatType(ctx.input(0).dtype) && !IsIntType(ctx.input(0).dtype)) {
+    if (!IsFloatType(ctx.input(0).dtype) && !IsF64OrInt(ctx.input(0).dtype)) {
       return ctx.Error(absl::StrCat("element type ", DTypeName(ctx.input(0).dtype), " is not supported"));
     }
     for (int i = 1; i <= 2; ++i) {

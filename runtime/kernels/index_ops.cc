@@ -51,8 +51,10 @@ absl::Status DropoutShapeFn(InferenceContext& ctx) {
   const TensorType& x = ctx.input(0);
   if (ctx.has_input(2)) {
     const TensorType& t = ctx.input(2);
-    if (!t.value) return Unsupported(ctx.node(), "training_mode must be a constant (Kiln runs inference only)");
-    if (t.value->GetAsInt64(0) != 0) return Unsupported(ctx.node(), "training_mode=true is not supported");
+    // A training_mode fed at run time is checked by the kernel (true works only with ratio 0).
+    if (t.value && t.value->GetAsInt64(0) != 0 && !ctx.has_input(1)) {
+      return Unsupported(ctx.node(), "training_mode=true drops values at random; Kiln runs inference only");
+    }
   }
   ctx.set_output(0, TensorType{x.dtype, x.dims, x.rank_known});
   if (ctx.node().outputs.size() > 1) ctx.set_output(1, TensorType{DType::kBool, x.dims, x.rank_known});
@@ -60,6 +62,12 @@ absl::Status DropoutShapeFn(InferenceContext& ctx) {
 }
 
 absl::Status DropoutCompute(KernelContext& ctx) {
+  if (ctx.has_input(2) && ctx.input(2).num_elements() > 0 && ctx.input(2).GetAsInt64(0) != 0) {
+    // Training mode: with ratio 0 nothing is dropped (the output is the input, the mask all true);
+    // any other ratio draws random numbers, which inference-only Kiln does not do.
+    const bool zero_ratio = ctx.has_input(1) && ctx.input(1).num_elements() == 1 && ctx.input(1).GetAsDouble(0) == 0.0;
+    if (!zero_ratio) return Unsupported(ctx.node(), "training_mode=true with a nonzero ratio drops values at random");
+  }
   ctx.SetOutput(0, ctx.input(0));
   if (ctx.num_outputs() > 1 && !ctx.node().outputs[1].empty()) {
     ASSIGN_OR_RETURN(Tensor * mask, ctx.AllocateOutput(1, DType::kBool, ctx.input(0).dims()));

@@ -32,6 +32,15 @@ void RegisterShapeOps(OpRegistry& registry);
 void RegisterReduceOps(OpRegistry& registry);
 void RegisterNormalizationOps(OpRegistry& registry);
 void RegisterIndexOps(OpRegistry& registry);
+// Conformance additions (loss_ops.cc, attention.cc, extra_ops.cc, resize.cc, conv_transpose.cc,
+// recurrent.cc).
+void RegisterLossOps(OpRegistry& registry);
+void RegisterAttentionOps(OpRegistry& registry);
+void RegisterExtraOps(OpRegistry& registry);
+void RegisterResizeOps(OpRegistry& registry);
+void RegisterConvTransposeOps(OpRegistry& registry);
+void RegisterRecurrentOps(OpRegistry& registry);
+void RegisterNhwcOps(OpRegistry& registry);  // nhwc_ops.cc; registered last (see GatherND there).
 
 // A kernel factory for a stateless op whose kernel is the plain function `fn`.
 inline KernelFactory StatelessKernel(std::function<absl::Status(KernelContext&)> fn) {
@@ -99,12 +108,16 @@ inline std::vector<int64_t> BroadcastStrides(const Dims& in, const Dims& out) {
 }
 
 inline bool IsFloatType(DType t) { return t == DType::kF32 || t == DType::kF16 || t == DType::kBF16; }
+// Float types whose kernels may run in f32 (f64 is separate: kernels dispatch it explicitly).
+inline bool IsIntType(DType t);
+inline bool IsF64OrInt(DType t) { return t == DType::kF64 || IsIntType(t); }
 inline bool IsIntType(DType t) {
-  return t == DType::kS8 || t == DType::kU8 || t == DType::kS32 || t == DType::kS64;
+  return t == DType::kS8 || t == DType::kU8 || t == DType::kS32 || t == DType::kS64 || t == DType::kS16 ||
+         t == DType::kU16 || t == DType::kU32 || t == DType::kU64;
 }
 
-// Calls `fn(T{})` with the C++ type of `dtype` among the numeric types f32, s8, u8, s32, s64;
-// Unimplemented for other types. `what` names the op in the error.
+// Calls `fn(T{})` with the C++ type of `dtype` among the numeric types f32, f64, s8, u8, s16, u16,
+// s32, u32, s64, u64; Unimplemented for other types. `what` names the op in the error.
 template <typename Fn>
 absl::Status DispatchNumeric(DType dtype, const std::string& what, Fn&& fn) {
   switch (dtype) {
@@ -113,6 +126,11 @@ absl::Status DispatchNumeric(DType dtype, const std::string& what, Fn&& fn) {
     case DType::kU8: return fn(uint8_t{});
     case DType::kS32: return fn(int32_t{});
     case DType::kS64: return fn(int64_t{});
+    case DType::kF64: return fn(double{});
+    case DType::kS16: return fn(int16_t{});
+    case DType::kU16: return fn(uint16_t{});
+    case DType::kU32: return fn(uint32_t{});
+    case DType::kU64: return fn(uint64_t{});
     default:
       return absl::UnimplementedError(
           absl::StrCat(what, ": element type ", DTypeName(dtype), " is not supported"));

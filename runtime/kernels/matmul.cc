@@ -10,7 +10,7 @@
 namespace kiln::kernels {
 namespace {
 
-bool IsMatMulType(DType t) { return IsFloatType(t) || t == DType::kS32 || t == DType::kS64; }
+bool IsMatMulType(DType t) { return IsFloatType(t) || t == DType::kF64 || t == DType::kS32 || t == DType::kS64; }
 
 // C[m,n] (+)= alpha * sum_k A[m,k] B[k,n] with element strides for A and B (row-major C, ldc = n).
 template <typename T>

@@ -147,7 +147,7 @@ Dims ReducedDims(const Dims& in, const ReduceAxes& axes, bool keepdims) {
 absl::Status ReduceShapeFn(InferenceContext& ctx) {
   const TensorType& x = ctx.input(0);
   const bool min_max = ctx.node().op == "ReduceMax" || ctx.node().op == "ReduceMin";
-  if (!IsFloatType(x.dtype) && !IsIntType(x.dtype) && !(min_max && x.dtype == DType::kBool)) {
+  if (!IsFloatType(x.dtype) && !IsF64OrInt(x.dtype) && !(min_max && x.dtype == DType::kBool)) {
     return ctx.Error(absl::StrCat("element type ", DTypeName(x.dtype), " is not supported"));
   }
   ASSIGN_OR_RETURN(int64_t keepdims, ctx.node().GetInt("keepdims", 1));
@@ -171,7 +171,8 @@ absl::Status ReduceShapeFn(InferenceContext& ctx) {
 
 template <typename T>
 void ReduceTyped(ReduceKind kind, const T* x, const Dims& in, const ReduceAxes& axes, T* y, int64_t out_n) {
-  using Acc = std::conditional_t<std::is_floating_point_v<T>, double, int64_t>;
+  using Acc = std::conditional_t<std::is_floating_point_v<T>, double,
+                                 std::conditional_t<std::is_same_v<T, uint64_t>, uint64_t, int64_t>>;
   std::vector<Acc> acc(out_n);
   Acc init = 0;
   if (kind == ReduceKind::kMax) init = std::is_floating_point_v<T> ? -std::numeric_limits<double>::infinity() : static_cast<Acc>(std::numeric_limits<T>::lowest());

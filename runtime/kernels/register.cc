@@ -208,6 +208,13 @@ void RegisterStandardOps() {
     kernels::RegisterReduceOps(registry);
     kernels::RegisterNormalizationOps(registry);
     kernels::RegisterIndexOps(registry);
+    kernels::RegisterLossOps(registry);
+    kernels::RegisterAttentionOps(registry);
+    kernels::RegisterExtraOps(registry);
+    kernels::RegisterResizeOps(registry);
+    kernels::RegisterConvTransposeOps(registry);
+    kernels::RegisterRecurrentOps(registry);
+    kernels::RegisterNhwcOps(registry);
   });
 }
 

@@ -346,11 +346,11 @@ TEST_F(OnnxImporterTest, UnproducedOutput) {
 TEST_F(OnnxImporterTest, UnsupportedElementType) {
   onnx::ModelProto model = MakeModel(13);
   onnx::GraphProto* g = model.mutable_graph();
-  SetValueInfo(g->add_input(), "x", onnx::TensorProto::DOUBLE, {"2"});
-  SetValueInfo(g->add_output(), "x", onnx::TensorProto::DOUBLE, {"2"});
+  SetValueInfo(g->add_input(), "x", onnx::TensorProto::COMPLEX64, {"2"});
+  SetValueInfo(g->add_output(), "x", onnx::TensorProto::COMPLEX64, {"2"});
   absl::StatusOr<Graph> graph = Import(model);
   EXPECT_EQ(graph.status().code(), absl::StatusCode::kUnimplemented);
-  EXPECT_THAT(graph.status().message(), HasSubstr("DOUBLE"));
+  EXPECT_THAT(graph.status().message(), HasSubstr("COMPLEX64"));
   EXPECT_THAT(graph.status().message(), HasSubstr("input 'x'"));
 }
 

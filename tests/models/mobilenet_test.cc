@@ -27,6 +27,8 @@ struct ModelCase {
   double min_agreement;
   int auto_jit;
 };
+// Keeps ctest's test names readable (gtest would print the struct's bytes).
+void PrintTo(const ModelCase& c, std::ostream* os) { *os << c.model << " auto_jit=" << c.auto_jit; }
 
 std::string CaseName(const testing::TestParamInfo<ModelCase>& info) {
   std::string name = info.param.model + (info.param.auto_jit ? "_jit" : "_nojit");

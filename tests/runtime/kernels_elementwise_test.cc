@@ -123,7 +123,13 @@ TEST(ElementwiseTest, Cast) {
   y = RunOne("Cast", {In(F32({2}, {1.5f, -0.25f}))}, to(10));  // -> FLOAT16, exact values.
   ASSERT_EQ(y.dtype(), DType::kF16);
   ExpectValues(y, {2}, {1.5, -0.25});
-  absl::Status s = RunOp("Cast", {In(F32({1}, {1}))}, to(11)).status();  // DOUBLE.
+  y = RunOne("Cast", {In(F32({2}, {1.5f, -0.25f}))}, to(11));  // -> DOUBLE.
+  ASSERT_EQ(y.dtype(), DType::kF64);
+  ExpectValues(y, {2}, {1.5, -0.25});
+  y = RunOne("Cast", {In(F32({3}, {-1.0f, 70000.0f, 2.75f}))}, to(4));  // -> UINT16 saturates, truncates.
+  ASSERT_EQ(y.dtype(), DType::kU16);
+  ExpectValues(y, {3}, {0, 65535, 2});
+  absl::Status s = RunOp("Cast", {In(F32({1}, {1}))}, to(14)).status();  // COMPLEX64.
   EXPECT_NE(s.message().find("Cast node 'n'"), absl::string_view::npos) << s;
 }
 

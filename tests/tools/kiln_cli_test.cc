@@ -207,6 +207,26 @@ TEST(KilnCliTest, InfoListsInterfaceOpsAndClusters) {
   EXPECT_NE(r.out.find("jit clusters"), std::string::npos) << r.out;
 }
 
+TEST(KilnCliTest, InfoMemoryReportsPlannedPeakAndSumOfActivations) {
+  Result r = Kiln({"info", kModel.string(), "--memory"});
+  ASSERT_EQ(r.code, cli::kExitOk) << r.err;
+  // "<label>  X MiB (N bytes)": the byte count of a line.
+  auto bytes = [&](const std::string& label) -> long long {
+    size_t at = r.out.find(label);
+    if (at == std::string::npos) return -1;
+    size_t open = r.out.find('(', at + label.size());
+    return open == std::string::npos ? -1 : std::atoll(r.out.c_str() + open + 1);
+  };
+  const long long sum = bytes("sum of all arena activations (no reuse):");
+  const long long planned = bytes("peak with the plan (sequential order):");
+  const long long parallel = bytes("peak with the plan (parallel schedule):");
+  const long long bound = bytes("most bytes live at once");
+  ASSERT_GT(planned, 0) << r.out;
+  EXPECT_LT(planned * 3, sum) << r.out;
+  EXPECT_GE(parallel, planned) << r.out;
+  EXPECT_GE(planned, bound) << r.out;
+}
+
 TEST(KilnCliTest, FlagsListsAutoJit) {
   Result r = Kiln({"flags"});
   ASSERT_EQ(r.code, cli::kExitOk) << r.err;

@@ -29,8 +29,12 @@ std::string Usage() {
       5) classes. Labels default to imagenet_labels_1001.txt next to the model. Prints the time of
       the first run (which compiles when the JIT is on), the median of N steady runs (default 10)
       and the JIT's clusters and compilations.
-  kiln info MODEL
-      Prints the model's inputs, outputs, op histogram and the JIT's clusters.
+  kiln info MODEL [--memory]
+      Prints the model's inputs, outputs, op histogram and the JIT's clusters. --memory adds the
+      peak activation memory with the executor's memory plan and the sum of all activations.
+  kiln convert MODEL OUTPUT.kiln
+      Saves the model (any format Kiln imports) in Kiln's own format, then loads the file back
+      and checks that it holds the same graph (docs/model_format.md).
   kiln flags
       Lists the settings KILN_FLAGS accepts, e.g. KILN_FLAGS="--auto_jit=2 --dump_to=/tmp/hlo".
 )";
@@ -86,6 +90,8 @@ int Main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
     status = RunCommand(rest, out);
   } else if (command == "info") {
     status = InfoCommand(rest, out);
+  } else if (command == "convert") {
+    status = ConvertCommand(rest, out);
   } else if (command == "flags") {
     status = FlagsCommand(rest, out);
   } else {

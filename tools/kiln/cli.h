@@ -3,7 +3,8 @@
 //   kiln run MODEL --input NAME=FILE.npy ... [--output-dir DIR] [--json] [--repeat N]
 //   kiln run MODEL --image FILE.jpg [--top K] [--labels FILE] [--scale S] [--offset O]
 //                  [--layout nchw|nhwc] [--json] [--repeat N]
-//   kiln info MODEL
+//   kiln info MODEL [--memory]
+//   kiln convert MODEL OUTPUT.kiln
 //   kiln flags
 //
 // Settings of the runtime and JIT come from the KILN_FLAGS environment variable (`kiln flags`).
@@ -38,6 +39,7 @@ bool IsUsageError(const absl::Status& status);
 absl::Status RunCommand(const std::vector<std::string>& args, std::ostream& out);
 absl::Status InfoCommand(const std::vector<std::string>& args, std::ostream& out);
 absl::Status FlagsCommand(const std::vector<std::string>& args, std::ostream& out);
+absl::Status ConvertCommand(const std::vector<std::string>& args, std::ostream& out);
 
 // Turns a value name into a file name: characters outside [A-Za-z0-9._-] become '_'; an empty
 // result, "." or ".." becomes "output".

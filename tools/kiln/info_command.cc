@@ -11,6 +11,7 @@
 #include "tools/kiln/args.h"
 #include "tools/kiln/cli.h"
 #include "tools/kiln/common.h"
+#include "tools/kiln/memory_report.h"
 
 namespace kiln::cli {
 namespace {
@@ -33,7 +34,7 @@ std::string Histogram(const std::vector<Node>& nodes, bool (*keep)(const std::st
 }  // namespace
 
 absl::Status InfoCommand(const std::vector<std::string>& args, std::ostream& out) {
-  ASSIGN_OR_RETURN(ParsedArgs parsed, ParseArgs(args, {}, {}));
+  ASSIGN_OR_RETURN(ParsedArgs parsed, ParseArgs(args, {}, {"memory"}));
   if (parsed.positional.size() != 1) return UsageError("kiln info takes exactly one MODEL");
   const std::string& model = parsed.positional[0];
   ASSIGN_OR_RETURN(Graph graph, ImportModel(model));
@@ -47,6 +48,7 @@ absl::Status InfoCommand(const std::vector<std::string>& args, std::ostream& out
   for (const auto& [name, tensor] : graph.initializers) parameters += std::max<int64_t>(tensor.num_elements(), 0);
   out << absl::StrFormat("initializers: %d tensors, %d values\n", graph.initializers.size(), parameters);
   out << "ops (" << graph.nodes.size() << "): " << Histogram(graph.nodes) << "\n";
+  if (parsed.Has("memory")) RETURN_IF_ERROR(Annotate(PrintMemoryPlan(graph, out), model));
 
   // Clusters as the JIT would form them (clustering happens when the session is created; nothing
   // is compiled until a run).

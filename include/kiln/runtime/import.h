@@ -3,6 +3,7 @@
 #define KILN_RUNTIME_IMPORT_H_
 
 #include <string>
+#include <vector>
 #include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
@@ -10,12 +11,25 @@
 
 namespace kiln {
 
-// Imports a model file, choosing the importer by extension (.onnx). Errors name the file.
+// Imports a model file, choosing the importer by extension: .onnx (ONNX), .pb (TensorFlow frozen
+// GraphDef), .json (TensorFlow.js graph model), .kiln (Kiln's own format: LoadKilnModel in
+// kiln/runtime/model_format.h). Errors name the file.
 absl::StatusOr<Graph> ImportModel(const std::string& path);
 
 // ONNX (opset 7 and up). `source_name` names the model in error messages.
 absl::StatusOr<Graph> ImportOnnxFile(const std::string& path);
 absl::StatusOr<Graph> ImportOnnxBytes(absl::string_view bytes, absl::string_view source_name);
+
+// TensorFlow frozen GraphDef (docs/importers.md lists the ops). Placeholders become the graph's
+// inputs; `outputs` are TensorFlow tensor names ("node" or "node:N"), or, when empty, every output
+// of a node that no other node reads. `source_name` names the model in error messages.
+absl::StatusOr<Graph> ImportTfGraphDefFile(const std::string& path, const std::vector<std::string>& outputs = {});
+absl::StatusOr<Graph> ImportTfGraphDefBytes(absl::string_view bytes, absl::string_view source_name,
+                                            const std::vector<std::string>& outputs = {});
+
+// TensorFlow.js graph model: model.json with its weight shards beside it (float32, int32, and
+// uint8 / uint16 / float16 quantized weights). Outputs are the signature's, in name order.
+absl::StatusOr<Graph> ImportTfjsModel(const std::string& model_json_path);
 
 // Reads a serialized onnx.TensorProto file (the conformance suite's input_N.pb / output_N.pb).
 absl::StatusOr<Tensor> ReadOnnxTensorFile(const std::string& path);

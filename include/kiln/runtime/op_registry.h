@@ -54,17 +54,29 @@ class InferenceContext {
   std::vector<TensorType> outputs_;
 };
 
+// Supplies the memory of a node's outputs (the executor's memory plan). Allocate returns a
+// zero-filled tensor of exactly `dtype` and `dims` for output `output`, from planned memory when the
+// plan has a slot of that type, else from its own allocation.
+class OutputAllocator {
+ public:
+  virtual ~OutputAllocator() = default;
+  virtual absl::StatusOr<Tensor> Allocate(int output, DType dtype, const Dims& dims) = 0;
+};
+
 // Per-call context of a kernel: its inputs (absent optional inputs are invalid Tensors) and outputs.
+// Kernels get output memory from AllocateOutput (planned memory when the executor has a plan), or
+// set an output to a tensor they already have (a view of an input, a constant) with SetOutput.
 class KernelContext {
  public:
-  KernelContext(const Node& node, std::vector<const Tensor*> inputs, std::vector<Tensor>* outputs)
-      : node_(node), inputs_(std::move(inputs)), outputs_(outputs) {}
+  KernelContext(const Node& node, std::vector<const Tensor*> inputs, std::vector<Tensor>* outputs,
+                OutputAllocator* allocator = nullptr)
+      : node_(node), inputs_(std::move(inputs)), outputs_(outputs), allocator_(allocator) {}
   const Node& node() const { return node_; }
   int num_inputs() const { return static_cast<int>(inputs_.size()); }
   bool has_input(int i) const { return i < num_inputs() && inputs_[i] != nullptr && inputs_[i]->valid(); }
   const Tensor& input(int i) const { return *inputs_[i]; }
   int num_outputs() const { return static_cast<int>(node_.outputs.size()); }
-  // Allocates output i (zero-filled) and returns it.
+  // Allocates output i (zero-filled) and returns it; valid until the output is set again.
   absl::StatusOr<Tensor*> AllocateOutput(int i, DType dtype, Dims dims);
   // Sets output i to an existing tensor (for example an input reshaped without a copy).
   void SetOutput(int i, Tensor t) { (*outputs_)[i] = std::move(t); }
@@ -74,6 +86,7 @@ class KernelContext {
   const Node& node_;
   std::vector<const Tensor*> inputs_;
   std::vector<Tensor>* outputs_;
+  OutputAllocator* allocator_;  // nullptr: each output gets its own allocation.
 };
 
 // A kernel is built once per node when a session is created and may then be called from several

@@ -19,6 +19,11 @@ struct SessionOptions {
   std::string dump_to;
   std::string backend;
   int min_cluster_size = -1;
+  // Threads that run independent nodes at once (ExecutorOptions::inter_op_threads); -1 takes
+  // KILN_FLAGS' --inter_op_threads.
+  int inter_op_threads = -1;
+  // Plan activation memory in a reused arena (ExecutorOptions::memory_plan).
+  bool memory_plan = true;
 };
 
 struct SessionStats {

@@ -13,7 +13,9 @@
 
 namespace kiln {
 
-enum class DType : uint8_t { kInvalid = 0, kF32, kF16, kBF16, kS8, kU8, kS32, kS64, kBool };
+// kF64 and the 16-, 32- and 64-bit integer types after kBool exist for models that use them; most
+// kernels run them, the JIT compiles f32 only.
+enum class DType : uint8_t { kInvalid = 0, kF32, kF16, kBF16, kS8, kU8, kS32, kS64, kBool, kF64, kS16, kU16, kU32, kU64 };
 
 // Storage types of the 16-bit floats; conversions round to nearest even.
 struct Half {
@@ -28,7 +30,7 @@ float BFloat16ToFloat(BFloat16 b);
 BFloat16 FloatToBFloat16(float f);
 
 size_t DTypeSize(DType dtype);           // Bytes per element (0 for kInvalid).
-const char* DTypeName(DType dtype);  // "f32", "f16", "bf16", "s8", "u8", "s32", "s64", "bool".
+const char* DTypeName(DType dtype);  // "f32", "f16", "bf16", "s8", "u8", "s32", "s64", "bool", "f64", "s16", "u16", "u32", "u64".
 
 template <typename T>
 constexpr DType DTypeOf();
@@ -40,6 +42,11 @@ template <> constexpr DType DTypeOf<uint8_t>() { return DType::kU8; }
 template <> constexpr DType DTypeOf<int32_t>() { return DType::kS32; }
 template <> constexpr DType DTypeOf<int64_t>() { return DType::kS64; }
 template <> constexpr DType DTypeOf<bool>() { return DType::kBool; }
+template <> constexpr DType DTypeOf<double>() { return DType::kF64; }
+template <> constexpr DType DTypeOf<int16_t>() { return DType::kS16; }
+template <> constexpr DType DTypeOf<uint16_t>() { return DType::kU16; }
+template <> constexpr DType DTypeOf<uint32_t>() { return DType::kU32; }
+template <> constexpr DType DTypeOf<uint64_t>() { return DType::kU64; }
 
 using Dims = std::vector<int64_t>;
 

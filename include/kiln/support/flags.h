@@ -15,6 +15,7 @@ struct Flags {
   std::string dump_to;          // When set, each compiled cluster's HLO text is written here.
   std::string backend = "cpu";  // Backend that compiles clusters: "cpu" or "interpreter".
   bool log_compiles = false;    // Print one line per cluster compilation to stderr.
+  int inter_op_threads = 1;     // Threads running independent nodes at once; 0: one per hardware thread.
 };
 
 struct FlagInfo {

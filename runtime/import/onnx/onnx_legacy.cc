@@ -1,5 +1,7 @@
 #include "runtime/import/onnx/onnx_legacy.h"
 
+#include <cmath>
+#include <limits>
 #include <set>
 #include <utility>
 #include <vector>
@@ -17,15 +19,31 @@ absl::Status NodeError(const Node& node, absl::string_view message) {
       absl::StrCat(node.op, " node '", node.name, "': ", message));
 }
 
+// `value` converted to the integer type T, saturating at T's range (NaN becomes 0). A plain cast
+// of an out-of-range value is undefined behaviour; saturation is what a bound such as Clip's
+// min = -1 on a uint8 input means.
+template <typename T>
+T SaturatingCast(double value) {
+  if (std::isnan(value)) return 0;
+  if (value <= static_cast<double>(std::numeric_limits<T>::lowest())) return std::numeric_limits<T>::lowest();
+  if (value >= static_cast<double>(std::numeric_limits<T>::max())) return std::numeric_limits<T>::max();
+  return static_cast<T>(value);
+}
+
 // A scalar of `dtype` (f32 when unknown) holding `value`.
 Tensor MakeScalar(DType dtype, double value) {
   switch (dtype) {
     case DType::kF16: return Tensor::Scalar(FloatToHalf(static_cast<float>(value)));
     case DType::kBF16: return Tensor::Scalar(FloatToBFloat16(static_cast<float>(value)));
-    case DType::kS8: return Tensor::Scalar(static_cast<int8_t>(value));
-    case DType::kU8: return Tensor::Scalar(static_cast<uint8_t>(value));
-    case DType::kS32: return Tensor::Scalar(static_cast<int32_t>(value));
-    case DType::kS64: return Tensor::Scalar(static_cast<int64_t>(value));
+    case DType::kS8: return Tensor::Scalar(SaturatingCast<int8_t>(value));
+    case DType::kU8: return Tensor::Scalar(SaturatingCast<uint8_t>(value));
+    case DType::kS32: return Tensor::Scalar(SaturatingCast<int32_t>(value));
+    case DType::kS64: return Tensor::Scalar(SaturatingCast<int64_t>(value));
+    case DType::kS16: return Tensor::Scalar(SaturatingCast<int16_t>(value));
+    case DType::kU16: return Tensor::Scalar(SaturatingCast<uint16_t>(value));
+    case DType::kU32: return Tensor::Scalar(SaturatingCast<uint32_t>(value));
+    case DType::kU64: return Tensor::Scalar(SaturatingCast<uint64_t>(value));
+    case DType::kF64: return Tensor::Scalar(value);
     case DType::kBool: return Tensor::Scalar(value != 0);
     default: return Tensor::Scalar(static_cast<float>(value));
   }
@@ -180,6 +198,13 @@ absl::Status UpgradeNode(Node* node, const UpgradeContext& ctx) {
   if (op == "Scatter") {
     // Deprecated in opset 11 in favour of ScatterElements, which has the same semantics.
     node->op = "ScatterElements";
+    return absl::OkStatus();
+  }
+  if (op == "Resize" && opset < 11 && node->inputs.size() == 2) {
+    // Resize-10 is Upsample-9 renamed: (X, scales), asymmetric coordinates, nearest rounds down.
+    node->inputs = {node->inputs[0], "", node->inputs[1]};
+    node->attrs["coordinate_transformation_mode"] = std::string("asymmetric");
+    node->attrs["nearest_mode"] = std::string("floor");
     return absl::OkStatus();
   }
   if (op == "Upsample") {

@@ -41,12 +41,17 @@ absl::StatusOr<DType> DTypeFromOnnx(int32_t onnx_type) {
     case TensorProto::INT32: return DType::kS32;
     case TensorProto::INT64: return DType::kS64;
     case TensorProto::BOOL: return DType::kBool;
+    case TensorProto::DOUBLE: return DType::kF64;
+    case TensorProto::INT16: return DType::kS16;
+    case TensorProto::UINT16: return DType::kU16;
+    case TensorProto::UINT32: return DType::kU32;
+    case TensorProto::UINT64: return DType::kU64;
     default: break;
   }
   return absl::UnimplementedError(absl::StrCat(
       "element type ", OnnxTypeName(onnx_type),
-      " is not supported (Kiln supports float, float16, bfloat16, int8, uint8, int32, int64 and "
-      "bool); convert the model's tensors to one of these"));
+      " is not supported (Kiln supports float, double, float16, bfloat16, int8, int16, int32, int64, uint8, "
+      "uint16, uint32, uint64 and bool); convert the model's tensors to one of these"));
 }
 
 std::string OnnxTypeName(int32_t onnx_type) {
@@ -66,6 +71,11 @@ int32_t OnnxTypeFromDType(DType dtype) {
     case DType::kS32: return TensorProto::INT32;
     case DType::kS64: return TensorProto::INT64;
     case DType::kBool: return TensorProto::BOOL;
+    case DType::kF64: return TensorProto::DOUBLE;
+    case DType::kS16: return TensorProto::INT16;
+    case DType::kU16: return TensorProto::UINT16;
+    case DType::kU32: return TensorProto::UINT32;
+    case DType::kU64: return TensorProto::UINT64;
     case DType::kInvalid: break;
   }
   return TensorProto::UNDEFINED;
@@ -127,6 +137,15 @@ absl::StatusOr<Tensor> TensorFromProto(const TensorProto& proto, absl::string_vi
       typed_count = proto.int64_data_size();
       typed_field = "int64_data";
       break;
+    case TensorProto::DOUBLE:
+      typed_count = proto.double_data_size();
+      typed_field = "double_data";
+      break;
+    case TensorProto::UINT32:
+    case TensorProto::UINT64:
+      typed_count = proto.uint64_data_size();
+      typed_field = "uint64_data";
+      break;
     default:
       typed_count = proto.int32_data_size();
       typed_field = "int32_data";
@@ -170,6 +189,11 @@ absl::StatusOr<Tensor> TensorFromProto(const TensorProto& proto, absl::string_vi
     }
     case DType::kF16: CopyBits16<Half>(proto.int32_data(), &tensor); break;
     case DType::kBF16: CopyBits16<BFloat16>(proto.int32_data(), &tensor); break;
+    case DType::kF64: CopyTyped<double>(proto.double_data(), &tensor); break;
+    case DType::kS16: CopyTyped<int16_t>(proto.int32_data(), &tensor); break;
+    case DType::kU16: CopyTyped<uint16_t>(proto.int32_data(), &tensor); break;
+    case DType::kU32: CopyTyped<uint32_t>(proto.uint64_data(), &tensor); break;
+    case DType::kU64: CopyTyped<uint64_t>(proto.uint64_data(), &tensor); break;
     case DType::kInvalid: break;
   }
   return tensor;

@@ -1,0 +1,51 @@
+// Helpers for kernels that compute in double whatever their float input type (f32, f16, bf16,
+// f64): read a tensor into doubles, write doubles into an output of a given type.
+#ifndef KILN_RUNTIME_KERNELS_F64_UTIL_H_
+#define KILN_RUNTIME_KERNELS_F64_UTIL_H_
+
+#include <algorithm>
+#include <vector>
+
+#include "runtime/kernels/kernel_util.h"
+
+namespace kiln::kernels {
+
+inline bool IsAnyFloat(DType t) { return IsFloatType(t) || t == DType::kF64; }
+
+inline std::vector<double> ReadDoubles(const Tensor& t) {
+  std::vector<double> v(t.num_elements());
+  for (int64_t i = 0; i < t.num_elements(); ++i) v[i] = t.GetAsDouble(i);
+  return v;
+}
+
+// Allocates output `i` as `dtype[dims]` and stores `values` (rounded to the type) in it. Does
+// nothing when the node does not use output `i`.
+inline absl::Status WriteDoubles(KernelContext& ctx, int i, DType dtype, const Dims& dims,
+                                 const std::vector<double>& values) {
+  if (i >= ctx.num_outputs() || ctx.node().outputs[i].empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(Tensor tmp, Tensor::Create(DType::kF64, dims));
+  std::copy(values.begin(), values.end(), tmp.data<double>());
+  ASSIGN_OR_RETURN(Tensor * out, ctx.AllocateOutput(i, dtype, dims));
+  return CastInto(tmp, out);
+}
+
+// Kernels that compute in double keep scratch vectors; this bounds them (1 GiB of doubles) so that a
+// model asking for an enormous output gets an error, not an allocation failure.
+constexpr int64_t kMaxScratchElements = int64_t{1} << 27;
+
+inline absl::Status CheckScratch(const KernelContext& ctx, const Dims& dims) {
+  const int64_t n = NumElements(dims);
+  if (n < 0 || n > kMaxScratchElements) {
+    return ctx.Error(absl::StrCat("output ", DimsToString(dims), " is too large (more than ", kMaxScratchElements,
+                                  " elements)"));
+  }
+  return absl::OkStatus();
+}
+
+inline bool UsesOutput(const InferenceContext& ctx, int i) {
+  return i < static_cast<int>(ctx.node().outputs.size()) && !ctx.node().outputs[i].empty();
+}
+
+}  // namespace kiln::kernels
+
+#endif  // KILN_RUNTIME_KERNELS_F64_UTIL_H_

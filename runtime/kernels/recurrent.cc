@@ -1,0 +1,277 @@
+// RNN, GRU and LSTM (ONNX opset 14/22 semantics): forward, reverse and bidirectional, layouts 0 and
+// 1, sequence_lens, initial states, biases, LSTM peepholes and input_forget, GRU
+// linear_before_reset, clip, and the activations Sigmoid, Tanh, Relu, HardSigmoid, LeakyRelu,
+// ThresholdedRelu, ScaledTanh, Affine, Elu, Softsign and Softplus. Computed in double.
+#include <cmath>
+#include <functional>
+
+#include "absl/strings/str_cat.h"
+#include "runtime/kernels/f64_util.h"
+
+namespace kiln::kernels {
+namespace {
+
+enum class Cell { kRnn, kGru, kLstm };
+
+int Gates(Cell c) { return c == Cell::kRnn ? 1 : c == Cell::kGru ? 3 : 4; }
+int NumActivations(Cell c) { return c == Cell::kRnn ? 1 : c == Cell::kGru ? 2 : 3; }
+
+using Activation = std::function<double(double)>;
+
+absl::StatusOr<Activation> MakeActivation(const Node& node, const std::string& name, std::optional<float> alpha,
+                                          std::optional<float> beta) {
+  const double a = alpha.value_or(0), b = beta.value_or(0);
+  if (name == "Sigmoid") return Activation([](double x) { return 1 / (1 + std::exp(-x)); });
+  if (name == "Tanh") return Activation([](double x) { return std::tanh(x); });
+  if (name == "Relu") return Activation([](double x) { return std::max(0.0, x); });
+  if (name == "HardSigmoid") {
+    const double aa = alpha.value_or(0.2f), bb = beta.value_or(0.5f);
+    return Activation([aa, bb](double x) { return std::clamp(aa * x + bb, 0.0, 1.0); });
+  }
+  if (name == "LeakyRelu") {
+    const double aa = alpha.value_or(0.01f);
+    return Activation([aa](double x) { return x >= 0 ? x : aa * x; });
+  }
+  if (name == "ThresholdedRelu") {
+    const double aa = alpha.value_or(1.0f);
+    return Activation([aa](double x) { return x > aa ? x : 0.0; });
+  }
+  if (name == "ScaledTanh") return Activation([a, b](double x) { return a * std::tanh(b * x); });
+  if (name == "Affine") return Activation([a, b](double x) { return a * x + b; });
+  if (name == "Elu") {
+    const double aa = alpha.value_or(1.0f);
+    return Activation([aa](double x) { return x >= 0 ? x : aa * (std::exp(x) - 1); });
+  }
+  if (name == "Softsign") return Activation([](double x) { return x / (1 + std::fabs(x)); });
+  if (name == "Softplus") return Activation([](double x) { return std::log1p(std::exp(x)); });
+  return absl::UnimplementedError(absl::StrCat(node.op, " node '", node.name, "': activation '", name, "' is not supported"));
+}
+
+struct RecurrentAttrs {
+  int64_t hidden = 0, layout = 0, dirs = 1, linear_before_reset = 0, input_forget = 0;
+  std::string direction;
+  std::optional<float> clip;
+  std::vector<Activation> acts;  // NumActivations per direction.
+};
+
+absl::StatusOr<RecurrentAttrs> ReadRecurrentAttrs(const Node& node, Cell cell) {
+  RecurrentAttrs a;
+  ASSIGN_OR_RETURN(a.hidden, node.GetInt("hidden_size"));
+  ASSIGN_OR_RETURN(a.layout, node.GetInt("layout", 0));
+  ASSIGN_OR_RETURN(a.direction, node.GetString("direction", "forward"));
+  ASSIGN_OR_RETURN(a.linear_before_reset, node.GetInt("linear_before_reset", 0));
+  ASSIGN_OR_RETURN(a.input_forget, node.GetInt("input_forget", 0));
+  if (node.HasAttr("clip")) {
+    ASSIGN_OR_RETURN(float c, node.GetFloat("clip"));
+    a.clip = c;
+  }
+  auto bad = [&node](const std::string& m) {
+    return absl::InvalidArgumentError(absl::StrCat(node.op, " node '", node.name, "': ", m));
+  };
+  if (a.hidden <= 0 || a.hidden > (int64_t{1} << 24)) return bad("hidden_size must be in [1, 2^24]");
+  if (a.layout != 0 && a.layout != 1) return bad("layout must be 0 or 1");
+  if (a.direction != "forward" && a.direction != "reverse" && a.direction != "bidirectional") {
+    return bad("direction must be forward, reverse or bidirectional");
+  }
+  a.dirs = a.direction == "bidirectional" ? 2 : 1;
+  const int na = NumActivations(cell);
+  std::vector<std::string> defaults = cell == Cell::kRnn ? std::vector<std::string>{"Tanh"}
+                                                         : cell == Cell::kGru ? std::vector<std::string>{"Sigmoid", "Tanh"}
+                                                                              : std::vector<std::string>{"Sigmoid", "Tanh", "Tanh"};
+  std::vector<std::string> names;
+  if (node.HasAttr("activations")) {
+    auto it = node.attrs.find("activations");
+    if (const auto* v = std::get_if<std::vector<std::string>>(&it->second)) names = *v;
+    else return bad("activations must be a list of strings");
+  }
+  if (names.empty()) {
+    for (int d = 0; d < a.dirs; ++d) names.insert(names.end(), defaults.begin(), defaults.end());
+  }
+  if (static_cast<int64_t>(names.size()) != na * a.dirs) {
+    return bad(absl::StrCat("activations holds ", names.size(), " names; ", na * a.dirs, " expected"));
+  }
+  ASSIGN_OR_RETURN(std::vector<float> alphas, node.GetFloats("activation_alpha", std::vector<float>{}));
+  ASSIGN_OR_RETURN(std::vector<float> betas, node.GetFloats("activation_beta", std::vector<float>{}));
+  for (size_t i = 0; i < names.size(); ++i) {
+    std::optional<float> al, be;
+    if (i < alphas.size()) al = alphas[i];
+    if (i < betas.size()) be = betas[i];
+    ASSIGN_OR_RETURN(Activation act, MakeActivation(node, names[i], al, be));
+    a.acts.push_back(std::move(act));
+  }
+  return a;
+}
+
+absl::Status RecurrentShape(InferenceContext& ctx, Cell cell) {
+  const TensorType& x = ctx.input(0);
+  if (!IsAnyFloat(x.dtype)) return ctx.Error("X must be float");
+  ASSIGN_OR_RETURN(RecurrentAttrs a, ReadRecurrentAttrs(ctx.node(), cell));
+  const int nout = static_cast<int>(ctx.node().outputs.size());
+  int64_t seq = -1, batch = -1;
+  if (x.rank_known) {
+    if (x.dims.size() != 3) return ctx.Error("X must be 3-D");
+    seq = a.layout == 0 ? x.dims[0] : x.dims[1];
+    batch = a.layout == 0 ? x.dims[1] : x.dims[0];
+  }
+  const Dims y = a.layout == 0 ? Dims{seq, a.dirs, batch, a.hidden} : Dims{batch, seq, a.dirs, a.hidden};
+  const Dims h = a.layout == 0 ? Dims{a.dirs, batch, a.hidden} : Dims{batch, a.dirs, a.hidden};
+  if (nout > 0) ctx.set_output(0, TensorType{x.dtype, y});
+  if (nout > 1) ctx.set_output(1, TensorType{x.dtype, h});
+  if (nout > 2 && cell == Cell::kLstm) ctx.set_output(2, TensorType{x.dtype, h});
+  return absl::OkStatus();
+}
+
+absl::Status RecurrentCompute(KernelContext& ctx, Cell cell) {
+  ASSIGN_OR_RETURN(RecurrentAttrs a, ReadRecurrentAttrs(ctx.node(), cell));
+  const Tensor& xt = ctx.input(0);
+  if (xt.rank() != 3) return ctx.Error("X must be 3-D");
+  const int64_t seq = a.layout == 0 ? xt.dims()[0] : xt.dims()[1];
+  const int64_t batch = a.layout == 0 ? xt.dims()[1] : xt.dims()[0];
+  const int64_t in = xt.dims()[2], H = a.hidden, G = Gates(cell), D = a.dirs;
+  const Tensor& wt = ctx.input(1);
+  const Tensor& rt = ctx.input(2);
+  if (wt.dims() != Dims{D, G * H, in} || rt.dims() != Dims{D, G * H, H}) {
+    return ctx.Error(absl::StrCat("W ", wt.TypeString(), " and R ", rt.TypeString(), " must be [", D, ",", G * H, ",", in,
+                                  "] and [", D, ",", G * H, ",", H, "]"));
+  }
+  const std::vector<double> x = ReadDoubles(xt), w = ReadDoubles(wt), r = ReadDoubles(rt);
+  std::vector<double> bias(D * 2 * G * H, 0.0);
+  if (ctx.has_input(3)) {
+    if (ctx.input(3).dims() != Dims{D, 2 * G * H}) return ctx.Error("B must be [num_directions, 2 * gates * hidden_size]");
+    bias = ReadDoubles(ctx.input(3));
+  }
+  std::vector<int64_t> lens(batch, seq);
+  if (ctx.has_input(4)) {
+    lens = ToInt64Vector(ctx.input(4));
+    if (static_cast<int64_t>(lens.size()) != batch) return ctx.Error("sequence_lens must hold one value per batch");
+    for (int64_t l : lens) {
+      if (l < 0 || l > seq) return ctx.Error("sequence_lens values must be in [0, seq_length]");
+    }
+  }
+  // State tensors are [D, batch, H] internally; layout 1 stores them [batch, D, H].
+  auto read_state = [&](int i) -> absl::StatusOr<std::vector<double>> {
+    std::vector<double> s(D * batch * H, 0.0);
+    if (!ctx.has_input(i)) return s;
+    const Tensor& t = ctx.input(i);
+    const Dims want = a.layout == 0 ? Dims{D, batch, H} : Dims{batch, D, H};
+    if (t.dims() != want) return absl::InvalidArgumentError("initial state has the wrong shape");
+    const std::vector<double> v = ReadDoubles(t);
+    for (int64_t d = 0; d < D; ++d)
+      for (int64_t b = 0; b < batch; ++b)
+        for (int64_t k = 0; k < H; ++k) s[(d * batch + b) * H + k] = a.layout == 0 ? v[(d * batch + b) * H + k] : v[(b * D + d) * H + k];
+    return s;
+  };
+  absl::StatusOr<std::vector<double>> h0 = read_state(5);
+  if (!h0.ok()) return ctx.Error(h0.status().message());
+  std::vector<double> hstate = *h0, cstate(D * batch * H, 0.0), peep(D * 3 * H, 0.0);
+  if (cell == Cell::kLstm) {
+    absl::StatusOr<std::vector<double>> c0 = read_state(6);
+    if (!c0.ok()) return ctx.Error(c0.status().message());
+    cstate = *c0;
+    if (ctx.has_input(7)) {
+      if (ctx.input(7).dims() != Dims{D, 3 * H}) return ctx.Error("P must be [num_directions, 3 * hidden_size]");
+      peep = ReadDoubles(ctx.input(7));
+    }
+  }
+  auto clip = [&a](double v) { return a.clip ? std::clamp(v, -static_cast<double>(*a.clip), static_cast<double>(*a.clip)) : v; };
+  RETURN_IF_ERROR(CheckScratch(ctx, {seq, D, batch, H}));
+  std::vector<double> y(seq * D * batch * H, 0.0);
+  const int na = NumActivations(cell);
+  std::vector<double> gx(G * H), gh(G * H);
+  for (int64_t d = 0; d < D; ++d) {
+    const bool reverse = a.direction == "reverse" || d == 1;
+    const double* W = &w[d * G * H * in];
+    const double* R = &r[d * G * H * H];
+    const double* Wb = &bias[d * 2 * G * H];
+    const double* Rb = Wb + G * H;
+    const Activation& f = a.acts[d * na];
+    const Activation& g = na > 1 ? a.acts[d * na + 1] : f;
+    const Activation& hact = na > 2 ? a.acts[d * na + 2] : g;
+    for (int64_t b = 0; b < batch; ++b) {
+      double* h = &hstate[(d * batch + b) * H];
+      double* c = &cstate[(d * batch + b) * H];
+      for (int64_t step = 0; step < lens[b]; ++step) {
+        const int64_t t = reverse ? lens[b] - 1 - step : step;
+        const double* xv = a.layout == 0 ? &x[(t * batch + b) * in] : &x[(b * seq + t) * in];
+        for (int64_t j = 0; j < G * H; ++j) {
+          double sx = Wb[j], sh = Rb[j];
+          for (int64_t k = 0; k < in; ++k) sx += xv[k] * W[j * in + k];
+          for (int64_t k = 0; k < H; ++k) sh += h[k] * R[j * H + k];
+          gx[j] = sx;
+          gh[j] = sh;
+        }
+        std::vector<double> nh(H);
+        if (cell == Cell::kRnn) {
+          for (int64_t k = 0; k < H; ++k) nh[k] = f(clip(gx[k] + gh[k]));
+        } else if (cell == Cell::kGru) {
+          std::vector<double> rg(H);
+          for (int64_t k = 0; k < H; ++k) rg[k] = f(clip(gx[H + k] + gh[H + k]));
+          for (int64_t k = 0; k < H; ++k) {
+            const double z = f(clip(gx[k] + gh[k]));
+            double pre;
+            if (a.linear_before_reset) {
+              pre = gx[2 * H + k] + rg[k] * gh[2 * H + k];
+            } else {
+              // (r (.) H_{t-1}) R_h^T + Rb_h.
+              double s2 = Rb[2 * H + k];
+              for (int64_t m = 0; m < H; ++m) s2 += rg[m] * h[m] * R[(2 * H + k) * H + m];
+              pre = gx[2 * H + k] + s2;
+            }
+            nh[k] = (1 - z) * g(clip(pre)) + z * h[k];
+          }
+        } else {
+          const double* P = &peep[d * 3 * H];
+          for (int64_t k = 0; k < H; ++k) {
+            const double i_g = f(clip(gx[k] + gh[k] + P[k] * c[k]));
+            double f_g = f(clip(gx[2 * H + k] + gh[2 * H + k] + P[2 * H + k] * c[k]));
+            if (a.input_forget) f_g = 1 - i_g;
+            const double c_in = g(clip(gx[3 * H + k] + gh[3 * H + k]));
+            const double nc = f_g * c[k] + i_g * c_in;
+            const double o_g = f(clip(gx[H + k] + gh[H + k] + P[H + k] * nc));
+            nh[k] = o_g * hact(nc);
+            c[k] = nc;
+          }
+        }
+        for (int64_t k = 0; k < H; ++k) {
+          h[k] = nh[k];
+          const int64_t yi = a.layout == 0 ? ((t * D + d) * batch + b) * H + k : ((b * seq + t) * D + d) * H + k;
+          y[yi] = nh[k];
+        }
+      }
+    }
+  }
+  auto write_state = [&](int i, const std::vector<double>& s) {
+    std::vector<double> v(s.size());
+    for (int64_t d = 0; d < D; ++d)
+      for (int64_t b = 0; b < batch; ++b)
+        for (int64_t k = 0; k < H; ++k) {
+          v[a.layout == 0 ? (d * batch + b) * H + k : (b * D + d) * H + k] = s[(d * batch + b) * H + k];
+        }
+    return WriteDoubles(ctx, i, xt.dtype(), a.layout == 0 ? Dims{D, batch, H} : Dims{batch, D, H}, v);
+  };
+  RETURN_IF_ERROR(WriteDoubles(ctx, 0, xt.dtype(), a.layout == 0 ? Dims{seq, D, batch, H} : Dims{batch, seq, D, H}, y));
+  RETURN_IF_ERROR(write_state(1, hstate));
+  if (cell == Cell::kLstm) RETURN_IF_ERROR(write_state(2, cstate));
+  return absl::OkStatus();
+}
+
+void AddRecurrent(OpRegistry& registry, const char* name, Cell cell) {
+  OpDef def;
+  def.name = name;
+  def.min_inputs = 3;
+  def.max_inputs = cell == Cell::kLstm ? 8 : 6;
+  def.num_outputs = cell == Cell::kLstm ? 3 : 2;
+  def.shape_fn = [cell](InferenceContext& ctx) { return RecurrentShape(ctx, cell); };
+  def.kernel_factory = StatelessKernel([cell](KernelContext& ctx) { return RecurrentCompute(ctx, cell); });
+  AddOp(registry, std::move(def));
+}
+
+}  // namespace
+
+void RegisterRecurrentOps(OpRegistry& registry) {
+  AddRecurrent(registry, "RNN", Cell::kRnn);
+  AddRecurrent(registry, "GRU", Cell::kGru);
+  AddRecurrent(registry, "LSTM", Cell::kLstm);
+}
+
+}  // namespace kiln::kernels
