@@ -21,7 +21,7 @@ fi
 # Progress lines are dropped; warnings and errors stay.
 build_targets() {
   set +e
-  ninja -C "$build" "$@" | grep -vE '^(\[[0-9]+/[0-9]+\] |ninja: Entering directory)'
+  ninja -C "$build" "$@" | grep -vE '^(\[[0-9]+/[0-9]+\] |ninja: Entering directory|ninja: no work to do)'
   local status=${PIPESTATUS[0]}
   set -e
   return "$status"

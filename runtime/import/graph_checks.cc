@@ -15,6 +15,26 @@ namespace {
 
 std::string NodeText(const Node& node) { return absl::StrCat("node '", node.name, "' (", node.op, ")"); }
 
+// Declared shapes whose known extents multiply to more than kMaxDeclaredElements are corrupt.
+absl::Status CheckDeclaredDims(const ValueInfo& info, absl::string_view kind) {
+  int64_t known = 1;
+  for (int64_t d : info.dims) {
+    if (d < -1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("graph ", kind, " '", info.name, "' has a negative dimension ", d));
+    }
+    if (d < 0) continue;
+    if (d == 0) return absl::OkStatus();
+    known = known > kMaxDeclaredElements / d ? kMaxDeclaredElements + 1 : known * d;
+  }
+  if (known > kMaxDeclaredElements) {
+    return absl::InvalidArgumentError(absl::StrCat("graph ", kind, " '", info.name, "' declares dims ",
+                                                   DimsToString(info.dims), ", more than the ", kMaxDeclaredElements,
+                                                   " elements Kiln accepts for one tensor"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckGraphImpl(const Graph& graph, bool check_ops, const std::set<std::string>& outer_scope,
                             int depth) {
   if (depth > kMaxSubgraphDepth) {
@@ -28,7 +48,9 @@ absl::Status CheckGraphImpl(const Graph& graph, bool check_ops, const std::set<s
     if (!inputs.insert(in.name).second) {
       return absl::InvalidArgumentError(absl::StrCat("graph input '", in.name, "' is declared twice"));
     }
+    RETURN_IF_ERROR(CheckDeclaredDims(in, "input"));
   }
+  for (const ValueInfo& out : graph.outputs) RETURN_IF_ERROR(CheckDeclaredDims(out, "output"));
   std::map<std::string, int> producer;
   std::map<std::string, int> by_name;
   const OpRegistry& registry = OpRegistry::Global();

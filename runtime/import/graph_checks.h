@@ -2,6 +2,7 @@
 #ifndef KILN_RUNTIME_IMPORT_GRAPH_CHECKS_H_
 #define KILN_RUNTIME_IMPORT_GRAPH_CHECKS_H_
 
+#include <cstdint>
 #include <set>
 #include <string>
 
@@ -12,9 +13,12 @@ namespace kiln::import_checks {
 
 // Subgraphs nested deeper than this are refused (a corrupt or hostile file).
 inline constexpr int kMaxSubgraphDepth = 32;
+// Declared input and output shapes over this many elements (2^32) are refused as corrupt.
+inline constexpr int64_t kMaxDeclaredElements = int64_t{1} << 32;
 
 // Checks an imported graph, and recursively every graph attribute (whose nodes may also read the
 // values of the graphs that enclose them, `outer_scope`):
+//   - declared input and output shapes hold at most kMaxDeclaredElements elements;
 //   - node names are unique and every node has an op that the global OpRegistry knows
 //     (`check_ops`; call RegisterStandardOps first);
 //   - no value is produced twice, or produced by a node and also a graph input or initializer;

@@ -13,6 +13,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "kiln/runtime/import.h"
 #include "kiln/support/status.h"
+#include "runtime/import/graph_checks.h"
 #include "runtime/import/tf/tf_converter.h"
 #include "runtime/import/tf/tf_tensor.h"
 #include "tensorflow_graph.pb.h"
@@ -174,6 +175,7 @@ absl::StatusOr<Graph> ImportTfGraphDefBytes(absl::string_view bytes, absl::strin
   options.outputs = outputs;
   absl::StatusOr<Graph> graph = tf_import::ConvertGraphDef(graph_def, options);
   if (!graph.ok()) return Annotate(graph.status(), where);
+  RETURN_IF_ERROR(Annotate(import_checks::CheckGraph(*graph), where));  // The checks every importer applies.
   return graph;
 }
 
@@ -218,6 +220,7 @@ absl::StatusOr<Graph> ImportTfjsModel(const std::string& model_json_path) {
   std::sort(options.outputs.begin(), options.outputs.end());
   absl::StatusOr<Graph> graph = tf_import::ConvertGraphDef(model.model_topology(), options);
   if (!graph.ok()) return Annotate(graph.status(), where);
+  RETURN_IF_ERROR(Annotate(import_checks::CheckGraph(*graph), where));  // The checks every importer applies.
   return graph;
 }
 

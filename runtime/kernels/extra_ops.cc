@@ -1166,7 +1166,8 @@ absl::Status UniqueCompute(KernelContext& ctx) {
   }
   std::vector<int64_t> order(len);
   for (int64_t j = 0; j < len; ++j) order[j] = j;
-  std::stable_sort(order.begin(), order.end(), [&keys](int64_t a, int64_t b) { return keys[a] < keys[b]; });
+  // Ties keep index order, so each group's first element is its first occurrence.
+  std::sort(order.begin(), order.end(), [&keys](int64_t a, int64_t b) { return keys[a] < keys[b] || (keys[a] == keys[b] && a < b); });
   std::vector<int64_t> first, counts, group_of(len);
   for (int64_t k = 0; k < len; ++k) {
     const int64_t j = order[k];

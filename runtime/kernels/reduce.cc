@@ -39,7 +39,9 @@ absl::StatusOr<SoftmaxSplit> SplitForSoftmax(const Node& node, const Dims& dims)
 
 absl::Status SoftmaxShapeFn(InferenceContext& ctx) {
   const TensorType& x = ctx.input(0);
-  if (!IsFloatType(x.dtype)) return ctx.Error(absl::StrCat("element type ", DTypeName(x.dtype), " is not supported (f32, f16 or bf16 expected)"));
+  if (!IsFloatType(x.dtype) && x.dtype != DType::kF64) {
+    return ctx.Error(absl::StrCat("element type ", DTypeName(x.dtype), " is not supported (f32, f64, f16 or bf16 expected)"));
+  }
   if (x.rank_known) {
     absl::StatusOr<SoftmaxSplit> s = SplitForSoftmax(ctx.node(), x.dims);
     if (!s.ok()) return ctx.Error(s.status().message());
@@ -48,22 +50,23 @@ absl::Status SoftmaxShapeFn(InferenceContext& ctx) {
   return absl::OkStatus();
 }
 
-absl::Status SoftmaxCompute(KernelContext& ctx) {
+// T is float or double (f16 and bf16 run as f32).
+template <typename T>
+absl::Status SoftmaxTyped(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
-  if (x.dtype() != DType::kF32) return ctx.Error(absl::StrCat("element type ", DTypeName(x.dtype()), " is not supported"));
   absl::StatusOr<SoftmaxSplit> s = SplitForSoftmax(ctx.node(), x.dims());
   if (!s.ok()) return ctx.Error(s.status().message());
   const bool log = ctx.node().op == "LogSoftmax";
   const bool hard = ctx.node().op == "Hardmax";
-  ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kF32, x.dims()));
-  const float* xp = x.data<float>();
-  float* yp = y->data<float>();
+  ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), x.dims()));
+  const T* xp = x.data<T>();
+  T* yp = y->data<T>();
   const int64_t n = s->n, inner = s->inner;
   for (int64_t o = 0; o < s->outer; ++o) {
     for (int64_t i = 0; i < inner; ++i) {
-      const float* src = xp + o * n * inner + i;
-      float* dst = yp + o * n * inner + i;
-      float mx = -std::numeric_limits<float>::infinity();
+      const T* src = xp + o * n * inner + i;
+      T* dst = yp + o * n * inner + i;
+      T mx = -std::numeric_limits<T>::infinity();
       int64_t arg = 0;
       for (int64_t k = 0; k < n; ++k) {
         if (src[k * inner] > mx) {
@@ -72,25 +75,32 @@ absl::Status SoftmaxCompute(KernelContext& ctx) {
         }
       }
       if (hard) {
-        for (int64_t k = 0; k < n; ++k) dst[k * inner] = k == arg ? 1.0f : 0.0f;
+        for (int64_t k = 0; k < n; ++k) dst[k * inner] = k == arg ? T(1) : T(0);
         continue;
       }
       double sum = 0;
       for (int64_t k = 0; k < n; ++k) {
-        const float e = std::exp(src[k * inner] - mx);
+        const T e = std::exp(src[k * inner] - mx);
         if (!log) dst[k * inner] = e;
         sum += e;
       }
       if (log) {
-        const float lse = static_cast<float>(std::log(sum));
+        const T lse = static_cast<T>(std::log(sum));
         for (int64_t k = 0; k < n; ++k) dst[k * inner] = src[k * inner] - mx - lse;
       } else {
-        const float inv = static_cast<float>(1.0 / sum);
+        const T inv = static_cast<T>(1.0 / sum);
         for (int64_t k = 0; k < n; ++k) dst[k * inner] *= inv;
       }
     }
   }
   return absl::OkStatus();
+}
+
+absl::Status SoftmaxCompute(KernelContext& ctx) {
+  const DType t = ctx.input(0).dtype();
+  if (t == DType::kF32) return SoftmaxTyped<float>(ctx);
+  if (t == DType::kF64) return SoftmaxTyped<double>(ctx);
+  return ctx.Error(absl::StrCat("element type ", DTypeName(t), " is not supported"));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -141,8 +141,6 @@ inline CaseResult CheckOutputs(const absl::StatusOr<std::vector<Tensor>>& output
 // (initializers are not inputs).
 inline CaseResult RunCaseDir(const fs::path& case_dir, const PrepareFn& prepare, const Tolerance& tol) {
   std::vector<std::string> output_names;
-  CaseResult failure;
-  // The graph's input names, read again after preparing (the importer's order).
   absl::StatusOr<Graph> graph = ImportOnnxFile((case_dir / "model.onnx").string());
   if (!graph.ok()) return FromStatus(graph.status(), "import");
   std::vector<std::string> input_names;
