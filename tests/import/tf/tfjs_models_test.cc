@@ -49,6 +49,9 @@ std::string ParamName(const testing::TestParamInfo<Param>& info) {
   return name;
 }
 
+// Keeps ctest's test names readable (gtest would print the struct's bytes).
+void PrintTo(const Param& p, std::ostream* os) { *os << Cases()[p.model].dir << " auto_jit=" << p.auto_jit; }
+
 class TfjsModelTest : public testing::TestWithParam<Param> {};
 
 TEST_P(TfjsModelTest, MatchesTensorFlowJs) {
