@@ -745,11 +745,13 @@ absl::StatusOr<std::vector<SliceAxis>> SlicePlan(const Dims& in, const std::vect
     if (step > 0) {
       st = std::clamp<int64_t>(st, 0, dim);
       en = std::clamp<int64_t>(en, 0, dim);
-      len = en > st ? (en - st + step - 1) / step : 0;
+      len = en > st ? (en - st - 1) / step + 1 : 0;  // No overflow for steps near INT64_MAX.
     } else {
       st = std::clamp<int64_t>(st, 0, dim - 1);
       en = std::clamp<int64_t>(en, -1, dim - 1);
-      len = st > en ? (st - en + (-step) - 1) / (-step) : 0;
+      // |step| as unsigned: -INT64_MIN does not fit int64_t.
+      const uint64_t magnitude = static_cast<uint64_t>(-(step + 1)) + 1;
+      len = st > en ? static_cast<int64_t>(static_cast<uint64_t>(st - en - 1) / magnitude) + 1 : 0;
     }
     plan[a] = SliceAxis{st, step, len};
   }
