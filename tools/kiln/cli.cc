@@ -36,7 +36,7 @@ std::string Usage() {
       Saves the model (any format Kiln imports) in Kiln's own format, then loads the file back
       and checks that it holds the same graph (docs/model_format.md).
   kiln flags
-      Lists the settings KILN_FLAGS accepts, e.g. KILN_FLAGS="--auto_jit=2 --dump_to=/tmp/hlo".
+      Lists the settings KILN_FLAGS accepts, e.g. KILN_FLAGS="--auto_jit=2 --dump_to=hlo-dump".
 )";
 }
 

@@ -24,7 +24,7 @@ struct FlagInfo {
   std::string help;
 };
 
-// Parses a KILN_FLAGS string such as "--auto_jit=2 --dump_to=/tmp/d". Unknown flags and bad values are
+// Parses a KILN_FLAGS string such as "--auto_jit=2 --dump_to=hlo-dump". Unknown flags and bad values are
 // InvalidArgument errors naming the flag.
 absl::StatusOr<Flags> ParseFlags(absl::string_view text);
 
