@@ -12,6 +12,16 @@
 
 namespace kiln::hlo {
 
+bool IsValidHloName(std::string_view name) {
+  if (name.empty()) return false;
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                    c == '.' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
 std::string Module::UniqueName(std::string_view base) {
   std::string name(base);
   if (name.empty()) name = "v";

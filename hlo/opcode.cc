@@ -30,6 +30,22 @@ absl::StatusOr<Opcode> StringToOpcode(std::string_view name) {
   return absl::NotFoundError(internal::Cat("unknown HLO opcode '", name, "'"));
 }
 
+bool OpcodeCallsComputations(Opcode opcode) {
+  switch (opcode) {
+    case Opcode::kReduce:
+    case Opcode::kReduceWindow:
+    case Opcode::kSelectAndScatter:
+    case Opcode::kScatter:
+    case Opcode::kSort:
+    case Opcode::kMap:
+    case Opcode::kCall:
+    case Opcode::kWhile:
+    case Opcode::kConditional:
+    case Opcode::kCustomCall: return true;
+    default: return false;
+  }
+}
+
 std::optional<int> OpcodeArity(Opcode opcode) {
   int arity = kOpcodeInfo[static_cast<int>(opcode)].arity;
   if (arity < 0) return std::nullopt;

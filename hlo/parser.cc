@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <map>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "hlo/str_util.h"
 #include "kiln/hlo/native_types.h"
@@ -137,6 +138,16 @@ absl::StatusOr<int64_t> ParseInt(std::string_view s) {
   return v;
 }
 
+// The text between the brackets of "{...}" (or another pair); an error naming `what` otherwise.
+absl::StatusOr<std::string_view> Bracketed(std::string_view s, char open, char close, std::string_view what) {
+  s = Trim(s);
+  if (s.size() < 2 || s.front() != open || s.back() != close) {
+    return absl::InvalidArgumentError(Cat(what, " must be written ", std::string(1, open), "...",
+                                          std::string(1, close), ", got '", s, "'"));
+  }
+  return s.substr(1, s.size() - 2);
+}
+
 absl::StatusOr<std::vector<int64_t>> ParseIntList(std::string_view s) {
   s = Trim(s);
   if (s.size() < 2 || s.front() != '{' || s.back() != '}') {
@@ -195,6 +206,7 @@ absl::StatusOr<Window> ParseWindow(std::string_view s) {
 
 absl::StatusOr<PaddingConfig> ParsePadding(std::string_view s) {
   PaddingConfig p;
+  if (Trim(s).empty()) return p;  // A rank-0 pad.
   for (const std::string& dim : SplitX(Trim(s))) {
     // Values may be negative: split on '_' that are not a leading minus sign.
     std::vector<int64_t> v;
@@ -215,8 +227,8 @@ absl::StatusOr<PaddingConfig> ParsePadding(std::string_view s) {
 
 absl::StatusOr<ConvolutionDimensionNumbers> ParseDimLabels(std::string_view s) {
   size_t us = s.find('_'), arrow = s.find("->");
-  if (us == std::string_view::npos || arrow == std::string_view::npos) {
-    return absl::InvalidArgumentError(Cat("bad dim_labels '", s, "'"));
+  if (us == std::string_view::npos || arrow == std::string_view::npos || arrow < us || us < 2) {
+    return absl::InvalidArgumentError(Cat("bad dim_labels '", s, "' (expected e.g. b01f_01io->b01f)"));
   }
   std::string_view in = s.substr(0, us), k = s.substr(us + 1, arrow - us - 1), out = s.substr(arrow + 2);
   ConvolutionDimensionNumbers d;
@@ -227,12 +239,16 @@ absl::StatusOr<ConvolutionDimensionNumbers> ParseDimLabels(std::string_view s) {
   auto fill = [&](std::string_view labels, char a, int64_t* da, char b, int64_t* db,
                   std::vector<int64_t>* spatial) -> absl::Status {
     if (labels.size() != ns + 2) return absl::InvalidArgumentError("dim_labels ranks differ");
+    *da = *db = -1;
     for (size_t i = 0; i < labels.size(); ++i) {
       char c = labels[i];
-      if (c == a) *da = i;
-      else if (c == b) *db = i;
-      else if (c >= '0' && c <= '9' && static_cast<size_t>(c - '0') < ns) (*spatial)[c - '0'] = i;
-      else return absl::InvalidArgumentError(Cat("bad dim_labels '", s, "'"));
+      int64_t* slot = c == a ? da : c == b ? db
+                    : (c >= '0' && c <= '9' && static_cast<size_t>(c - '0') < ns) ? &(*spatial)[c - '0']
+                                                                                   : nullptr;
+      if (slot == nullptr || *slot != -1) {
+        return absl::InvalidArgumentError(Cat("bad dim_labels '", s, "' (each label once per part)"));
+      }
+      *slot = static_cast<int64_t>(i);
     }
     return absl::OkStatus();
   };
@@ -354,6 +370,10 @@ class Parser {
       if (line.substr(0, 10) == "HloModule ") {
         std::string_view rest = Trim(line.substr(10));
         size_t end = rest.find_first_of(", ");
+        if (module != nullptr) return Error("a second 'HloModule' line");
+        if (!IsValidHloName(rest.substr(0, end))) {
+          return Error(Cat("bad module name '", rest.substr(0, end), "' (use A-Z a-z 0-9 _ . -)"));
+        }
         module = std::make_unique<Module>(std::string(rest.substr(0, end)));
         continue;
       }
@@ -364,6 +384,12 @@ class Parser {
         if (current_is_entry) line = Trim(line.substr(6));
         line = StripPercent(line);
         size_t end = line.find_first_of(" ({");
+        if (!IsValidHloName(line.substr(0, end))) {
+          return Error(Cat("bad computation name '", line.substr(0, end), "' (use A-Z a-z 0-9 _ . -)"));
+        }
+        if (computations_.count(std::string(line.substr(0, end))) != 0) {
+          return Error(Cat("computation '", line.substr(0, end), "' is defined twice"));
+        }
         current = std::make_unique<Computation>(std::string(line.substr(0, end)));
         values_.clear();
         root = nullptr;
@@ -420,6 +446,8 @@ class Parser {
     size_t eq = line.find(" = ");
     if (eq == std::string_view::npos) return absl::InvalidArgumentError("expected 'name = ...'");
     std::string name(StripPercent(line.substr(0, eq)));
+    if (!IsValidHloName(name)) return absl::InvalidArgumentError(Cat("bad instruction name '", name, "' (use A-Z a-z 0-9 _ . -)"));
+    if (values_.count(name) != 0) return absl::InvalidArgumentError(Cat("instruction name '", name, "' is used twice"));
     std::string_view rest = Trim(line.substr(eq + 3));
     size_t shape_len = ShapeLength(rest);
     if (shape_len == 0) return absl::InvalidArgumentError(Cat("expected a shape in '", rest, "'"));
@@ -438,8 +466,22 @@ class Parser {
     std::unique_ptr<Instruction> instr;
     if (opcode == Opcode::kParameter) {
       ASSIGN_OR_RETURN(int64_t number, ParseInt(operand_text));
+      if (number < 0 || number >= kMaxParameters) {
+        return absl::InvalidArgumentError(
+            Cat("parameter number ", number, " of %", name, " is outside [0, ", kMaxParameters, ")"));
+      }
+      if (number < comp->num_parameters() && comp->parameter_instruction(number) != nullptr) {
+        return absl::InvalidArgumentError(Cat("parameter number ", number, " is used twice (%", name, ")"));
+      }
       instr = Instruction::CreateParameter(number, shape, name);
     } else if (opcode == Opcode::kConstant) {
+      RETURN_IF_ERROR(ShapeUtil::ValidateShape(shape));
+      // Each element is written out, so the text bounds the element count (and the allocation).
+      if (shape.IsArray() && ShapeUtil::ElementsIn(shape) > static_cast<int64_t>(operand_text.size()) + 1) {
+        return absl::InvalidArgumentError(Cat("constant %", name, " of shape ", shape.ToString(), " has ",
+                                              ShapeUtil::ElementsIn(shape), " elements but ",
+                                              operand_text.size(), " characters of values"));
+      }
       ASSIGN_OR_RETURN(Literal lit, ParseLiteral(shape, operand_text));
       instr = Instruction::CreateConstant(std::move(lit));
       *instr->mutable_shape() = shape;
@@ -486,8 +528,10 @@ class Parser {
         instr->set_dimensions({d});
       } else if (key == "slice") {
         std::vector<int64_t> starts, limits, strides;
-        for (std::string_view part : SplitTopLevel(value.substr(1, value.size() - 2))) {
-          std::string inner(Trim(part).substr(1, Trim(part).size() - 2));
+        ASSIGN_OR_RETURN(std::string_view all, Bracketed(value, '{', '}', "slice"));
+        for (std::string_view part : SplitTopLevel(all)) {
+          ASSIGN_OR_RETURN(std::string_view one, Bracketed(part, '[', ']', "a slice dimension"));
+          std::string inner(one);
           std::vector<std::string> f;
           for (absl::string_view x : absl::StrSplit(inner, ':')) f.emplace_back(x);
           if (f.size() < 2) return absl::InvalidArgumentError("bad slice");
@@ -594,9 +638,12 @@ class Parser {
       } else if (key == "scale") {
         QuantizationParams q = instr->quantization();
         q.scales.clear();
-        std::string inner(value.substr(1, value.size() - 2));
+        ASSIGN_OR_RETURN(std::string_view all, Bracketed(value, '{', '}', "scale"));
+        std::string inner(all);
         for (absl::string_view p : absl::StrSplit(inner, ',', absl::SkipWhitespace())) {
-          q.scales.push_back(std::strtod(std::string(p).c_str(), nullptr));
+          double v = 0;
+          if (!absl::SimpleAtod(p, &v)) return absl::InvalidArgumentError(Cat("bad scale '", p, "'"));
+          q.scales.push_back(v);
         }
         instr->set_quantization(std::move(q));
       } else if (key == "zero_point") {
@@ -608,7 +655,8 @@ class Parser {
         ASSIGN_OR_RETURN(q.quantization_dimension, ParseInt(value));
         instr->set_quantization(std::move(q));
       } else if (key == "custom_call_target") {
-        instr->set_custom_call_target(std::string(value.substr(1, value.size() - 2)));
+        ASSIGN_OR_RETURN(std::string_view target, Bracketed(value, '"', '"', "custom_call_target"));
+        instr->set_custom_call_target(std::string(target));
       } else if (key == "backend_config") {
         std::string v;
         if (!value.empty() && value.front() == '"') {
@@ -637,7 +685,8 @@ class Parser {
         ASSIGN_OR_RETURN(false_comp, FindComputation(value));
       } else if (key == "branch_computations") {
         called.clear();
-        for (std::string_view c : SplitTopLevel(value.substr(1, value.size() - 2))) {
+        ASSIGN_OR_RETURN(std::string_view all, Bracketed(value, '{', '}', "branch_computations"));
+        for (std::string_view c : SplitTopLevel(all)) {
           ASSIGN_OR_RETURN(Computation * comp, FindComputation(c));
           called.push_back(comp);
         }
@@ -652,6 +701,8 @@ class Parser {
   }
 
   size_t line_ = 0;
+  // Parameter numbers index a table; a computation has fewer parameters than this.
+  static constexpr int64_t kMaxParameters = int64_t{1} << 20;
   std::map<std::string, Instruction*> values_;
   std::map<std::string, Computation*> computations_;
 };

@@ -496,6 +496,9 @@ class Reader {
                      " calls itself (directly or through other computations)");
     }
 
+    if (!IsValidHloName(p.name())) {
+      return Invalid("the module name '", p.name(), "' is empty or has characters other than A-Z a-z 0-9 _ . -");
+    }
     auto module = std::make_unique<Module>(p.name());
     computations_.assign(n, nullptr);
     for (int i : *order) {
@@ -511,6 +514,9 @@ class Reader {
  private:
   absl::Status ClaimName(const std::string& name, std::string_view what) {
     if (name.empty()) return Invalid("a ", what, " has an empty name");
+    if (!IsValidHloName(name)) {
+      return Invalid("the ", what, " name '", name, "' has characters other than A-Z a-z 0-9 _ . -");
+    }
     if (!names_.insert(name).second) {
       return Invalid("the name '", name, "' is used twice (names are unique within a module)");
     }
@@ -605,7 +611,7 @@ class Reader {
         KILN_CHECK(c != nullptr, "callee built after its caller");
         called.push_back(c);
       }
-      if (!called.empty() && !CallsComputations(*opcode)) {
+      if (!called.empty() && !OpcodeCallsComputations(*opcode)) {
         return err(&ip, ip.opcode(), " calls no computations, but ", called.size(), " are named");
       }
       instr->set_called_computations(std::move(called));
@@ -613,22 +619,6 @@ class Reader {
     }
     computation->set_root_instruction(built[root->second]);
     return computation;
-  }
-
-  static bool CallsComputations(Opcode opcode) {
-    switch (opcode) {
-      case Opcode::kReduce:
-      case Opcode::kReduceWindow:
-      case Opcode::kSelectAndScatter:
-      case Opcode::kScatter:
-      case Opcode::kSort:
-      case Opcode::kMap:
-      case Opcode::kCall:
-      case Opcode::kWhile:
-      case Opcode::kConditional:
-      case Opcode::kCustomCall: return true;
-      default: return false;
-    }
   }
 
   absl::flat_hash_set<std::string> names_;

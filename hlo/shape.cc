@@ -3,8 +3,10 @@
 #include "hlo/str_util.h"
 
 #include <algorithm>
+#include <limits>
 #include <numeric>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "kiln/support/status.h"
@@ -169,18 +171,29 @@ Shape ShapeUtil::ChangeElementType(const Shape& shape, PrimitiveType type) {
 
 int64_t ShapeUtil::ElementsIn(const Shape& shape) {
   int64_t n = 1;
-  for (int64_t d : shape.dimensions()) n *= d;
+  for (int64_t d : shape.dimensions()) {
+    if (d == 0) return 0;
+  }
+  for (int64_t d : shape.dimensions()) {
+    if (__builtin_mul_overflow(n, d, &n)) return std::numeric_limits<int64_t>::max();
+  }
   return n;
 }
 
 int64_t ShapeUtil::ByteSizeOf(const Shape& shape) {
   if (shape.IsTuple()) {
     int64_t total = 0;
-    for (const Shape& s : shape.tuple_shapes()) total += ByteSizeOf(s);
+    for (const Shape& s : shape.tuple_shapes()) {
+      if (__builtin_add_overflow(total, ByteSizeOf(s), &total)) return std::numeric_limits<int64_t>::max();
+    }
     return total;
   }
   if (!shape.IsArray()) return 0;
-  return ElementsIn(shape) * ByteWidth(shape.element_type());
+  int64_t bytes;
+  if (__builtin_mul_overflow(ElementsIn(shape), ByteWidth(shape.element_type()), &bytes)) {
+    return std::numeric_limits<int64_t>::max();
+  }
+  return bytes;
 }
 
 bool ShapeUtil::IsZeroElementArray(const Shape& shape) {
@@ -216,10 +229,15 @@ absl::Status ShapeUtil::ValidateShape(const Shape& shape) {
   if (!shape.IsArray()) {
     return absl::InvalidArgumentError("shape has no valid element type");
   }
+  int64_t bytes = ByteWidth(shape.element_type());
   for (int64_t d : shape.dimensions()) {
     if (d < 0) {
       return absl::InvalidArgumentError(
           internal::Cat("shape ", shape.ToString(), " has a negative dimension"));
+    }
+    // The same rule as deserialization: the byte size, multiplied out in order, fits in 64 bits.
+    if (__builtin_mul_overflow(bytes, d, &bytes)) {
+      return absl::InvalidArgumentError(internal::Cat("shape ", shape.ToString(), ": array size overflows 64 bits"));
     }
   }
   std::vector<int64_t> m = shape.layout().minor_to_major;
@@ -274,7 +292,11 @@ class ShapeParser {
     if (pos_ < text_.size() && text_[pos_] == '-') ++pos_;
     while (pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9') ++pos_;
     if (start == pos_) return Error("expected an integer");
-    return std::stoll(std::string(text_.substr(start, pos_ - start)));
+    int64_t value = 0;
+    if (!absl::SimpleAtoi(absl::string_view(text_.data() + start, pos_ - start), &value)) {
+      return Error("integer out of range");
+    }
+    return value;
   }
   absl::StatusOr<std::vector<int64_t>> ParseIntList(char close) {
     std::vector<int64_t> v;

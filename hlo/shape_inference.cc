@@ -408,6 +408,7 @@ absl::StatusOr<Shape> InferShapeImpl(const Instruction& instr) {
       return ShapeUtil::MakeShape(o.element_type(), dims);
     }
     case Opcode::kDynamicSlice: {
+      if (ops.empty()) return Err("needs an operand and start indices");
       const Shape& o = *ops[0];
       if (instr.operand_count() != o.rank() + 1) return Err("needs one start index per dimension");
       for (int64_t i = 1; i < instr.operand_count(); ++i) {
@@ -426,6 +427,7 @@ absl::StatusOr<Shape> InferShapeImpl(const Instruction& instr) {
       return ShapeUtil::MakeShape(o.element_type(), instr.slice_sizes());
     }
     case Opcode::kDynamicUpdateSlice: {
+      if (ops.size() < 2) return Err("needs an operand, an update and start indices");
       const Shape &o = *ops[0], &u = *ops[1];
       if (instr.operand_count() != o.rank() + 2) return Err("needs one start index per dimension");
       RETURN_IF_ERROR(CheckSameType(o, u, "dynamic-update-slice"));

@@ -32,6 +32,10 @@ absl::Status VerifyComputation(const Module& module, const Computation& c,
       if (!seen.contains(op)) return err(instr, "operand %", op->name(), " does not precede it");
     }
     seen.insert(instr);
+    if (!instr->called_computations().empty() && !OpcodeCallsComputations(instr->opcode())) {
+      return err(instr, OpcodeString(instr->opcode()), " does not call computations, but calls ",
+                 instr->called_computations().size());
+    }
     for (const Computation* called : instr->called_computations()) {
       if (called == nullptr || called->parent() != &module) {
         return err(instr, "calls a computation that is not in the module");

@@ -19,9 +19,42 @@ absl::Status InferenceContext::Error(absl::string_view message) const {
   return absl::InvalidArgumentError(absl::StrCat(node_.op, " node '", node_.name, "': ", message));
 }
 
+absl::Status CheckInferredType(const Node& node, int output, const TensorType& type) {
+  if (!type.rank_known) return absl::OkStatus();
+  int64_t known = 1;  // Product of the known dims, capped above kMaxTensorElements.
+  for (int64_t d : type.dims) {
+    if (d < -1) {
+      return absl::InvalidArgumentError(absl::StrCat(node.op, " node '", node.name, "': output ", output,
+                                                     " would have a negative dimension, ", d,
+                                                     "; check the node's attributes and shape inputs"));
+    }
+    if (d >= 0) known = d == 0 || known == 0 ? 0 : SatMul(known, d);
+  }
+  // One dim over the limit is refused even when another is 0 (an empty tensor): shape functions and
+  // kernels then see every dim in [-1, kMaxTensorElements].
+  bool dim_too_big = false;
+  for (int64_t d : type.dims) dim_too_big = dim_too_big || d > kMaxTensorElements;
+  if (known > kMaxTensorElements || dim_too_big) {
+    std::vector<std::string> parts;
+    for (int64_t d : type.dims) parts.push_back(d < 0 ? "?" : absl::StrCat(d));
+    return absl::InvalidArgumentError(absl::StrCat(
+        node.op, " node '", node.name, "': output ", output, " would have shape [", absl::StrJoin(parts, ","),
+        "], more than the ", kMaxTensorElements,
+        " elements Kiln allows in one tensor (or a dimension that large, or a size that overflows)"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Tensor*> KernelContext::AllocateOutput(int i, DType dtype, Dims dims) {
   if (i < 0 || i >= static_cast<int>(outputs_->size())) {
     return Error(absl::StrCat("output ", i, " does not exist"));
+  }
+  // The run-time side of CheckInferredType's dim bound (an empty tensor may otherwise carry a huge dim).
+  for (int64_t d : dims) {
+    if (d > kMaxTensorElements) {
+      return Error(absl::StrCat("output ", i, " would have dims ", DimsToString(dims), ", a dimension over ",
+                                kMaxTensorElements));
+    }
   }
   absl::StatusOr<Tensor> t =
       allocator_ != nullptr ? allocator_->Allocate(i, dtype, dims) : Tensor::Create(dtype, std::move(dims));
@@ -146,6 +179,7 @@ absl::StatusOr<std::map<std::string, TensorType>> InferTypes(
         return absl::InternalError(absl::StrCat(node.op, " node '", node.name,
                                                 "': shape function gave no type for output ", i));
       }
+      RETURN_IF_ERROR(CheckInferredType(node, static_cast<int>(i), ctx.outputs()[i]));
       types[node.outputs[i]] = std::move(ctx.outputs()[i]);
     }
   }

@@ -6,9 +6,8 @@
 #
 # Usage: tools/fuzz.sh [SECONDS] [TARGET...]     e.g. tools/fuzz.sh 600 onnx
 #        tools/fuzz.sh --build-only              configure and build the whole sanitizer build
-# Mutations use the fixed seed $KILN_FUZZ_SEED (default 1), so that a run from the same corpus repeats
-# the same inputs (a faster machine only goes further along the same sequence): CI stays reproducible,
-# and a longer local run with the same seed and an empty <build>/fuzz/corpus covers what CI will try.
+# Mutations use the fixed seed $KILN_FUZZ_SEED (default 1): runs are similar but not identical (which
+# inputs join the corpus depends on timing), so run longer and with other seeds locally before landing.
 # Set KILN_FUZZ_SEED=0 for a time-based seed when hunting for new bugs.
 # The build folder is $KILN_FUZZ_BUILD_DIR, default build-asan (KILN_SANITIZE=ON, KILN_FUZZ=ON:
 # the LLVM-free libraries, their tests and the fuzz targets, with ASan+UBSan). docs/testing.md.
@@ -74,7 +73,11 @@ for name in "${targets[@]}"; do
   else
     failed=1
     echo "fuzz $name: FAILED (exit $status); log $log, reproducer in $build/fuzz/artifacts/" >&2
-    grep -E 'ERROR|SUMMARY|fuzz check failed|runtime error' "$log" | head -20 >&2 || true
+    # The finding: sanitizer report or libFuzzer's deadly-signal / timeout / OOM message, with its stack
+    # (protobuf's parse warnings about the random bytes are dropped).
+    grep -v '^\[libprotobuf ' "$log" |
+      grep -E -A40 '^==[0-9]+==ERROR|runtime error:|fuzz check failed|ERROR: libFuzzer' | head -60 >&2 || true
+    ls "$build/fuzz/artifacts/" | grep "^${name}-" | head -5 >&2 || true
   fi
 done
 exit "$failed"

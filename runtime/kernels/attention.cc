@@ -61,6 +61,10 @@ absl::StatusOr<Geometry> ComputeGeometry(const Node& node, const AttentionAttrs&
   if (q.size() == 3) {
     g.three_d = true;
     if (a.q_num_heads <= 0 || a.kv_num_heads <= 0) return error("3-D inputs need q_num_heads and kv_num_heads");
+    if (a.q_num_heads > kMaxTensorElements || a.kv_num_heads > kMaxTensorElements) {
+      return error(absl::StrCat("q_num_heads ", a.q_num_heads, " and kv_num_heads ", a.kv_num_heads,
+                                " must be at most ", kMaxTensorElements));
+    }
     g.q_heads = a.q_num_heads;
     g.kv_heads = a.kv_num_heads;
     g.q_seq = q[1];
@@ -119,7 +123,8 @@ absl::Status AttentionShapeFn(InferenceContext& ctx) {
   }
   absl::StatusOr<Geometry> g = ComputeGeometry(ctx.node(), a, q.dims, k.dims, v.dims, past);
   if (!g.ok()) return ctx.Error(g.status().message());
-  Dims y = g->three_d ? Dims{g->batch, g->q_seq, g->q_heads * g->v_head} : Dims{g->batch, g->q_heads, g->q_seq, g->v_head};
+  Dims y = g->three_d ? Dims{g->batch, g->q_seq, SatMul(g->q_heads, g->v_head)}
+                      : Dims{g->batch, g->q_heads, g->q_seq, g->v_head};
   ctx.set_output(0, TensorType{q.dtype, y});
   if (nout > 1) ctx.set_output(1, TensorType{q.dtype, {g->batch, g->kv_heads, g->total(), g->head}});
   if (nout > 2) ctx.set_output(2, TensorType{q.dtype, {g->batch, g->kv_heads, g->total(), g->v_head}});
@@ -143,6 +148,7 @@ absl::Status AttentionCompute(KernelContext& ctx) {
     return ctx.Error(absl::StrCat("past_value ", ctx.input(5).TypeString(), " must be [", B, ",", HK, ",", P, ",", DV, "]"));
   }
   RETURN_IF_ERROR(CheckScratch(ctx, {B, HQ, SQ, T}));
+  RETURN_IF_ERROR(CheckScratch(ctx, {B, HQ, SQ, DV}));
   RETURN_IF_ERROR(CheckScratch(ctx, {B, HK, T, std::max(D, DV)}));
   const std::vector<double> qv = ReadDoubles(qt), kv = ReadDoubles(kt), vv = ReadDoubles(vt);
   // Q as [B, HQ, SQ, D]; present K as [B, HK, T, D], present V as [B, HK, T, DV].
@@ -205,6 +211,12 @@ absl::Status AttentionCompute(KernelContext& ctx) {
     if (has_past) return ctx.Error("nonpad_kv_seqlen cannot be combined with past_key/past_value");
     nonpad = ToInt64Vector(ctx.input(6));
     if (static_cast<int64_t>(nonpad.size()) != B) return ctx.Error("nonpad_kv_seqlen must have one value per batch");
+    for (int64_t len : nonpad) {
+      if (len < 0 || len > T) {
+        return ctx.Error(
+            absl::StrCat("nonpad_kv_seqlen value ", len, " is outside [0, ", T, "] (the K/V sequence length)"));
+      }
+    }
   }
   double scale = a.scale ? static_cast<double>(*a.scale) : 1.0 / std::sqrt(static_cast<double>(D));
   // The reference scales Q and K each by sqrt(scale), rounded to the input type.

@@ -59,7 +59,7 @@ absl::StatusOr<ConvShape> InferConvShape(const Node& node, const Dims& x, const 
     }
   }
   const int64_t c = x[1], m = w[0], cg = w[1];
-  if (c >= 0 && cg >= 0 && c != cg * s.group) {
+  if (c >= 0 && cg >= 0 && c != SatMul(cg, s.group)) {
     return absl::InvalidArgumentError(absl::StrCat("input channels ", c, " must equal W's dimension 1 (", cg,
                                                    ") times group (", s.group, ")"));
   }

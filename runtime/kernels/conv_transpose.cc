@@ -52,8 +52,10 @@ absl::StatusOr<ConvTransposeGeometry> ComputeGeometry(const Node& node, const Di
         g.kernel[i] > kMax) {
       return bad("strides, dilations and kernel extents must be in [1, 2^20]");
     }
-    if (g.in[i] < 0 || g.in[i] > kMaxExtent || std::abs(out_pad[i]) > kMaxExtent || std::abs(pads[i]) > kMaxExtent ||
-        std::abs(pads[i + r]) > kMaxExtent || (!out_shape.empty() && std::abs(out_shape[i]) > kMaxExtent)) {
+    // Not std::abs: the attributes may hold INT64_MIN.
+    auto outside = [](int64_t v) { return v < -kMaxExtent || v > kMaxExtent; };
+    if (g.in[i] < 0 || g.in[i] > kMaxExtent || outside(out_pad[i]) || outside(pads[i]) || outside(pads[i + r]) ||
+        (!out_shape.empty() && outside(out_shape[i]))) {
       return bad("input extents, pads, output_padding and output_shape must be within 2^40");
     }
     const int64_t ext = (g.kernel[i] - 1) * g.dilations[i] + 1;
@@ -97,7 +99,7 @@ absl::Status ConvTransposeShape(InferenceContext& ctx) {
   absl::StatusOr<ConvTransposeGeometry> g = ComputeGeometry(ctx.node(), x.dims, w.dims);
   if (!g.ok()) return ctx.Error(g.status().message());
   if (group <= 0 || x.dims[1] != w.dims[0] || x.dims[1] % group) return ctx.Error("W's first dimension must equal X's channels, a multiple of group");
-  Dims od{x.dims[0], w.dims[1] * group};
+  Dims od{x.dims[0], SatMul(w.dims[1], group)};
   od.insert(od.end(), g->out.begin(), g->out.end());
   ctx.set_output(0, TensorType{x.dtype, od});
   return absl::OkStatus();
@@ -118,7 +120,10 @@ absl::Status ConvTransposeCompute(KernelContext& ctx) {
     g.pad_end.insert(g.pad_end.begin(), 0);
     ++g.r;
   }
-  const int64_t n = x.dims()[0], c = x.dims()[1], mg = w.dims()[1], m = mg * group, cg = c / group;
+  const int64_t n = x.dims()[0], c = x.dims()[1], mg = w.dims()[1], m = SatMul(mg, group), cg = c / group;
+  if (m > kMaxTensorElements) {
+    return ctx.Error(absl::StrCat("group ", group, " gives more than ", kMaxTensorElements, " output channels"));
+  }
   const std::vector<double> xv = ReadDoubles(x), wv = ReadDoubles(w);
   const std::vector<double> bias = ctx.has_input(2) ? ReadDoubles(ctx.input(2)) : std::vector<double>(m, 0.0);
   if (static_cast<int64_t>(bias.size()) != m) return ctx.Error("B must hold one value per output channel");

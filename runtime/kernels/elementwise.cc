@@ -114,10 +114,10 @@ template <typename T>
 T ApplyUnary(UnaryKind kind, T x, const UnaryParams& p) {
   switch (kind) {
     case UnaryKind::kRelu: return x > T(0) ? x : T(0);
-    case UnaryKind::kNeg: return static_cast<T>(-x);
+    case UnaryKind::kNeg: return WrapNeg<T>(x);  // The most negative integer stays itself.
     case UnaryKind::kAbs:
       if constexpr (std::is_unsigned_v<T>) return x;
-      else return x < T(0) ? static_cast<T>(-x) : x;
+      else return x < T(0) ? WrapNeg<T>(x) : x;
     case UnaryKind::kSign: return x > T(0) ? T(1) : (x < T(0) ? static_cast<T>(-1) : T(0));
     default: break;
   }
@@ -278,11 +278,12 @@ template <typename T>
 absl::Status ApplyBinary(KernelContext& ctx, BinaryKind kind, const T* a, const Dims& ad, const T* b,
                          const Dims& bd, T* out, const Dims& od, bool fmod) {
   switch (kind) {
-    case BinaryKind::kAdd: BroadcastBinary(a, ad, b, bd, out, od, [](T x, T y) { return static_cast<T>(x + y); }); break;
-    case BinaryKind::kSub: BroadcastBinary(a, ad, b, bd, out, od, [](T x, T y) { return static_cast<T>(x - y); }); break;
-    case BinaryKind::kMul: BroadcastBinary(a, ad, b, bd, out, od, [](T x, T y) { return static_cast<T>(x * y); }); break;
+    // Integers wrap around on overflow (WrapAdd etc.), as numpy does.
+    case BinaryKind::kAdd: BroadcastBinary(a, ad, b, bd, out, od, [](T x, T y) { return WrapAdd<T>(x, y); }); break;
+    case BinaryKind::kSub: BroadcastBinary(a, ad, b, bd, out, od, [](T x, T y) { return WrapSub<T>(x, y); }); break;
+    case BinaryKind::kMul: BroadcastBinary(a, ad, b, bd, out, od, [](T x, T y) { return WrapMul<T>(x, y); }); break;
     case BinaryKind::kPRelu:
-      BroadcastBinary(a, ad, b, bd, out, od, [](T x, T slope) { return x < T(0) ? static_cast<T>(x * slope) : x; });
+      BroadcastBinary(a, ad, b, bd, out, od, [](T x, T slope) { return x < T(0) ? WrapMul<T>(x, slope) : x; });
       break;
     case BinaryKind::kMax:
       BroadcastBinary(a, ad, b, bd, out, od, [](T x, T y) {
@@ -304,13 +305,21 @@ absl::Status ApplyBinary(KernelContext& ctx, BinaryKind kind, const T* a, const 
           if (b[i] == 0) return ctx.Error("integer division by zero");
         }
         if (kind == BinaryKind::kDiv) {
-          // C++ integer division truncates toward zero, as ONNX specifies.
-          BroadcastBinary(a, ad, b, bd, out, od, [](T x, T y) { return static_cast<T>(x / y); });
+          // C++ integer division truncates toward zero, as ONNX specifies. Dividing by -1 negates
+          // (wrapping: the most negative value over -1 overflows, undefined behaviour in C++).
+          BroadcastBinary(a, ad, b, bd, out, od, [](T x, T y) {
+            if constexpr (std::is_signed_v<T>) { if (y == T(-1)) return WrapNeg<T>(x); }
+            return static_cast<T>(x / y);
+          });
         } else if (fmod) {
-          BroadcastBinary(a, ad, b, bd, out, od, [](T x, T y) { return static_cast<T>(x % y); });
+          BroadcastBinary(a, ad, b, bd, out, od, [](T x, T y) {
+            if constexpr (std::is_signed_v<T>) { if (y == T(-1)) return T(0); }
+            return static_cast<T>(x % y);
+          });
         } else {
           // Python-style modulus: the result takes the sign of the divisor.
           BroadcastBinary(a, ad, b, bd, out, od, [](T x, T y) {
+            if constexpr (std::is_signed_v<T>) { if (y == T(-1)) return T(0); }
             T r = static_cast<T>(x % y);
             if (r != 0 && ((r < 0) != (y < 0))) r = static_cast<T>(r + y);
             return r;
@@ -409,7 +418,7 @@ std::vector<T> ConvertToVector(const Tensor& t) {
     if constexpr (std::is_floating_point_v<T>) {
       v[i] = static_cast<T>(t.GetAsDouble(i));
     } else {
-      v[i] = IsFloatType(t.dtype()) ? static_cast<T>(t.GetAsDouble(i)) : static_cast<T>(t.GetAsInt64(i));
+      v[i] = IsFloatType(t.dtype()) ? SaturatingCast<T>(t.GetAsDouble(i)) : static_cast<T>(t.GetAsInt64(i));
     }
   }
   return v;
@@ -435,7 +444,11 @@ absl::Status PowCompute(KernelContext& ctx) {
       }
     }
     BroadcastBinary(a.data<T>(), a.dims(), e.data(), b.dims(), y->data<T>(), od, [](T x, double p) {
-      return static_cast<T>(std::pow(static_cast<double>(x), p));
+      if constexpr (std::is_integral_v<T>) {
+        return SaturatingCast<T>(std::pow(static_cast<double>(x), p));  // Out of range: saturates, not UB.
+      } else {
+        return static_cast<T>(std::pow(static_cast<double>(x), p));
+      }
     });
     return absl::OkStatus();
   });

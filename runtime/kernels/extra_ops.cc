@@ -184,13 +184,20 @@ absl::Status WindowShape(InferenceContext& ctx) {
   ASSIGN_OR_RETURN(DType dt, OutputDataType(ctx.node(), "output_datatype", 1));
   const TensorType& size = ctx.input(0);
   if (!IsIntType(size.dtype)) return ctx.Error("size must be an integer scalar");
-  ctx.set_output(0, TensorType{dt, {size.value ? size.value->GetAsInt64(0) : -1}});
+  int64_t n = -1;
+  if (size.value) {
+    if (size.value->num_elements() != 1) return ctx.Error("size must be an integer scalar");
+    n = size.value->GetAsInt64(0);
+    if (n < 0) return ctx.Error(absl::StrCat("size ", n, " must not be negative"));
+  }
+  ctx.set_output(0, TensorType{dt, {n}});
   return absl::OkStatus();
 }
 
 absl::Status WindowCompute(KernelContext& ctx, WindowKind kind) {
   ASSIGN_OR_RETURN(DType dt, OutputDataType(ctx.node(), "output_datatype", 1));
   ASSIGN_OR_RETURN(int64_t periodic, ctx.node().GetInt("periodic", 1));
+  if (ctx.input(0).num_elements() != 1) return ctx.Error("size must be an integer scalar");
   const int64_t size = ctx.input(0).GetAsInt64(0);
   if (size < 0) return ctx.Error("size must not be negative");
   RETURN_IF_ERROR(CheckScratch(ctx, {size}));
@@ -234,7 +241,7 @@ absl::Status EyeLikeCompute(KernelContext& ctx) {
   RETURN_IF_ERROR(CheckScratch(ctx, x.dims()));
   std::vector<double> v(r * c, 0.0);
   for (int64_t i = 0; i < r; ++i) {
-    const int64_t j = i + k;
+    const int64_t j = SatAdd(i, k);  // k may be any int64.
     if (j >= 0 && j < c) v[i * c + j] = 1.0;
   }
   return WriteDoubles(ctx, 0, dt, x.dims(), v);
@@ -267,9 +274,9 @@ absl::Status CumProdCompute(KernelContext& ctx) {
           const int64_t off = (o * len + k) * inner + i;
           if (exclusive) {
             dst[off] = acc;
-            acc = static_cast<T>(acc * src[off]);
+            acc = WrapMul<T>(acc, src[off]);
           } else {
-            acc = static_cast<T>(acc * src[off]);
+            acc = WrapMul<T>(acc, src[off]);
             dst[off] = acc;
           }
         }
@@ -292,7 +299,7 @@ absl::Status SpaceDepthShape(InferenceContext& ctx, bool to_space) {
   }
   if (x.dims.size() != 4) return ctx.Error("input must be 4-D [N, C, H, W]");
   Dims d = x.dims;
-  auto mul = [](int64_t v, int64_t f) { return v < 0 ? v : v * f; };
+  auto mul = [](int64_t v, int64_t f) { return v < 0 ? v : SatMul(v, f); };
   auto div = [](int64_t v, int64_t f) { return v < 0 ? v : v / f; };
   if (to_space) {
     if (d[1] >= 0 && d[1] % (bs * bs)) return ctx.Error("channels must be a multiple of blocksize^2");
@@ -317,7 +324,7 @@ absl::Status SpaceDepthCompute(KernelContext& ctx, bool to_space) {
   if (to_space) {
     if (c % (bs * bs)) return ctx.Error("channels must be a multiple of blocksize^2");
     const int64_t oc = c / (bs * bs);
-    ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), {n, oc, h * bs, w * bs}));
+    ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), {n, oc, SatMul(h, bs), SatMul(w, bs)}));
     char* dst = static_cast<char*>(y->raw_data());
     for (int64_t b = 0; b < n; ++b)
       for (int64_t co = 0; co < oc; ++co)
@@ -332,7 +339,7 @@ absl::Status SpaceDepthCompute(KernelContext& ctx, bool to_space) {
   } else {
     if (h % bs || w % bs) return ctx.Error("H and W must be multiples of blocksize");
     const int64_t oh = h / bs, ow = w / bs;
-    ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), {n, c * bs * bs, oh, ow}));
+    ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), {n, SatMul(c, bs * bs), oh, ow}));
     char* dst = static_cast<char*>(y->raw_data());
     for (int64_t b = 0; b < n; ++b)
       for (int64_t i = 0; i < bs; ++i)
@@ -494,8 +501,8 @@ absl::Status ScatterNDCompute(KernelContext& ctx) {
         for (int64_t s = 0; s < slice; ++s) {
           T& dst = o[offsets[g] + s];
           const T src = u[g * slice + s];
-          if (reduction == "add") dst = static_cast<T>(dst + src);
-          else if (reduction == "mul") dst = static_cast<T>(dst * src);
+          if (reduction == "add") dst = WrapAdd<T>(dst, src);
+          else if (reduction == "mul") dst = WrapMul<T>(dst, src);
           else if (reduction == "max") dst = std::max(dst, src);
           else dst = std::min(dst, src);
         }
@@ -596,7 +603,8 @@ absl::StatusOr<QuantParams> ResolveQuant(const Node& node, const Dims& x, const 
   }
   if (scale.size() != x.size()) return error("a blocked scale must have the input's rank");
   for (size_t d = 0; d < x.size(); ++d) {
-    const int64_t want = static_cast<int64_t>(d) == p.axis ? (x[d] + p.block - 1) / p.block : x[d];
+    // ceil(x / block) without overflow: block_size may be any positive int64.
+    const int64_t want = static_cast<int64_t>(d) == p.axis ? x[d] / p.block + (x[d] % p.block > 0 ? 1 : 0) : x[d];
     if (scale[d] != want) return error(absl::StrCat("blocked scale ", DimsToString(scale), " does not match the input"));
   }
   p.kind = 2;
@@ -746,8 +754,10 @@ absl::StatusOr<std::pair<Dims, std::vector<int64_t>>> IntegerMatMul(KernelContex
       for (int64_t j = 0; j < n; ++j) {
         int64_t acc = 0;
         for (int64_t p = 0; p < k; ++p) {
-          acc += (a.GetAsInt64(oa * m * k + i * k + p) - zp_at(a_zp, i)) *
-                 (b.GetAsInt64(ob * k * n + p * n + j) - zp_at(b_zp, j));
+          // Wrapping: the zero points' type is not checked, so they may hold any int64.
+          const int64_t av = WrapSub<int64_t>(a.GetAsInt64(oa * m * k + i * k + p), zp_at(a_zp, i));
+          const int64_t bv = WrapSub<int64_t>(b.GetAsInt64(ob * k * n + p * n + j), zp_at(b_zp, j));
+          acc = WrapAdd<int64_t>(acc, WrapMul<int64_t>(av, bv));
         }
         out[(bi * m + i) * n + j] = acc;
       }
@@ -865,6 +875,7 @@ absl::Status LpPoolCompute(KernelContext& ctx) {
   ASSIGN_OR_RETURN(WindowGeometry g2, ComputeWindow(ctx.node(), in, kernel, true));
   const WindowGeometry g = ExpandTo3D(g2);
   const int64_t n = x.dims()[0], c = x.dims()[1];
+  RETURN_IF_ERROR(CheckScratch(ctx, {n, c, g.out[0], g.out[1], g.out[2]}));
   const std::vector<double> v = ReadDoubles(x);
   std::vector<double> y(n * c * g.out[0] * g.out[1] * g.out[2]);
   int64_t o = 0;
@@ -1022,7 +1033,10 @@ absl::Status CenterCropPadShape(InferenceContext& ctx) {
       CropAxes(ctx.node(), static_cast<int64_t>(x.dims.size()), shape.value->num_elements());
   if (!axes.ok()) return ctx.Error(axes.status().message());
   Dims d = x.dims;
-  for (size_t i = 0; i < axes->size(); ++i) d[(*axes)[i]] = shape.value->GetAsInt64(i);
+  for (size_t i = 0; i < axes->size(); ++i) {
+    d[(*axes)[i]] = shape.value->GetAsInt64(i);
+    if (d[(*axes)[i]] < 0) return ctx.Error(absl::StrCat("shape value ", d[(*axes)[i]], " must not be negative"));
+  }
   ctx.set_output(0, TensorType{x.dtype, d});
   return absl::OkStatus();
 }
@@ -1366,10 +1380,10 @@ absl::Status EinsumCompute(KernelContext& ctx) {
         off += (shapes[i][k] == 1 ? 0 : val[p.in_labels[i][k]]) * strides[i][k];
       }
       if (is_float) pf *= ctx.input(i).GetAsDouble(off);
-      else pi *= ctx.input(i).GetAsInt64(off);
+      else pi = WrapMul<int64_t>(pi, ctx.input(i).GetAsInt64(off));
     }
     if (is_float) accf[o] += pf;
-    else acci[o] += pi;
+    else acci[o] = WrapAdd<int64_t>(acci[o], pi);
     NextIndex(idx, loop_dims);
   }
   if (!is_float) {
@@ -1396,6 +1410,7 @@ absl::Status AffineGridShape(InferenceContext& ctx) {
   }
   const std::vector<int64_t> sz = ToInt64Vector(*size.value);
   if (sz.size() != 4 && sz.size() != 5) return ctx.Error("size must hold 4 or 5 values");
+  for (int64_t d : sz) if (d < 0) return ctx.Error(absl::StrCat("size ", DimsToString(sz), " must not be negative"));
   Dims od{sz[0]};
   od.insert(od.end(), sz.begin() + 2, sz.end());
   od.push_back(static_cast<int64_t>(sz.size()) - 2);
@@ -1461,6 +1476,9 @@ absl::Status Col2ImShape(InferenceContext& ctx) {
     bs *= b;
   }
   if (x.dims.size() != 3 || block.size() != image.size() || bs <= 0) return ctx.Error("input must be 3-D with matching block and image shapes");
+  for (int64_t d : image) {
+    if (d < 0) return ctx.Error(absl::StrCat("image_shape ", DimsToString(image), " must not be negative"));
+  }
   Dims od{x.dims[0], x.dims[1] < 0 ? -1 : x.dims[1] / bs};
   od.insert(od.end(), image.begin(), image.end());
   ctx.set_output(0, TensorType{x.dtype, od});
@@ -1480,15 +1498,17 @@ absl::Status Col2ImCompute(KernelContext& ctx) {
   }
   Dims nblocks(r);
   int64_t bs = 1, L = 1;
+  // Not std::abs: pads may hold INT64_MIN.
+  auto outside = [](int64_t v) { return v < -(int64_t{1} << 40) || v > (int64_t{1} << 40); };
   for (int64_t d = 0; d < r; ++d) {
     if (block[d] <= 0 || str[d] <= 0 || dil[d] <= 0 || block[d] > (int64_t{1} << 20) || str[d] > (int64_t{1} << 20) ||
-        dil[d] > (int64_t{1} << 20) || image[d] < 0 || image[d] > (int64_t{1} << 40) || std::abs(pads[d]) > (int64_t{1} << 40) ||
-        std::abs(pads[d + r]) > (int64_t{1} << 40) || bs > (int64_t{1} << 40) || L > (int64_t{1} << 40)) {
+        dil[d] > (int64_t{1} << 20) || image[d] < 0 || image[d] > (int64_t{1} << 40) || outside(pads[d]) ||
+        outside(pads[d + r]) || bs > (int64_t{1} << 40) || L > (int64_t{1} << 40)) {
       return ctx.Error("block, strides and dilations must be in [1, 2^20], image and pads within 2^40");
     }
     nblocks[d] = (image[d] + pads[d] + pads[d + r] - (dil[d] * (block[d] - 1) + 1)) / str[d] + 1;
     bs *= block[d];
-    L *= nblocks[d];
+    L = SatMul(L, nblocks[d]);  // Up to 2^40 times 2^42: saturates, and then matches no input.
   }
   const int64_t n = x.dims()[0];
   if (x.dims()[1] % bs || x.dims()[2] != L) return ctx.Error(absl::StrCat("input ", x.TypeString(), " does not match the blocks"));

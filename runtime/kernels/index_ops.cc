@@ -52,7 +52,7 @@ absl::Status DropoutShapeFn(InferenceContext& ctx) {
   if (ctx.has_input(2)) {
     const TensorType& t = ctx.input(2);
     // A training_mode fed at run time is checked by the kernel (true works only with ratio 0).
-    if (t.value && t.value->GetAsInt64(0) != 0 && !ctx.has_input(1)) {
+    if (t.value && t.value->num_elements() > 0 && t.value->GetAsInt64(0) != 0 && !ctx.has_input(1)) {
       return Unsupported(ctx.node(), "training_mode=true drops values at random; Kiln runs inference only");
     }
   }
@@ -76,6 +76,16 @@ absl::Status DropoutCompute(KernelContext& ctx) {
   return absl::OkStatus();
 }
 
+// Range's element count from ceil((limit - start) / delta), which may be huge, infinite or NaN for
+// extreme inputs (a plain cast to int64 would be undefined behaviour then).
+absl::StatusOr<int64_t> RangeCount(const Node& node, double count) {
+  if (!(count <= static_cast<double>(kMaxTensorElements))) {
+    return absl::InvalidArgumentError(absl::StrCat(node.op, " node '", node.name, "': start, limit and delta give ",
+                                                   count, " elements, more than ", kMaxTensorElements));
+  }
+  return std::max<int64_t>(0, static_cast<int64_t>(count));
+}
+
 // Range(start, limit, delta).
 absl::Status RangeShapeFn(InferenceContext& ctx) {
   const DType t = ctx.input(0).dtype;
@@ -93,7 +103,8 @@ absl::Status RangeShapeFn(InferenceContext& ctx) {
     const double start = ctx.input(0).value->GetAsDouble(0), limit = ctx.input(1).value->GetAsDouble(0),
                  delta = ctx.input(2).value->GetAsDouble(0);
     if (delta == 0) return ctx.Error("delta must not be 0");
-    ctx.outputs()[0].dims = {std::max<int64_t>(0, static_cast<int64_t>(std::ceil((limit - start) / delta)))};
+    ASSIGN_OR_RETURN(int64_t n, RangeCount(ctx.node(), std::ceil((limit - start) / delta)));
+    ctx.outputs()[0].dims = {n};
   }
   return absl::OkStatus();
 }
@@ -104,10 +115,13 @@ absl::Status RangeCompute(KernelContext& ctx) {
     using T = decltype(tag);
     const T start = ctx.input(0).data<T>()[0], limit = ctx.input(1).data<T>()[0], delta = ctx.input(2).data<T>()[0];
     if (delta == T(0)) return ctx.Error("delta must not be 0");
-    const int64_t n = std::max<int64_t>(
-        0, static_cast<int64_t>(std::ceil(static_cast<double>(limit - start) / static_cast<double>(delta))));
+    // Integers: the difference in double (limit - start may overflow T); exact below 2^53 as before.
+    const double diff = std::is_integral_v<T> ? static_cast<double>(limit) - static_cast<double>(start)
+                                              : static_cast<double>(limit - start);
+    ASSIGN_OR_RETURN(int64_t n, RangeCount(ctx.node(), std::ceil(diff / static_cast<double>(delta))));
     ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, t, {n}));
-    for (int64_t i = 0; i < n; ++i) y->data<T>()[i] = static_cast<T>(start + static_cast<T>(i) * delta);
+    // Every element lies between start and limit, so the wrapping sum is the exact one.
+    for (int64_t i = 0; i < n; ++i) y->data<T>()[i] = WrapAdd<T>(start, WrapMul<T>(static_cast<T>(i), delta));
     return absl::OkStatus();
   });
 }
@@ -117,6 +131,7 @@ absl::Status TriluCompute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   if (x.rank() < 2) return ctx.Error(absl::StrCat("input must have rank 2 or more; got ", x.TypeString()));
   ASSIGN_OR_RETURN(int64_t upper, ctx.node().GetInt("upper", 1));
+  if (ctx.has_input(1) && ctx.input(1).num_elements() != 1) return ctx.Error("k must be a scalar");
   const int64_t k = ctx.has_input(1) ? ctx.input(1).GetAsInt64(0) : 0;
   ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), x.dims()));
   const int64_t rows = x.dim(x.rank() - 2), cols = x.dim(x.rank() - 1);
@@ -191,8 +206,8 @@ absl::Status ScatterElementsCompute(KernelContext& ctx) {
       dst[*axis] = j;
       T& target = yp[OffsetOf(dst, strides)];
       const T v = upd.data<T>()[i];
-      if (reduction == "add") target = static_cast<T>(target + v);
-      else if (reduction == "mul") target = static_cast<T>(target * v);
+      if (reduction == "add") target = WrapAdd<T>(target, v);
+      else if (reduction == "mul") target = WrapMul<T>(target, v);
       else if (reduction == "max") target = std::max(target, v);
       else if (reduction == "min") target = std::min(target, v);
       else target = v;
@@ -211,6 +226,7 @@ absl::Status ScatterElementsCompute(KernelContext& ctx) {
 // CumSum(x, axis) with exclusive and reverse.
 absl::Status CumSumCompute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
+  if (ctx.input(1).num_elements() != 1) return ctx.Error("axis must be a scalar");
   absl::StatusOr<int64_t> axis = NormalizeAxis(ctx.input(1).GetAsInt64(0), x.rank());
   if (!axis.ok()) return ctx.Error(axis.status().message());
   ASSIGN_OR_RETURN(int64_t exclusive, ctx.node().GetInt("exclusive", 0));
@@ -231,9 +247,9 @@ absl::Status CumSumCompute(KernelContext& ctx) {
           const T v = x.data<T>()[at];
           if (exclusive) {
             y->data<T>()[at] = acc;
-            acc = static_cast<T>(acc + v);
+            acc = WrapAdd<T>(acc, v);
           } else {
-            acc = static_cast<T>(acc + v);
+            acc = WrapAdd<T>(acc, v);
             y->data<T>()[at] = acc;
           }
         }
@@ -251,7 +267,13 @@ absl::Status TopKShapeFn(InferenceContext& ctx) {
     ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", -1));
     absl::StatusOr<int64_t> axis = NormalizeAxis(axis_attr, static_cast<int64_t>(x.dims.size()));
     if (!axis.ok()) return ctx.Error(axis.status().message());
-    values.dims[*axis] = ctx.input(1).value ? ctx.input(1).value->GetAsInt64(0) : -1;
+    values.dims[*axis] = -1;
+    if (const std::optional<Tensor>& k = ctx.input(1).value) {
+      if (k->num_elements() != 1) return ctx.Error("K must hold one value");
+      const int64_t kv = k->GetAsInt64(0), n = x.dims[*axis];
+      if (kv < 0 || (n >= 0 && kv > n)) return ctx.Error(absl::StrCat("K = ", kv, " must lie in [0, ", n, "]"));
+      values.dims[*axis] = kv;
+    }
   }
   TensorType indices = values;
   indices.dtype = DType::kS64;
@@ -266,6 +288,7 @@ absl::Status TopKCompute(KernelContext& ctx) {
   ASSIGN_OR_RETURN(int64_t largest, ctx.node().GetInt("largest", 1));
   absl::StatusOr<int64_t> axis = NormalizeAxis(axis_attr, x.rank());
   if (!axis.ok()) return ctx.Error(axis.status().message());
+  if (ctx.input(1).num_elements() != 1) return ctx.Error("K must hold one value");
   const int64_t k = ctx.input(1).GetAsInt64(0), n = x.dim(*axis);
   if (k < 0 || k > n) return ctx.Error(absl::StrCat("K = ", k, " must lie in [0, ", n, "]"));
   Dims out = x.dims();
@@ -296,6 +319,16 @@ absl::Status TopKCompute(KernelContext& ctx) {
   });
 }
 
+// OneHot's depth (a scalar of any numeric type, truncated): positive, at most kMaxTensorElements.
+absl::StatusOr<int64_t> OneHotDepth(const Tensor& t) {
+  if (t.num_elements() != 1) return absl::InvalidArgumentError("depth must hold one value");
+  const double v = t.GetAsDouble(0);
+  if (!(v >= 1 && v < static_cast<double>(kMaxTensorElements) + 1)) {
+    return absl::InvalidArgumentError(absl::StrCat("depth must be in [1, ", kMaxTensorElements, "], got ", v));
+  }
+  return static_cast<int64_t>(v);
+}
+
 // OneHot(indices, depth, values[off, on]) with the new axis at `axis`.
 absl::Status OneHotShapeFn(InferenceContext& ctx) {
   const TensorType& ind = ctx.input(0);
@@ -309,7 +342,13 @@ absl::Status OneHotShapeFn(InferenceContext& ctx) {
   absl::StatusOr<int64_t> axis = NormalizeAxis(axis_attr, r);
   if (!axis.ok()) return ctx.Error(axis.status().message());
   Dims out = ind.dims;
-  out.insert(out.begin() + *axis, ctx.input(1).value ? static_cast<int64_t>(ctx.input(1).value->GetAsDouble(0)) : -1);
+  int64_t depth = -1;
+  if (ctx.input(1).value) {
+    absl::StatusOr<int64_t> d = OneHotDepth(*ctx.input(1).value);
+    if (!d.ok()) return ctx.Error(d.status().message());
+    depth = *d;
+  }
+  out.insert(out.begin() + *axis, depth);
   ctx.set_output(0, TensorType{dtype, out});
   return absl::OkStatus();
 }
@@ -318,8 +357,9 @@ absl::Status OneHotCompute(KernelContext& ctx) {
   const Tensor& ind = ctx.input(0);
   const Tensor& vals = ctx.input(2);
   if (vals.num_elements() != 2) return ctx.Error("values must hold [off_value, on_value]");
-  const int64_t depth = static_cast<int64_t>(ctx.input(1).GetAsDouble(0));
-  if (depth <= 0) return ctx.Error(absl::StrCat("depth must be positive, got ", depth));
+  absl::StatusOr<int64_t> depth_or = OneHotDepth(ctx.input(1));
+  if (!depth_or.ok()) return ctx.Error(depth_or.status().message());
+  const int64_t depth = *depth_or;
   ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", -1));
   absl::StatusOr<int64_t> axis = NormalizeAxis(axis_attr, ind.rank() + 1);
   if (!axis.ok()) return ctx.Error(axis.status().message());
@@ -336,7 +376,9 @@ absl::Status OneHotCompute(KernelContext& ctx) {
   for (int64_t o = 0; o < outer; ++o) {
     for (int64_t d = 0; d < depth; ++d) {
       for (int64_t i = 0; i < inner; ++i) {
-        int64_t v = static_cast<int64_t>(ind.GetAsDouble(o * inner + i));
+        // Indices outside [-depth, depth) select nothing, whatever their size; so does NaN.
+        const double dv = ind.GetAsDouble(o * inner + i);
+        int64_t v = std::isnan(dv) ? depth : SaturatingCast<int64_t>(dv);
         if (v < 0) v += depth;
         std::memcpy(dst + ((o * depth + d) * inner + i) * es, v == d ? on : off, es);
       }

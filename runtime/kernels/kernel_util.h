@@ -3,10 +3,13 @@
 #define KILN_RUNTIME_KERNELS_KERNEL_UTIL_H_
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -135,6 +138,50 @@ absl::Status DispatchNumeric(DType dtype, const std::string& what, Fn&& fn) {
       return absl::UnimplementedError(
           absl::StrCat(what, ": element type ", DTypeName(dtype), " is not supported"));
   }
+}
+
+// Integer arithmetic on tensor VALUES wraps around (two's complement, as numpy and ONNX Runtime
+// do) instead of overflowing, which is undefined behaviour in C++; float types compute as usual.
+// The unsigned type is at least `unsigned` so that narrow types do not promote to signed int.
+template <typename T>
+using WrapUnsigned = std::conditional_t<(sizeof(T) < sizeof(unsigned)), unsigned, std::make_unsigned_t<T>>;
+template <typename T>
+T WrapAdd(T x, T y) {
+  if constexpr (std::is_integral_v<T>) {
+    return static_cast<T>(static_cast<WrapUnsigned<T>>(x) + static_cast<WrapUnsigned<T>>(y));
+  } else {
+    return x + y;
+  }
+}
+template <typename T>
+T WrapSub(T x, T y) {
+  if constexpr (std::is_integral_v<T>) {
+    return static_cast<T>(static_cast<WrapUnsigned<T>>(x) - static_cast<WrapUnsigned<T>>(y));
+  } else {
+    return x - y;
+  }
+}
+template <typename T>
+T WrapMul(T x, T y) {
+  if constexpr (std::is_integral_v<T>) {
+    return static_cast<T>(static_cast<WrapUnsigned<T>>(x) * static_cast<WrapUnsigned<T>>(y));
+  } else {
+    return x * y;
+  }
+}
+template <typename T>
+T WrapNeg(T x) {
+  return WrapSub<T>(T(0), x);
+}
+
+// `v` converted to the integer type T, saturating at T's limits; NaN gives 0 (a plain cast of an
+// out-of-range float is undefined behaviour).
+template <typename T>
+T SaturatingCast(double v) {
+  if (std::isnan(v)) return T(0);
+  if (v <= static_cast<double>(std::numeric_limits<T>::lowest())) return std::numeric_limits<T>::lowest();
+  if (v >= static_cast<double>(std::numeric_limits<T>::max())) return std::numeric_limits<T>::max();
+  return static_cast<T>(v);
 }
 
 // Reads an int tensor (s32 or s64) into int64 values.

@@ -22,10 +22,12 @@ void ReferenceGemm(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t
     for (int64_t p = 0; p < k; ++p) {
       const T av = a[i * a_rs + p * a_cs];
       const T* bp = b + p * b_rs;
-      for (int64_t j = 0; j < n; ++j) row[j] += av * bp[j * b_cs];
+      for (int64_t j = 0; j < n; ++j) row[j] = WrapAdd<T>(row[j], WrapMul<T>(av, bp[j * b_cs]));  // Integers wrap.
     }
     T* cp = c + i * n;
-    for (int64_t j = 0; j < n; ++j) cp[j] = static_cast<T>(alpha * row[j] + (beta == T(0) ? T(0) : beta * cp[j]));
+    for (int64_t j = 0; j < n; ++j) {
+      cp[j] = WrapAdd<T>(WrapMul<T>(alpha, row[j]), beta == T(0) ? T(0) : WrapMul<T>(beta, cp[j]));
+    }
   }
 }
 
@@ -146,8 +148,17 @@ absl::Status GemmCompute(const GemmAttrs& g, KernelContext& ctx) {
     using T = decltype(tag);
     const int64_t a_rs = g.trans_a ? 1 : k, a_cs = g.trans_a ? m : 1;
     const int64_t b_rs = g.trans_b ? 1 : n, b_cs = g.trans_b ? k : 1;
-    ReferenceGemm<T>(m, n, k, static_cast<T>(g.alpha), a.data<T>(), a_rs, a_cs, b.data<T>(), b_rs, b_cs,
-                     static_cast<T>(beta), y->data<T>());
+    // alpha and beta are float attributes: to an integer type they saturate (a plain cast of a huge
+    // or NaN float is undefined behaviour).
+    T alpha_t, beta_t;
+    if constexpr (std::is_integral_v<T>) {
+      alpha_t = SaturatingCast<T>(g.alpha);
+      beta_t = SaturatingCast<T>(beta);
+    } else {
+      alpha_t = static_cast<T>(g.alpha);
+      beta_t = static_cast<T>(beta);
+    }
+    ReferenceGemm<T>(m, n, k, alpha_t, a.data<T>(), a_rs, a_cs, b.data<T>(), b_rs, b_cs, beta_t, y->data<T>());
     return absl::OkStatus();
   });
 }

@@ -69,6 +69,8 @@ absl::StatusOr<RecurrentAttrs> ReadRecurrentAttrs(const Node& node, Cell cell) {
     return absl::InvalidArgumentError(absl::StrCat(node.op, " node '", node.name, "': ", m));
   };
   if (a.hidden <= 0 || a.hidden > (int64_t{1} << 24)) return bad("hidden_size must be in [1, 2^24]");
+  // std::clamp(v, -clip, clip) needs -clip <= clip.
+  if (a.clip && !(*a.clip >= 0)) return bad(absl::StrCat("clip must be non-negative, got ", *a.clip));
   if (a.layout != 0 && a.layout != 1) return bad("layout must be 0 or 1");
   if (a.direction != "forward" && a.direction != "reverse" && a.direction != "bidirectional") {
     return bad("direction must be forward, reverse or bidirectional");
@@ -134,6 +136,9 @@ absl::Status RecurrentCompute(KernelContext& ctx, Cell cell) {
     return ctx.Error(absl::StrCat("W ", wt.TypeString(), " and R ", rt.TypeString(), " must be [", D, ",", G * H, ",", in,
                                   "] and [", D, ",", G * H, ",", H, "]"));
   }
+  // Before any state vector is sized by batch (which may be huge when X has no elements).
+  RETURN_IF_ERROR(CheckScratch(ctx, {D, batch, H}));
+  RETURN_IF_ERROR(CheckScratch(ctx, {seq, D, batch, H}));
   const std::vector<double> x = ReadDoubles(xt), w = ReadDoubles(wt), r = ReadDoubles(rt);
   std::vector<double> bias(D * 2 * G * H, 0.0);
   if (ctx.has_input(3)) {

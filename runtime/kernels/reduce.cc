@@ -217,18 +217,23 @@ void ReduceTyped(ReduceKind kind, const T* x, const Dims& in, const ReduceAxes& 
     }
   };
   if (kind == ReduceKind::kLogSumExp) {
-    mx.assign(out_n, -std::numeric_limits<double>::infinity());
+    // -inf for floats; an integer accumulator starts at its lowest value (-inf does not convert).
+    mx.assign(out_n, std::is_floating_point_v<Acc> ? static_cast<Acc>(-std::numeric_limits<double>::infinity())
+                                                   : std::numeric_limits<Acc>::lowest());
     visit([&](int64_t o, Acc v) { mx[o] = std::max(mx[o], v); });
   }
   visit([&](int64_t o, Acc v) {
     switch (kind) {
-      case ReduceKind::kSum: case ReduceKind::kMean: case ReduceKind::kLogSum: acc[o] += v; break;
+      // Integer accumulators wrap around on overflow (WrapAdd etc.) instead of undefined behaviour.
+      case ReduceKind::kSum: case ReduceKind::kMean: case ReduceKind::kLogSum: acc[o] = WrapAdd<Acc>(acc[o], v); break;
       case ReduceKind::kMax: acc[o] = std::max(acc[o], v); break;
       case ReduceKind::kMin: acc[o] = std::min(acc[o], v); break;
-      case ReduceKind::kProd: acc[o] *= v; break;
-      case ReduceKind::kSumSquare: case ReduceKind::kL2: acc[o] += v * v; break;
-      case ReduceKind::kL1: acc[o] += v < 0 ? -v : v; break;
-      case ReduceKind::kLogSumExp: acc[o] += static_cast<Acc>(std::exp(static_cast<double>(v - mx[o]))); break;
+      case ReduceKind::kProd: acc[o] = WrapMul<Acc>(acc[o], v); break;
+      case ReduceKind::kSumSquare: case ReduceKind::kL2: acc[o] = WrapAdd<Acc>(acc[o], WrapMul<Acc>(v, v)); break;
+      case ReduceKind::kL1: acc[o] = WrapAdd<Acc>(acc[o], v < 0 ? WrapNeg<Acc>(v) : v); break;
+      case ReduceKind::kLogSumExp:
+        acc[o] += static_cast<Acc>(std::exp(static_cast<double>(v) - static_cast<double>(mx[o])));
+        break;
     }
   });
   const int64_t count = out_n == 0 ? 0 : n / out_n;
@@ -244,9 +249,10 @@ void ReduceTyped(ReduceKind kind, const T* x, const Dims& in, const ReduceAxes& 
     if constexpr (std::is_floating_point_v<T>) {
       y[o] = static_cast<T>(v);
     } else {
+      // The double results may be NaN or out of T's range: saturate (a plain cast would be UB).
       y[o] = kind == ReduceKind::kMean || kind == ReduceKind::kL2 || kind == ReduceKind::kLogSum ||
                      kind == ReduceKind::kLogSumExp
-                 ? static_cast<T>(v)
+                 ? SaturatingCast<T>(v)
                  : static_cast<T>(acc[o]);
     }
   }

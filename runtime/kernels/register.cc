@@ -1,5 +1,6 @@
 // RegisterStandardOps and the pieces every family of kernels shares: constant folding of small
 // values during shape inference and the sliding-window geometry of Conv and the pools.
+#include <limits>
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
@@ -102,7 +103,8 @@ class HalfViaF32Kernel : public OpKernel {
   std::unique_ptr<OpKernel> inner_;
 };
 
-int64_t CeilDiv(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
+// ceil(a / b) for b > 0, without overflow.
+int64_t CeilDiv(int64_t a, int64_t b) { return a / b + (a % b > 0 ? 1 : 0); }
 
 }  // namespace
 
@@ -163,7 +165,14 @@ absl::StatusOr<WindowGeometry> ComputeWindow(const Node& node, const std::vector
     if (pads[i] < 0 || pads[i + r] < 0) {
       return absl::InvalidArgumentError(absl::StrCat("pads must not be negative (got ", pads[i], ", ", pads[i + r], ")"));
     }
-    const int64_t ext = (k - 1) * d + 1;
+    // The attributes may hold any int64: bound the padded extent plus twice the window's, which
+    // bounds every position the kernels compute (o * stride - pad + j * dilation) within int64.
+    const int64_t ext = SatAdd(SatMul(k - 1, d), 1);
+    const int64_t reach = SatAdd(SatAdd(SatAdd(std::max<int64_t>(in[i], 0), pads[i]), pads[i + r]), SatMul(ext, 2));
+    if (reach == std::numeric_limits<int64_t>::max()) {
+      return absl::InvalidArgumentError(absl::StrCat("kernel extent ", k, ", dilation ", d, " and pads (", pads[i], ", ",
+                                                     pads[i + r], ") are too large for spatial dimension ", i));
+    }
     if (auto_pad == "NOTSET") {
       g.pad_begin[i] = pads[i];
       g.pad_end[i] = pads[i + r];
@@ -177,7 +186,7 @@ absl::StatusOr<WindowGeometry> ComputeWindow(const Node& node, const std::vector
       }
       int64_t out = ceil_mode ? CeilDiv(span, s) + 1 : span / s + 1;
       // A last window that starts in the end padding is dropped.
-      if (ceil_mode && (out - 1) * s >= in[i] + g.pad_begin[i]) --out;
+      if (ceil_mode && SatMul(out - 1, s) >= in[i] + g.pad_begin[i]) --out;
       g.out[i] = out;
     } else {
       const int64_t out = CeilDiv(in[i], s);

@@ -12,6 +12,16 @@
 namespace kiln::kernels {
 namespace {
 
+// A sampling position (from roi, scales or grid values, which may be huge, infinite or NaN) as an
+// index: clamped to +-2^62, NaN to -2^62, so that it converts without undefined behaviour and
+// small offsets added to it cannot overflow. Callers clamp or bounds-check the result.
+int64_t PositionToIndex(double v) {
+  constexpr double kLimit = static_cast<double>(int64_t{1} << 62);
+  if (!(v > -kLimit)) return -(int64_t{1} << 62);
+  if (v > kLimit) return int64_t{1} << 62;
+  return static_cast<int64_t>(v);
+}
+
 struct ResizeAttrs {
   std::string mode, ctm, nearest_mode, policy;
   int64_t antialias = 0, exclude_outside = 0;
@@ -211,7 +221,7 @@ std::vector<double> ResizeAxis(const std::vector<double>& data, Dims& dims, int6
     } else if (a.ctm == "tf_crop_and_resize") {
       x = out_f == 1 ? (roi_end - roi_start) * (in_w - 1) / 2 : y * (roi_end - roi_start) * (in_w - 1) / (out_f - 1);
       x += roi_start * (in_w - 1);
-      extrapolated = x < 0 || x > in_w - 1;
+      extrapolated = !(x >= 0 && x <= in_w - 1);  // NaN (from a NaN roi) too.
     } else if (a.ctm == "pytorch_half_pixel") {
       x = out_f == 1 ? -0.5 : (y + 0.5) / scale - 0.5;
     } else if (a.ctm == "half_pixel") {
@@ -236,7 +246,7 @@ std::vector<double> ResizeAxis(const std::vector<double>& data, Dims& dims, int6
       const int64_t base = -((n - 1) / 2);
       off = frac <= 0.5 ? base : base + 1;
     }
-    const int64_t start = static_cast<int64_t>(p) + off - pad;
+    const int64_t start = PositionToIndex(p) + off - pad;
     if (a.exclude_outside) {
       double sum = 0;
       for (int64_t k = 0; k < n; ++k) {
@@ -306,17 +316,19 @@ absl::Status ResizeCompute(KernelContext& ctx) {
 
 double Reflect(double x, double lo, double hi) {
   const double rng = hi - lo;
+  if (!(rng > 0)) return lo;  // One position (or none): everything reflects onto it.
+  // The number of whole reflections in double: dx / rng may exceed int64 (huge grid values).
   if (x < lo) {
     const double dx = lo - x;
-    const int64_t n = static_cast<int64_t>(dx / rng);
-    const double r = dx - static_cast<double>(n) * rng;
-    return n % 2 == 0 ? lo + r : hi - r;
+    const double n = std::floor(dx / rng);
+    const double r = dx - n * rng;
+    return std::fmod(n, 2.0) == 0 ? lo + r : hi - r;
   }
   if (x > hi) {
     const double dx = x - hi;
-    const int64_t n = static_cast<int64_t>(dx / rng);
-    const double r = dx - static_cast<double>(n) * rng;
-    return n % 2 == 0 ? hi - r : lo + r;
+    const double n = std::floor(dx / rng);
+    const double r = dx - n * rng;
+    return std::fmod(n, 2.0) == 0 ? hi - r : lo + r;
   }
   return x;
 }
@@ -379,11 +391,11 @@ absl::Status GridSampleCompute(KernelContext& ctx) {
         }
         taps[i].clear();
         if (mode == "nearest") {
-          taps[i].push_back({static_cast<int64_t>(v), 1.0});
+          taps[i].push_back({PositionToIndex(v), 1.0});
         } else {
           const double f = std::floor(v);
           const double t = v - f;
-          const int64_t x0 = static_cast<int64_t>(f);
+          const int64_t x0 = PositionToIndex(f);
           if (mode == "linear") {
             taps[i] = {{x0, 1 - t}, {x0 + 1, t}};
           } else {
@@ -409,7 +421,7 @@ absl::Status GridSampleCompute(KernelContext& ctx) {
             } else if (padding == "border") {
               j = std::clamp<int64_t>(j, 0, sp[i] - 1);
             } else {
-              j = static_cast<int64_t>(Reflect(static_cast<double>(j), lo[i], hi[i]));
+              j = PositionToIndex(Reflect(static_cast<double>(j), lo[i], hi[i]));
               j = std::clamp<int64_t>(j, 0, sp[i] - 1);
             }
             next.push_back({outside ? -1 : off + j * sstr[i], w * tw});

@@ -235,7 +235,7 @@ absl::StatusOr<Dims> ReshapeDims(const Dims& in, const std::vector<int64_t>& sha
     for (size_t i = 0; i < out.size(); ++i) {
       if (static_cast<int>(i) == infer) continue;
       if (out[i] < 0) known = false;
-      else rest *= out[i];
+      else rest = SatMul(rest, out[i]);  // Saturates for huge shape values: no whole quotient then.
     }
     if (known) {
       if (rest == 0 || total % rest != 0) {
@@ -285,6 +285,11 @@ absl::Status ReshapeCompute(KernelContext& ctx) {
   ASSIGN_OR_RETURN(int64_t allowzero, ctx.node().GetInt("allowzero", 0));
   absl::StatusOr<Dims> out = ReshapeDims(x.dims(), ToInt64Vector(ctx.input(1)), allowzero != 0);
   if (!out.ok()) return ctx.Error(out.status().message());
+  for (int64_t d : *out) {  // An empty tensor with a huge dim (allowzero) would overflow strides later.
+    if (d > kMaxTensorElements) {
+      return ctx.Error(absl::StrCat("shape ", DimsToString(*out), " has a dimension over ", kMaxTensorElements));
+    }
+  }
   absl::StatusOr<Tensor> y = x.Reshaped(*out);
   if (!y.ok()) return ctx.Error(y.status().message());
   ctx.SetOutput(0, *y);
@@ -508,7 +513,7 @@ absl::Status ConcatShapeFn(InferenceContext& ctx) {
     for (size_t d = 0; d < t.dims.size(); ++d) {
       if (static_cast<int64_t>(d) == axis) {
         if (t.dims[d] < 0) axis_known = false;
-        else out.dims[d] += t.dims[d];
+        else out.dims[d] = SatAdd(out.dims[d], t.dims[d]);
         continue;
       }
       if (out.dims[d] < 0) {
@@ -562,6 +567,7 @@ absl::Status ConcatCompute(KernelContext& ctx) {
 // Split sizes along `axis` of extent `dim` for `n` outputs.
 absl::StatusOr<std::vector<int64_t>> SplitSizes(const Node& node, const std::optional<std::vector<int64_t>>& split,
                                                 int64_t dim, int64_t n) {
+  if (n <= 0) return absl::InvalidArgumentError("needs at least one output");
   if (split) {
     if (static_cast<int64_t>(split->size()) != n) {
       return absl::InvalidArgumentError(absl::StrCat("split has ", split->size(), " values for ", n, " outputs"));
@@ -569,7 +575,7 @@ absl::StatusOr<std::vector<int64_t>> SplitSizes(const Node& node, const std::opt
     int64_t sum = 0;
     for (int64_t s : *split) {
       if (s < 0) return absl::InvalidArgumentError("split sizes must not be negative");
-      sum += s;
+      sum = SatAdd(sum, s);
     }
     if (dim >= 0 && sum != dim) {
       return absl::InvalidArgumentError(absl::StrCat("split sizes sum to ", sum, "; the axis has extent ", dim));
@@ -821,6 +827,13 @@ absl::StatusOr<std::vector<int64_t>> FullPads(int64_t rank, const std::vector<in
   if (pads.size() != 2 * axes.size()) {
     return absl::InvalidArgumentError(absl::StrCat("pads has ", pads.size(), " values; expected ", 2 * axes.size()));
   }
+  // A larger pad either makes a tensor over kMaxTensorElements or removes more than a dimension holds.
+  for (int64_t p : pads) {
+    if (p < -kMaxTensorElements || p > kMaxTensorElements) {
+      return absl::InvalidArgumentError(absl::StrCat("pads ", DimsToString(pads), " has the value ", p, ", outside [-",
+                                                     kMaxTensorElements, ", ", kMaxTensorElements, "]"));
+    }
+  }
   std::vector<int64_t> full(2 * rank, 0);
   for (size_t i = 0; i < axes.size(); ++i) {
     full[axes[i]] = pads[i];
@@ -853,8 +866,10 @@ absl::Status PadShapeFn(InferenceContext& ctx) {
   if (!full.ok()) return ctx.Error(full.status().message());
   Dims out = x.dims;
   for (int64_t d = 0; d < r; ++d) {
-    if (out[d] >= 0) out[d] += (*full)[d] + (*full)[d + r];
-    if (out[d] < -1) return ctx.Error(absl::StrCat("pads ", DimsToString(*pads), " remove more than dimension ", d, " holds"));
+    if (out[d] < 0) continue;
+    // No overflow: FullPads bounds each pad by kMaxTensorElements.
+    out[d] = SatAdd(out[d], (*full)[d] + (*full)[d + r]);
+    if (out[d] < 0) return ctx.Error(absl::StrCat("pads ", DimsToString(*pads), " remove more than dimension ", d, " holds"));
   }
   ctx.set_output(0, TensorType{x.dtype, out});
   return absl::OkStatus();
@@ -869,7 +884,7 @@ absl::Status PadCompute(const std::string& mode, KernelContext& ctx) {
   if (!full.ok()) return ctx.Error(full.status().message());
   Dims out = x.dims();
   for (int64_t d = 0; d < r; ++d) {
-    out[d] += (*full)[d] + (*full)[d + r];
+    out[d] = SatAdd(out[d], (*full)[d] + (*full)[d + r]);
     if (out[d] < 0) return ctx.Error(absl::StrCat("pads remove more than dimension ", d, " holds"));
     if (mode != "constant" && x.dim(d) == 0 && out[d] > 0) {
       return ctx.Error(absl::StrCat("mode '", mode, "' cannot pad the empty dimension ", d));
@@ -894,6 +909,8 @@ absl::Status PadCompute(const std::string& mode, KernelContext& ctx) {
           i = std::clamp<int64_t>(i, 0, n - 1);
         } else if (mode == "wrap") {
           i = ((i % n) + n) % n;
+        } else if (n == 1) {  // reflect of one element (a shift by pads that cancel): that element.
+          i = 0;
         } else {  // reflect: mirror without repeating the edge.
           const int64_t period = 2 * (n - 1);
           i = ((i % period) + period) % period;
@@ -911,6 +928,17 @@ absl::Status PadCompute(const std::string& mode, KernelContext& ctx) {
   return absl::OkStatus();
 }
 
+// Expand's shape values: non-negative (BroadcastDims reads negative values as unknown extents).
+absl::Status CheckExpandShape(const std::vector<int64_t>& shape, const Node& node) {
+  for (int64_t v : shape) {
+    if (v < 0) {
+      return absl::InvalidArgumentError(absl::StrCat(node.op, " node '", node.name, "': shape ", DimsToString(shape),
+                                                     " has a negative dimension"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ExpandShapeFn(InferenceContext& ctx) {
   const TensorType& x = ctx.input(0);
   RETURN_IF_ERROR(RequireIntTensor(ctx.input(1), "the shape input", ctx));
@@ -924,6 +952,7 @@ absl::Status ExpandShapeFn(InferenceContext& ctx) {
     }
     return absl::OkStatus();
   }
+  RETURN_IF_ERROR(CheckExpandShape(*shape, ctx.node()));
   absl::StatusOr<Dims> out = BroadcastDims(x.dims, *shape);
   if (!out.ok()) return ctx.Error(out.status().message());
   ctx.set_output(0, TensorType{x.dtype, *out});
@@ -943,7 +972,9 @@ void BroadcastCopy(const Tensor& x, Tensor* y) {
 
 absl::Status ExpandCompute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
-  absl::StatusOr<Dims> out = BroadcastDims(x.dims(), ToInt64Vector(ctx.input(1)));
+  const std::vector<int64_t> shape = ToInt64Vector(ctx.input(1));
+  RETURN_IF_ERROR(CheckExpandShape(shape, ctx.node()));
+  absl::StatusOr<Dims> out = BroadcastDims(x.dims(), shape);
   if (!out.ok()) return ctx.Error(out.status().message());
   ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), *out));
   BroadcastCopy(x, y);
@@ -964,7 +995,7 @@ absl::Status TileShapeFn(InferenceContext& ctx) {
     }
     for (size_t d = 0; d < out.size(); ++d) {
       if ((*rep)[d] < 0) return ctx.Error("repeats must not be negative");
-      out[d] = x.dims[d] < 0 ? -1 : x.dims[d] * (*rep)[d];
+      out[d] = x.dims[d] < 0 ? -1 : SatMul(x.dims[d], (*rep)[d]);
     }
   }
   ctx.set_output(0, TensorType{x.dtype, out});
@@ -980,7 +1011,11 @@ absl::Status TileCompute(KernelContext& ctx) {
   Dims out = x.dims();
   for (size_t d = 0; d < out.size(); ++d) {
     if (rep[d] < 0) return ctx.Error("repeats must not be negative");
-    out[d] *= rep[d];
+    out[d] = SatMul(out[d], rep[d]);
+  }
+  if (NumElements(out) < 0 || NumElements(out) > kMaxTensorElements) {
+    return ctx.Error(absl::StrCat("tiling ", DimsToString(x.dims()), " by ", DimsToString(rep), " gives more than ",
+                                  kMaxTensorElements, " elements"));
   }
   ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), out));
   const std::vector<int64_t> strides = Strides(x.dims());

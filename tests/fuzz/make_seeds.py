@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the hand-made seeds of tests/fuzz/corpus/onnx and tests/fuzz/corpus/tfjs (needs the `onnx` and `numpy` pip
+"""Writes the hand-made seeds of tests/fuzz/corpus/onnx (including the regress-extreme-* ones) and tests/fuzz/corpus/tfjs (needs the `onnx` and `numpy` pip
 packages; the committed seeds were written with onnx 1.23). The other ONNX seeds are models of the
 ONNX backend test suite (../shared/data/onnx-backend-tests/node/<test>/model.onnx, Apache-2.0).
 The .kiln seeds are `kiln convert` of ONNX seeds (see docs/testing.md)."""
@@ -85,3 +85,40 @@ nodes = [
     {"name": "y", "op": "Sigmoid", "input": ["r"], "attr": {"T": f32}},
 ]
 tfjs_seed("reshape_inline_const", {"format": "graph-model", "modelTopology": {"node": nodes}, "weightsManifest": []}, b"")
+
+
+# Constant inputs and attributes at the int64 / float extremes, one op each, all folded during shape
+# inference (so the kernels run too): each once hit undefined behaviour under UBSan (overflow, a
+# float-to-int cast out of range, division of INT64_MIN by -1 or by 0). See docs/testing.md.
+I64_MIN, I64_MAX = -(2**63), 2**63 - 1
+
+
+def extreme_seed(name, nodes, inits, rank, out_type=TensorProto.FLOAT, opset=18):
+    graph = helper.make_graph(nodes, name, [], [helper.make_tensor_value_info("y", out_type, [None] * rank)], inits)
+    save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)]), "regress-extreme-" + name + ".onnx")
+
+
+def i64(name, values, dims=None):
+    return helper.make_tensor(name, TensorProto.INT64, [len(values)] if dims is None else dims, values)
+
+
+def f32(name, values, dims=None):
+    return helper.make_tensor(name, TensorProto.FLOAT, [len(values)] if dims is None else dims, values)
+
+
+extreme_seed("tile-repeats", [helper.make_node("Tile", ["x", "r"], ["y"])], [f32("x", [1, 2]), i64("r", [2**62])], 1)
+extreme_seed("pad-reflect-one-element", [helper.make_node("Pad", ["x", "p"], ["y"], mode="reflect")],
+             [f32("x", [5]), i64("p", [1, -1])], 1)
+extreme_seed("range-int64-line", [helper.make_node("Range", ["a", "b", "d"], ["y"])],
+             [i64("a", [I64_MIN], []), i64("b", [I64_MAX], []), i64("d", [2**62], [])], 1, TensorProto.INT64)
+extreme_seed("div-int64-min", [helper.make_node("Div", ["a", "b"], ["y"])], [i64("a", [I64_MIN]), i64("b", [-1])], 1,
+             TensorProto.INT64)
+extreme_seed("maxpool-ceil-stride", [helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[1], strides=[I64_MAX],
+                                                      ceil_mode=1)],
+             [f32("x", [1, 2, 3, 4, 5], [1, 1, 5])], 3)
+extreme_seed("onehot-depth", [helper.make_node("OneHot", ["i", "d", "v"], ["y"])],
+             [i64("i", [0, 1]), f32("d", [1e30], []), f32("v", [0, 1])], 2)
+extreme_seed("resize-crop-roi", [helper.make_node("Resize", ["x", "roi", "", "s"], ["y"], mode="linear",
+                                                  coordinate_transformation_mode="tf_crop_and_resize")],
+             [f32("x", [1, 2, 3, 4], [1, 1, 2, 2]), f32("roi", [0, 0, -1e30, float("nan"), 1, 1, 1e30, float("nan")]),
+              i64("s", [1, 1, 2, 2])], 4)

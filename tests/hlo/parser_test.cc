@@ -138,5 +138,50 @@ TEST(ParserTest, IntegerConstantsMustFitTheirType) {
             18446744073709551615ull);
 }
 
+// Inputs the hlo_text fuzzer found (tests/fuzz/corpus/hlo_text/regression-*), reduced: each is a
+// named error now, not an abort, an exception or a module whose printed text does not parse.
+TEST(ParserTest, MalformedModulesAreNamedErrors) {
+  auto entry = [](const std::string& body) { return "HloModule m\nENTRY %main {\n" + body + "}\n"; };
+  const std::pair<std::string, std::string> cases[] = {
+      {entry("  %p = f32[2]{0} parameter(0)\n  %q = f32[2]{0} parameter(0)\n  ROOT %a = f32[2]{0} add(%p, %q)\n"),
+       "parameter number 0 is used twice"},
+      {entry("  ROOT %p = f32[2]{0} parameter(9223372036854775807)\n"), "is outside [0, 1048576)"},
+      {entry("  ROOT %p = f32[99999999999999999999]{0} parameter(0)\n"), "integer out of range"},
+      {entry("  %p = f32[2]{0} parameter(0)\n  ROOT %p = f32[2]{0} negate(%p)\n"), "instruction name 'p' is used twice"},
+      {entry("  ROOT %a[b = f32[2]{0} parameter(0)\n"), "bad instruction name 'a[b'"},
+      {"HloModule m\n%x[1] {\n  ROOT %p = f32[] parameter(0)\n}\n", "bad computation name 'x[1]'"},
+      {entry("  ROOT %c = s32[6666666666666666667]{0} constant({1})\n"), "array size overflows 64 bits"},
+      {entry("  ROOT %c = s32[1000]{0} constant({1})\n"), "has 1000 elements but 3 characters of values"},
+      {entry("  %x = f32[1,2,3,4]{3,2,1,0} parameter(0)\n  %w = f32[1,1,1,1]{3,2,1,0} parameter(1)\n"
+             "  ROOT %c = f32[1,2,3,4]{3,2,1,0} convolution(%x, %w), dim_labels=f_01io->bf01\n"),
+       "bad dim_labels"},
+      {entry("  %x = f32[1,2,3,4]{3,2,1,0} parameter(0)\n  %w = f32[1,1,1,1]{3,2,1,0} parameter(1)\n"
+             "  ROOT %c = f32[1,2,3,4]{3,2,1,0} convolution(%x, %w), dim_labels=bf01_0?io->bf01\n"),
+       "each label once per part"},
+      {entry("  ROOT %c = f32[] custom-call(), custom_call_target=x\n"), "custom_call_target must be written"},
+  };
+  for (const auto& [text, message] : cases) {
+    absl::StatusOr<std::unique_ptr<Module>> m = ParseModule(text);
+    ASSERT_FALSE(m.ok()) << text;
+    EXPECT_THAT(m.status().message(), HasSubstr(message)) << text;
+  }
+  // A scalar pad prints an empty padding list, which parses back.
+  absl::StatusOr<std::unique_ptr<Module>> pad = ParseModule(
+      entry("  %x = f32[] parameter(0)\n  ROOT %p = f32[] pad(%x, %x), padding=\n"));
+  ASSERT_TRUE(pad.ok()) << pad.status();
+  EXPECT_TRUE(ParseModule((*pad)->ToString()).ok());
+}
+
+// The verifier refuses calls from an opcode that calls nothing (the parser keeps what the text says).
+TEST(ParserTest, VerifierRefusesCallsFromOpcodesThatCallNothing) {
+  absl::StatusOr<std::unique_ptr<Module>> m = ParseModule(
+      "HloModule m\n%f (a: f32[]) -> f32[] {\n  ROOT %a = f32[] parameter(0)\n}\n"
+      "ENTRY %main {\n  ROOT %p = f32[] parameter(0), to_apply=%f\n}\n");
+  ASSERT_TRUE(m.ok()) << m.status();
+  absl::Status v = VerifyModule(**m);
+  ASSERT_FALSE(v.ok());
+  EXPECT_THAT(v.message(), HasSubstr("parameter does not call computations, but calls 1"));
+}
+
 }  // namespace
 }  // namespace kiln::hlo

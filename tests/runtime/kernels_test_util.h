@@ -52,12 +52,16 @@ inline std::shared_ptr<Graph> SingleNodeGraph(const std::string& op, const std::
   return g;
 }
 
-// Builds and runs the node; returns its outputs.
+// Builds and runs the node; returns its outputs. With `unknown_dims`, every fed input is declared with
+// unknown dims, so that shape inference cannot see the values and the kernel meets them at run time.
 inline absl::StatusOr<std::vector<Tensor>> RunOp(const std::string& op, const std::vector<OpInput>& inputs,
                                                  std::map<std::string, AttrValue> attrs = {},
-                                                 int num_outputs = 1) {
+                                                 int num_outputs = 1, bool unknown_dims = false) {
   RegisterStandardOps();
   std::shared_ptr<Graph> g = SingleNodeGraph(op, inputs, std::move(attrs), num_outputs);
+  if (unknown_dims) {
+    for (ValueInfo& in : g->inputs) in.dims.assign(in.dims.size(), -1);
+  }
   absl::StatusOr<std::unique_ptr<Executor>> ex = Executor::Create(g);
   if (!ex.ok()) return ex.status();
   Feeds feeds;

@@ -1,10 +1,13 @@
 // hlo-opt: parses an HLO text module, runs the named passes, prints the result.
 //
 //   hlo-opt FILE --passes=constant-folding,dce [--fixed-point[=N]] [--check[=TRIALS]]
-//           [--tolerance=REL] [--split-input-file] [--no-verify]
+//           [--tolerance=REL] [--split-input-file] [--no-verify] [--emit-proto=OUT]
 //   hlo-opt --list-passes
 //
-// FILE "-" reads standard input. With --split-input-file the input is split at lines "// -----"
+// FILE "-" reads standard input. A FILE whose name ends in ".pb" holds a module in Kiln's binary
+// form (kiln/hlo/serialization.h) instead of text. --emit-proto=OUT also writes the resulting
+// module in the binary form to OUT (one module: not with --split-input-file). An empty pass list
+// (--passes=) runs no pass: it verifies and prints, or converts between the two forms. With --split-input-file the input is split at lines "// -----"
 // and each part is processed on its own (outputs separated by the same line), as MLIR's tools do.
 // --check evaluates the module before and after the passes with the reference interpreter on
 // random arguments and fails when the results differ (bit for bit, or within --tolerance).
@@ -20,6 +23,7 @@
 #include "absl/strings/numbers.h"
 #include "kiln/hlo/parser.h"
 #include "kiln/hlo/passes.h"
+#include "kiln/hlo/serialization.h"
 #include "kiln/hlo/verifier.h"
 
 namespace {
@@ -37,13 +41,14 @@ struct Options {
   double tolerance = 0;
   bool split = false;
   bool verify = true;
+  std::string emit_proto;  // Empty: text to stdout only.
 };
 
 int Usage(const std::string& problem) {
   std::cerr << "hlo-opt: " << problem << "\n"
             << "usage: hlo-opt FILE --passes=NAME[,NAME...] [--fixed-point[=N]]\n"
             << "               [--check[=TRIALS]] [--tolerance=REL] [--split-input-file]\n"
-            << "               [--no-verify]\n"
+            << "               [--no-verify] [--emit-proto=OUT]\n"
             << "       hlo-opt --list-passes\n";
   return 2;
 }
@@ -76,10 +81,14 @@ std::string ParseError(const Options& o, int first_line, const absl::Status& s) 
 
 // Processes one module's text (starting at `first_line` of the file); prints the result to
 // stdout or an error to stderr. Returns whether it succeeded.
-bool Process(const Options& o, const std::string& text, int first_line) {
-  absl::StatusOr<std::unique_ptr<Module>> parsed = kiln::hlo::ParseModule(text);
+// `binary`: the text is a serialized module (a .pb file).
+bool Process(const Options& o, const std::string& text, int first_line, bool binary) {
+  absl::StatusOr<std::unique_ptr<Module>> parsed =
+      binary ? kiln::hlo::DeserializeModule(text) : kiln::hlo::ParseModule(text);
   if (!parsed.ok()) {
-    std::cerr << ParseError(o, first_line, parsed.status()) << "\n";
+    std::cerr << (binary ? o.file + ": error: " + std::string(parsed.status().message())
+                         : ParseError(o, first_line, parsed.status()))
+              << "\n";
     return false;
   }
   std::unique_ptr<Module> module = *std::move(parsed);
@@ -89,21 +98,32 @@ bool Process(const Options& o, const std::string& text, int first_line) {
     return false;
   }
   std::unique_ptr<Module> before = o.check_trials > 0 ? module->Clone() : nullptr;
-  absl::StatusOr<std::unique_ptr<kiln::hlo::Pipeline>> pipeline = kiln::hlo::CreatePipeline(
-      o.passes, {.max_iterations = o.iterations, .verify_after_each_pass = o.verify});
-  if (!pipeline.ok()) {
-    std::cerr << "hlo-opt: " << pipeline.status().message() << "\n";
-    return false;
-  }
-  if (absl::StatusOr<bool> r = (*pipeline)->Run(module.get()); !r.ok()) {
-    std::cerr << where << ": error: " << r.status().message() << "\n";
-    return false;
+  if (!o.passes.empty()) {
+    absl::StatusOr<std::unique_ptr<kiln::hlo::Pipeline>> pipeline = kiln::hlo::CreatePipeline(
+        o.passes, {.max_iterations = o.iterations, .verify_after_each_pass = o.verify});
+    if (!pipeline.ok()) {
+      std::cerr << "hlo-opt: " << pipeline.status().message() << "\n";
+      return false;
+    }
+    if (absl::StatusOr<bool> r = (*pipeline)->Run(module.get()); !r.ok()) {
+      std::cerr << where << ": error: " << r.status().message() << "\n";
+      return false;
+    }
   }
   if (before != nullptr) {
     kiln::hlo::EquivalenceOptions eq{.trials = o.check_trials, .relative_tolerance = o.tolerance,
                                      .absolute_tolerance = o.tolerance};
     if (absl::Status s = kiln::hlo::CheckEquivalent(*before, *module, eq); !s.ok()) {
       std::cerr << where << ": error: --check: results changed: " << s.message() << "\n";
+      return false;
+    }
+  }
+  if (!o.emit_proto.empty()) {
+    absl::StatusOr<std::string> bytes = kiln::hlo::SerializeModule(*module);
+    std::ofstream out(o.emit_proto, std::ios::binary);
+    if (!bytes.ok() || !out.write(bytes->data(), static_cast<std::streamsize>(bytes->size()))) {
+      std::cerr << "hlo-opt: cannot write " << o.emit_proto << ": "
+                << (bytes.ok() ? "write failed" : std::string(bytes.status().message())) << "\n";
       return false;
     }
   }
@@ -143,6 +163,9 @@ int main(int argc, char** argv) {
       o.split = true;
     } else if (a == "--no-verify") {
       o.verify = false;
+    } else if (StartsWith(a, "--emit-proto=")) {
+      o.emit_proto = a.substr(13);
+      if (o.emit_proto.empty()) return Usage("--emit-proto needs a file name");
     } else if (a == "-" || !StartsWith(a, "-")) {
       if (!o.file.empty()) return Usage("more than one input file");
       o.file = a;
@@ -152,8 +175,11 @@ int main(int argc, char** argv) {
   }
   if (o.file.empty()) return Usage("no input file");
   if (!o.passes_given) return Usage("no --passes given");
+  const bool binary = o.file.size() > 3 && o.file.compare(o.file.size() - 3, 3, ".pb") == 0;
+  if (!o.emit_proto.empty() && o.split) return Usage("--emit-proto takes one module, not --split-input-file");
+  if (binary && o.split) return Usage("--split-input-file splits text, not a binary .pb module");
   // Check the pass list before reading anything, so a typo fails fast with the known names.
-  if (auto p = kiln::hlo::CreatePipeline(o.passes); !p.ok()) {
+  if (auto p = kiln::hlo::CreatePipeline(o.passes); !o.passes.empty() && !p.ok()) {
     std::cerr << "hlo-opt: " << p.status().message() << "\n";
     return 1;
   }
@@ -162,13 +188,15 @@ int main(int argc, char** argv) {
   if (o.file == "-") {
     buffer << std::cin.rdbuf();
   } else {
-    std::ifstream in(o.file);
+    std::ifstream in(o.file, std::ios::binary);
     if (!in) {
       std::cerr << "hlo-opt: cannot open " << o.file << "\n";
       return 1;
     }
     buffer << in.rdbuf();
   }
+
+  if (binary) return Process(o, buffer.str(), 1, true) ? 0 : 1;
 
   // Split into parts (a single part without --split-input-file).
   std::vector<std::pair<std::string, int>> parts = {{"", 1}};
@@ -185,7 +213,7 @@ int main(int argc, char** argv) {
   bool ok = true;
   for (size_t i = 0; i < parts.size(); ++i) {
     if (i > 0) std::cout << kSplitMarker << "\n";
-    ok &= Process(o, parts[i].first, parts[i].second);
+    ok &= Process(o, parts[i].first, parts[i].second, false);
   }
   return ok ? 0 : 1;
 }

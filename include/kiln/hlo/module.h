@@ -14,6 +14,11 @@
 
 namespace kiln::hlo {
 
+// Whether `name` can name a module, computation or instruction in HLO text: one or more of
+// A-Z a-z 0-9 _ . - (XLA's identifier characters), so that printed text parses back. The parser
+// and DeserializeModule refuse other names.
+bool IsValidHloName(std::string_view name);
+
 class Module {
  public:
   explicit Module(std::string name) : name_(std::move(name)) {}

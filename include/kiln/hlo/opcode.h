@@ -122,6 +122,9 @@ std::string_view OpcodeString(Opcode opcode);
 absl::StatusOr<Opcode> StringToOpcode(std::string_view name);
 // Operand count, or std::nullopt for variadic opcodes.
 std::optional<int> OpcodeArity(Opcode opcode);
+// Whether instructions of this opcode may call computations (to_apply, condition/body, branches,
+// comparators, custom-call's called computations). The verifier refuses calls from any other.
+bool OpcodeCallsComputations(Opcode opcode);
 
 // Elementwise classes (the shape rule is the one of their operands).
 bool IsElementwiseUnary(Opcode opcode);   // kAbs .. kCopy.

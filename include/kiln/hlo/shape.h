@@ -137,9 +137,11 @@ class ShapeUtil {
   // Same dimensions and layout, new element type.
   static Shape ChangeElementType(const Shape& shape, PrimitiveType type);
 
-  // Product of the dimensions of an array (1 for a scalar, using bounds for dynamic dimensions).
+  // Product of the dimensions of an array (1 for a scalar, using bounds for dynamic dimensions);
+  // INT64_MAX when it overflows (a shape that ValidateShape refuses).
   static int64_t ElementsIn(const Shape& shape);
-  // Dense bytes of an array; for a tuple, the sum over its elements; 0 for a token.
+  // Dense bytes of an array; for a tuple, the sum over its elements; 0 for a token. INT64_MAX on
+  // overflow.
   static int64_t ByteSizeOf(const Shape& shape);
   static bool IsZeroElementArray(const Shape& shape);
 

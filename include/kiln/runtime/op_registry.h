@@ -2,6 +2,7 @@
 #ifndef KILN_RUNTIME_OP_REGISTRY_H_
 #define KILN_RUNTIME_OP_REGISTRY_H_
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -30,6 +31,33 @@ struct TensorType {
   }
   std::string ToString() const;
 };
+
+// The most elements one tensor may have. Importers refuse larger declared shapes, and InferTypes
+// refuses a shape function whose output is larger, so shape functions see dims no larger than this.
+inline constexpr int64_t kMaxTensorElements = int64_t{1} << 32;
+
+// Saturating arithmetic for shape functions, whose operands may come from attributes and constant
+// inputs of any size: on overflow the result is INT64_MAX (or INT64_MIN), which the check after each
+// shape function refuses, instead of undefined behaviour. Callers handle unknown (-1) dims first.
+inline int64_t SatMul(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_mul_overflow(a, b, &r)) return (a < 0) != (b < 0) ? INT64_MIN : INT64_MAX;
+  return r;
+}
+inline int64_t SatAdd(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_add_overflow(a, b, &r)) return a < 0 ? INT64_MIN : INT64_MAX;
+  return r;
+}
+inline int64_t SatSub(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_sub_overflow(a, b, &r)) return a < 0 ? INT64_MIN : INT64_MAX;
+  return r;
+}
+
+// Checks what a shape function inferred for one output: every dim -1 (unknown) or non-negative, and
+// at most kMaxTensorElements elements. The error names the node and the output.
+absl::Status CheckInferredType(const Node& node, int output, const TensorType& type);
 
 // Shape inference for one node. `inputs[i]` is nullptr for an absent optional input.
 class InferenceContext {

@@ -168,6 +168,9 @@ absl::StatusOr<std::vector<std::string>> Converter::Emit(const std::string& op, 
   InferenceContext ctx(node, in_types);
   absl::Status s = def->shape_fn(ctx);
   if (!s.ok()) return Annotate(s, absl::StrCat("Kiln ", op, " node '", node.name, "'"));
+  for (size_t i = 0; i < outputs.size() && i < ctx.outputs().size(); ++i) {
+    RETURN_IF_ERROR(CheckInferredType(node, static_cast<int>(i), ctx.outputs()[i]));
+  }
   for (size_t i = 0; i < outputs.size(); ++i) {
     types_[outputs[i]] = i < ctx.outputs().size() ? ctx.outputs()[i] : TensorType{DType::kInvalid, {}, false};
   }

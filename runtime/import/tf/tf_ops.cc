@@ -206,7 +206,7 @@ absl::Status TranslateConv(NodeContext& c, bool depthwise, bool fused) {
   } else if (xt.rank_known && xt.dims.size() == 4) {
     const int64_t cin = xt.dims[g.nchw ? 1 : 3];
     if (cin > 0 && cin != ft.dims[2]) {
-      if (cin % ft.dims[2] != 0) {
+      if (ft.dims[2] == 0 || cin % ft.dims[2] != 0) {
         return c.Error(absl::StrCat("input has ", cin, " channels; the filter expects ", ft.dims[2]));
       }
       group = cin / ft.dims[2];
@@ -576,7 +576,8 @@ absl::Status TranslateStridedSlice(NodeContext& c) {
   ASSIGN_OR_RETURN(int64_t new_axis_mask, c.attr_int("new_axis_mask", 0));
   ASSIGN_OR_RETURN(int64_t shrink_mask, c.attr_int("shrink_axis_mask", 0));
   const int n = static_cast<int>(begin.size());
-  auto bit = [](int64_t mask, int i) { return ((mask >> i) & 1) != 0; };
+  // Bits past 63 are 0 (shifting an int64 by 64 or more is undefined behaviour).
+  auto bit = [](int64_t mask, int i) { return i < 64 && ((static_cast<uint64_t>(mask) >> i) & 1) != 0; };
   int real = 0;  // Spec entries that consume an input dimension.
   bool has_ellipsis = false;
   for (int i = 0; i < n; ++i) {
