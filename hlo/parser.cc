@@ -138,6 +138,44 @@ absl::StatusOr<int64_t> ParseInt(std::string_view s) {
   return v;
 }
 
+// Gather's and scatter's dimension-number attributes that hold lists, by attribute name.
+template <typename Numbers>
+using ListFields = std::pair<std::string_view, std::vector<int64_t> Numbers::*>;
+constexpr ListFields<GatherDimensionNumbers> kGatherLists[] = {
+    {"offset_dims", &GatherDimensionNumbers::offset_dims},
+    {"collapsed_slice_dims", &GatherDimensionNumbers::collapsed_slice_dims},
+    {"start_index_map", &GatherDimensionNumbers::start_index_map},
+    {"operand_batching_dims", &GatherDimensionNumbers::operand_batching_dims},
+    {"start_indices_batching_dims", &GatherDimensionNumbers::start_indices_batching_dims}};
+constexpr ListFields<ScatterDimensionNumbers> kScatterLists[] = {
+    {"update_window_dims", &ScatterDimensionNumbers::update_window_dims},
+    {"inserted_window_dims", &ScatterDimensionNumbers::inserted_window_dims},
+    {"scatter_dims_to_operand_dims", &ScatterDimensionNumbers::scatter_dims_to_operand_dims},
+    {"input_batching_dims", &ScatterDimensionNumbers::input_batching_dims},
+    {"scatter_indices_batching_dims", &ScatterDimensionNumbers::scatter_indices_batching_dims}};
+
+template <typename Numbers, size_t N>
+std::vector<int64_t> Numbers::*ListField(const ListFields<Numbers> (&fields)[N], std::string_view key) {
+  for (const auto& [name, field] : fields) {
+    if (name == key) return field;
+  }
+  return nullptr;
+}
+
+absl::StatusOr<std::vector<int64_t>> ParseIntList(std::string_view s);
+
+// Sets the field `key` names (a list, or index_vector_dim) from its text.
+template <typename Numbers, size_t N>
+absl::Status SetDimensionNumbersField(const ListFields<Numbers> (&fields)[N], std::string_view key,
+                                      std::string_view value, Numbers* numbers) {
+  if (key == "index_vector_dim") {
+    ASSIGN_OR_RETURN(numbers->index_vector_dim, ParseInt(value));
+  } else {
+    ASSIGN_OR_RETURN(numbers->*ListField(fields, key), ParseIntList(value));
+  }
+  return absl::OkStatus();
+}
+
 // The text between the brackets of "{...}" (or another pair); an error naming `what` otherwise.
 absl::StatusOr<std::string_view> Bracketed(std::string_view s, char open, char close, std::string_view what) {
   s = Trim(s);
@@ -599,37 +637,14 @@ class Parser {
         instr->set_indices_are_sorted(value == "true");
       } else if (key == "unique_indices") {
         instr->set_unique_indices(value == "true");
-      } else if (key == "offset_dims" || key == "collapsed_slice_dims" ||
-                 key == "start_index_map" || key == "operand_batching_dims" ||
-                 key == "start_indices_batching_dims" ||
-                 (key == "index_vector_dim" && op == Opcode::kGather)) {
+      } else if (ListField(kGatherLists, key) != nullptr || (key == "index_vector_dim" && op == Opcode::kGather)) {
         GatherDimensionNumbers g = instr->gather_dimension_numbers();
-        if (key == "index_vector_dim") {
-          ASSIGN_OR_RETURN(g.index_vector_dim, ParseInt(value));
-        } else {
-          ASSIGN_OR_RETURN(std::vector<int64_t> d, ParseIntList(value));
-          if (key == "offset_dims") g.offset_dims = d;
-          if (key == "collapsed_slice_dims") g.collapsed_slice_dims = d;
-          if (key == "start_index_map") g.start_index_map = d;
-          if (key == "operand_batching_dims") g.operand_batching_dims = d;
-          if (key == "start_indices_batching_dims") g.start_indices_batching_dims = d;
-        }
+        RETURN_IF_ERROR(SetDimensionNumbersField(kGatherLists, key, value, &g));
         instr->set_gather_dimension_numbers(std::move(g));
-      } else if (key == "update_window_dims" || key == "inserted_window_dims" ||
-                 key == "scatter_dims_to_operand_dims" || key == "input_batching_dims" ||
-                 key == "scatter_indices_batching_dims" || key == "index_vector_dim") {
-        ScatterDimensionNumbers s = instr->scatter_dimension_numbers();
-        if (key == "index_vector_dim") {
-          ASSIGN_OR_RETURN(s.index_vector_dim, ParseInt(value));
-        } else {
-          ASSIGN_OR_RETURN(std::vector<int64_t> d, ParseIntList(value));
-          if (key == "update_window_dims") s.update_window_dims = d;
-          if (key == "inserted_window_dims") s.inserted_window_dims = d;
-          if (key == "scatter_dims_to_operand_dims") s.scatter_dims_to_operand_dims = d;
-          if (key == "input_batching_dims") s.input_batching_dims = d;
-          if (key == "scatter_indices_batching_dims") s.scatter_indices_batching_dims = d;
-        }
-        instr->set_scatter_dimension_numbers(std::move(s));
+      } else if (ListField(kScatterLists, key) != nullptr || key == "index_vector_dim") {
+        ScatterDimensionNumbers sc = instr->scatter_dimension_numbers();
+        RETURN_IF_ERROR(SetDimensionNumbersField(kScatterLists, key, value, &sc));
+        instr->set_scatter_dimension_numbers(std::move(sc));
       } else if (key == "algorithm") {
         RandomAlgorithm a = RandomAlgorithm::kDefault;
         if (value == "rng_three_fry") a = RandomAlgorithm::kThreeFry;

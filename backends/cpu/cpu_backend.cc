@@ -102,9 +102,12 @@ class KernelThunk : public Thunk {
   KernelFn fn_ = nullptr;
 };
 
-class ConvThunk : public Thunk {
+// A oneDNN convolution or matmul (cpu::ConvPrimitive, cpu::MatmulPrimitive): src, weights, optional
+// bias (slot -1: none) and dst.
+template <typename Primitive>
+class WeightedThunk : public Thunk {
  public:
-  ConvThunk(std::unique_ptr<cpu::ConvPrimitive> prim, int src, int weights, int bias, int dst)
+  WeightedThunk(std::unique_ptr<Primitive> prim, int src, int weights, int bias, int dst)
       : prim_(std::move(prim)), src_(src), weights_(weights), bias_(bias), dst_(dst) {}
   absl::Status Run(RunState& s) const override {
     return prim_->Execute(s.stream, s.slots[src_], s.slots[weights_], bias_ >= 0 ? s.slots[bias_] : nullptr,
@@ -113,24 +116,11 @@ class ConvThunk : public Thunk {
   size_t scratch_bytes() const override { return prim_->scratch_bytes(); }
 
  private:
-  std::unique_ptr<cpu::ConvPrimitive> prim_;
+  std::unique_ptr<Primitive> prim_;
   int src_, weights_, bias_, dst_;
 };
-
-class MatmulThunk : public Thunk {
- public:
-  MatmulThunk(std::unique_ptr<cpu::MatmulPrimitive> prim, int src, int weights, int bias, int dst)
-      : prim_(std::move(prim)), src_(src), weights_(weights), bias_(bias), dst_(dst) {}
-  absl::Status Run(RunState& s) const override {
-    return prim_->Execute(s.stream, s.slots[src_], s.slots[weights_], bias_ >= 0 ? s.slots[bias_] : nullptr,
-                          s.slots[dst_], s.scratch, *s.cache);
-  }
-  size_t scratch_bytes() const override { return prim_->scratch_bytes(); }
-
- private:
-  std::unique_ptr<cpu::MatmulPrimitive> prim_;
-  int src_, weights_, bias_, dst_;
-};
+using ConvThunk = WeightedThunk<cpu::ConvPrimitive>;
+using MatmulThunk = WeightedThunk<cpu::MatmulPrimitive>;
 
 class ReorderThunk : public Thunk {
  public:

@@ -503,18 +503,21 @@ absl::StatusOr<Literal> EvalRngBitGenerator(const hlo::Instruction& instr, Opera
 // ----- Batch normalization. Statistics per feature over every other dimension, in the element
 // type's compute type: mean = sum(x) / m, variance = sum((x - mean)^2) / m (two passes). -----
 
-template <typename T>
-struct FeatureStats {
-  std::vector<hlo::ComputeType<T>> mean, var;
+// The per-feature view of a batch-norm operand: nf features, m elements each.
+struct FeatureLayout {
+  FeatureLayout(const hlo::Shape& shape, int64_t feature_index)
+      : nf(shape.dimensions(feature_index)),
+        count(ShapeUtil::ElementsIn(shape)),
+        m(nf == 0 ? 0 : count / nf),
+        stride(ShapeUtil::RowMajorStrides(shape.dimensions())[feature_index]) {}
+  int64_t feature(int64_t i) const { return (i / stride) % nf; }  // Of row-major element i.
+  int64_t nf, count, m, stride;
 };
 
 absl::StatusOr<Literal> EvalBatchNormTraining(const hlo::Instruction& instr, Operands ops) {
   const hlo::Shape& shape = ops[0]->shape();
-  const int64_t f = instr.feature_index();
-  const int64_t nf = shape.dimensions(f);
-  auto strides = ShapeUtil::RowMajorStrides(shape.dimensions());
-  const int64_t count = ShapeUtil::ElementsIn(shape);
-  const int64_t m = nf == 0 ? 0 : count / nf;
+  const FeatureLayout layout(shape, instr.feature_index());
+  const int64_t nf = layout.nf, count = layout.count, m = layout.m;
   Literal y(instr.shape().tuple_shapes(0));
   Literal mean_out(instr.shape().tuple_shapes(1));
   Literal var_out(instr.shape().tuple_shapes(2));
@@ -526,7 +529,7 @@ absl::StatusOr<Literal> EvalBatchNormTraining(const hlo::Instruction& instr, Ope
       auto scale = ops[1]->data<T>();
       auto offset = ops[2]->data<T>();
       std::vector<C> sum(nf, 0), sq(nf, 0);
-      auto feature = [&](int64_t i) { return (i / strides[f]) % nf; };
+      auto feature = [&](int64_t i) { return layout.feature(i); };
       for (int64_t i = 0; i < count; ++i) sum[feature(i)] += hlo::ToCompute(x[i]);
       std::vector<C> mean(nf), var(nf);
       for (int64_t c = 0; c < nf; ++c) mean[c] = sum[c] / static_cast<C>(m);
@@ -561,11 +564,8 @@ absl::StatusOr<Literal> EvalBatchNormTraining(const hlo::Instruction& instr, Ope
 //   grad_operand = scale * r * (dy - grad_offset / m - (x - mean) * r * grad_scale / m).
 absl::StatusOr<Literal> EvalBatchNormGrad(const hlo::Instruction& instr, Operands ops) {
   const hlo::Shape& shape = ops[0]->shape();
-  const int64_t f = instr.feature_index();
-  const int64_t nf = shape.dimensions(f);
-  auto strides = ShapeUtil::RowMajorStrides(shape.dimensions());
-  const int64_t count = ShapeUtil::ElementsIn(shape);
-  const int64_t m = nf == 0 ? 0 : count / nf;
+  const FeatureLayout layout(shape, instr.feature_index());
+  const int64_t nf = layout.nf, count = layout.count, m = layout.m;
   Literal dx(instr.shape().tuple_shapes(0));
   Literal dscale(instr.shape().tuple_shapes(1));
   Literal doffset(instr.shape().tuple_shapes(2));
@@ -579,7 +579,7 @@ absl::StatusOr<Literal> EvalBatchNormGrad(const hlo::Instruction& instr, Operand
       auto var = ops[3]->data<T>();
       auto dy = ops[4]->data<T>();
       const C eps = static_cast<C>(instr.epsilon());
-      auto feature = [&](int64_t i) { return (i / strides[f]) % nf; };
+      auto feature = [&](int64_t i) { return layout.feature(i); };
       std::vector<C> sum_dy(nf, 0), sum_dy_xc(nf, 0), r(nf);
       for (int64_t c = 0; c < nf; ++c) r[c] = C(1) / std::sqrt(hlo::ToCompute(var[c]) + eps);
       for (int64_t i = 0; i < count; ++i) {

@@ -11,16 +11,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "runtime/kernels/kernel_util.h"
+#include "runtime/kernels/onednn_conv.h"
 
 namespace kiln::kernels {
 namespace {
 
 using dnnl::memory;
-
-dnnl::engine& CpuEngine() {
-  static dnnl::engine* engine = new dnnl::engine(dnnl::engine::kind::cpu, 0);
-  return *engine;
-}
 
 // Checks Conv's operands and computes the output dims (with -1 for unknown extents).
 // `x` and `w` are the input and weight dims, `bias` the bias dims or nullptr.
@@ -163,110 +159,35 @@ memory::format_tag WeightsTag(int rank, bool grouped) {
   }
 }
 
-// A oneDNN convolution for one input shape. Immutable once built; executing it from several
-// threads at once is safe (each call brings its own stream and scratchpad).
-struct DnnlPlan {
-  dnnl::convolution_forward::primitive_desc pd;
-  dnnl::convolution_forward prim;
-  memory::desc user_src, user_dst, user_weights, bias_md;
-  std::optional<dnnl::reorder> src_reorder, dst_reorder;
-  std::optional<memory> weights;  // Reordered constant weights.
-};
-
-absl::StatusOr<std::shared_ptr<const DnnlPlan>> BuildPlan(const Dims& x, const Dims& y, const Dims& w,
-                                                          bool has_bias, int64_t group,
-                                                          const WindowGeometry& g, const Tensor* const_weights) {
-  try {
-    const int rank = static_cast<int>(x.size());
-    auto plan = std::make_shared<DnnlPlan>();
-    const bool grouped = group > 1;
-    memory::dims wdims;
-    if (grouped) {
-      wdims = {group, w[0] / group, w[1]};
-      wdims.insert(wdims.end(), w.begin() + 2, w.end());
-    } else {
-      wdims = w;
-    }
-    plan->user_src = memory::desc(x, memory::data_type::f32, PlainTag(rank));
-    plan->user_dst = memory::desc(y, memory::data_type::f32, PlainTag(rank));
-    plan->user_weights = memory::desc(wdims, memory::data_type::f32, WeightsTag(rank, grouped));
-    if (has_bias) plan->bias_md = memory::desc({w[0]}, memory::data_type::f32, memory::format_tag::x);
-    memory::dims dil, strides, pl, pr;
-    for (int i = 0; i < g.spatial_rank; ++i) {
-      dil.push_back(g.dilations[i] - 1);
-      strides.push_back(g.strides[i]);
-      pl.push_back(g.pad_begin[i]);
-      pr.push_back(g.pad_end[i]);
-    }
-    memory::desc any_src(x, memory::data_type::f32, memory::format_tag::any);
-    memory::desc any_dst(y, memory::data_type::f32, memory::format_tag::any);
-    memory::desc any_w(wdims, memory::data_type::f32, memory::format_tag::any);
-    dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                                         any_src, any_w, has_bias ? plan->bias_md : memory::desc(), any_dst,
-                                         strides, dil, pl, pr);
-    dnnl::primitive_attr attr;
-    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-    plan->pd = dnnl::convolution_forward::primitive_desc(desc, attr, CpuEngine());
-    plan->prim = dnnl::convolution_forward(plan->pd);
-    if (plan->pd.src_desc() != plan->user_src) {
-      plan->src_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(CpuEngine(), plan->user_src, CpuEngine(),
-                                                                       plan->pd.src_desc()));
-    }
-    if (plan->pd.dst_desc() != plan->user_dst) {
-      plan->dst_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(CpuEngine(), plan->pd.dst_desc(),
-                                                                       CpuEngine(), plan->user_dst));
-    }
-    if (const_weights != nullptr) {
-      memory user(plan->user_weights, CpuEngine(), const_cast<void*>(const_weights->raw_data()));
-      memory reordered(plan->pd.weights_desc(), CpuEngine());
-      dnnl::stream stream(CpuEngine());
-      dnnl::reorder(user, reordered).execute(stream, user, reordered);
-      stream.wait();
-      plan->weights = reordered;
-    }
-    return std::shared_ptr<const DnnlPlan>(std::move(plan));
-  } catch (const dnnl::error& e) {
-    return absl::InternalError(absl::StrCat("oneDNN could not create the convolution: ", e.what()));
+// The oneDNN plan of a Conv with plain NC(D)HW data and (G)OI(D)HW weights.
+absl::StatusOr<std::shared_ptr<const OnednnConvPlan>> BuildPlan(const Dims& x, const Dims& y, const Dims& w,
+                                                                bool has_bias, int64_t group,
+                                                                const WindowGeometry& g, const Tensor* const_weights) {
+  const int rank = static_cast<int>(x.size());
+  const bool grouped = group > 1;
+  memory::dims wdims;
+  if (grouped) {
+    wdims = {group, w[0] / group, w[1]};
+    wdims.insert(wdims.end(), w.begin() + 2, w.end());
+  } else {
+    wdims = w;
   }
-}
-
-absl::Status RunPlan(const DnnlPlan& plan, const Tensor& x, const Tensor& w, const Tensor* b, Tensor* y) {
+  OnednnConvSpec spec;
   try {
-    dnnl::engine& eng = CpuEngine();
-    dnnl::stream stream(eng);
-    memory user_src(plan.user_src, eng, const_cast<void*>(x.raw_data()));
-    memory src = user_src;
-    if (plan.src_reorder) {
-      src = memory(plan.pd.src_desc(), eng);
-      plan.src_reorder->execute(stream, user_src, src);
-    }
-    memory weights;
-    if (plan.weights) {
-      weights = *plan.weights;
-    } else {
-      memory user_w(plan.user_weights, eng, const_cast<void*>(w.raw_data()));
-      if (plan.pd.weights_desc() != plan.user_weights) {
-        weights = memory(plan.pd.weights_desc(), eng);
-        dnnl::reorder(user_w, weights).execute(stream, user_w, weights);
-      } else {
-        weights = user_w;
-      }
-    }
-    memory user_dst(plan.user_dst, eng, y->raw_data());
-    memory dst = plan.dst_reorder ? memory(plan.pd.dst_desc(), eng) : user_dst;
-    memory scratch(plan.pd.scratchpad_desc(), eng);
-    std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, src},
-                                            {DNNL_ARG_WEIGHTS, weights},
-                                            {DNNL_ARG_DST, dst},
-                                            {DNNL_ARG_SCRATCHPAD, scratch}};
-    if (b != nullptr) args[DNNL_ARG_BIAS] = memory(plan.bias_md, eng, const_cast<void*>(b->raw_data()));
-    plan.prim.execute(stream, args);
-    if (plan.dst_reorder) plan.dst_reorder->execute(stream, dst, user_dst);
-    stream.wait();
-    return absl::OkStatus();
+    spec.src = memory::desc(x, memory::data_type::f32, PlainTag(rank));
+    spec.dst = memory::desc(y, memory::data_type::f32, PlainTag(rank));
+    spec.weights = memory::desc(wdims, memory::data_type::f32, WeightsTag(rank, grouped));
+    if (has_bias) spec.bias = memory::desc({w[0]}, memory::data_type::f32, memory::format_tag::x);
   } catch (const dnnl::error& e) {
-    return absl::InternalError(absl::StrCat("oneDNN convolution failed: ", e.what()));
+    return absl::InternalError(absl::StrCat("oneDNN could not describe the convolution: ", e.what()));
   }
+  for (int i = 0; i < g.spatial_rank; ++i) {
+    spec.dilations.push_back(g.dilations[i] - 1);
+    spec.strides.push_back(g.strides[i]);
+    spec.pad_begin.push_back(g.pad_begin[i]);
+    spec.pad_end.push_back(g.pad_end[i]);
+  }
+  return BuildOnednnConvPlan(spec, const_weights);
 }
 
 class ConvKernel : public OpKernel {
@@ -294,20 +215,17 @@ class ConvKernel : public OpKernel {
     const Tensor& x = ctx.input(0);
     const Tensor& w = ctx.input(1);
     const Tensor* b = ctx.has_input(2) ? &ctx.input(2) : nullptr;
-    if (x.dtype() != DType::kF32 || w.dtype() != DType::kF32 || (b && b->dtype() != DType::kF32)) {
-      return ctx.Error(absl::StrCat("X, W and B must be f32; got ", x.TypeString(), ", ", w.TypeString(),
-                                    b ? absl::StrCat(", ", b->TypeString()) : ""));
-    }
+    RETURN_IF_ERROR(CheckConvOperandsF32(ctx, x, w, b));
     absl::StatusOr<ConvShape> s = InferConvShape(ctx.node(), x.dims(), w.dims(), b ? &b->dims() : nullptr);
     if (!s.ok()) return ctx.Error(s.status().message());
     ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kF32, s->out));
     if (y->num_elements() == 0) return absl::OkStatus();
     const int rank = x.rank();
     if (options_.use_onednn && rank <= 5) {
-      absl::StatusOr<std::shared_ptr<const DnnlPlan>> plan =
+      absl::StatusOr<std::shared_ptr<const OnednnConvPlan>> plan =
           GetPlan(x.dims(), s->out, w.dims(), b != nullptr, s->group, s->window);
       if (!plan.ok()) return ctx.Error(plan.status().message());
-      absl::Status run = RunPlan(**plan, x, w, b, y);
+      absl::Status run = RunOnednnConvPlan(**plan, x, w, b, y);
       if (!run.ok()) return ctx.Error(run.message());
       return absl::OkStatus();
     }
@@ -321,7 +239,7 @@ class ConvKernel : public OpKernel {
   }
 
  private:
-  absl::StatusOr<std::shared_ptr<const DnnlPlan>> GetPlan(const Dims& x, const Dims& y, const Dims& w,
+  absl::StatusOr<std::shared_ptr<const OnednnConvPlan>> GetPlan(const Dims& x, const Dims& y, const Dims& w,
                                                           bool has_bias, int64_t group,
                                                           const WindowGeometry& g) const {
     Dims key = x;
@@ -332,7 +250,7 @@ class ConvKernel : public OpKernel {
       auto it = plans_.find(key);
       if (it != plans_.end()) return it->second;
     }
-    ASSIGN_OR_RETURN(std::shared_ptr<const DnnlPlan> plan,
+    ASSIGN_OR_RETURN(std::shared_ptr<const OnednnConvPlan> plan,
                      BuildPlan(x, y, w, has_bias, group, g, const_weights_ ? &*const_weights_ : nullptr));
     absl::MutexLock lock(&mu_);
     plans_.emplace(key, plan);
@@ -343,7 +261,7 @@ class ConvKernel : public OpKernel {
   std::optional<Tensor> const_weights_;
   mutable absl::Mutex mu_;
   // Plans by input dims + weight dims + has-bias.
-  mutable std::map<Dims, std::shared_ptr<const DnnlPlan>> plans_;
+  mutable std::map<Dims, std::shared_ptr<const OnednnConvPlan>> plans_;
 };
 
 }  // namespace

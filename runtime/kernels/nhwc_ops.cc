@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "runtime/kernels/kernel_util.h"
+#include "runtime/kernels/onednn_conv.h"
 
 namespace kiln::kernels {
 namespace {
@@ -164,121 +165,45 @@ void NhwcConvReference(const Tensor& x, const Tensor& w, const Tensor* b, const 
   }
 }
 
-dnnl::engine& CpuEngine() {
-  static dnnl::engine* engine = new dnnl::engine(dnnl::engine::kind::cpu, 0);
-  return *engine;
-}
-
-// A oneDNN convolution reading and writing NHWC directly (weights HWIO, or HWIGO when grouped), with
-// the activation as a post-op. Immutable once built; executing it from several threads is safe.
-struct NhwcPlan {
-  dnnl::convolution_forward::primitive_desc pd;
-  dnnl::convolution_forward prim;
-  memory::desc user_src, user_dst, user_weights, bias_md;
-  std::optional<dnnl::reorder> src_reorder, dst_reorder;
-  std::optional<memory> weights;  // Reordered constant weights.
-};
-
-absl::StatusOr<std::shared_ptr<const NhwcPlan>> BuildNhwcPlan(const Dims& x, const Dims& y, const Dims& w,
-                                                              bool has_bias, int64_t group,
-                                                              const WindowGeometry& g, Activation act,
-                                                              float alpha, const Tensor* const_weights) {
+// The oneDNN plan of an NhwcConv: NHWC data, HWIO weights (HWIGO when grouped), the activation as a
+// post-op.
+absl::StatusOr<std::shared_ptr<const OnednnConvPlan>> BuildNhwcPlan(const Dims& x, const Dims& y, const Dims& w,
+                                                                    bool has_bias, int64_t group,
+                                                                    const WindowGeometry& g, Activation act,
+                                                                    float alpha, const Tensor* const_weights) {
+  const memory::dims src = {x[0], x[3], x[1], x[2]}, dst = {y[0], y[3], y[1], y[2]};
+  OnednnConvSpec spec;
   try {
-    auto plan = std::make_shared<NhwcPlan>();
-    const memory::dims src = {x[0], x[3], x[1], x[2]}, dst = {y[0], y[3], y[1], y[2]};
-    memory::dims wdims;
-    memory::format_tag wtag;
+    spec.src = memory::desc(src, memory::data_type::f32, memory::format_tag::nhwc);
+    spec.dst = memory::desc(dst, memory::data_type::f32, memory::format_tag::nhwc);
     if (group > 1) {
-      wdims = {group, w[3] / group, w[2], w[0], w[1]};
-      wtag = memory::format_tag::hwigo;
+      spec.weights = memory::desc({group, w[3] / group, w[2], w[0], w[1]}, memory::data_type::f32,
+                                  memory::format_tag::hwigo);
     } else {
-      wdims = {w[3], w[2], w[0], w[1]};
-      wtag = memory::format_tag::hwio;
+      spec.weights = memory::desc({w[3], w[2], w[0], w[1]}, memory::data_type::f32, memory::format_tag::hwio);
     }
-    plan->user_src = memory::desc(src, memory::data_type::f32, memory::format_tag::nhwc);
-    plan->user_dst = memory::desc(dst, memory::data_type::f32, memory::format_tag::nhwc);
-    plan->user_weights = memory::desc(wdims, memory::data_type::f32, wtag);
-    if (has_bias) plan->bias_md = memory::desc({w[3]}, memory::data_type::f32, memory::format_tag::x);
-    const memory::dims strides = {g.strides[0], g.strides[1]}, dil = {g.dilations[0] - 1, g.dilations[1] - 1},
-                       pl = {g.pad_begin[0], g.pad_begin[1]}, pr = {g.pad_end[0], g.pad_end[1]};
-    memory::desc any_src(src, memory::data_type::f32, memory::format_tag::any);
-    memory::desc any_dst(dst, memory::data_type::f32, memory::format_tag::any);
-    memory::desc any_w(wdims, memory::data_type::f32, memory::format_tag::any);
-    dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                                         any_src, any_w, has_bias ? plan->bias_md : memory::desc(), any_dst,
-                                         strides, dil, pl, pr);
-    dnnl::primitive_attr attr;
-    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-    dnnl::post_ops ops;
+    if (has_bias) spec.bias = memory::desc({w[3]}, memory::data_type::f32, memory::format_tag::x);
     switch (act) {
       case Activation::kNone: break;
-      case Activation::kRelu: ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f); break;
-      case Activation::kRelu6: ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, 0.0f, 6.0f); break;
-      case Activation::kElu: ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_elu, 1.0f, 0.0f); break;
-      case Activation::kLeakyRelu: ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, alpha, 0.0f); break;
-      case Activation::kSigmoid: ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_logistic, 0.0f, 0.0f); break;
-      case Activation::kTanh: ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_tanh, 0.0f, 0.0f); break;
+      case Activation::kRelu: spec.post_ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f); break;
+      case Activation::kRelu6: spec.post_ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, 0.0f, 6.0f); break;
+      case Activation::kElu: spec.post_ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_elu, 1.0f, 0.0f); break;
+      case Activation::kLeakyRelu:
+        spec.post_ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, alpha, 0.0f);
+        break;
+      case Activation::kSigmoid:
+        spec.post_ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_logistic, 0.0f, 0.0f);
+        break;
+      case Activation::kTanh: spec.post_ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_tanh, 0.0f, 0.0f); break;
     }
-    attr.set_post_ops(ops);
-    plan->pd = dnnl::convolution_forward::primitive_desc(desc, attr, CpuEngine());
-    plan->prim = dnnl::convolution_forward(plan->pd);
-    if (plan->pd.src_desc() != plan->user_src) {
-      plan->src_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(CpuEngine(), plan->user_src, CpuEngine(),
-                                                                       plan->pd.src_desc()));
-    }
-    if (plan->pd.dst_desc() != plan->user_dst) {
-      plan->dst_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(CpuEngine(), plan->pd.dst_desc(),
-                                                                       CpuEngine(), plan->user_dst));
-    }
-    if (const_weights != nullptr) {
-      memory user(plan->user_weights, CpuEngine(), const_cast<void*>(const_weights->raw_data()));
-      memory reordered(plan->pd.weights_desc(), CpuEngine());
-      dnnl::stream stream(CpuEngine());
-      dnnl::reorder(user, reordered).execute(stream, user, reordered);
-      stream.wait();
-      plan->weights = reordered;
-    }
-    return std::shared_ptr<const NhwcPlan>(std::move(plan));
   } catch (const dnnl::error& e) {
-    return absl::InternalError(absl::StrCat("oneDNN could not create the convolution: ", e.what()));
+    return absl::InternalError(absl::StrCat("oneDNN could not describe the convolution: ", e.what()));
   }
-}
-
-absl::Status RunNhwcPlan(const NhwcPlan& plan, const Tensor& x, const Tensor& w, const Tensor* b, Tensor* y) {
-  try {
-    dnnl::engine& eng = CpuEngine();
-    dnnl::stream stream(eng);
-    memory user_src(plan.user_src, eng, const_cast<void*>(x.raw_data()));
-    memory src = user_src;
-    if (plan.src_reorder) {
-      src = memory(plan.pd.src_desc(), eng);
-      plan.src_reorder->execute(stream, user_src, src);
-    }
-    memory weights;
-    if (plan.weights) {
-      weights = *plan.weights;
-    } else {
-      memory user_w(plan.user_weights, eng, const_cast<void*>(w.raw_data()));
-      if (plan.pd.weights_desc() != plan.user_weights) {
-        weights = memory(plan.pd.weights_desc(), eng);
-        dnnl::reorder(user_w, weights).execute(stream, user_w, weights);
-      } else {
-        weights = user_w;
-      }
-    }
-    memory user_dst(plan.user_dst, eng, y->raw_data());
-    memory dst = plan.dst_reorder ? memory(plan.pd.dst_desc(), eng) : user_dst;
-    memory scratch(plan.pd.scratchpad_desc(), eng);
-    std::unordered_map<int, memory> args = {
-        {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}, {DNNL_ARG_SCRATCHPAD, scratch}};
-    if (b != nullptr) args[DNNL_ARG_BIAS] = memory(plan.bias_md, eng, const_cast<void*>(b->raw_data()));
-    plan.prim.execute(stream, args);
-    if (plan.dst_reorder) plan.dst_reorder->execute(stream, dst, user_dst);
-    stream.wait();
-    return absl::OkStatus();
-  } catch (const dnnl::error& e) {
-    return absl::InternalError(absl::StrCat("oneDNN convolution failed: ", e.what()));
-  }
+  spec.strides = {g.strides[0], g.strides[1]};
+  spec.dilations = {g.dilations[0] - 1, g.dilations[1] - 1};
+  spec.pad_begin = {g.pad_begin[0], g.pad_begin[1]};
+  spec.pad_end = {g.pad_end[0], g.pad_end[1]};
+  return BuildOnednnConvPlan(spec, const_weights);
 }
 
 // NhwcConv's kernel: oneDNN plans per input shape (constant weights reordered once), the reference
@@ -296,10 +221,7 @@ class NhwcConvKernel : public OpKernel {
     const Tensor& x = ctx.input(0);
     const Tensor& w = ctx.input(1);
     const Tensor* b = ctx.has_input(2) ? &ctx.input(2) : nullptr;
-    if (x.dtype() != DType::kF32 || w.dtype() != DType::kF32 || (b && b->dtype() != DType::kF32)) {
-      return ctx.Error(absl::StrCat("X, W and B must be f32; got ", x.TypeString(), ", ", w.TypeString(),
-                                    b ? absl::StrCat(", ", b->TypeString()) : ""));
-    }
+    RETURN_IF_ERROR(CheckConvOperandsF32(ctx, x, w, b));
     absl::StatusOr<NhwcConvShape> s = InferNhwcConv(ctx.node(), x.dims(), w.dims(), b ? &b->dims() : nullptr);
     if (!s.ok()) return ctx.Error(s.status().message());
     ASSIGN_OR_RETURN(std::string act_name, ctx.node().GetString("activation", std::string()));
@@ -311,15 +233,15 @@ class NhwcConvKernel : public OpKernel {
       if (y->num_elements() > 0) NhwcConvReference(x, w, b, &*s, *act, alpha, y);
       return absl::OkStatus();
     }
-    std::shared_ptr<const NhwcPlan> plan = GetPlan(x.dims(), s->out, w.dims(), b != nullptr, *s, *act, alpha);
-    if (plan != nullptr && RunNhwcPlan(*plan, x, w, b, y).ok()) return absl::OkStatus();
+    std::shared_ptr<const OnednnConvPlan> plan = GetPlan(x.dims(), s->out, w.dims(), b != nullptr, *s, *act, alpha);
+    if (plan != nullptr && RunOnednnConvPlan(*plan, x, w, b, y).ok()) return absl::OkStatus();
     NhwcConvReference(x, w, b, &*s, *act, alpha, y);
     return absl::OkStatus();
   }
 
  private:
   // The plan for these dims, or nullptr when oneDNN cannot build one (remembered).
-  std::shared_ptr<const NhwcPlan> GetPlan(const Dims& x, const Dims& y, const Dims& w, bool has_bias,
+  std::shared_ptr<const OnednnConvPlan> GetPlan(const Dims& x, const Dims& y, const Dims& w, bool has_bias,
                                           const NhwcConvShape& s, Activation act, float alpha) const {
     Dims key = x;
     key.insert(key.end(), w.begin(), w.end());
@@ -330,9 +252,9 @@ class NhwcConvKernel : public OpKernel {
       if (it != plans_.end()) return it->second;
     }
     const bool use_const = const_weights_ && const_weights_->dims() == w;
-    absl::StatusOr<std::shared_ptr<const NhwcPlan>> plan =
+    absl::StatusOr<std::shared_ptr<const OnednnConvPlan>> plan =
         BuildNhwcPlan(x, y, w, has_bias, s.group, s.window, act, alpha, use_const ? &*const_weights_ : nullptr);
-    std::shared_ptr<const NhwcPlan> result = plan.ok() ? *plan : nullptr;
+    std::shared_ptr<const OnednnConvPlan> result = plan.ok() ? *plan : nullptr;
     absl::MutexLock lock(&mu_);
     plans_.emplace(key, result);
     return result;
@@ -340,7 +262,7 @@ class NhwcConvKernel : public OpKernel {
 
   std::optional<Tensor> const_weights_;
   mutable absl::Mutex mu_;
-  mutable std::map<Dims, std::shared_ptr<const NhwcPlan>> plans_;
+  mutable std::map<Dims, std::shared_ptr<const OnednnConvPlan>> plans_;
 };
 
 // ---- NhwcMaxPool / NhwcAveragePool ---------------------------------------------------------------
