@@ -15,22 +15,28 @@ namespace {
 
 std::string NodeText(const Node& node) { return absl::StrCat("node '", node.name, "' (", node.op, ")"); }
 
-// Declared shapes whose known extents multiply to more than kMaxDeclaredElements are corrupt.
+// Declared shapes with a dim, or known extents that multiply to, more than kMaxDeclaredElements are
+// corrupt (an empty tensor too: strides over a huge dim would overflow).
 absl::Status CheckDeclaredDims(const ValueInfo& info, absl::string_view kind) {
   int64_t known = 1;
+  bool too_big = false;
   for (int64_t d : info.dims) {
     if (d < -1) {
       return absl::InvalidArgumentError(
           absl::StrCat("graph ", kind, " '", info.name, "' has a negative dimension ", d));
     }
     if (d < 0) continue;
-    if (d == 0) return absl::OkStatus();
+    too_big = too_big || d > kMaxDeclaredElements;
+    if (d == 0 || known == 0) {
+      known = 0;
+      continue;
+    }
     known = known > kMaxDeclaredElements / d ? kMaxDeclaredElements + 1 : known * d;
   }
-  if (known > kMaxDeclaredElements) {
+  if (known > kMaxDeclaredElements || too_big) {
     return absl::InvalidArgumentError(absl::StrCat("graph ", kind, " '", info.name, "' declares dims ",
                                                    DimsToString(info.dims), ", more than the ", kMaxDeclaredElements,
-                                                   " elements Kiln accepts for one tensor"));
+                                                   " elements (or a dimension that large) Kiln accepts for one tensor"));
   }
   return absl::OkStatus();
 }

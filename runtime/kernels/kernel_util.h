@@ -204,6 +204,20 @@ struct WindowGeometry {
 absl::StatusOr<WindowGeometry> ComputeWindow(const Node& node, const std::vector<int64_t>& in,
                                              const std::vector<int64_t>& kernel, bool pooling);
 
+// The window taps i in [0, k) whose position start + i * dilation (dilation >= 1) lies in [lo, hi),
+// as [first, last). Pooling loops visit only these, so their work is bounded by the input whatever
+// the kernel size and padding (ComputeWindow bounds the values, so nothing here overflows).
+struct TapRange {
+  int64_t first = 0, last = 0;
+  int64_t count() const { return last - first; }
+};
+inline TapRange TapsInRange(int64_t start, int64_t k, int64_t dilation, int64_t lo, int64_t hi) {
+  auto ceil_div = [](int64_t a, int64_t d) { return a / d + (a % d > 0); };
+  const int64_t first = std::max<int64_t>(0, ceil_div(lo - start, dilation));
+  const int64_t last = std::min<int64_t>(k, ceil_div(hi - start, dilation));
+  return {first, std::max(first, last)};
+}
+
 // `g` with leading unit dimensions added so that it has exactly 3 spatial dimensions (g has at
 // most 3).
 inline WindowGeometry ExpandTo3D(const WindowGeometry& g) {

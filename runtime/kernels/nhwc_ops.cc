@@ -313,12 +313,12 @@ absl::Status NhwcPoolCompute(KernelContext& ctx) {
         int64_t count = 0;
         const int64_t h0 = oh * g.strides[0] - g.pad_begin[0];
         const int64_t w0 = ow * g.strides[1] - g.pad_begin[1];
-        for (int64_t kh = 0; kh < g.kernel[0]; ++kh) {
+        const TapRange rh = TapsInRange(h0, g.kernel[0], g.dilations[0], 0, ih_n);
+        const TapRange rw = TapsInRange(w0, g.kernel[1], g.dilations[1], 0, iw_n);
+        for (int64_t kh = rh.first; kh < rh.last; ++kh) {
           const int64_t ih = h0 + kh * g.dilations[0];
-          if (ih < 0 || ih >= ih_n) continue;
-          for (int64_t kw = 0; kw < g.kernel[1]; ++kw) {
+          for (int64_t kw = rw.first; kw < rw.last; ++kw) {
             const int64_t iw = w0 + kw * g.dilations[1];
-            if (iw < 0 || iw >= iw_n) continue;
             const float* xp = xd + ((n * ih_n + ih) * iw_n + iw) * c;
             ++count;
             if (is_max) {

@@ -61,15 +61,17 @@ void MaxPool3D(const T* x, T* y, int64_t* indices, int64_t planes, const WindowG
         for (int64_t xx = 0; xx < ow; ++xx) {
           T best = std::numeric_limits<T>::lowest();
           int64_t best_index = -1;
-          for (int64_t a = 0; a < g.kernel[0]; ++a) {
-            const int64_t pz = z * g.strides[0] - g.pad_begin[0] + a * g.dilations[0];
-            if (pz < 0 || pz >= id) continue;
-            for (int64_t b = 0; b < g.kernel[1]; ++b) {
-              const int64_t py = yy * g.strides[1] - g.pad_begin[1] + b * g.dilations[1];
-              if (py < 0 || py >= ih) continue;
-              for (int64_t c = 0; c < g.kernel[2]; ++c) {
-                const int64_t px = xx * g.strides[2] - g.pad_begin[2] + c * g.dilations[2];
-                if (px < 0 || px >= iw) continue;
+          const int64_t sz = z * g.strides[0] - g.pad_begin[0], sy = yy * g.strides[1] - g.pad_begin[1],
+                        sx = xx * g.strides[2] - g.pad_begin[2];
+          const TapRange ra = TapsInRange(sz, g.kernel[0], g.dilations[0], 0, id);
+          const TapRange rb = TapsInRange(sy, g.kernel[1], g.dilations[1], 0, ih);
+          const TapRange rc = TapsInRange(sx, g.kernel[2], g.dilations[2], 0, iw);
+          for (int64_t a = ra.first; a < ra.last; ++a) {
+            const int64_t pz = sz + a * g.dilations[0];
+            for (int64_t b = rb.first; b < rb.last; ++b) {
+              const int64_t py = sy + b * g.dilations[1];
+              for (int64_t c = rc.first; c < rc.last; ++c) {
+                const int64_t px = sx + c * g.dilations[2];
                 const int64_t at = (pz * ih + py) * iw + px;
                 if (best_index < 0 || xp[at] > best) {
                   best = xp[at];
@@ -87,16 +89,6 @@ void MaxPool3D(const T* x, T* y, int64_t* indices, int64_t planes, const WindowG
   }
 }
 
-// Number of window positions along one dimension that lie in [lo, hi).
-int64_t CountInRange(int64_t start, int64_t k, int64_t d, int64_t lo, int64_t hi) {
-  int64_t count = 0;
-  for (int64_t i = 0; i < k; ++i) {
-    const int64_t p = start + i * d;
-    count += p >= lo && p < hi;
-  }
-  return count;
-}
-
 void AveragePool3D(const float* x, float* y, int64_t planes, const WindowGeometry& g, bool count_include_pad) {
   const int64_t id = g.in[0], ih = g.in[1], iw = g.in[2];
   const int64_t od = g.out[0], oh = g.out[1], ow = g.out[2];
@@ -111,15 +103,15 @@ void AveragePool3D(const float* x, float* y, int64_t planes, const WindowGeometr
           const int64_t sx = xx * g.strides[2] - g.pad_begin[2];
           float sum = 0;
           int64_t valid = 0;
-          for (int64_t a = 0; a < g.kernel[0]; ++a) {
+          const TapRange ra = TapsInRange(sz, g.kernel[0], g.dilations[0], 0, id);
+          const TapRange rb = TapsInRange(sy, g.kernel[1], g.dilations[1], 0, ih);
+          const TapRange rc = TapsInRange(sx, g.kernel[2], g.dilations[2], 0, iw);
+          for (int64_t a = ra.first; a < ra.last; ++a) {
             const int64_t pz = sz + a * g.dilations[0];
-            if (pz < 0 || pz >= id) continue;
-            for (int64_t b = 0; b < g.kernel[1]; ++b) {
+            for (int64_t b = rb.first; b < rb.last; ++b) {
               const int64_t py = sy + b * g.dilations[1];
-              if (py < 0 || py >= ih) continue;
-              for (int64_t c = 0; c < g.kernel[2]; ++c) {
+              for (int64_t c = rc.first; c < rc.last; ++c) {
                 const int64_t px = sx + c * g.dilations[2];
-                if (px < 0 || px >= iw) continue;
                 sum += xp[(pz * ih + py) * iw + px];
                 ++valid;
               }
@@ -128,9 +120,9 @@ void AveragePool3D(const float* x, float* y, int64_t planes, const WindowGeometr
           int64_t divisor = valid;
           if (count_include_pad) {
             // Positions inside the padded extent count, positions beyond it (ceil_mode) do not.
-            divisor = CountInRange(sz, g.kernel[0], g.dilations[0], -g.pad_begin[0], id + g.pad_end[0]) *
-                      CountInRange(sy, g.kernel[1], g.dilations[1], -g.pad_begin[1], ih + g.pad_end[1]) *
-                      CountInRange(sx, g.kernel[2], g.dilations[2], -g.pad_begin[2], iw + g.pad_end[2]);
+            divisor = TapsInRange(sz, g.kernel[0], g.dilations[0], -g.pad_begin[0], id + g.pad_end[0]).count() *
+                      TapsInRange(sy, g.kernel[1], g.dilations[1], -g.pad_begin[1], ih + g.pad_end[1]).count() *
+                      TapsInRange(sx, g.kernel[2], g.dilations[2], -g.pad_begin[2], iw + g.pad_end[2]).count();
           }
           y[p * out_plane + (z * oh + yy) * ow + xx] = divisor > 0 ? sum / static_cast<float>(divisor) : 0.0f;
         }

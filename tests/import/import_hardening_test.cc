@@ -166,6 +166,16 @@ TEST_F(ImportHardeningTest, AbsurdDeclaredDimensions) {
   m.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape()->add_dim()->set_dim_value(
       int64_t{1} << 40);
   EXPECT_THAT(Import(m).message(), AllOf(HasSubstr("graph input 'x' declares dims [2,1099511627776]")));
+  // An empty tensor with a huge dimension, and a negative dimension after a 0.
+  m = SmallModel();
+  onnx::TensorShapeProto* shape = m.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape();
+  shape->mutable_dim(0)->set_dim_value(0);
+  shape->add_dim()->set_dim_value(int64_t{1} << 40);
+  EXPECT_THAT(Import(m).message(), AllOf(HasSubstr("graph input 'x' declares dims [0,1099511627776]"),
+                                         HasSubstr("or a dimension that large")))
+      << Import(m).message();
+  shape->mutable_dim(1)->set_dim_value(-5);
+  EXPECT_THAT(Import(m).message(), HasSubstr("negative"));
 }
 
 // A shape computed at run time from absurd values: the kernel's allocation is refused with a

@@ -122,6 +122,24 @@ TEST(ShapeOverflowTest, PoolCeilModeWithHugeStride) {
                {1, 1, 1}, {1});
 }
 
+TEST(ShapeOverflowTest, PoolWindowsOfHugeKernelsVisitOnlyTheInput) {
+  // kernel 2^40 with 2^40 of leading padding: 5 windows, each over at most the 4 inputs. The loops
+  // visit only taps inside the input, so this finishes at once (it used to loop 2^40 times per window).
+  const Tensor x = F32({1, 1, 4}, {1, 2, 3, 4});
+  using V = std::vector<int64_t>;
+  const int64_t k = int64_t{1} << 40;
+  const std::map<std::string, AttrValue> attrs = {{"kernel_shape", V{k}}, {"pads", V{k, 0}}};
+  ExpectValues(RunOne("AveragePool", {In(x)}, attrs), {1, 1, 5}, {0, 1, 1.5, 2, 2.5});
+  ExpectValues(RunOne("MaxPool", {Const(x)}, {{"kernel_shape", V{k}}, {"pads", V{k - 1, 0}}}), {1, 1, 4}, {1, 2, 3, 4});
+  ExpectValues(RunOne("LpPool", {In(x)}, {{"kernel_shape", V{k}}, {"pads", V{k, 0}}, {"p", int64_t{1}}}), {1, 1, 5},
+               {0, 1, 3, 6, 10});
+  std::map<std::string, AttrValue> with_pad = attrs;
+  with_pad["count_include_pad"] = int64_t{1};
+  // Every window lies inside the padded extent: the divisor is the kernel size.
+  ExpectValues(RunOne("AveragePool", {In(x)}, with_pad), {1, 1, 5},
+               {0, 1.0f / k, 3.0f / k, 6.0f / k, 10.0f / k});
+}
+
 TEST(ShapeOverflowTest, ConvTransposeExtremeAttributes) {
   const Tensor x = Zeros(DType::kF32, {1, 1, 3});
   const Tensor w = Zeros(DType::kF32, {1, 1, 1});
