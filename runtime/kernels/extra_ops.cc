@@ -885,19 +885,9 @@ absl::Status LpPoolCompute(KernelContext& ctx) {
       for (int64_t oh = 0; oh < g.out[1]; ++oh)
         for (int64_t ow = 0; ow < g.out[2]; ++ow) {
           double acc = 0;
-          const int64_t sd = od * g.strides[0] - g.pad_begin[0], sh = oh * g.strides[1] - g.pad_begin[1],
-                        sw = ow * g.strides[2] - g.pad_begin[2];
-          const TapRange rd = TapsInRange(sd, g.kernel[0], g.dilations[0], 0, g.in[0]);
-          const TapRange rh = TapsInRange(sh, g.kernel[1], g.dilations[1], 0, g.in[1]);
-          const TapRange rw = TapsInRange(sw, g.kernel[2], g.dilations[2], 0, g.in[2]);
-          for (int64_t kd = rd.first; kd < rd.last; ++kd)
-            for (int64_t kh = rh.first; kh < rh.last; ++kh)
-              for (int64_t kw = rw.first; kw < rw.last; ++kw) {
-                const int64_t id = sd + kd * g.dilations[0];
-                const int64_t ih = sh + kh * g.dilations[1];
-                const int64_t iw = sw + kw * g.dilations[2];
-                acc += std::pow(std::fabs(src[(id * g.in[1] + ih) * g.in[2] + iw]), static_cast<double>(p));
-              }
+          ForEachTapInside(g, od, oh, ow, [&](int64_t id, int64_t ih, int64_t iw) {
+            acc += std::pow(std::fabs(src[(id * g.in[1] + ih) * g.in[2] + iw]), static_cast<double>(p));
+          });
           y[o++] = std::pow(acc, 1.0 / static_cast<double>(p));
         }
   }

@@ -235,6 +235,23 @@ inline WindowGeometry ExpandTo3D(const WindowGeometry& g) {
   return e;
 }
 
+// Calls visit(pz, py, px) for each tap of the window of output (z, yy, xx) of a 3-D geometry (see
+// ExpandTo3D) that lies inside the input, in row-major order.
+template <typename Visit>
+void ForEachTapInside(const WindowGeometry& g, int64_t z, int64_t yy, int64_t xx, Visit&& visit) {
+  const int64_t s[3] = {z * g.strides[0] - g.pad_begin[0], yy * g.strides[1] - g.pad_begin[1],
+                        xx * g.strides[2] - g.pad_begin[2]};
+  TapRange r[3];
+  for (int d = 0; d < 3; ++d) r[d] = TapsInRange(s[d], g.kernel[d], g.dilations[d], 0, g.in[d]);
+  for (int64_t a = r[0].first; a < r[0].last; ++a) {
+    const int64_t pz = s[0] + a * g.dilations[0];
+    for (int64_t b = r[1].first; b < r[1].last; ++b) {
+      const int64_t py = s[1] + b * g.dilations[1];
+      for (int64_t c = r[2].first; c < r[2].last; ++c) visit(pz, py, s[2] + c * g.dilations[2]);
+    }
+  }
+}
+
 }  // namespace kiln::kernels
 
 #endif  // KILN_RUNTIME_KERNELS_KERNEL_UTIL_H_

@@ -61,25 +61,13 @@ void MaxPool3D(const T* x, T* y, int64_t* indices, int64_t planes, const WindowG
         for (int64_t xx = 0; xx < ow; ++xx) {
           T best = std::numeric_limits<T>::lowest();
           int64_t best_index = -1;
-          const int64_t sz = z * g.strides[0] - g.pad_begin[0], sy = yy * g.strides[1] - g.pad_begin[1],
-                        sx = xx * g.strides[2] - g.pad_begin[2];
-          const TapRange ra = TapsInRange(sz, g.kernel[0], g.dilations[0], 0, id);
-          const TapRange rb = TapsInRange(sy, g.kernel[1], g.dilations[1], 0, ih);
-          const TapRange rc = TapsInRange(sx, g.kernel[2], g.dilations[2], 0, iw);
-          for (int64_t a = ra.first; a < ra.last; ++a) {
-            const int64_t pz = sz + a * g.dilations[0];
-            for (int64_t b = rb.first; b < rb.last; ++b) {
-              const int64_t py = sy + b * g.dilations[1];
-              for (int64_t c = rc.first; c < rc.last; ++c) {
-                const int64_t px = sx + c * g.dilations[2];
-                const int64_t at = (pz * ih + py) * iw + px;
-                if (best_index < 0 || xp[at] > best) {
-                  best = xp[at];
-                  best_index = column_major ? (pz * iw + px) * ih + py : at;
-                }
-              }
+          ForEachTapInside(g, z, yy, xx, [&](int64_t pz, int64_t py, int64_t px) {
+            const int64_t at = (pz * ih + py) * iw + px;
+            if (best_index < 0 || xp[at] > best) {
+              best = xp[at];
+              best_index = column_major ? (pz * iw + px) * ih + py : at;
             }
-          }
+          });
           const int64_t o = p * out_plane + (z * oh + yy) * ow + xx;
           y[o] = best;
           if (indices != nullptr) indices[o] = p * in_plane + best_index;
@@ -103,20 +91,10 @@ void AveragePool3D(const float* x, float* y, int64_t planes, const WindowGeometr
           const int64_t sx = xx * g.strides[2] - g.pad_begin[2];
           float sum = 0;
           int64_t valid = 0;
-          const TapRange ra = TapsInRange(sz, g.kernel[0], g.dilations[0], 0, id);
-          const TapRange rb = TapsInRange(sy, g.kernel[1], g.dilations[1], 0, ih);
-          const TapRange rc = TapsInRange(sx, g.kernel[2], g.dilations[2], 0, iw);
-          for (int64_t a = ra.first; a < ra.last; ++a) {
-            const int64_t pz = sz + a * g.dilations[0];
-            for (int64_t b = rb.first; b < rb.last; ++b) {
-              const int64_t py = sy + b * g.dilations[1];
-              for (int64_t c = rc.first; c < rc.last; ++c) {
-                const int64_t px = sx + c * g.dilations[2];
-                sum += xp[(pz * ih + py) * iw + px];
-                ++valid;
-              }
-            }
-          }
+          ForEachTapInside(g, z, yy, xx, [&](int64_t pz, int64_t py, int64_t px) {
+            sum += xp[(pz * ih + py) * iw + px];
+            ++valid;
+          });
           int64_t divisor = valid;
           if (count_include_pad) {
             // Positions inside the padded extent count, positions beyond it (ceil_mode) do not.
