@@ -301,6 +301,30 @@ class OnnxImporter {
       auto it = declared.find(value);
       return it == declared.end() ? DType::kInvalid : it->second.dtype;
     };
+    upgrade.value_rank = [&](const std::string& value) -> int64_t {
+      if (auto init = graph.initializers.find(value); init != graph.initializers.end()) return init->second.rank();
+      auto it = declared.find(value);
+      return it == declared.end() || !it->second.has_shape ? -1 : static_cast<int64_t>(it->second.dims.size());
+    };
+    upgrade.add_node = [&](const std::string& hint, const std::string& op, std::vector<std::string> inputs) {
+      Node extra;
+      extra.op = op;
+      extra.name = hint;
+      for (int i = 1; used_names.count(extra.name); ++i) extra.name = absl::StrCat(hint, "_", i);
+      used_names.insert(extra.name);
+      std::string out = extra.name + "_out";
+      for (int i = 1; used_names.count(out); ++i) out = absl::StrCat(extra.name, "_out_", i);
+      used_names.insert(out);
+      scope.insert(out);
+      extra.inputs = std::move(inputs);
+      extra.outputs = {out};
+      graph.nodes.push_back(std::move(extra));
+      return out;
+    };
+    upgrade.constant = [&](const std::string& value) -> const Tensor* {
+      auto it = graph.initializers.find(value);
+      return it == graph.initializers.end() ? nullptr : &it->second;
+    };
 
     std::set<std::string> node_names;
     const OpRegistry& registry = OpRegistry::Global();

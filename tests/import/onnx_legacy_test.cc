@@ -223,6 +223,68 @@ TEST_F(UpgradeTest, LegacyBroadcast) {
   EXPECT_NE(s.message().find("'n'"), std::string::npos) << s;
 }
 
+// ONNX's Changelog (Mul-6 and the other broadcasting ops): shape(A) = (2, 3, 4, 5), shape(B) = (3, 4),
+// axis = 1. Under numpy rules B of shape (3, 4, 1) broadcasts the same way.
+TEST_F(UpgradeTest, LegacyBroadcastWithAxisAlignsAConstantB) {
+  UpgradeContext ctx = Context(6);
+  const Tensor b = Tensor::FromVector<float>({3, 4}, std::vector<float>(12, 2.0f));
+  ctx.value_rank = [](const std::string& v) -> int64_t { return v == "a" ? 4 : -1; };
+  ctx.constant = [&b](const std::string& v) -> const Tensor* { return v == "b" ? &b : nullptr; };
+  Node node = MakeNode("Mul", {"a", "b"});
+  node.attrs["broadcast"] = int64_t{1};
+  node.attrs["axis"] = int64_t{1};
+  ASSERT_TRUE(UpgradeNode(&node, ctx).ok());
+  EXPECT_TRUE(node.attrs.empty());
+  EXPECT_EQ(constants_.at(node.inputs[1]).dims(), (Dims{3, 4, 1}));
+  EXPECT_EQ(constants_.at(node.inputs[1]).data<float>()[11], 2.0f);
+  Node too_far = MakeNode("Add", {"a", "b"});
+  too_far.attrs["broadcast"] = int64_t{1};
+  too_far.attrs["axis"] = int64_t{3};
+  absl::Status s = UpgradeNode(&too_far, ctx);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("broadcast axis 3 does not fit B of rank 2 in A of rank 4"), std::string::npos) << s;
+  // A B that is not a constant goes through an added Unsqueeze of its trailing axes.
+  std::vector<std::pair<std::string, std::vector<std::string>>> added;
+  ctx.value_rank = [](const std::string& v) -> int64_t { return v == "a" ? 4 : v == "b_in" ? 2 : -1; };
+  ctx.add_node = [&added](const std::string& hint, const std::string& op, std::vector<std::string> inputs) {
+    added.push_back({op, inputs});
+    return hint + "_out";
+  };
+  Node from_input = MakeNode("Add", {"a", "b_in"});
+  from_input.attrs["broadcast"] = int64_t{1};
+  from_input.attrs["axis"] = int64_t{1};
+  ASSERT_TRUE(UpgradeNode(&from_input, ctx).ok());
+  ASSERT_EQ(added.size(), 1u);
+  EXPECT_EQ(added[0].first, "Unsqueeze");
+  EXPECT_EQ(added[0].second[0], "b_in");
+  EXPECT_EQ(Ints(added[0].second[1]), (std::vector<int64_t>{2}));
+  EXPECT_EQ(from_input.inputs[1], "n_align_out");
+  Node unknown_rank = MakeNode("Add", {"c", "b"});
+  unknown_rank.attrs["broadcast"] = int64_t{1};
+  unknown_rank.attrs["axis"] = int64_t{1};
+  EXPECT_EQ(UpgradeNode(&unknown_rank, ctx).code(), absl::StatusCode::kUnimplemented);
+}
+
+// PRelu-6: "If Slope is of size 1, the value is shared across different channels", otherwise one
+// slope per channel (axis 1); PRelu-7 made the slope numpy-broadcast.
+TEST_F(UpgradeTest, PReluOpset6SlopeIsPerChannel) {
+  const Tensor slope = Tensor::FromVector<float>({3}, {0.1f, 0.2f, 0.3f});
+  auto context = [&](int64_t opset, int64_t x_rank) {
+    UpgradeContext ctx = Context(opset);
+    ctx.value_rank = [x_rank](const std::string& v) -> int64_t { return v == "x" ? x_rank : -1; };
+    ctx.constant = [&slope](const std::string& v) -> const Tensor* { return v == "slope" ? &slope : nullptr; };
+    return ctx;
+  };
+  Node node = MakeNode("PRelu", {"x", "slope"});
+  ASSERT_TRUE(UpgradeNode(&node, context(6, 4)).ok());
+  EXPECT_EQ(constants_.at(node.inputs[1]).dims(), (Dims{3, 1, 1}));
+  for (auto [opset, rank] : {std::pair<int64_t, int64_t>{7, 4}, {6, 2}, {6, -1}}) {
+    Node same = MakeNode("PRelu", {"x", "slope"});
+    ASSERT_TRUE(UpgradeNode(&same, context(opset, rank)).ok());
+    EXPECT_EQ(same.inputs[1], "slope") << opset << " " << rank;
+  }
+}
+
 TEST_F(UpgradeTest, UpsampleBecomesResize) {
   Node node = MakeNode("Upsample", {"x"});
   node.attrs["scales"] = std::vector<float>{1.0f, 1.0f, 2.0f, 3.0f};

@@ -103,6 +103,17 @@ bool IsReduce(const std::string& op) {
   return kReduceOps.count(op) > 0;
 }
 
+// Replaces input `index` (the constant `value`) by a copy with `trailing_ones` 1s appended to its dims.
+absl::Status ReshapeConstantInput(Node* node, int index, const Tensor& value, int64_t trailing_ones,
+                                  const UpgradeContext& ctx) {
+  Dims dims = value.dims();
+  dims.insert(dims.end(), trailing_ones, 1);
+  absl::StatusOr<Tensor> reshaped = value.Reshaped(dims);
+  if (!reshaped.ok()) return NodeError(*node, reshaped.status().message());
+  SetInput(node, index, ctx.add_constant(absl::StrCat(node->inputs[index], "_aligned"), *std::move(reshaped)));
+  return absl::OkStatus();
+}
+
 bool IsLegacyBroadcastOp(const std::string& op) {
   static const std::set<std::string> kOps = {"Add", "Sub",   "Mul",     "Div",  "Pow", "And",
                                              "Or",  "Xor",   "Equal",   "Less", "Greater",
@@ -227,15 +238,46 @@ absl::Status UpgradeNode(Node* node, const UpgradeContext& ctx) {
     node->attrs["nearest_mode"] = std::string("floor");
     return absl::OkStatus();
   }
+  if (op == "PRelu" && opset < 7 && node->inputs.size() == 2) {
+    // Before opset 7 a slope of C values applied per channel (axis 1), not numpy-broadcast.
+    const Tensor* slope = ctx.constant ? ctx.constant(node->inputs[1]) : nullptr;
+    const int64_t rank = ctx.value_rank ? ctx.value_rank(node->inputs[0]) : -1;
+    if (slope != nullptr && slope->rank() == 1 && slope->num_elements() > 1 && rank >= 3) {
+      RETURN_IF_ERROR(ReshapeConstantInput(node, 1, *slope, rank - 2, ctx));
+    }
+  }
   if ((IsLegacyBroadcastOp(op) || op == "Gemm") && opset < 7) {
     ASSIGN_OR_RETURN(int64_t broadcast, node->GetInt("broadcast", 0));
-    if (broadcast != 0 && node->HasAttr("axis")) {
-      return absl::UnimplementedError(absl::StrCat(
-          op, " node '", node->name, "': the opset ", opset,
-          " broadcast with an explicit 'axis' is not supported; convert the model to opset 7 or "
-          "later"));
+    if (broadcast != 0 && node->HasAttr("axis") && op != "Gemm") {
+      // B's dims match A's from `axis` on: B with trailing 1s does the same under numpy rules.
+      ASSIGN_OR_RETURN(int64_t axis, node->GetInt("axis"));
+      const Tensor* b = ctx.constant && node->inputs.size() == 2 ? ctx.constant(node->inputs[1]) : nullptr;
+      const int64_t rank = ctx.value_rank ? ctx.value_rank(node->inputs[0]) : -1;
+      const int64_t b_rank = b != nullptr                                   ? b->rank()
+                              : ctx.value_rank && node->inputs.size() == 2 ? ctx.value_rank(node->inputs[1])
+                                                                           : -1;
+      if (rank < 0 || b_rank < 0 || (b == nullptr && !ctx.add_node)) {
+        return absl::UnimplementedError(absl::StrCat(
+            op, " node '", node->name, "': the opset ", opset,
+            " broadcast with an explicit 'axis' needs the declared ranks of A and B; "
+            "convert the model to opset 7 or later"));
+      }
+      if (axis < 0 || axis > rank - b_rank) {
+        return NodeError(*node, absl::StrCat("broadcast axis ", axis, " does not fit B of rank ", b_rank,
+                                             " in A of rank ", rank));
+      }
+      const int64_t trailing = rank - axis - b_rank;
+      if (b != nullptr) {
+        RETURN_IF_ERROR(ReshapeConstantInput(node, 1, *b, trailing, ctx));
+      } else if (trailing > 0) {
+        std::vector<int64_t> axes;
+        for (int64_t i = 0; i < trailing; ++i) axes.push_back(b_rank + i);
+        const std::string axes_name = ctx.add_constant(absl::StrCat(node->name, "_axes"), MakeInt64Vector(axes));
+        node->inputs[1] = ctx.add_node(absl::StrCat(node->name, "_align"), "Unsqueeze", {node->inputs[1], axes_name});
+      }
     }
     node->attrs.erase("broadcast");
+    node->attrs.erase("axis");
     return absl::OkStatus();
   }
   return absl::OkStatus();

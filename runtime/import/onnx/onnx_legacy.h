@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "kiln/runtime/graph.h"
@@ -20,6 +21,14 @@ struct UpgradeContext {
   // The declared element type of a value (from graph inputs, value_info, outputs or
   // initializers); DType::kInvalid when the model does not declare it.
   std::function<DType(const std::string& value)> value_dtype;
+  // The rank of a graph input, output or initializer whose shape the model declares; -1 otherwise.
+  std::function<int64_t(const std::string& value)> value_rank;
+  // The value of an initializer; nullptr for anything else.
+  std::function<const Tensor*(const std::string& value)> constant;
+  // Adds a node of `op` reading `inputs`, with one output, before the node being upgraded; its name
+  // starts with `hint`. Returns the output's name. Unset: rewrites that need a node are Unimplemented.
+  std::function<std::string(const std::string& hint, const std::string& op, std::vector<std::string> inputs)>
+      add_node;
 };
 
 // Rewrites `node` (attributes already converted, op type as in the model) in place:
@@ -41,7 +50,12 @@ struct UpgradeContext {
 //   - Scatter -> ScatterElements; Upsample -> Resize (asymmetric coordinates, nearest rounding
 //     down, `scales` attribute of opset 7 -> input 2);
 //   - binary elementwise ops (opset < 7): `broadcast` dropped (numpy broadcasting gives the same
-//     result unless `axis` is set, which is Unimplemented); Gemm (opset < 7): `broadcast` dropped.
+//     result unless `axis` is set); with `axis`, B gets trailing 1s so that numpy broadcasting aligns
+//     it at `axis`: a constant B is reshaped, another B of declared rank goes through an added
+//     Unsqueeze (A's rank must be declared; Unimplemented otherwise);
+//     Gemm (opset < 7): `broadcast` dropped;
+//   - PRelu (opset < 7): a constant per-channel slope [C] for an input of declared rank r >= 3
+//     becomes [C, 1, ...] (r - 1 dims), since the slope then applied along axis 1.
 // Errors name the node; InvalidArgument for a malformed attribute.
 absl::Status UpgradeNode(Node* node, const UpgradeContext& ctx);
 
