@@ -12,10 +12,11 @@
 namespace kiln::hlo {
 namespace {
 
-// Shortest text that reads back to the same value ("1", "0.5", "1e-05", "inf", "nan").
+// Shortest text that reads back to the same value ("1", "0.5", "1e-05", "inf", "nan", and "-nan" for a
+// NaN with the sign bit set, as XLA prints it; the payload is not kept).
 template <typename F>
 std::string FloatToString(F v) {
-  if (std::isnan(v)) return "nan";
+  if (std::isnan(v)) return std::signbit(v) ? "-nan" : "nan";
   if (std::isinf(v)) return v < 0 ? "-inf" : "inf";
   char buf[64];
   auto r = std::to_chars(buf, buf + sizeof(buf), v);

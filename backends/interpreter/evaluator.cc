@@ -10,6 +10,7 @@
 #include "hlo/str_util.h"
 #include "kiln/backends/interpreter.h"
 #include "kiln/hlo/native_types.h"
+#include "kiln/support/stable_sort.h"
 #include "kiln/support/status.h"
 
 namespace kiln::backends {
@@ -206,8 +207,8 @@ absl::StatusOr<Literal> EvalSort(const hlo::Instruction& instr, Operands ops) {
       }
       return r->data<bool>()[0];
     };
-    // The comparator must be a strict weak order; stable sort satisfies is_stable either way.
-    std::stable_sort(perm.begin(), perm.end(), less);
+    // A stable sort satisfies is_stable either way, and stays in range whatever the comparator does.
+    StableSort(perm, less);
     for (int64_t k = 0; k < n; ++k) {
       int64_t w = hlo::ByteWidth(ops[k]->shape().element_type());
       auto* dst = static_cast<uint8_t*>(outs[k].untyped_data());

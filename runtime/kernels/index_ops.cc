@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "absl/strings/str_cat.h"
+#include "kiln/support/stable_sort.h"
 #include "runtime/kernels/kernel_util.h"
 
 namespace kiln::kernels {
@@ -305,7 +306,7 @@ absl::Status TopKCompute(KernelContext& ctx) {
       for (int64_t i = 0; i < inner; ++i) {
         const T* src = x.data<T>() + o * n * inner + i;
         std::iota(order.begin(), order.end(), 0);
-        std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+        StableSort(order, [&](int64_t a, int64_t b) {
           return largest ? src[a * inner] > src[b * inner] : src[a * inner] < src[b * inner];
         });
         for (int64_t j = 0; j < k; ++j) {

@@ -1,4 +1,6 @@
 // Parser tests: printing a parsed module gives the same text; XLA's short form parses.
+#include <cmath>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -170,6 +172,20 @@ TEST(ParserTest, MalformedModulesAreNamedErrors) {
       entry("  %x = f32[] parameter(0)\n  ROOT %p = f32[] pad(%x, %x), padding=\n"));
   ASSERT_TRUE(pad.ok()) << pad.status();
   EXPECT_TRUE(ParseModule((*pad)->ToString()).ok());
+}
+
+// XLA prints a NaN with the sign bit set as "-nan"; the sign survives parse and print, for each float type.
+TEST(ParserTest, NegativeNanKeepsItsSign) {
+  for (const char* type : {"f32", "f64", "f16", "bf16"}) {
+    const std::string text = std::string("HloModule m\nENTRY %main {\n  ROOT %c = ") + type +
+                             "[3]{0} constant({-nan, nan, -inf})\n}\n";
+    absl::StatusOr<std::unique_ptr<Module>> m = ParseModule(text);
+    ASSERT_TRUE(m.ok()) << m.status();
+    const Literal& lit = (*m)->entry_computation()->root_instruction()->literal();
+    EXPECT_TRUE(std::isnan(lit.GetAsDouble(0)) && std::signbit(lit.GetAsDouble(0))) << type;
+    EXPECT_TRUE(std::isnan(lit.GetAsDouble(1)) && !std::signbit(lit.GetAsDouble(1))) << type;
+    EXPECT_NE((*m)->ToString().find("constant({-nan, nan, -inf})"), std::string::npos) << (*m)->ToString();
+  }
 }
 
 // The verifier refuses calls from an opcode that calls nothing (the parser keeps what the text says).
