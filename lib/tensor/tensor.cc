@@ -223,13 +223,8 @@ int64_t Tensor::GetAsInt64(int64_t i) const {
     case DType::kU32: return data<uint32_t>()[i];
     case DType::kU64: return static_cast<int64_t>(data<uint64_t>()[i]);  // Wraps above 2^63 - 1.
     default: {
-      // Float types truncate toward zero; NaN gives 0 and out-of-range values saturate (a plain
-      // cast would be undefined behaviour, and shape inputs and attributes may hold any float).
-      const double v = GetAsDouble(i);
-      if (std::isnan(v)) return 0;
-      if (v <= -9223372036854775808.0) return std::numeric_limits<int64_t>::min();
-      if (v >= 9223372036854775808.0) return std::numeric_limits<int64_t>::max();
-      return static_cast<int64_t>(v);
+      // Shape inputs and attributes may hold any float.
+      return SaturatingCast<int64_t>(GetAsDouble(i));
     }
   }
 }

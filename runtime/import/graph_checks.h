@@ -14,7 +14,7 @@ namespace kiln::import_checks {
 // Subgraphs nested deeper than this are refused (a corrupt or hostile file).
 inline constexpr int kMaxSubgraphDepth = 32;
 // Declared input and output shapes over this many elements (2^32) are refused as corrupt.
-inline constexpr int64_t kMaxDeclaredElements = int64_t{1} << 32;
+inline constexpr int64_t kMaxDeclaredElements = kMaxTensorElements;
 
 // Checks an imported graph, and recursively every graph attribute (whose nodes may also read the
 // values of the graphs that enclose them, `outer_scope`):

@@ -28,8 +28,6 @@ namespace pb = ::kiln::model;
 constexpr char kMagic[] = "kiln.model";
 // Protobuf cannot serialize or parse a message of 2 GiB or more.
 constexpr int64_t kMaxModelBytes = (int64_t{2} << 30) - 1;
-// The largest element count accepted for one tensor when loading (as the ONNX importer).
-constexpr int64_t kMaxTensorElements = int64_t{1} << 32;
 
 // ---------------------------------------------------------------------------------------------
 // Element types.

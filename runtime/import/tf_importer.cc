@@ -125,7 +125,7 @@ absl::StatusOr<std::map<std::string, Tensor>> LoadTfjsWeights(const tf::TfjsMode
     for (const tf::TfjsWeightEntry& w : group.weights()) {
       Dims dims(w.shape().begin(), w.shape().end());
       const int64_t n = NumElements(dims);
-      if (n < 0 || n > tf_import::kMaxTensorElements) {
+      if (n < 0 || n > kMaxTensorElements) {
         return absl::InvalidArgumentError(absl::StrCat("weight '", w.name(), "' has an invalid shape ", DimsToString(dims)));
       }
       ASSIGN_OR_RETURN(int64_t esize, StoredElementBytes(w));

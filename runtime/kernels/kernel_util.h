@@ -174,16 +174,6 @@ T WrapNeg(T x) {
   return WrapSub<T>(T(0), x);
 }
 
-// `v` converted to the integer type T, saturating at T's limits; NaN gives 0 (a plain cast of an
-// out-of-range float is undefined behaviour).
-template <typename T>
-T SaturatingCast(double v) {
-  if (std::isnan(v)) return T(0);
-  if (v <= static_cast<double>(std::numeric_limits<T>::lowest())) return std::numeric_limits<T>::lowest();
-  if (v >= static_cast<double>(std::numeric_limits<T>::max())) return std::numeric_limits<T>::max();
-  return static_cast<T>(v);
-}
-
 // Reads an int tensor (s32 or s64) into int64 values.
 inline std::vector<int64_t> ToInt64Vector(const Tensor& t) {
   std::vector<int64_t> v(t.num_elements());

@@ -32,10 +32,6 @@ struct TensorType {
   std::string ToString() const;
 };
 
-// The most elements one tensor may have. Importers refuse larger declared shapes, and InferTypes
-// refuses a shape function whose output is larger, so shape functions see dims no larger than this.
-inline constexpr int64_t kMaxTensorElements = int64_t{1} << 32;
-
 // Saturating arithmetic for shape functions, whose operands may come from attributes and constant
 // inputs of any size: on overflow the result is INT64_MAX (or INT64_MIN), which the check after each
 // shape function refuses, instead of undefined behaviour. Callers handle unknown (-1) dims first.

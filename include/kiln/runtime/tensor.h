@@ -2,7 +2,9 @@
 #ifndef KILN_RUNTIME_TENSOR_H_
 #define KILN_RUNTIME_TENSOR_H_
 
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -49,6 +51,20 @@ template <> constexpr DType DTypeOf<uint32_t>() { return DType::kU32; }
 template <> constexpr DType DTypeOf<uint64_t>() { return DType::kU64; }
 
 using Dims = std::vector<int64_t>;
+
+// The most elements one tensor may have. Importers refuse larger declared shapes, and shape inference
+// refuses larger inferred ones (CheckInferredType in op_registry.h).
+inline constexpr int64_t kMaxTensorElements = int64_t{1} << 32;
+
+// `v` converted to the integer type T: truncated toward zero, NaN gives 0 and out-of-range values
+// saturate at T's range (a plain cast of those is undefined behaviour).
+template <typename T>
+T SaturatingCast(double v) {
+  if (std::isnan(v)) return T(0);
+  if (v <= static_cast<double>(std::numeric_limits<T>::lowest())) return std::numeric_limits<T>::lowest();
+  if (v >= static_cast<double>(std::numeric_limits<T>::max())) return std::numeric_limits<T>::max();
+  return static_cast<T>(v);
+}
 
 // Product of dims; -1 when a dim is negative or the product overflows int64.
 int64_t NumElements(const Dims& dims);

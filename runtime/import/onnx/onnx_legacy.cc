@@ -19,17 +19,6 @@ absl::Status NodeError(const Node& node, absl::string_view message) {
       absl::StrCat(node.op, " node '", node.name, "': ", message));
 }
 
-// `value` converted to the integer type T, saturating at T's range (NaN becomes 0). A plain cast
-// of an out-of-range value is undefined behaviour; saturation is what a bound such as Clip's
-// min = -1 on a uint8 input means.
-template <typename T>
-T SaturatingCast(double value) {
-  if (std::isnan(value)) return 0;
-  if (value <= static_cast<double>(std::numeric_limits<T>::lowest())) return std::numeric_limits<T>::lowest();
-  if (value >= static_cast<double>(std::numeric_limits<T>::max())) return std::numeric_limits<T>::max();
-  return static_cast<T>(value);
-}
-
 // A scalar of `dtype` (f32 when unknown) holding `value`.
 Tensor MakeScalar(DType dtype, double value) {
   switch (dtype) {

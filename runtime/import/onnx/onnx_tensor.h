@@ -11,9 +11,7 @@
 
 namespace kiln::onnx_import {
 
-// The largest element count the importer accepts for one tensor (2^32). Larger declared shapes are
-// treated as corrupt input rather than attempted.
-inline constexpr int64_t kMaxTensorElements = int64_t{1} << 32;
+// Declared shapes over kMaxTensorElements (tensor.h) are treated as corrupt input rather than attempted.
 
 // The Kiln dtype of an ONNX TensorProto.DataType. Unimplemented, naming the ONNX type, for element
 // types Kiln has no dtype for (double, string, 16-bit integers, unsigned 32/64-bit, float8, ...).

@@ -12,9 +12,7 @@
 
 namespace kiln::tf_import {
 
-// The largest element count accepted for one tensor (2^32); larger shapes are treated as corrupt.
-inline constexpr int64_t kMaxTensorElements = int64_t{1} << 32;
-// The largest tensor filled from fewer values than elements (TensorFlow lets one value stand for
+// Shapes over kMaxTensorElements (tensor.h) are treated as corrupt. The largest tensor filled from fewer values than elements (TensorFlow lets one value stand for
 // all): 2^24.
 inline constexpr int64_t kMaxFilledElements = int64_t{1} << 24;
 
