@@ -2,6 +2,7 @@
 
 #include <mutex>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "kiln/support/status.h"
@@ -15,9 +16,20 @@ std::string TensorType::ToString() const {
   return absl::StrCat(DTypeName(dtype), "[", absl::StrJoin(parts, ","), "]");
 }
 
-absl::Status InferenceContext::Error(absl::string_view message) const {
-  return absl::InvalidArgumentError(absl::StrCat(node_.op, " node '", node_.name, "': ", message));
+namespace {
+
+// "<op> node '<name>': <message>", or `message` itself when it already starts with "<op> node '<name>'"
+// (an error of a Node attribute getter or of a helper that named the node): one prefix, however many
+// layers pass the message on.
+absl::Status NodeError(const Node& node, absl::string_view message) {
+  const std::string prefix = absl::StrCat(node.op, " node '", node.name, "'");
+  if (absl::StartsWith(message, prefix)) return absl::InvalidArgumentError(message);
+  return absl::InvalidArgumentError(absl::StrCat(prefix, ": ", message));
 }
+
+}  // namespace
+
+absl::Status InferenceContext::Error(absl::string_view message) const { return NodeError(node_, message); }
 
 absl::Status CheckInferredType(const Node& node, int output, const TensorType& type) {
   if (!type.rank_known) return absl::OkStatus();
@@ -63,9 +75,7 @@ absl::StatusOr<Tensor*> KernelContext::AllocateOutput(int i, DType dtype, Dims d
   return &(*outputs_)[i];
 }
 
-absl::Status KernelContext::Error(absl::string_view message) const {
-  return absl::InvalidArgumentError(absl::StrCat(node_.op, " node '", node_.name, "': ", message));
-}
+absl::Status KernelContext::Error(absl::string_view message) const { return NodeError(node_, message); }
 
 OpRegistry& OpRegistry::Global() {
   static OpRegistry* registry = new OpRegistry();

@@ -1,32 +1,54 @@
 #include "kiln/runtime/session.h"
 
+#include "absl/strings/str_cat.h"
 #include "kiln/jit/jit.h"
 #include "kiln/runtime/import.h"
+#include "kiln/support/files.h"
 #include "kiln/support/flags.h"
 #include "kiln/support/status.h"
 
 namespace kiln {
 
+namespace {
+
+// SessionOptions with KILN_FLAGS' values filled in.
+struct ResolvedOptions {
+  jit::JitOptions jit;
+  int inter_op_threads = 1;
+};
+
+// Fills in KILN_FLAGS' values and checks what does not depend on the model: KILN_FLAGS itself and, with
+// the JIT on, the dump folder (created now, so that it is not found unwritable when a cluster compiles).
+absl::StatusOr<ResolvedOptions> Resolve(const SessionOptions& options) {
+  ASSIGN_OR_RETURN(Flags flags, EnvFlags());
+  ResolvedOptions resolved;
+  jit::JitOptions& jit = resolved.jit;
+  jit.auto_jit = options.auto_jit >= 0 ? options.auto_jit : flags.auto_jit;
+  jit.min_cluster_size = options.min_cluster_size >= 0 ? options.min_cluster_size : flags.min_cluster_size;
+  jit.dump_to = !options.dump_to.empty() ? options.dump_to : flags.dump_to;
+  jit.backend = !options.backend.empty() ? options.backend : flags.backend;
+  resolved.inter_op_threads = options.inter_op_threads >= 0 ? options.inter_op_threads : flags.inter_op_threads;
+  if (jit.auto_jit > 0 && !jit.dump_to.empty()) {
+    RETURN_IF_ERROR(CheckOutputFolder(jit.dump_to, /*create=*/true, "--dump_to folder"));
+  }
+  return resolved;
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<Session>> Session::Create(Graph graph, const SessionOptions& options) {
   RegisterStandardOps();
-  const Flags& flags = GetFlags();
-  jit::JitOptions jit_options;
-  jit_options.auto_jit = options.auto_jit >= 0 ? options.auto_jit : flags.auto_jit;
-  jit_options.min_cluster_size =
-      options.min_cluster_size >= 0 ? options.min_cluster_size : flags.min_cluster_size;
-  jit_options.dump_to = !options.dump_to.empty() ? options.dump_to : flags.dump_to;
-  jit_options.backend = !options.backend.empty() ? options.backend : flags.backend;
-
+  ASSIGN_OR_RETURN(ResolvedOptions resolved, Resolve(options));
   std::unique_ptr<Session> session(new Session());
   session->original_ = std::make_shared<const Graph>(graph);
-  if (jit_options.auto_jit > 0) {
+  if (resolved.jit.auto_jit > 0) {
     jit::RegisterJitOps();
     ASSIGN_OR_RETURN(auto types, InferTypes(graph));
-    RETURN_IF_ERROR(jit::MarkAndEncapsulate(graph, types, jit_options).status());
+    RETURN_IF_ERROR(jit::MarkAndEncapsulate(graph, types, resolved.jit).status());
   }
   ExecutorOptions executor_options;
   executor_options.memory_plan = options.memory_plan;
-  executor_options.inter_op_threads = options.inter_op_threads >= 0 ? options.inter_op_threads : flags.inter_op_threads;
+  executor_options.inter_op_threads = resolved.inter_op_threads;
   ASSIGN_OR_RETURN(session->executor_,
                    Executor::Create(std::make_shared<const Graph>(std::move(graph)), executor_options));
   return session;
@@ -34,8 +56,13 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Create(Graph graph, const Sess
 
 absl::StatusOr<std::unique_ptr<Session>> Session::Load(const std::string& path,
                                                        const SessionOptions& options) {
+  // KILN_FLAGS and the dump folder first: their errors are not about the model.
+  RETURN_IF_ERROR(Resolve(options).status());
   ASSIGN_OR_RETURN(Graph graph, ImportModel(path));
-  return Create(std::move(graph), options);
+  // Type and shape checks of the imported graph name the model, as the importers' errors do.
+  absl::StatusOr<std::unique_ptr<Session>> session = Create(std::move(graph), options);
+  if (!session.ok()) return Annotate(session.status(), absl::StrCat("model '", path, "'"));
+  return session;
 }
 
 absl::StatusOr<std::vector<Tensor>> Session::Run(const Feeds& feeds,

@@ -1,12 +1,14 @@
 #include "kiln/support/flags.h"
 
-#include <cstdio>
+#include <algorithm>
 #include <cstdlib>
+#include <limits>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "kiln/support/status.h"
 
 namespace kiln {
 
@@ -26,10 +28,22 @@ const std::vector<FlagInfo>& ListFlags() {
 
 namespace {
 
-absl::Status ParseInt(absl::string_view name, absl::string_view value, int* out) {
-  if (!absl::SimpleAtoi(value, out)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("KILN_FLAGS: --", name, " needs an integer, got '", value, "'"));
+// "--auto_jit, --min_cluster_size, ...": the flags ListFlags describes.
+std::string KnownFlags() {
+  std::string out;
+  for (const FlagInfo& flag : ListFlags()) absl::StrAppend(&out, out.empty() ? "" : ", ", "--", flag.name);
+  return out;
+}
+
+// An InvalidArgument error about one KILN_FLAGS token, listing the flags there are.
+absl::Status FlagError(absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat("KILN_FLAGS: ", what, "; the flags are ", KnownFlags(),
+                                                 " (`kiln flags` describes them)"));
+}
+
+absl::Status ParseInt(absl::string_view name, absl::string_view value, int min, int max, int* out) {
+  if (!absl::SimpleAtoi(value, out) || *out < min || *out > max) {
+    return FlagError(absl::StrCat("--", name, " takes an integer in ", min, "..", max, ", got '", value, "'"));
   }
   return absl::OkStatus();
 }
@@ -39,58 +53,59 @@ absl::Status ParseInt(absl::string_view name, absl::string_view value, int* out)
 absl::StatusOr<Flags> ParseFlags(absl::string_view text) {
   Flags flags;
   for (absl::string_view token : absl::StrSplit(text, absl::ByAnyChar(" \t\n"), absl::SkipEmpty())) {
-    if (!absl::ConsumePrefix(&token, "--")) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("KILN_FLAGS: '", token, "' is not a flag; write --name=value"));
+    absl::string_view body = token;
+    if (!absl::ConsumePrefix(&body, "--")) {
+      return FlagError(absl::StrCat("'", token, "' is not a flag; write --name=value"));
     }
-    absl::string_view name = token, value;
+    absl::string_view name = body, value;
     bool has_value = false;
-    if (size_t eq = token.find('='); eq != absl::string_view::npos) {
-      name = token.substr(0, eq);
-      value = token.substr(eq + 1);
+    if (size_t eq = body.find('='); eq != absl::string_view::npos) {
+      name = body.substr(0, eq);
+      value = body.substr(eq + 1);
       has_value = true;
     }
+    const bool known = std::any_of(ListFlags().begin(), ListFlags().end(),
+                                   [&](const FlagInfo& flag) { return flag.name == name; });
+    if (!known) return FlagError(absl::StrCat("unknown flag --", name));
+    if (!has_value && name != "log_compiles") {
+      return FlagError(absl::StrCat("--", name, " needs a value (--", name, "=VALUE)"));
+    }
     if (name == "auto_jit") {
-      if (!ParseInt(name, value, &flags.auto_jit).ok() || flags.auto_jit < 0 || flags.auto_jit > 2) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("KILN_FLAGS: --auto_jit takes 0, 1 or 2, got '", value, "'"));
-      }
+      RETURN_IF_ERROR(ParseInt(name, value, 0, 2, &flags.auto_jit));
     } else if (name == "min_cluster_size") {
-      if (absl::Status s = ParseInt(name, value, &flags.min_cluster_size); !s.ok()) return s;
-      if (flags.min_cluster_size < 1) {
-        return absl::InvalidArgumentError("KILN_FLAGS: --min_cluster_size must be at least 1");
-      }
+      RETURN_IF_ERROR(ParseInt(name, value, 1, std::numeric_limits<int>::max(), &flags.min_cluster_size));
     } else if (name == "dump_to") {
       flags.dump_to = std::string(value);
     } else if (name == "backend") {
+      if (value.empty()) return FlagError("--backend needs a backend name, e.g. --backend=cpu");
       flags.backend = std::string(value);
     } else if (name == "inter_op_threads") {
-      if (absl::Status s = ParseInt(name, value, &flags.inter_op_threads); !s.ok()) return s;
-      if (flags.inter_op_threads < 0) {
-        return absl::InvalidArgumentError("KILN_FLAGS: --inter_op_threads must be 0 or more");
-      }
+      RETURN_IF_ERROR(ParseInt(name, value, 0, std::numeric_limits<int>::max(), &flags.inter_op_threads));
     } else if (name == "log_compiles") {
-      flags.log_compiles = !has_value || value == "1" || value == "true";
-    } else {
-      return absl::InvalidArgumentError(
-          absl::StrCat("KILN_FLAGS: unknown flag --", name, "; `kiln flags` lists the known ones"));
+      if (!has_value || value == "1" || value == "true") {
+        flags.log_compiles = true;
+      } else if (value == "0" || value == "false") {
+        flags.log_compiles = false;
+      } else {
+        return FlagError(absl::StrCat("--log_compiles takes true, false, 1 or 0, got '", value, "'"));
+      }
     }
   }
   return flags;
 }
 
-const Flags& GetFlags() {
-  static const Flags flags = [] {
+const absl::StatusOr<Flags>& EnvFlags() {
+  static const absl::StatusOr<Flags>* const flags = [] {
     const char* env = std::getenv("KILN_FLAGS");
-    if (env == nullptr) return Flags{};
-    absl::StatusOr<Flags> parsed = ParseFlags(env);
-    if (!parsed.ok()) {
-      std::fprintf(stderr, "kiln: ignoring KILN_FLAGS: %s\n", parsed.status().ToString().c_str());
-      return Flags{};
-    }
-    return *parsed;
+    return new absl::StatusOr<Flags>(env == nullptr ? absl::StatusOr<Flags>(Flags{}) : ParseFlags(env));
   }();
-  return flags;
+  return *flags;
+}
+
+const Flags& GetFlags() {
+  static const Flags defaults;
+  const absl::StatusOr<Flags>& flags = EnvFlags();
+  return flags.ok() ? *flags : defaults;
 }
 
 }  // namespace kiln

@@ -48,7 +48,8 @@ absl::Status InfoCommand(const std::vector<std::string>& args, std::ostream& out
   for (const auto& [name, tensor] : graph.initializers) parameters += std::max<int64_t>(tensor.num_elements(), 0);
   out << absl::StrFormat("initializers: %d tensors, %d values\n", graph.initializers.size(), parameters);
   out << "ops (" << graph.nodes.size() << "): " << Histogram(graph.nodes) << "\n";
-  if (parsed.Has("memory")) RETURN_IF_ERROR(Annotate(PrintMemoryPlan(graph, out), model));
+  const std::string where = absl::StrCat("model '", model, "'");
+  if (parsed.Has("memory")) RETURN_IF_ERROR(Annotate(PrintMemoryPlan(graph, out), where));
 
   // Clusters as the JIT would form them (clustering happens when the session is created; nothing
   // is compiled until a run).
@@ -57,7 +58,7 @@ absl::Status InfoCommand(const std::vector<std::string>& args, std::ostream& out
   absl::StatusOr<std::unique_ptr<Session>> session = Session::Create(std::move(graph), options);
   if (!session.ok()) {
     out << "jit clusters: unavailable\n";
-    return Annotate(session.status(), absl::StrCat(model, ": clustering with --auto_jit=2 failed"));
+    return Annotate(session.status(), where);
   }
   const Graph& executed = (*session)->executed_graph();
   int clustered_ops = 0, launches = 0;

@@ -69,7 +69,8 @@ class InferenceContext {
     if (outputs_.size() <= static_cast<size_t>(i)) outputs_.resize(i + 1);
     outputs_[i] = std::move(t);
   }
-  // InvalidArgument naming the node and its op, e.g. "Conv node 'conv1': ..."
+  // InvalidArgument naming the node and its op, e.g. "Conv node 'conv1': ..."; a message that already
+  // starts with "Conv node 'conv1'" (say, a Node::GetInts error) is kept as it is, never prefixed twice.
   absl::Status Error(absl::string_view message) const;
 
  private:
@@ -104,6 +105,7 @@ class KernelContext {
   absl::StatusOr<Tensor*> AllocateOutput(int i, DType dtype, Dims dims);
   // Sets output i to an existing tensor (for example an input reshaped without a copy).
   void SetOutput(int i, Tensor t) { (*outputs_)[i] = std::move(t); }
+  // As InferenceContext::Error: one "<op> node '<name>': " prefix.
   absl::Status Error(absl::string_view message) const;
 
  private:

@@ -34,8 +34,12 @@ struct SessionStats {
 
 class Session {
  public:
+  // Checks the graph's types and shapes and, with the JIT on, forms its clusters. Errors: a malformed
+  // KILN_FLAGS (InvalidArgument naming the flag, see EnvFlags); a dump folder (dump_to, with the JIT
+  // on) that cannot be created or written; type and shape errors starting "<op> node '<name>': ".
   static absl::StatusOr<std::unique_ptr<Session>> Create(Graph graph, const SessionOptions& options = {});
-  // Imports the model file (format from its extension/contents) and creates a session.
+  // Imports the model file (format from its extension/contents) and creates a session. Errors about
+  // the model, from the importer or from Create's checks, start with "model '<path>': ".
   static absl::StatusOr<std::unique_ptr<Session>> Load(const std::string& path,
                                                        const SessionOptions& options = {});
 

@@ -24,12 +24,19 @@ struct FlagInfo {
   std::string help;
 };
 
-// Parses a KILN_FLAGS string such as "--auto_jit=2 --dump_to=hlo-dump". Unknown flags and bad values are
-// InvalidArgument errors naming the flag.
+// Parses a KILN_FLAGS string such as "--auto_jit=2 --dump_to=hlo-dump". A token that is not
+// --name=value, an unknown name, a missing value or a bad value is an InvalidArgument error that names
+// the token and lists the known flags.
 absl::StatusOr<Flags> ParseFlags(absl::string_view text);
 
-// The flags from the KILN_FLAGS environment variable, parsed on first use. A malformed KILN_FLAGS
-// prints its error to stderr once and leaves the defaults.
+// The flags from the KILN_FLAGS environment variable, parsed once on first use: the defaults when it
+// is unset, ParseFlags' error when it is malformed. Session::Create and Session::Load return that
+// error, so a malformed KILN_FLAGS stops a program instead of running it with other settings.
+// Thread-safe.
+const absl::StatusOr<Flags>& EnvFlags();
+
+// EnvFlags()' value, or the defaults when KILN_FLAGS is malformed. For code that runs inside a Session
+// (which cannot be created with a malformed KILN_FLAGS); anything else checks EnvFlags() first.
 const Flags& GetFlags();
 
 // Every flag with its default and help text (for `kiln flags` and docs/flags.md).
