@@ -96,6 +96,12 @@ class OnnxImporter {
       found = true;
     }
     has_default_opset_ = found;
+    if (found && (opset_ < kOnnxMinOpset || opset_ > kOnnxMaxOpset)) {
+      return Error(absl::UnimplementedError(absl::StrCat(
+          "imports opset ", opset_, " of the default ONNX domain, but Kiln supports opsets ", kOnnxMinOpset, " to ",
+          kOnnxMaxOpset, "; export the model with an opset in that range (torch.onnx.export's opset_version, or "
+          "onnx.version_converter.convert_version)")));
+    }
     RegisterStandardOps();
     absl::StatusOr<Graph> graph = ConvertGraph(model.graph(), /*outer_scope=*/{}, true);
     if (!graph.ok()) return Error(graph.status());
@@ -349,7 +355,8 @@ class OnnxImporter {
       if (!IsDefaultDomain(n.domain())) {
         return absl::UnimplementedError(absl::StrCat(
             "node '", node.name, "' has op '", node.op, "' from domain '", n.domain(),
-            "'; Kiln implements only the default ONNX domain"));
+            "'; Kiln implements only the default ONNX domain ('' or 'ai.onnx'), so the model cannot run "
+            "until that node is replaced by default-domain ops"));
       }
       if (!has_default_opset_) {
         return absl::InvalidArgumentError(absl::StrCat(

@@ -11,6 +11,7 @@
 
 #include <unistd.h>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "kiln/runtime/import.h"
@@ -253,6 +254,63 @@ TEST_F(OnnxImporterTest, UnsupportedDomain) {
   EXPECT_EQ(graph.status().code(), absl::StatusCode::kUnimplemented);
   EXPECT_THAT(graph.status().message(), HasSubstr("com.microsoft"));
   EXPECT_THAT(graph.status().message(), HasSubstr("'fc'"));
+}
+
+// y = Relu(x) at the given default-domain opset.
+onnx::ModelProto ReluModel(int opset) {
+  onnx::ModelProto model = MakeModel(opset);
+  onnx::GraphProto* g = model.mutable_graph();
+  SetValueInfo(g->add_input(), "x", onnx::TensorProto::FLOAT, {"2"});
+  AddNode(g, "Relu", {"x"}, {"y"}, "relu");
+  SetValueInfo(g->add_output(), "y", onnx::TensorProto::FLOAT, {"2"});
+  return model;
+}
+
+TEST_F(OnnxImporterTest, OpsetsOutsideTheSupportedRangeAreRefusedNamingTheRange) {
+  const std::string range = absl::StrCat("but Kiln supports opsets ", kOnnxMinOpset, " to ", kOnnxMaxOpset,
+                                         "; export the model with an opset in that range (torch.onnx.export's "
+                                         "opset_version, or onnx.version_converter.convert_version)");
+  for (int64_t opset : {int64_t{0}, int64_t{-3}, kOnnxMaxOpset + 1, int64_t{99}}) {
+    absl::StatusOr<Graph> graph = Import(ReluModel(static_cast<int>(opset)), "x.onnx");
+    EXPECT_EQ(graph.status().code(), absl::StatusCode::kUnimplemented) << opset;
+    EXPECT_EQ(graph.status().message(), absl::StrCat("model 'x.onnx': imports opset ", opset,
+                                                     " of the default ONNX domain, ", range))
+        << opset;
+  }
+  for (int64_t opset : {kOnnxMinOpset, int64_t{13}, kOnnxMaxOpset}) {
+    EXPECT_TRUE(Import(ReluModel(static_cast<int>(opset))).ok()) << opset;
+  }
+  // "ai.onnx" is the default domain too.
+  onnx::ModelProto named = ReluModel(99);
+  named.mutable_opset_import(0)->set_domain("ai.onnx");
+  EXPECT_THAT(Import(named).status().message(), HasSubstr("imports opset 99 of the default ONNX domain"));
+}
+
+TEST_F(OnnxImporterTest, OtherDomainsAreRefusedOnlyWhenANodeUsesThem) {
+  onnx::ModelProto model = ReluModel(13);
+  onnx::OperatorSetIdProto* ml = model.add_opset_import();
+  ml->set_domain("ai.onnx.ml");
+  ml->set_version(99);
+  EXPECT_TRUE(Import(model).ok()) << Import(model).status();  // Imported but unused: harmless.
+
+  AddNode(model.mutable_graph(), "Binarizer", {"y"}, {"z"}, "bin")->set_domain("ai.onnx.ml");
+  absl::StatusOr<Graph> graph = Import(model, "ml.onnx");
+  EXPECT_EQ(graph.status().code(), absl::StatusCode::kUnimplemented);
+  EXPECT_EQ(graph.status().message(),
+            "model 'ml.onnx': node 'bin' has op 'Binarizer' from domain 'ai.onnx.ml'; Kiln implements only the "
+            "default ONNX domain ('' or 'ai.onnx'), so the model cannot run until that node is replaced by "
+            "default-domain ops");
+}
+
+TEST_F(OnnxImporterTest, UnknownElementTypeNumberIsNamedOnce) {
+  onnx::ModelProto model = MakeModel(13);
+  onnx::GraphProto* g = model.mutable_graph();
+  SetValueInfo(g->add_input(), "x", 99, {"2"});
+  SetValueInfo(g->add_output(), "x", 99, {"2"});
+  absl::StatusOr<Graph> graph = Import(model, "t.onnx");
+  EXPECT_EQ(graph.status().code(), absl::StatusCode::kUnimplemented);
+  EXPECT_THAT(graph.status().message(),
+              HasSubstr("model 't.onnx': graph input 'x': element type 99 (not an ONNX data type) is not supported"));
 }
 
 TEST_F(OnnxImporterTest, WrongRawDataSize) {

@@ -2,6 +2,7 @@
 #ifndef KILN_RUNTIME_IMPORT_H_
 #define KILN_RUNTIME_IMPORT_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 #include "absl/strings/string_view.h"
@@ -16,7 +17,14 @@ namespace kiln {
 // kiln/runtime/model_format.h). Errors name the file.
 absl::StatusOr<Graph> ImportModel(const std::string& path);
 
-// ONNX (opset 7 and up). `source_name` names the model in error messages.
+// The opsets of the default ONNX domain ('' or 'ai.onnx') that the ONNX importer reads: nodes of older
+// opsets are rewritten into the latest forms (runtime/import/onnx/onnx_legacy.h).
+inline constexpr int64_t kOnnxMinOpset = 1;
+inline constexpr int64_t kOnnxMaxOpset = 27;
+
+// ONNX, default-domain opsets kOnnxMinOpset to kOnnxMaxOpset (others are Unimplemented, naming the
+// range); a node of another domain (ai.onnx.ml, com.microsoft, ...) is Unimplemented, naming the domain.
+// `source_name` names the model in error messages.
 absl::StatusOr<Graph> ImportOnnxFile(const std::string& path);
 absl::StatusOr<Graph> ImportOnnxBytes(absl::string_view bytes, absl::string_view source_name);
 

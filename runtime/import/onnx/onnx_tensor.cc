@@ -58,7 +58,7 @@ std::string OnnxTypeName(int32_t onnx_type) {
   if (TensorProto::DataType_IsValid(onnx_type)) {
     return TensorProto::DataType_Name(static_cast<TensorProto::DataType>(onnx_type));
   }
-  return absl::StrCat("type ", onnx_type);
+  return absl::StrCat(onnx_type, " (not an ONNX data type)");
 }
 
 int32_t OnnxTypeFromDType(DType dtype) {

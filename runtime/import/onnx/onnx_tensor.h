@@ -17,7 +17,8 @@ namespace kiln::onnx_import {
 // types Kiln has no dtype for (double, string, 16-bit integers, unsigned 32/64-bit, float8, ...).
 absl::StatusOr<DType> DTypeFromOnnx(int32_t onnx_type);
 
-// The ONNX TensorProto.DataType name of `onnx_type` ("FLOAT", "DOUBLE", ...), or "type N".
+// The ONNX TensorProto.DataType name of `onnx_type` ("FLOAT", "DOUBLE", ...), or "N (not an ONNX data
+// type)"; callers write "element type " before it.
 std::string OnnxTypeName(int32_t onnx_type);
 
 // The ONNX TensorProto.DataType that corresponds to a Kiln dtype.

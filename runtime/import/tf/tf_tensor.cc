@@ -26,7 +26,7 @@ absl::StatusOr<DType> DTypeFromTf(int tf_type) {
 
 std::string TfTypeName(int tf_type) {
   if (tf::DataType_IsValid(tf_type)) return tf::DataType_Name(static_cast<tf::DataType>(tf_type));
-  return absl::StrCat("type ", tf_type);
+  return absl::StrCat(tf_type, " (not a TensorFlow DataType)");
 }
 
 tf::DataType TfTypeFromDType(DType dtype) {

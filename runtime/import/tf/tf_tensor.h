@@ -19,7 +19,7 @@ inline constexpr int64_t kMaxFilledElements = int64_t{1} << 24;
 // The Kiln dtype of a TensorFlow DataType; Unimplemented, naming the type, for types Kiln has no
 // dtype for (double, string, complex, resource, 16-bit and unsigned 32/64-bit integers).
 absl::StatusOr<DType> DTypeFromTf(int tf_type);
-// "DT_FLOAT", ... or "type N".
+// "DT_FLOAT", ... or "N (not a TensorFlow DataType)"; callers write "element type " before it.
 std::string TfTypeName(int tf_type);
 // The TensorFlow DataType of a Kiln dtype (DT_INVALID for none).
 tf::DataType TfTypeFromDType(DType dtype);
