@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "kiln/image/npy.h"
+#include "kiln/support/files.h"
 #include "kiln/support/status.h"
 
 namespace kiln {
@@ -25,23 +26,19 @@ struct DescrEntry {
   DType dtype;
 };
 // Accepted spellings: '<' (little-endian) for multi-byte types, '|' (not applicable) or '<' for bytes.
+// The first entry of each dtype is the one written.
 constexpr DescrEntry kDescrs[] = {
-    {"<f4", DType::kF32}, {"<f2", DType::kF16}, {"<i4", DType::kS32}, {"<i8", DType::kS64},
-    {"|u1", DType::kU8},  {"<u1", DType::kU8},  {"|i1", DType::kS8},  {"<i1", DType::kS8},
-    {"|b1", DType::kBool}, {"<b1", DType::kBool},
+    {"<f4", DType::kF32}, {"<f8", DType::kF64}, {"<f2", DType::kF16},  {"|i1", DType::kS8},
+    {"<i1", DType::kS8},  {"<i2", DType::kS16}, {"<i4", DType::kS32},  {"<i8", DType::kS64},
+    {"|u1", DType::kU8},  {"<u1", DType::kU8},  {"<u2", DType::kU16},  {"<u4", DType::kU32},
+    {"<u8", DType::kU64}, {"|b1", DType::kBool}, {"<b1", DType::kBool},
 };
 
 const char* DescrOf(DType dtype) {
-  switch (dtype) {
-    case DType::kF32: return "<f4";
-    case DType::kF16: return "<f2";
-    case DType::kS32: return "<i4";
-    case DType::kS64: return "<i8";
-    case DType::kU8: return "|u1";
-    case DType::kS8: return "|i1";
-    case DType::kBool: return "|b1";
-    default: return nullptr;
+  for (const DescrEntry& e : kDescrs) {
+    if (e.dtype == dtype) return e.descr;
   }
+  return nullptr;
 }
 
 // A tiny reader for the header dict: {'key': value, ...} where a value is a quoted string, True,
@@ -196,7 +193,8 @@ absl::StatusOr<Tensor> ParseNpy(absl::string_view bytes, absl::string_view sourc
           "' is not supported; save a little-endian copy (numpy: a.astype(a.dtype.newbyteorder('<')))"));
     }
     return absl::InvalidArgumentError(absl::StrCat(
-        source_name, ": unsupported .npy dtype '", descr, "' (supported: <f4 <f2 <i4 <i8 |u1 |i1 |b1)"));
+        source_name, ": unsupported .npy dtype '", descr,
+        "' (supported: <f2 <f4 <f8 |i1 <i2 <i4 <i8 |u1 <u2 <u4 <u8 |b1); convert the array with a.astype(...)"));
   }
   if (fortran) {
     int non_unit = 0;
@@ -243,8 +241,10 @@ absl::StatusOr<std::string> SerializeNpy(const Tensor& tensor) {
   if (!tensor.valid()) return absl::InvalidArgumentError("SerializeNpy: absent tensor");
   const char* descr = DescrOf(tensor.dtype());
   if (descr == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat("SerializeNpy: ", DTypeName(tensor.dtype()),
-                                                   " has no NumPy dtype; convert the tensor to f32 first"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a ", DTypeName(tensor.dtype()), " tensor cannot be written as .npy: NumPy has no ", DTypeName(tensor.dtype()),
+        " dtype; convert it to f32 first (in the model: a Cast to float, ONNX Cast to=1, on that output; in C++: an "
+        "f32 copy of the tensor)"));
   }
   std::string shape;
   if (tensor.rank() == 1) {
@@ -277,15 +277,9 @@ absl::StatusOr<std::string> SerializeNpy(const Tensor& tensor) {
 }
 
 absl::Status WriteNpyFile(const std::string& path, const Tensor& tensor) {
-  absl::StatusOr<std::string> bytes_or = SerializeNpy(tensor);
-  if (!bytes_or.ok()) return Annotate(bytes_or.status(), path);
-  const std::string& bytes = *bytes_or;
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) return absl::NotFoundError(absl::StrCat(path, ": cannot open for writing"));
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  out.close();
-  if (!out) return absl::DataLossError(absl::StrCat(path, ": write failed (disk full?)"));
-  return absl::OkStatus();
+  absl::StatusOr<std::string> bytes = SerializeNpy(tensor);
+  if (!bytes.ok()) return Annotate(bytes.status(), path);
+  return WriteFileBytes(path, *bytes, ".npy file");
 }
 
 }  // namespace kiln

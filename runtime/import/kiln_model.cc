@@ -16,6 +16,7 @@
 #include "kiln/runtime/import.h"
 #include "kiln/runtime/model_format.h"
 #include "kiln/runtime/op_registry.h"
+#include "kiln/support/files.h"
 #include "kiln/support/status.h"
 #include "kiln_model.pb.h"
 #include "runtime/import/graph_checks.h"
@@ -437,12 +438,7 @@ absl::StatusOr<std::string> SerializeKilnModel(const Graph& graph, const SaveOpt
 absl::Status SaveKilnModel(const Graph& graph, const std::string& path, const SaveOptions& options) {
   absl::StatusOr<std::string> bytes = SerializeKilnModel(graph, options);
   if (!bytes.ok()) return Annotate(bytes.status(), absl::StrCat("model '", path, "'"));
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) return absl::PermissionDeniedError(absl::StrCat("model '", path, "' cannot be written"));
-  out.write(bytes->data(), static_cast<std::streamsize>(bytes->size()));
-  out.close();
-  if (!out) return absl::DataLossError(absl::StrCat("model '", path, "': writing failed (disk full?)"));
-  return absl::OkStatus();
+  return WriteFileBytes(path, *bytes, "model");
 }
 
 absl::StatusOr<Graph> LoadKilnModelBytes(absl::string_view bytes, absl::string_view source_name) {

@@ -1,8 +1,9 @@
 // NumPy .npy files: read and write one tensor.
 //
-// Supported: format versions 1.0, 2.0 and 3.0; C order; dtypes '<f4' (f32), '<f2' (f16), '<i4'
-// (s32), '<i8' (s64), '|u1' (u8), '|i1' (s8), '|b1' (bool). A 0-d array is a scalar (dims {}).
-// bf16 has no NumPy dtype and is refused when writing. Thread-safe (no shared state).
+// Supported: format versions 1.0, 2.0 and 3.0; C order; every Kiln dtype that NumPy has: '<f2' (f16),
+// '<f4' (f32), '<f8' (f64), '|i1' '<i2' '<i4' '<i8' (s8..s64), '|u1' '<u2' '<u4' '<u8' (u8..u64) and
+// '|b1' (bool). A 0-d array is a scalar (dims {}). bf16 has no NumPy dtype and is refused when
+// writing, with an error that says how to get f32. Thread-safe (no shared state).
 #ifndef KILN_IMAGE_NPY_H_
 #define KILN_IMAGE_NPY_H_
 
@@ -24,10 +25,11 @@ absl::StatusOr<Tensor> ParseNpy(absl::string_view bytes, absl::string_view sourc
 absl::StatusOr<Tensor> ReadNpyFile(const std::string& path);
 
 // Serializes `tensor` as .npy (version 1.0, or 2.0 when the header would not fit 1.0's 16-bit length),
-// header padded so the data starts at a multiple of 64 bytes. InvalidArgument for bf16 or an absent tensor.
+// header padded so the data starts at a multiple of 64 bytes. InvalidArgument for bf16 (naming it and
+// saying how to convert to f32) or an absent tensor.
 absl::StatusOr<std::string> SerializeNpy(const Tensor& tensor);
 
-// Writes `tensor` to `path` (replacing it). Errors name the path.
+// Writes `tensor` to `path` (replacing it). Errors name the path and give the OS's reason (strerror).
 absl::Status WriteNpyFile(const std::string& path, const Tensor& tensor);
 
 }  // namespace kiln

@@ -26,7 +26,7 @@ struct SaveOptions {
 // something the format cannot represent (an invalid tensor, an attribute whose subgraph is null)
 // or when the result would exceed protobuf's 2 GiB message limit.
 absl::StatusOr<std::string> SerializeKilnModel(const Graph& graph, const SaveOptions& options = {});
-// Writes SerializeKilnModel's bytes to `path` (errors name the file).
+// Writes SerializeKilnModel's bytes to `path` (errors name the file and give the OS's reason).
 absl::Status SaveKilnModel(const Graph& graph, const std::string& path, const SaveOptions& options = {});
 
 // Reads a .kiln file and checks it as the other importers check theirs: tensor data sizes against
