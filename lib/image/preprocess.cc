@@ -1,4 +1,6 @@
 // Conversion of u8 images to normalised float tensors.
+#include <cmath>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "kiln/image/image.h"
@@ -18,7 +20,11 @@ absl::StatusOr<Tensor> ImageToTensor(const Tensor& image, const PreprocessOption
     return absl::InvalidArgumentError(absl::StrCat("ImageToTensor: expected a u8 [H,W,C] image, got ",
                                                    image.valid() ? image.TypeString() : "an absent tensor"));
   }
-  if (options.scale == 0.0f) return absl::InvalidArgumentError("ImageToTensor: scale must not be 0");
+  if (options.scale == 0.0f || !std::isfinite(options.scale) || !std::isfinite(options.offset)) {
+    return absl::InvalidArgumentError(absl::StrCat("ImageToTensor: scale (", options.scale,
+                                                   ") must be finite and not 0, and offset (", options.offset,
+                                                   ") finite"));
+  }
   const int64_t h = image.dim(0), w = image.dim(1), c = image.dim(2);
   Dims dims = options.layout == Layout::kNCHW ? Dims{1, c, h, w} : Dims{1, h, w, c};
   ASSIGN_OR_RETURN(Tensor out, Tensor::Create(DType::kF32, dims));

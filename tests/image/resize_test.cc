@@ -1,5 +1,6 @@
 // Pillow-compatible antialiased bilinear resizing and float preprocessing.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -134,6 +135,14 @@ TEST(PreprocessTest, NchwAndNhwcWithOffsetAndScale) {
 
   EXPECT_FALSE(ImageToTensor(image, {.scale = 0.0f}).ok());
   EXPECT_FALSE(ImageToTensor(Tensor::FromVector<float>({1, 1, 1}, {0.0f})).ok());
+}
+
+TEST(PreprocessTest, NonFiniteScaleOrOffsetIsRefused) {
+  Tensor image = Tensor::FromVector<uint8_t>({1, 1, 3}, {0, 1, 2});
+  absl::StatusOr<Tensor> nan = ImageToTensor(image, {.scale = std::nanf("")});
+  EXPECT_EQ(nan.status().message(), "ImageToTensor: scale (nan) must be finite and not 0, and offset (128) finite");
+  EXPECT_FALSE(ImageToTensor(image, {.offset = -INFINITY}).ok());
+  EXPECT_FALSE(ImageToTensor(image, {.scale = INFINITY}).ok());
 }
 
 TEST(PreprocessTest, ParseLayout) {

@@ -1,5 +1,6 @@
 // The kiln command line on the bundled demo model: subcommands called in-process (JIT as
 // KILN_FLAGS says, off by default) and the built binary run once with the JIT on.
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -8,12 +9,14 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
 
 #include "kiln/image/image.h"
 #include "kiln/image/npy.h"
+#include "onnx.pb.h"
 #include "tools/kiln/cli.h"
 
 namespace kiln {
@@ -88,7 +91,13 @@ TEST(KilnCliTest, UsageErrorsExitTwo) {
 
   EXPECT_EQ(Kiln({"frobnicate"}).code, cli::kExitUsage);
   EXPECT_EQ(Kiln({"run"}).code, cli::kExitUsage);
-  EXPECT_EQ(Kiln({"run", kModel.string()}).code, cli::kExitUsage);  // Neither --image nor --input.
+  Result neither = Kiln({"run", kModel.string()});  // Neither --image nor --input, for a model with an input.
+  EXPECT_EQ(neither.code, cli::kExitUsage);
+  EXPECT_EQ(neither.err.rfind("kiln: kiln run needs --input NAME=FILE.npy for each input of " + kModel.string() +
+                                  " (input f32[1,3,128,128]), or --image FILE\n",
+                              0),
+            0u)
+      << neither.err;
   Result unknown = Kiln({"run", kModel.string(), "--image", "x.jpg", "--colour"});
   EXPECT_EQ(unknown.code, cli::kExitUsage);
   EXPECT_NE(unknown.err.find("unknown option --colour"), std::string::npos) << unknown.err;
@@ -119,6 +128,84 @@ TEST(KilnCliTest, ErrorsExitOneWithTheStatusMessage) {
   EXPECT_EQ(wrong_shape.code, cli::kExitError);
   EXPECT_NE(wrong_shape.err.find("input"), std::string::npos) << wrong_shape.err;
   fs::remove_all(dir);
+}
+
+// A model without inputs: y = Cast(Constant, to=DOUBLE), an f64 [2] output.
+std::string WriteNoInputF64Model(const fs::path& dir) {
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(13);
+  onnx::GraphProto* g = m.mutable_graph();
+  g->set_name("no_inputs");
+  onnx::NodeProto* constant = g->add_node();
+  constant->set_op_type("Constant");
+  constant->add_output("c");
+  onnx::AttributeProto* value = constant->add_attribute();
+  value->set_name("value");
+  value->set_type(onnx::AttributeProto::TENSOR);
+  value->mutable_t()->set_data_type(onnx::TensorProto::FLOAT);
+  value->mutable_t()->add_dims(2);
+  value->mutable_t()->add_float_data(0.5f);
+  value->mutable_t()->add_float_data(-2.0f);
+  onnx::NodeProto* cast = g->add_node();
+  cast->set_op_type("Cast");
+  cast->add_input("c");
+  cast->add_output("y");
+  onnx::AttributeProto* to = cast->add_attribute();
+  to->set_name("to");
+  to->set_type(onnx::AttributeProto::INT);
+  to->set_i(onnx::TensorProto::DOUBLE);
+  g->add_output()->set_name("y");
+  const std::string path = (dir / "no_inputs.onnx").string();
+  std::ofstream(path, std::ios::binary) << m.SerializeAsString();
+  return path;
+}
+
+TEST(KilnCliTest, ModelWithoutInputsRunsAndWritesItsF64Output) {
+  const fs::path dir = TempDir("no_inputs");
+  const std::string model = WriteNoInputF64Model(dir);
+  Result r = Kiln({"run", model, "--output-dir", (dir / "out").string()});
+  ASSERT_EQ(r.code, cli::kExitOk) << r.err;
+  EXPECT_NE(r.out.find("y  f64[2]  -> "), std::string::npos) << r.out;
+  std::ifstream in(dir / "out" / "y.npy", std::ios::binary);
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  const std::string header = "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }";
+  EXPECT_EQ(bytes.str().substr(10, header.size()), header);
+  absl::StatusOr<Tensor> y = ReadNpyFile((dir / "out" / "y.npy").string());
+  ASSERT_TRUE(y.ok()) << y.status();
+  ASSERT_EQ(y->TypeString(), "f64[2]");
+  EXPECT_EQ(y->data<double>()[0], 0.5);
+  EXPECT_EQ(y->data<double>()[1], -2.0);
+  fs::remove_all(dir);
+}
+
+TEST(KilnCliTest, OutputFolderIsCheckedBeforeTheRun) {
+  const fs::path dir = TempDir("output_dir");
+  const std::string model = WriteNoInputF64Model(dir);
+  std::ofstream(dir / "file") << "x";
+  const std::string below_file = (dir / "file" / "out").string();
+  Result r = Kiln({"run", model, "--output-dir", below_file});
+  EXPECT_EQ(r.code, cli::kExitError);
+  EXPECT_EQ(r.err, "kiln: --output-dir '" + below_file + "' cannot be used: Not a directory\n");
+  EXPECT_EQ(r.out.find("first run"), std::string::npos) << r.out;  // Refused before the model ran.
+
+  // `kiln convert` checks the output's folder before importing.
+  const std::string missing = (dir / "absent" / "m.kiln").string();
+  Result convert = Kiln({"convert", model, missing});
+  EXPECT_EQ(convert.code, cli::kExitError);
+  EXPECT_EQ(convert.err, "kiln: output folder '" + (dir / "absent").string() +
+                             "' cannot be used: No such file or directory; create the folder first\n");
+  fs::remove_all(dir);
+}
+
+TEST(KilnCliTest, NonFinitePreprocessingValuesAreRefused) {
+  for (const auto& [flag, value] : std::vector<std::pair<std::string, std::string>>{
+           {"scale", "nan"}, {"scale", "-inf"}, {"offset", "NaN"}, {"offset", "1e40"}}) {
+    Result r = Kiln({"run", kModel.string(), "--image", (kDemo / "cat.jpg").string(), "--" + flag, value});
+    EXPECT_EQ(r.code, cli::kExitUsage) << flag << " " << value;
+    EXPECT_EQ(r.err.rfind("kiln: --" + flag + " needs a finite number, got '" + value + "'\n", 0), 0u) << r.err;
+  }
 }
 
 TEST(KilnCliTest, ClassifiesTheDemoPhotoAsACat) {
@@ -241,26 +328,68 @@ TEST(KilnCliTest, SanitizeFileName) {
   EXPECT_EQ(cli::SanitizeFileName(""), "output");
 }
 
-// The built binary (next to this test's build folder) with the JIT on: same top-1, and the JIT
-// reports clusters and compilations.
-TEST(KilnBinaryTest, DemoWithJitOn) {
+// Runs the built binary (next to this test's build folder) with KILN_FLAGS=`kiln_flags` (KILN_FLAGS is
+// read once per process, so these cases need a process of their own); `code` is its exit code and `out`
+// its stdout and stderr together.
+Result KilnBinary(const std::string& kiln_flags, const std::vector<std::string>& args) {
   const fs::path self = fs::read_symlink("/proc/self/exe");
   const fs::path binary = self.parent_path().parent_path() / "tools" / "kiln";
-  ASSERT_TRUE(fs::exists(binary)) << binary << " is missing: build the 'kiln' target";
+  EXPECT_TRUE(fs::exists(binary)) << binary << " is missing: build the 'kiln' target";
   const fs::path out_file = TempDir("binary") / "out.txt";
-  const std::string command = "KILN_FLAGS=--auto_jit=2 '" + binary.string() + "' run '" + kModel.string() +
-                              "' --image '" + (kDemo / "cat.jpg").string() + "' --repeat 3 > '" + out_file.string() +
-                              "' 2>&1";
+  std::string command = "KILN_FLAGS='" + kiln_flags + "' '" + binary.string() + "'";
+  for (const std::string& arg : args) command += " '" + arg + "'";
+  command += " > '" + out_file.string() + "' 2>&1";
   const int status = std::system(command.c_str());
   std::ifstream in(out_file);
   std::stringstream text;
   text << in.rdbuf();
-  ASSERT_EQ(status, 0) << text.str();
-  EXPECT_NE(TopLine(text.str()).find("Egyptian cat"), std::string::npos) << text.str();
-  EXPECT_NE(text.str().find("jit          "), std::string::npos) << text.str();
-  EXPECT_EQ(text.str().find("jit          off"), std::string::npos) << text.str();
-  EXPECT_NE(text.str().find("steady runs compiled 0"), std::string::npos) << text.str();
   fs::remove_all(out_file.parent_path());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text.str(), ""};
+}
+
+// With the JIT on: same top-1, and the JIT reports clusters and compilations.
+TEST(KilnBinaryTest, DemoWithJitOn) {
+  Result r = KilnBinary("--auto_jit=2", {"run", kModel.string(), "--image", (kDemo / "cat.jpg").string(),
+                                         "--repeat", "3"});
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(TopLine(r.out).find("Egyptian cat"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("jit          "), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("jit          off"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("steady runs compiled 0"), std::string::npos) << r.out;
+}
+
+// One bad flag used to drop the whole variable and run with the JIT off (exit 0).
+TEST(KilnBinaryTest, MalformedKilnFlagsExitsTwoNamingTheFlag) {
+  const std::string known = "; the flags are --auto_jit, --min_cluster_size, --dump_to, --backend, --log_compiles, "
+                            "--inter_op_threads (`kiln flags` describes them)\n";
+  const std::vector<std::string> run = {"run", kModel.string(), "--image", (kDemo / "cat.jpg").string()};
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"--auto_jit=2 --auto_jt=1", "kiln: KILN_FLAGS: unknown flag --auto_jt"},
+      {"auto_jit=2", "kiln: KILN_FLAGS: 'auto_jit=2' is not a flag; write --name=value"},
+      {"--min_cluster_size=two", "kiln: KILN_FLAGS: --min_cluster_size takes an integer in 1..2147483647, got 'two'"},
+  };
+  for (const auto& [flags, message] : cases) {
+    Result r = KilnBinary(flags, run);
+    EXPECT_EQ(r.code, cli::kExitUsage) << flags;
+    EXPECT_EQ(r.out, message + known) << flags;
+  }
+  // `kiln flags` lists the flags, then fails the same way.
+  Result list = KilnBinary("--auto_jt=1", {"flags"});
+  EXPECT_EQ(list.code, cli::kExitUsage);
+  EXPECT_NE(list.out.find("  --auto_jit=0\n"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("kiln: KILN_FLAGS: unknown flag --auto_jt" + known), std::string::npos) << list.out;
+}
+
+// A --dump_to that cannot be created used to switch the JIT off silently.
+TEST(KilnBinaryTest, UncreatableDumpFolderIsAnErrorBeforeTheRun) {
+  const fs::path dir = TempDir("dump_to");
+  std::ofstream(dir / "file") << "x";
+  const std::string dump_to = (dir / "file" / "hlo").string();
+  Result r = KilnBinary("--auto_jit=2 --dump_to=" + dump_to,
+                        {"run", kModel.string(), "--image", (kDemo / "cat.jpg").string()});
+  EXPECT_EQ(r.code, cli::kExitError);
+  EXPECT_EQ(r.out, "kiln: --dump_to folder '" + dump_to + "' cannot be used: Not a directory\n");
+  fs::remove_all(dir);
 }
 
 }  // namespace

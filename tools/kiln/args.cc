@@ -1,5 +1,7 @@
 #include "tools/kiln/args.h"
 
+#include <cmath>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "tools/kiln/cli.h"
@@ -31,8 +33,8 @@ absl::StatusOr<int64_t> ParsedArgs::GetInt(const std::string& name, int64_t def,
 absl::StatusOr<float> ParsedArgs::GetFloat(const std::string& name, float def) const {
   if (!Has(name)) return def;
   float v;
-  if (!absl::SimpleAtof(Get(name), &v)) {
-    return UsageError(absl::StrCat("--", name, " needs a number, got '", Get(name), "'"));
+  if (!absl::SimpleAtof(Get(name), &v) || !std::isfinite(v)) {
+    return UsageError(absl::StrCat("--", name, " needs a finite number, got '", Get(name), "'"));
   }
   return v;
 }

@@ -20,7 +20,8 @@ struct ParsedArgs {
   std::vector<std::string> All(const std::string& name) const;
   // The last value given for `name`, or `def`.
   std::string Get(const std::string& name, const std::string& def = "") const;
-  // Typed getters; a malformed or out-of-range value is a usage error naming the option.
+  // Typed getters; a malformed or out-of-range value is a usage error naming the option. GetFloat
+  // refuses NaN and infinities (and numbers beyond float's range, which parse as infinities).
   absl::StatusOr<int64_t> GetInt(const std::string& name, int64_t def, int64_t min, int64_t max) const;
   absl::StatusOr<float> GetFloat(const std::string& name, float def) const;
 };

@@ -17,8 +17,9 @@ constexpr char kUsagePayload[] = "kiln.cli/usage";
 
 std::string Usage() {
   return R"(usage:
-  kiln run MODEL --input NAME=FILE.npy ... [--output-dir DIR] [--json] [--repeat N]
-      Runs the model on the given .npy inputs; prints each output's dtype and shape (JSON with
+  kiln run MODEL [--input NAME=FILE.npy ...] [--output-dir DIR] [--json] [--repeat N]
+      Runs the model on the given .npy inputs (one --input per model input, none for a model
+      without inputs); prints each output's dtype and shape (JSON with
       --json) and writes it to DIR/<output name>.npy when --output-dir is given. --repeat N adds
       N timed steady runs after the first (default 0).
   kiln run MODEL --image FILE.jpg [--top K] [--labels FILE] [--scale S] [--offset O]
@@ -67,11 +68,7 @@ absl::Status FlagsCommand(const std::vector<std::string>& args, std::ostream& ou
   }
   const char* env = std::getenv("KILN_FLAGS");
   out << "current KILN_FLAGS: " << (env != nullptr ? absl::StrCat("\"", env, "\"") : "(unset)") << "\n";
-  if (env != nullptr) {
-    absl::StatusOr<Flags> parsed = ParseFlags(env);
-    if (!parsed.ok()) return parsed.status();
-  }
-  return absl::OkStatus();
+  return EnvFlags().status();
 }
 
 int Main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
@@ -86,7 +83,11 @@ int Main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
   }
   const std::vector<std::string> rest(args.begin() + 2, args.end());
   absl::Status status;
-  if (command == "run") {
+  // A malformed KILN_FLAGS is a usage error of every command (`kiln flags` still lists the flags first).
+  const absl::Status flags = EnvFlags().status();
+  if (!flags.ok() && command != "flags") {
+    status = flags;
+  } else if (command == "run") {
     status = RunCommand(rest, out);
   } else if (command == "info") {
     status = InfoCommand(rest, out);
@@ -99,6 +100,10 @@ int Main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
   }
   out.flush();
   if (status.ok()) return kExitOk;
+  if (!flags.ok()) {
+    err << "kiln: " << status.message() << "\n";
+    return kExitUsage;
+  }
   if (IsUsageError(status)) {
     err << "kiln: " << status.message() << "\n" << Usage();
     return kExitUsage;

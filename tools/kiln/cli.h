@@ -1,6 +1,6 @@
 // The `kiln` command line, as functions a test can call in-process.
 //
-//   kiln run MODEL --input NAME=FILE.npy ... [--output-dir DIR] [--json] [--repeat N]
+//   kiln run MODEL [--input NAME=FILE.npy ...] [--output-dir DIR] [--json] [--repeat N]
 //   kiln run MODEL --image FILE.jpg [--top K] [--labels FILE] [--scale S] [--offset O]
 //                  [--layout nchw|nhwc] [--json] [--repeat N]
 //   kiln info MODEL [--memory]
@@ -22,7 +22,7 @@ namespace kiln::cli {
 // Exit codes of Main.
 constexpr int kExitOk = 0;
 constexpr int kExitError = 1;  // The command failed: "kiln: <status message>" on `err`.
-constexpr int kExitUsage = 2;  // Bad command line: the usage text on `err`.
+constexpr int kExitUsage = 2;  // Bad command line (the usage text on `err`) or a malformed KILN_FLAGS.
 
 // Runs the command line `args` (args[0] is the program name). Results go to `out`, errors and
 // usage to `err`. Returns one of the exit codes above.

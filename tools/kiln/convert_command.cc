@@ -1,10 +1,13 @@
 // `kiln convert IN OUT`: imports a model in any format Kiln reads and saves it in Kiln's own
 // format (.kiln), then loads the file back and checks that it holds the same graph.
+#include <filesystem>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "kiln/runtime/import.h"
 #include "kiln/runtime/model_format.h"
+#include "kiln/support/files.h"
 #include "kiln/support/status.h"
 #include "tools/kiln/args.h"
 #include "tools/kiln/cli.h"
@@ -19,6 +22,9 @@ absl::Status ConvertCommand(const std::vector<std::string>& args, std::ostream& 
   if (!absl::EndsWith(absl::AsciiStrToLower(dest), ".kiln")) {
     return UsageError(absl::StrCat("kiln convert writes Kiln models; name the output '", dest, ".kiln'"));
   }
+  // The output's folder must exist and be writable before the import, not after it.
+  const std::string folder = std::filesystem::path(dest).parent_path().string();
+  RETURN_IF_ERROR(CheckOutputFolder(folder.empty() ? "." : folder, /*create=*/false, "output folder"));
   ASSIGN_OR_RETURN(Graph graph, ImportModel(in));
   SaveOptions options;
   options.producer = absl::StrCat("kiln convert ", in);

@@ -14,6 +14,7 @@
 #include "kiln/image/image.h"
 #include "kiln/image/npy.h"
 #include "kiln/runtime/session.h"
+#include "kiln/support/files.h"
 #include "kiln/support/flags.h"
 #include "kiln/support/status.h"
 #include "tools/kiln/args.h"
@@ -99,6 +100,9 @@ absl::Status RunOnNpy(const std::string& model, const ParsedArgs& args, std::ost
     }
     specs.emplace_back(spec.substr(0, eq), spec.substr(eq + 1));
   }
+  // The output folder is checked (and created) before the run, so a long run never ends in a write error.
+  const std::string dir = args.Get("output-dir");
+  if (!dir.empty()) RETURN_IF_ERROR(CheckOutputFolder(dir, /*create=*/true, "--output-dir"));
   ASSIGN_OR_RETURN(std::unique_ptr<Session> session, Session::Load(model));
   const Graph& graph = session->graph();
   std::map<std::string, const ValueInfo*> inputs;
@@ -109,6 +113,10 @@ absl::Status RunOnNpy(const std::string& model, const ParsedArgs& args, std::ost
     return absl::StrJoin(names, ", ");
   };
 
+  if (specs.empty() && !inputs.empty()) {
+    return UsageError(absl::StrCat("kiln run needs --input NAME=FILE.npy for each input of ", model, " (",
+                                   input_list(), "), or --image FILE"));
+  }
   Feeds feeds;
   std::set<std::string> fed;
   for (const auto& [name, file] : specs) {
@@ -130,12 +138,6 @@ absl::Status RunOnNpy(const std::string& model, const ParsedArgs& args, std::ost
   Timing timing;
   ASSIGN_OR_RETURN(std::vector<Tensor> outputs, TimedRuns(*session, feeds, repeat, &timing));
 
-  const std::string dir = args.Get("output-dir");
-  if (!dir.empty()) {
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec) return absl::PermissionDeniedError(absl::StrCat(dir, ": cannot create output folder: ", ec.message()));
-  }
   std::vector<std::string> json_outputs;
   std::set<std::string> used_files;
   for (size_t i = 0; i < outputs.size(); ++i) {
@@ -329,7 +331,8 @@ absl::Status RunCommand(const std::vector<std::string>& args, std::ostream& out)
   if (parsed.positional.size() != 1) return UsageError("kiln run takes exactly one MODEL");
   const std::string& model = parsed.positional[0];
   const bool image = parsed.Has("image"), npy = parsed.Has("input");
-  if (image == npy) return UsageError("kiln run needs either --image FILE or --input NAME=FILE.npy (not both)");
+  // Neither is a run of a model without inputs (RunOnNpy refuses it when the model has inputs).
+  if (image && npy) return UsageError("kiln run takes either --image FILE or --input NAME=FILE.npy, not both");
   if (image) {
     for (const char* only_npy : {"output-dir"}) {
       if (parsed.Has(only_npy)) return UsageError(absl::StrCat("--", only_npy, " applies to --input runs"));

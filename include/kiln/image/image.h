@@ -51,7 +51,7 @@ struct PreprocessOptions {
 
 // Converts a u8 [H, W, C] image into an f32 batch of one, [1, C, H, W] (NCHW) or [1, H, W, C]
 // (NHWC), with value = (pixel - offset) / scale computed in float. InvalidArgument for a tensor
-// that is not u8 rank 3 or a zero scale.
+// that is not u8 rank 3, a zero scale, or a scale or offset that is NaN or infinite.
 absl::StatusOr<Tensor> ImageToTensor(const Tensor& image, const PreprocessOptions& options = {});
 
 }  // namespace kiln
