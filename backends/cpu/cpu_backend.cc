@@ -463,6 +463,8 @@ Epilogue Planner::MatchEpilogue(const Instruction* producer, int64_t feature_dim
     } else {
       break;
     }
+    // Clamps run over padded blocked buffers too (cpu::PostOp): only those that keep 0 at 0 fuse.
+    if (op.kind != PostOp::Kind::kSum && !(op.lo <= 0.0f && op.hi >= 0.0f)) break;
     ep.post_ops.push_back(op);
     ep.absorbed.push_back(ep.final);
     ep.final = u;

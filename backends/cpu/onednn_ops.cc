@@ -1,10 +1,12 @@
 #include "backends/cpu/onednn_ops.h"
 
 #include <cstdlib>
+#include <limits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "kiln/support/ieee_minmax.h"
 #include "kiln/support/status.h"
 
 namespace kiln::cpu {
@@ -20,23 +22,42 @@ absl::Status DnnlError(const dnnl::error& e, absl::string_view what) {
       absl::StrCat("oneDNN rejected ", what, ": ", e.what(), " (status ", static_cast<int>(e.status), ")"));
 }
 
-dnnl::primitive_attr MakeAttr(const std::vector<PostOp>& post_ops) {
+// The oneDNN attribute of a primitive: user scratchpad, and the sum post-op. Relu and clip are not
+// given to oneDNN: its eltwise_relu and eltwise_clip turn NaN into the lower bound, where Kiln's
+// maximum/minimum propagate it (docs/operation_semantics.md). ApplyClamps runs them afterwards.
+absl::StatusOr<dnnl::primitive_attr> MakeAttr(const std::vector<PostOp>& post_ops) {
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  if (!post_ops.empty()) {
-    dnnl::post_ops ops;
-    for (const PostOp& op : post_ops) {
-      if (op.kind == PostOp::Kind::kSum) {
-        ops.append_sum(1.0f);
-      } else if (op.kind == PostOp::Kind::kRelu) {
-        ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
-      } else {
-        ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, op.lo, op.hi);
-      }
+  dnnl::post_ops ops;
+  bool clamped = false;
+  for (const PostOp& op : post_ops) {
+    if (op.kind != PostOp::Kind::kSum) {
+      clamped = true;
+      continue;
     }
-    attr.set_post_ops(ops);
+    // The sum must come before every clamp, which run after the primitive.
+    if (clamped) return absl::InvalidArgumentError("a sum post-op after a clamp post-op");
+    ops.append_sum(1.0f);
   }
+  if (ops.len() > 0) attr.set_post_ops(ops);
   return attr;
+}
+
+// The relu and clip post-ops in order, as the bounds of IeeeClampInPlace.
+std::vector<std::pair<float, float>> Clamps(const std::vector<PostOp>& post_ops) {
+  std::vector<std::pair<float, float>> clamps;
+  for (const PostOp& op : post_ops) {
+    if (op.kind == PostOp::Kind::kRelu) clamps.emplace_back(0.0f, std::numeric_limits<float>::infinity());
+    if (op.kind == PostOp::Kind::kClip) clamps.emplace_back(op.lo, op.hi);
+  }
+  return clamps;
+}
+
+// Runs the clamps over the whole destination buffer (blocked layouts included: the planner only
+// fuses clamps that keep a zero padding element zero).
+void ApplyClamps(const std::vector<std::pair<float, float>>& clamps, const dnnl::memory::desc& dst, void* data) {
+  const size_t n = dst.get_size() / sizeof(float);
+  for (const auto& [lo, hi] : clamps) IeeeClampInPlace(static_cast<float*>(data), n, lo, hi);
 }
 
 dnnl::memory Mem(const dnnl::memory::desc& desc, const void* data) {
@@ -124,7 +145,9 @@ absl::StatusOr<std::unique_ptr<ConvPrimitive>> ConvPrimitive::Create(const ConvS
                                          dnnl::algorithm::convolution_direct, spec.src, weights_any,
                                          conv->bias_desc_, spec.dst, spec.strides, spec.dilations,
                                          spec.pad_l, spec.pad_r);
-    dnnl::convolution_forward::primitive_desc pd(desc, MakeAttr(spec.post_ops), CpuEngine());
+    ASSIGN_OR_RETURN(dnnl::primitive_attr attr, MakeAttr(spec.post_ops));
+    conv->clamps_ = Clamps(spec.post_ops);
+    dnnl::convolution_forward::primitive_desc pd(desc, attr, CpuEngine());
     conv->primitive_ = dnnl::convolution_forward(pd);
     conv->impl_name_ = pd.impl_info_str();
     conv->src_desc_ = pd.src_desc();
@@ -175,6 +198,7 @@ absl::Status ConvPrimitive::Execute(dnnl::stream& stream, const void* src, const
     if (bias != nullptr) Bind(cache, 4, bias_desc_, bias);
     ExecuteCached(primitive_, stream, cache, kIds, bias != nullptr ? 5 : 4);
     stream.wait();
+    ApplyClamps(clamps_, dst_desc_, dst);
   } catch (const dnnl::error& e) {
     return absl::InternalError(absl::StrCat("oneDNN convolution failed: ", e.what()));
   }
@@ -197,7 +221,9 @@ absl::StatusOr<std::unique_ptr<MatmulPrimitive>> MatmulPrimitive::Create(const M
     }
     dnnl::matmul::desc desc = spec.has_bias ? dnnl::matmul::desc(spec.src, spec.weights, mm->bias_desc_, spec.dst)
                                             : dnnl::matmul::desc(spec.src, spec.weights, spec.dst);
-    dnnl::matmul::primitive_desc pd(desc, MakeAttr(spec.post_ops), CpuEngine());
+    ASSIGN_OR_RETURN(dnnl::primitive_attr attr, MakeAttr(spec.post_ops));
+    mm->clamps_ = Clamps(spec.post_ops);
+    dnnl::matmul::primitive_desc pd(desc, attr, CpuEngine());
     mm->primitive_ = dnnl::matmul(pd);
     mm->src_desc_ = pd.src_desc();
     mm->weights_desc_ = pd.weights_desc();
@@ -221,6 +247,7 @@ absl::Status MatmulPrimitive::Execute(dnnl::stream& stream, const void* src, con
     if (bias != nullptr) Bind(cache, 4, bias_desc_, bias);
     ExecuteCached(primitive_, stream, cache, kIds, bias != nullptr ? 5 : 4);
     stream.wait();
+    ApplyClamps(clamps_, dst_desc_, dst);
   } catch (const dnnl::error& e) {
     return absl::InternalError(absl::StrCat("oneDNN matmul failed: ", e.what()));
   }

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -39,7 +40,9 @@ struct ArgCache {
 };
 
 // Post-op applied to a primitive's result, in order. kSum adds the destination's previous
-// contents (the caller pre-fills dst).
+// contents (the caller pre-fills dst) inside oneDNN and must come first; kRelu and kClip run after
+// the primitive with Kiln's IEEE maximum/minimum (NaN propagates), over the whole destination
+// buffer, padding of blocked layouts included: callers fuse only clamps that map 0 to 0.
 struct PostOp {
   enum class Kind { kRelu, kClip, kSum };
   Kind kind = Kind::kRelu;
@@ -90,6 +93,7 @@ class ConvPrimitive {
   dnnl::memory::desc src_desc_, dst_desc_, weights_desc_, given_weights_desc_, bias_desc_,
       scratchpad_desc_;
   std::unique_ptr<dnnl::reorder> weights_reorder_;  // Per-call reorder of non-constant weights.
+  std::vector<std::pair<float, float>> clamps_;     // Relu/clip post-ops as (lo, hi), in order.
   std::shared_ptr<void> packed_weights_;            // Reordered constant weights.
   size_t scratch_bytes_ = 0;
   size_t scratchpad_offset_ = 0;
@@ -117,6 +121,7 @@ class MatmulPrimitive {
   MatmulPrimitive() = default;
   dnnl::matmul primitive_;
   dnnl::memory::desc src_desc_, weights_desc_, dst_desc_, bias_desc_, scratchpad_desc_;
+  std::vector<std::pair<float, float>> clamps_;  // Relu/clip post-ops as (lo, hi), in order.
   size_t scratch_bytes_ = 0;
 };
 

@@ -8,6 +8,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "kiln/support/ieee_minmax.h"
 #include "kiln/hlo/native_types.h"
 #include "kiln/hlo/opcode.h"
 
@@ -74,21 +75,9 @@ bool WithBinaryFn(hlo::Opcode opcode, F&& f) {
       case Opcode::kMultiply: f([](C a, C b) -> C { return a * b; }); return true;
       case Opcode::kDivide: f([](C a, C b) -> C { return a / b; }); return true;
       case Opcode::kRemainder: f([](C a, C b) -> C { return std::fmod(a, b); }); return true;
-      // NaN propagates; max(-0, +0) = +0.
-      case Opcode::kMaximum:
-        f([](C a, C b) -> C {
-          if (std::isnan(a) || std::isnan(b)) return std::numeric_limits<C>::quiet_NaN();
-          if (a == b) return std::signbit(a) ? b : a;
-          return a > b ? a : b;
-        });
-        return true;
-      case Opcode::kMinimum:
-        f([](C a, C b) -> C {
-          if (std::isnan(a) || std::isnan(b)) return std::numeric_limits<C>::quiet_NaN();
-          if (a == b) return std::signbit(a) ? a : b;
-          return a < b ? a : b;
-        });
-        return true;
+      // IEEE 754-2019 maximum/minimum (kiln/support/ieee_minmax.h): NaN propagates; max(-0, +0) = +0.
+      case Opcode::kMaximum: f([](C a, C b) -> C { return IeeeMaximum(a, b); }); return true;
+      case Opcode::kMinimum: f([](C a, C b) -> C { return IeeeMinimum(a, b); }); return true;
       case Opcode::kPower: f([](C a, C b) -> C { return std::pow(a, b); }); return true;
       case Opcode::kAtan2: f([](C a, C b) -> C { return std::atan2(a, b); }); return true;
       default: return false;

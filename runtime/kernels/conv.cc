@@ -9,7 +9,6 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "runtime/kernels/kernel_util.h"
 #include "runtime/kernels/onednn_conv.h"
 
@@ -246,20 +245,20 @@ class ConvKernel : public OpKernel {
     key.insert(key.end(), w.begin(), w.end());
     key.push_back(has_bias);
     {
-      absl::MutexLock lock(&mu_);
+      std::lock_guard<std::mutex> lock(mu_);
       auto it = plans_.find(key);
       if (it != plans_.end()) return it->second;
     }
     ASSIGN_OR_RETURN(std::shared_ptr<const OnednnConvPlan> plan,
                      BuildPlan(x, y, w, has_bias, group, g, const_weights_ ? &*const_weights_ : nullptr));
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     plans_.emplace(key, plan);
     return plan;
   }
 
   ConvKernelOptions options_;
   std::optional<Tensor> const_weights_;
-  mutable absl::Mutex mu_;
+  mutable std::mutex mu_;  // std::mutex: visible to ThreadSanitizer (Debian's Abseil is not instrumented).
   // Plans by input dims + weight dims + has-bias.
   mutable std::map<Dims, std::shared_ptr<const OnednnConvPlan>> plans_;
 };

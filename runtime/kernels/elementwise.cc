@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "absl/strings/str_cat.h"
+#include "kiln/support/ieee_minmax.h"
 #include "runtime/kernels/kernel_util.h"
 
 namespace kiln::kernels {
@@ -113,10 +114,11 @@ bool IsNumericUnary(UnaryKind k) {
 template <typename T>
 T ApplyUnary(UnaryKind kind, T x, const UnaryParams& p) {
   switch (kind) {
-    case UnaryKind::kRelu: return x > T(0) ? x : T(0);
+    case UnaryKind::kRelu: return IeeeMaximum(x, T(0));  // Relu(NaN) = NaN, Relu(-0) = +0.
     case UnaryKind::kNeg: return WrapNeg<T>(x);  // The most negative integer stays itself.
     case UnaryKind::kAbs:
       if constexpr (std::is_unsigned_v<T>) return x;
+      else if constexpr (std::is_floating_point_v<T>) return std::fabs(x);  // Abs(-0) = +0.
       else return x < T(0) ? WrapNeg<T>(x) : x;
     case UnaryKind::kSign: return x > T(0) ? T(1) : (x < T(0) ? static_cast<T>(-1) : T(0));
     default: break;
@@ -137,8 +139,8 @@ T ApplyUnary(UnaryKind kind, T x, const UnaryParams& p) {
       case UnaryKind::kLeakyRelu: return x >= 0 ? x : static_cast<T>(p.alpha * x);
       case UnaryKind::kElu: return x >= 0 ? x : p.alpha * (std::exp(x) - T(1.0));
       case UnaryKind::kSelu: return x > 0 ? p.gamma * x : p.gamma * (p.alpha * std::exp(x) - p.alpha);
-      case UnaryKind::kHardSigmoid: return std::max(T(0.0), std::min(T(1.0), p.alpha * x + p.beta));
-      case UnaryKind::kHardSwish: return x * std::max(T(0.0), std::min(T(1.0), x / T(6.0) + T(0.5)));
+      case UnaryKind::kHardSigmoid: return IeeeClamp(static_cast<T>(p.alpha * x + p.beta), T(0.0), T(1.0));
+      case UnaryKind::kHardSwish: return x * IeeeClamp(static_cast<T>(x / T(6.0) + T(0.5)), T(0.0), T(1.0));
       case UnaryKind::kSoftplus: return x > T(20.0) ? x : std::log1p(std::exp(x));
       case UnaryKind::kSoftsign: return x / (T(1.0) + std::fabs(x));
       case UnaryKind::kSin: return std::sin(x);
@@ -156,7 +158,8 @@ T ApplyUnary(UnaryKind kind, T x, const UnaryParams& p) {
       case UnaryKind::kAcosh: return std::acosh(x);
       case UnaryKind::kAtanh: return std::atanh(x);
       case UnaryKind::kThresholdedRelu: return x > p.alpha ? x : T(0.0);
-      case UnaryKind::kCelu: return std::max(T(0.0), x) + std::min(T(0.0), p.alpha * (std::exp(x / p.alpha) - T(1.0)));
+      case UnaryKind::kCelu:
+        return IeeeMaximum(T(0.0), x) + IeeeMinimum(T(0.0), static_cast<T>(p.alpha * (std::exp(x / p.alpha) - T(1.0))));
       case UnaryKind::kShrink: return x < -p.alpha ? x + p.beta : (x > p.alpha ? x - p.beta : T(0.0));
       case UnaryKind::kMish: return x * std::tanh(x > T(20.0) ? x : std::log1p(std::exp(x)));
       case UnaryKind::kSwish: return x / (T(1.0) + std::exp(-p.alpha * x));
@@ -231,7 +234,7 @@ void AddUnary(OpRegistry& registry, const std::string& name, UnaryKind kind) {
         T* dst = y->data<T>();
         const int64_t n = x.num_elements();
         if (kind == UnaryKind::kRelu) {
-          for (int64_t i = 0; i < n; ++i) dst[i] = src[i] > T(0) ? src[i] : T(0);
+          for (int64_t i = 0; i < n; ++i) dst[i] = IeeeMaximum(src[i], T(0));
         } else {
           for (int64_t i = 0; i < n; ++i) dst[i] = ApplyUnary<T>(kind, src[i], p);
         }
@@ -255,16 +258,16 @@ absl::Status ClipCompute(KernelContext& ctx) {
   ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), x.dims()));
   return DispatchNumeric(x.dtype(), "Clip", [&](auto tag) -> absl::Status {
     using T = decltype(tag);
-    T lo = ctx.has_input(1) ? ctx.input(1).data<T>()[0] : std::numeric_limits<T>::lowest();
-    T hi = ctx.has_input(2) ? ctx.input(2).data<T>()[0] : std::numeric_limits<T>::max();
+    // An absent bound is -inf / +inf for floats (Clip(+inf) = +inf), the type's range for integers.
+    constexpr bool kFloat = std::is_floating_point_v<T>;
+    T lo = ctx.has_input(1) ? ctx.input(1).data<T>()[0]
+                            : (kFloat ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::lowest());
+    T hi = ctx.has_input(2) ? ctx.input(2).data<T>()[0]
+                            : (kFloat ? std::numeric_limits<T>::infinity() : std::numeric_limits<T>::max());
     const T* src = x.data<T>();
     T* dst = y->data<T>();
     const int64_t n = x.num_elements();
-    for (int64_t i = 0; i < n; ++i) {
-      T v = src[i];
-      v = v < lo ? lo : v;
-      dst[i] = v > hi ? hi : v;
-    }
+    for (int64_t i = 0; i < n; ++i) dst[i] = IeeeClamp(src[i], lo, hi);  // NaN stays NaN.
     return absl::OkStatus();
   });
 }
@@ -286,16 +289,10 @@ absl::Status ApplyBinary(KernelContext& ctx, BinaryKind kind, const T* a, const 
       BroadcastBinary(a, ad, b, bd, out, od, [](T x, T slope) { return x < T(0) ? WrapMul<T>(x, slope) : x; });
       break;
     case BinaryKind::kMax:
-      BroadcastBinary(a, ad, b, bd, out, od, [](T x, T y) {
-        if constexpr (std::is_floating_point_v<T>) { if (std::isnan(x) || std::isnan(y)) return x + y; }
-        return x > y ? x : y;
-      });
+      BroadcastBinary(a, ad, b, bd, out, od, [](T x, T y) { return IeeeMaximum(x, y); });
       break;
     case BinaryKind::kMin:
-      BroadcastBinary(a, ad, b, bd, out, od, [](T x, T y) {
-        if constexpr (std::is_floating_point_v<T>) { if (std::isnan(x) || std::isnan(y)) return x + y; }
-        return x < y ? x : y;
-      });
+      BroadcastBinary(a, ad, b, bd, out, od, [](T x, T y) { return IeeeMinimum(x, y); });
       break;
     case BinaryKind::kDiv:
     case BinaryKind::kMod:

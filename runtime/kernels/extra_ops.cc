@@ -11,6 +11,7 @@
 #include <limits>
 #include <numbers>
 
+#include "kiln/support/ieee_minmax.h"
 #include "absl/strings/str_cat.h"
 #include "runtime/kernels/f64_util.h"
 
@@ -503,8 +504,8 @@ absl::Status ScatterNDCompute(KernelContext& ctx) {
           const T src = u[g * slice + s];
           if (reduction == "add") dst = WrapAdd<T>(dst, src);
           else if (reduction == "mul") dst = WrapMul<T>(dst, src);
-          else if (reduction == "max") dst = std::max(dst, src);
-          else dst = std::min(dst, src);
+          else if (reduction == "max") dst = IeeeMaximum(dst, src);
+          else dst = IeeeMinimum(dst, src);
         }
       }
       return absl::OkStatus();

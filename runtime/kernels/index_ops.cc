@@ -5,6 +5,7 @@
 #include <cstring>
 #include <numeric>
 
+#include "kiln/support/ieee_minmax.h"
 #include "absl/strings/str_cat.h"
 #include "kiln/support/stable_sort.h"
 #include "runtime/kernels/kernel_util.h"
@@ -209,8 +210,8 @@ absl::Status ScatterElementsCompute(KernelContext& ctx) {
       const T v = upd.data<T>()[i];
       if (reduction == "add") target = WrapAdd<T>(target, v);
       else if (reduction == "mul") target = WrapMul<T>(target, v);
-      else if (reduction == "max") target = std::max(target, v);
-      else if (reduction == "min") target = std::min(target, v);
+      else if (reduction == "max") target = IeeeMaximum(target, v);
+      else if (reduction == "min") target = IeeeMinimum(target, v);
       else target = v;
       Advance(idx, ind.dims());
     }

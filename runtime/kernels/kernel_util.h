@@ -169,8 +169,10 @@ T WrapMul(T x, T y) {
     return x * y;
   }
 }
+// Integers wrap (the most negative stays itself); floats flip the sign bit: -(+0) = -0, -(NaN) is NaN.
 template <typename T>
 T WrapNeg(T x) {
+  if constexpr (std::is_floating_point_v<T>) return -x;
   return WrapSub<T>(T(0), x);
 }
 

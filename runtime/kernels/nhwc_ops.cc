@@ -6,13 +6,14 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <unordered_map>
 
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
+#include "kiln/support/ieee_minmax.h"
 #include "runtime/kernels/kernel_util.h"
 #include "runtime/kernels/onednn_conv.h"
 
@@ -93,12 +94,9 @@ absl::StatusOr<Activation> ParseActivation(const std::string& name) {
 void ApplyActivation(Activation act, float alpha, float* v, int64_t n) {
   switch (act) {
     case Activation::kNone: return;
-    case Activation::kRelu:
-      for (int64_t i = 0; i < n; ++i) v[i] = std::max(v[i], 0.0f);
-      return;
-    case Activation::kRelu6:
-      for (int64_t i = 0; i < n; ++i) v[i] = std::min(std::max(v[i], 0.0f), 6.0f);
-      return;
+    // IEEE maximum/minimum: NaN stays NaN (kiln/support/ieee_minmax.h).
+    case Activation::kRelu: IeeeClampInPlace(v, n, 0.0f, std::numeric_limits<float>::infinity()); return;
+    case Activation::kRelu6: IeeeClampInPlace(v, n, 0.0f, 6.0f); return;
     case Activation::kElu:
       for (int64_t i = 0; i < n; ++i) v[i] = v[i] > 0 ? v[i] : std::expm1(v[i]);
       return;
@@ -165,12 +163,12 @@ void NhwcConvReference(const Tensor& x, const Tensor& w, const Tensor* b, const 
   }
 }
 
-// The oneDNN plan of an NhwcConv: NHWC data, HWIO weights (HWIGO when grouped), the activation as a
-// post-op.
+// The oneDNN plan of an NhwcConv: NHWC data, HWIO weights (HWIGO when grouped); the kernel applies
+// the activation afterwards.
 absl::StatusOr<std::shared_ptr<const OnednnConvPlan>> BuildNhwcPlan(const Dims& x, const Dims& y, const Dims& w,
                                                                     bool has_bias, int64_t group,
-                                                                    const WindowGeometry& g, Activation act,
-                                                                    float alpha, const Tensor* const_weights) {
+                                                                    const WindowGeometry& g,
+                                                                    const Tensor* const_weights) {
   const memory::dims src = {x[0], x[3], x[1], x[2]}, dst = {y[0], y[3], y[1], y[2]};
   OnednnConvSpec spec;
   try {
@@ -183,19 +181,6 @@ absl::StatusOr<std::shared_ptr<const OnednnConvPlan>> BuildNhwcPlan(const Dims& 
       spec.weights = memory::desc({w[3], w[2], w[0], w[1]}, memory::data_type::f32, memory::format_tag::hwio);
     }
     if (has_bias) spec.bias = memory::desc({w[3]}, memory::data_type::f32, memory::format_tag::x);
-    switch (act) {
-      case Activation::kNone: break;
-      case Activation::kRelu: spec.post_ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f); break;
-      case Activation::kRelu6: spec.post_ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, 0.0f, 6.0f); break;
-      case Activation::kElu: spec.post_ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_elu, 1.0f, 0.0f); break;
-      case Activation::kLeakyRelu:
-        spec.post_ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, alpha, 0.0f);
-        break;
-      case Activation::kSigmoid:
-        spec.post_ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_logistic, 0.0f, 0.0f);
-        break;
-      case Activation::kTanh: spec.post_ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_tanh, 0.0f, 0.0f); break;
-    }
   } catch (const dnnl::error& e) {
     return absl::InternalError(absl::StrCat("oneDNN could not describe the convolution: ", e.what()));
   }
@@ -233,8 +218,13 @@ class NhwcConvKernel : public OpKernel {
       if (y->num_elements() > 0) NhwcConvReference(x, w, b, &*s, *act, alpha, y);
       return absl::OkStatus();
     }
-    std::shared_ptr<const OnednnConvPlan> plan = GetPlan(x.dims(), s->out, w.dims(), b != nullptr, *s, *act, alpha);
-    if (plan != nullptr && RunOnednnConvPlan(*plan, x, w, b, y).ok()) return absl::OkStatus();
+    std::shared_ptr<const OnednnConvPlan> plan = GetPlan(x.dims(), s->out, w.dims(), b != nullptr, *s);
+    if (plan != nullptr && RunOnednnConvPlan(*plan, x, w, b, y).ok()) {
+      // The activation runs here, not as a oneDNN post-op: oneDNN's relu and clip turn NaN into 0,
+      // and its elu, logistic and tanh clamp their input first, so NaN would not propagate.
+      ApplyActivation(*act, alpha, y->data<float>(), y->num_elements());
+      return absl::OkStatus();
+    }
     NhwcConvReference(x, w, b, &*s, *act, alpha, y);
     return absl::OkStatus();
   }
@@ -242,26 +232,26 @@ class NhwcConvKernel : public OpKernel {
  private:
   // The plan for these dims, or nullptr when oneDNN cannot build one (remembered).
   std::shared_ptr<const OnednnConvPlan> GetPlan(const Dims& x, const Dims& y, const Dims& w, bool has_bias,
-                                          const NhwcConvShape& s, Activation act, float alpha) const {
+                                          const NhwcConvShape& s) const {
     Dims key = x;
     key.insert(key.end(), w.begin(), w.end());
     key.push_back(has_bias);
     {
-      absl::MutexLock lock(&mu_);
+      std::lock_guard<std::mutex> lock(mu_);
       auto it = plans_.find(key);
       if (it != plans_.end()) return it->second;
     }
     const bool use_const = const_weights_ && const_weights_->dims() == w;
     absl::StatusOr<std::shared_ptr<const OnednnConvPlan>> plan =
-        BuildNhwcPlan(x, y, w, has_bias, s.group, s.window, act, alpha, use_const ? &*const_weights_ : nullptr);
+        BuildNhwcPlan(x, y, w, has_bias, s.group, s.window, use_const ? &*const_weights_ : nullptr);
     std::shared_ptr<const OnednnConvPlan> result = plan.ok() ? *plan : nullptr;
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     plans_.emplace(key, result);
     return result;
   }
 
   std::optional<Tensor> const_weights_;
-  mutable absl::Mutex mu_;
+  mutable std::mutex mu_;  // std::mutex: visible to ThreadSanitizer (Debian's Abseil is not instrumented).
   mutable std::map<Dims, std::shared_ptr<const OnednnConvPlan>> plans_;
 };
 

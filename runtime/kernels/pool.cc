@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "kiln/support/ieee_minmax.h"
 #include "runtime/kernels/kernel_util.h"
 
 namespace kiln::kernels {
@@ -63,8 +64,12 @@ void MaxPool3D(const T* x, T* y, int64_t* indices, int64_t planes, const WindowG
           int64_t best_index = -1;
           ForEachTapInside(g, z, yy, xx, [&](int64_t pz, int64_t py, int64_t px) {
             const int64_t at = (pz * ih + py) * iw + px;
-            if (best_index < 0 || xp[at] > best) {
-              best = xp[at];
+            // IEEE maximum (kiln/support/ieee_minmax.h): a NaN tap wins and stays; +0 beats -0. The
+            // index is the first tap holding the result.
+            const T v = xp[at];
+            if (best_index < 0 || (best == best && IeeeMaximum(best, v) != best) ||
+                (v == best && std::signbit(best) && !std::signbit(v))) {
+              best = v;
               best_index = column_major ? (pz * iw + px) * ih + py : at;
             }
           });
@@ -165,7 +170,7 @@ absl::Status GlobalPoolCompute(KernelContext& ctx) {
     const float* src = xp + p * size;
     if (is_max) {
       float best = -std::numeric_limits<float>::infinity();
-      for (int64_t i = 0; i < size; ++i) best = std::max(best, src[i]);
+      for (int64_t i = 0; i < size; ++i) best = IeeeMaximum(best, src[i]);
       yp[p] = best;
     } else {
       float sum = 0;
@@ -252,10 +257,11 @@ absl::Status BatchNormCompute(float epsilon, float momentum, bool training, Kern
   float* yp = y->data<float>();
   for (int64_t b = 0; b < n; ++b) {
     for (int64_t ch = 0; ch < c; ++ch) {
+      // The JIT's formula (jit/lower.cc), so both round alike and agree on signed zeros and NaN.
       const float a = scale[ch] / std::sqrt(var[ch] + epsilon);
-      const float shift = bias[ch] - mean[ch] * a;
+      const float m = mean[ch], shift = bias[ch];
       const int64_t base = (b * c + ch) * inner;
-      for (int64_t i = 0; i < inner; ++i) yp[base + i] = xp[base + i] * a + shift;
+      for (int64_t i = 0; i < inner; ++i) yp[base + i] = (xp[base + i] - m) * a + shift;
     }
   }
   return absl::OkStatus();

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <functional>
 
+#include "kiln/support/ieee_minmax.h"
 #include "absl/strings/str_cat.h"
 #include "runtime/kernels/f64_util.h"
 
@@ -23,10 +24,10 @@ absl::StatusOr<Activation> MakeActivation(const Node& node, const std::string& n
   const double a = alpha.value_or(0), b = beta.value_or(0);
   if (name == "Sigmoid") return Activation([](double x) { return 1 / (1 + std::exp(-x)); });
   if (name == "Tanh") return Activation([](double x) { return std::tanh(x); });
-  if (name == "Relu") return Activation([](double x) { return std::max(0.0, x); });
+  if (name == "Relu") return Activation([](double x) { return IeeeMaximum(x, 0.0); });
   if (name == "HardSigmoid") {
     const double aa = alpha.value_or(0.2f), bb = beta.value_or(0.5f);
-    return Activation([aa, bb](double x) { return std::clamp(aa * x + bb, 0.0, 1.0); });
+    return Activation([aa, bb](double x) { return IeeeClamp(aa * x + bb, 0.0, 1.0); });
   }
   if (name == "LeakyRelu") {
     const double aa = alpha.value_or(0.01f);

@@ -4,6 +4,7 @@
 #include <optional>
 #include <set>
 
+#include "kiln/support/ieee_minmax.h"
 #include "absl/strings/str_cat.h"
 #include "runtime/kernels/kernel_util.h"
 
@@ -226,8 +227,8 @@ void ReduceTyped(ReduceKind kind, const T* x, const Dims& in, const ReduceAxes& 
     switch (kind) {
       // Integer accumulators wrap around on overflow (WrapAdd etc.) instead of undefined behaviour.
       case ReduceKind::kSum: case ReduceKind::kMean: case ReduceKind::kLogSum: acc[o] = WrapAdd<Acc>(acc[o], v); break;
-      case ReduceKind::kMax: acc[o] = std::max(acc[o], v); break;
-      case ReduceKind::kMin: acc[o] = std::min(acc[o], v); break;
+      case ReduceKind::kMax: acc[o] = IeeeMaximum(acc[o], v); break;  // NaN propagates.
+      case ReduceKind::kMin: acc[o] = IeeeMinimum(acc[o], v); break;
       case ReduceKind::kProd: acc[o] = WrapMul<Acc>(acc[o], v); break;
       case ReduceKind::kSumSquare: case ReduceKind::kL2: acc[o] = WrapAdd<Acc>(acc[o], WrapMul<Acc>(v, v)); break;
       case ReduceKind::kL1: acc[o] = WrapAdd<Acc>(acc[o], v < 0 ? WrapNeg<Acc>(v) : v); break;

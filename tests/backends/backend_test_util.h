@@ -89,8 +89,10 @@ inline std::vector<hlo::Literal> Flatten(hlo::Literal value) {
   return std::move(value.tuple_elements());
 }
 
-// Empty when equal within `spec`; otherwise a description of the first mismatches.
-inline std::string CompareLiterals(const hlo::Literal& expected, const hlo::Literal& actual, ErrorSpec spec) {
+// Empty when equal within `spec`; otherwise a description of the first mismatches. NaN must meet NaN
+// and an infinity the same infinity; with `signed_zeros`, two zeros must also have the same sign.
+inline std::string CompareLiterals(const hlo::Literal& expected, const hlo::Literal& actual, ErrorSpec spec,
+                                   bool signed_zeros = false) {
   if (expected.shape().dimensions() != actual.shape().dimensions() ||
       expected.shape().element_type() != actual.shape().element_type()) {
     return absl::StrCat("shape ", actual.shape().ToString(), " != expected ", expected.shape().ToString());
@@ -102,8 +104,15 @@ inline std::string CompareLiterals(const hlo::Literal& expected, const hlo::Lite
     bool ok;
     if (is_float) {
       const double e = expected.GetAsDouble(i), a = actual.GetAsDouble(i);
-      ok = (std::isnan(e) && std::isnan(a)) || e == a || std::abs(a - e) <= spec.abs + spec.rel * std::abs(e);
-      if (!ok && ++mismatches <= 5) absl::StrAppend(&report, " [", i, "] expected ", e, " got ", a, ";");
+      if (std::isnan(e) || std::isnan(a)) {
+        ok = std::isnan(e) && std::isnan(a);
+      } else if (e == 0 && a == 0) {
+        ok = !signed_zeros || std::signbit(e) == std::signbit(a);
+      } else {
+        ok = e == a || std::abs(a - e) <= spec.abs + spec.rel * std::abs(e);
+      }
+      auto show = [](double v) { return v == 0 && std::signbit(v) ? std::string("-0") : absl::StrCat(v); };
+      if (!ok && ++mismatches <= 5) absl::StrAppend(&report, " [", i, "] expected ", show(e), " got ", show(a), ";");
     } else {
       ok = expected.GetAsInt64(i) == actual.GetAsInt64(i);
       if (!ok && ++mismatches <= 5) {

@@ -7,8 +7,10 @@
 // relative + 1e-5 absolute (the CPU backend reassociates sums to vectorise them). Convolutions and
 // dots use 1e-4 relative + 1e-4 absolute: oneDNN's summation order and FMA contraction differ from
 // the interpreter's index-order accumulation.
+#include <cmath>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -300,6 +302,11 @@ std::vector<Case> StructuralCases() {
                  Op logits = b.Add(b.Dot(pooled, Const(b, {16, 10}, 40)), Const(b, {10}, 41), {1});
                  return Softmax(b, logits);
                }, kContraction, {-1, 1}});
+  // A clamp with a negative lower bound fused after a dot (NaN must survive it).
+  c.push_back({"dot_bias_clamp", [](Builder& b) {
+                 Op y = b.Add(b.Dot(b.Parameter(0, S(F32, {5, 16}), "x"), Const(b, {16, 12}, 60)), Const(b, {12}, 61), {1});
+                 return b.Clamp(b.ConstantR0<float>(-0.25f), y, b.ConstantR0<float>(0.5f));
+               }, kContraction});
   c.push_back({"zero_elements", [](Builder& b) {
                  return b.Add(b.Parameter(0, S(F32, {0, 3}), "x"), b.ConstantR0<float>(1.0f));
                }});
@@ -332,38 +339,67 @@ backends::Backend* GetBackend(const std::string& name) {
   return nullptr;
 }
 
-class OperatorSuite : public ::testing::TestWithParam<std::tuple<std::string, Case>> {};
+class OperatorSuite : public ::testing::TestWithParam<std::tuple<std::string, Case>> {
+ protected:
+  // Empty, or why the backend skips the case (its skip list).
+  std::string SkipReason() const {
+    const std::string& backend_name = std::get<0>(GetParam());
+    const std::string& name = std::get<1>(GetParam()).name;
+    auto skips = kSkips.find(backend_name);
+    if (skips == kSkips.end() || !skips->second.count(name)) return "";
+    return "backend '" + backend_name + "' does not implement case '" + name + "' (skip list)";
+  }
+
+  // Runs the case on the backend and on the interpreter with the same random arguments and compares
+  // the results. With `special`, the elements at indices 0, 4, 9, 14, ... (i % 5 == 4, and the first)
+  // of every floating-point argument take that value, and zeros must also agree in sign.
+  void ExpectMatchesInterpreter(std::optional<float> special) {
+    const std::string& backend_name = std::get<0>(GetParam());
+    const Case& c = std::get<1>(GetParam());
+    Builder builder(c.name);
+    absl::StatusOr<std::unique_ptr<hlo::Module>> module = builder.Build(c.build(builder));
+    ASSERT_TRUE(module.ok()) << module.status();
+    backends::Backend* backend = GetBackend(backend_name);
+    ASSERT_NE(backend, nullptr);
+    for (const hlo::Instruction* instr : (*module)->entry_computation()->instructions()) {
+      EXPECT_TRUE(backend->IsOpSupported(*instr)) << backend_name << " claims not to support " << instr->ToString();
+    }
+    std::mt19937 rng(1234);
+    std::vector<hlo::Literal> args;
+    for (const hlo::Shape& s : (*module)->entry_program_shape().parameters) {
+      hlo::Literal lit = RandomLiteral(s, rng, c.range);
+      if (special.has_value() && hlo::IsFloatingPointType(s.element_type())) {
+        for (int64_t i = 0; i < lit.element_count(); ++i) {
+          if (i == 0 || i % 5 == 4) lit.SetFromDouble(i, *special);
+        }
+      }
+      args.push_back(std::move(lit));
+    }
+    absl::StatusOr<hlo::Literal> expected = backends::Evaluate(**module, args);
+    ASSERT_TRUE(expected.ok()) << expected.status();
+    std::vector<hlo::Literal> want = Flatten(std::move(*expected));
+    absl::StatusOr<std::vector<hlo::Literal>> got = RunOnBackend(*backend, **module, args);
+    ASSERT_TRUE(got.ok()) << got.status();
+    ASSERT_EQ(got->size(), want.size());
+    for (size_t i = 0; i < want.size(); ++i) {
+      EXPECT_EQ(CompareLiterals(want[i], (*got)[i], c.error, /*signed_zeros=*/special.has_value()), "")
+          << "result " << i << (special.has_value() ? absl::StrCat(" with ", *special, " injected") : "")
+          << ", of " << (*module)->ToString();
+    }
+  }
+};
 
 TEST_P(OperatorSuite, MatchesInterpreter) {
-  const std::string& backend_name = std::get<0>(GetParam());
-  const Case& c = std::get<1>(GetParam());
-  auto skips = kSkips.find(backend_name);
-  if (skips != kSkips.end() && skips->second.count(c.name)) {
-    GTEST_SKIP() << "backend '" << backend_name << "' does not implement case '" << c.name << "' (skip list)";
-  }
-  Builder builder(c.name);
-  Op root = c.build(builder);
-  absl::StatusOr<std::unique_ptr<hlo::Module>> module = builder.Build(root);
-  ASSERT_TRUE(module.ok()) << module.status();
+  if (std::string why = SkipReason(); !why.empty()) GTEST_SKIP() << why;
+  ExpectMatchesInterpreter(std::nullopt);
+}
 
-  backends::Backend* backend = GetBackend(backend_name);
-  ASSERT_NE(backend, nullptr);
-  for (const hlo::Instruction* instr : (*module)->entry_computation()->instructions()) {
-    EXPECT_TRUE(backend->IsOpSupported(*instr)) << backend_name << " claims not to support " << instr->ToString();
-  }
-  std::mt19937 rng(1234);
-  std::vector<hlo::Literal> args;
-  for (const hlo::Shape& s : (*module)->entry_program_shape().parameters) args.push_back(RandomLiteral(s, rng, c.range));
-
-  absl::StatusOr<hlo::Literal> expected = backends::Evaluate(**module, args);
-  ASSERT_TRUE(expected.ok()) << expected.status();
-  std::vector<hlo::Literal> want = Flatten(std::move(*expected));
-  absl::StatusOr<std::vector<hlo::Literal>> got = RunOnBackend(*backend, **module, args);
-  ASSERT_TRUE(got.ok()) << got.status();
-  ASSERT_EQ(got->size(), want.size());
-  for (size_t i = 0; i < want.size(); ++i) {
-    EXPECT_EQ(CompareLiterals(want[i], (*got)[i], c.error), "") << "result " << i << " of " << (*module)->ToString();
-  }
+// The same cases with NaN, +Inf, -Inf and -0.0 in the floating-point arguments: the backend must give
+// NaN where the interpreter does, the same infinities and the same signed zeros
+// (docs/operation_semantics.md, "Special values"); other values keep the case's tolerance.
+TEST_P(OperatorSuite, MatchesInterpreterWithSpecialValues) {
+  if (std::string why = SkipReason(); !why.empty()) GTEST_SKIP() << why;
+  for (float special : {std::nanf(""), INFINITY, -INFINITY, -0.0f}) ExpectMatchesInterpreter(special);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, OperatorSuite,

@@ -1,5 +1,6 @@
 // Tests of the rewrites from older ONNX opsets to the latest opset's forms (UpgradeNode), checked
 // against the operator changes documented in ONNX's Changelog.md.
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -58,10 +59,12 @@ TEST_F(UpgradeTest, ConsumedInputsDroppedEverywhere) {
 TEST_F(UpgradeTest, ClipOpset6UsesInputDtype) {
   dtypes_["x"] = DType::kF16;
   Node node = MakeNode("Clip", {"x"});
-  node.attrs["max"] = 6.0f;  // No min: input 1 stays absent.
+  node.attrs["max"] = 6.0f;  // No min: Clip-6's default -FLT_MAX, which is -inf in f16.
   ASSERT_TRUE(UpgradeNode(&node, Context(6)).ok());
   ASSERT_EQ(node.inputs.size(), 3u);
-  EXPECT_EQ(node.inputs[1], "");
+  const Tensor& min = constants_.at(node.inputs[1]);
+  EXPECT_EQ(min.dtype(), DType::kF16);
+  EXPECT_EQ(min.GetAsDouble(0), -std::numeric_limits<double>::infinity());
   const Tensor& max = constants_.at(node.inputs[2]);
   EXPECT_EQ(max.dtype(), DType::kF16);
   EXPECT_EQ(max.rank(), 0);

@@ -138,24 +138,70 @@ INSTANTIATE_TEST_SUITE_P(Models, MobileNetTest,
                                          ModelCase{"mobilenet_v1_0.25_128", 128, 0.95, 2}),
                          CaseName);
 
+// One model loaded twice, with the JIT off (kernels) and on (auto_jit=2), and a smooth input for it.
+struct JitPair {
+  std::unique_ptr<Session> off, on;
+  std::string input;
+  Tensor x;
+};
+
+JitPair LoadJitPair(const std::string& model) {
+  JitPair p;
+  SessionOptions off, on;
+  off.auto_jit = 0;
+  on.auto_jit = 2;
+  auto a = Session::Load(kData + "/models/" + model + ".onnx", off);
+  auto b = Session::Load(kData + "/models/" + model + ".onnx", on);
+  EXPECT_TRUE(a.ok() && b.ok()) << model;
+  if (!a.ok() || !b.ok()) return p;
+  p.off = *std::move(a);
+  p.on = *std::move(b);
+  const ValueInfo& in = p.off->graph().inputs[0];
+  p.input = in.name;
+  p.x = *Tensor::Create(DType::kF32, in.dims);
+  for (int64_t i = 0; i < p.x.num_elements(); ++i) p.x.data<float>()[i] = std::sin(0.001 * i);
+  return p;
+}
+
 // The JIT's outputs lie within 1e-4 of the runtime kernels' outputs on the same input.
 TEST(MobileNetJitTest, JitMatchesKernels) {
   for (const char* model : {"mobilenet_v2_1.0_224", "mobilenet_v1_0.25_128"}) {
-    SessionOptions off, on;
-    off.auto_jit = 0;
-    on.auto_jit = 2;
-    auto a = Session::Load(kData + "/models/" + model + ".onnx", off);
-    auto b = Session::Load(kData + "/models/" + model + ".onnx", on);
-    ASSERT_TRUE(a.ok() && b.ok());
-    const ValueInfo& in = (*a)->graph().inputs[0];
-    Tensor x = *Tensor::Create(DType::kF32, in.dims);
-    for (int64_t i = 0; i < x.num_elements(); ++i) x.data<float>()[i] = std::sin(0.001 * i);
-    auto ya = (*a)->Run({{in.name, x}});
-    auto yb = (*b)->Run({{in.name, x}});
+    JitPair p = LoadJitPair(model);
+    ASSERT_TRUE(p.on != nullptr);
+    auto ya = p.off->Run({{p.input, p.x}});
+    auto yb = p.on->Run({{p.input, p.x}});
     ASSERT_TRUE(ya.ok()) << ya.status();
     ASSERT_TRUE(yb.ok()) << yb.status();
     for (int64_t i = 0; i < (*ya)[0].num_elements(); ++i) {
       ASSERT_NEAR((*ya)[0].data<float>()[i], (*yb)[0].data<float>()[i], 1e-4) << model << " " << i;
+    }
+  }
+}
+
+// One NaN pixel (or one infinite one) must reach the outputs with the JIT on as it does with the JIT
+// off: a fused relu/clip epilogue must not turn it into a finite, confident class (the Conv + Clip
+// fusions on oneDNN used to). Every output element is NaN in both modes, and with an infinite pixel
+// the two agree on which elements are NaN.
+TEST(MobileNetJitTest, NanAndInfPixelsPropagateAsWithoutJit) {
+  for (const char* model : {"mobilenet_v1_0.25_128", "mobilenet_v2_1.0_224"}) {
+    JitPair p = LoadJitPair(model);
+    ASSERT_TRUE(p.on != nullptr);
+    ASSERT_GT(p.on->stats().num_clusters, 0);
+    for (float special : {std::nanf(""), INFINITY}) {
+      Tensor x = p.x.Clone();
+      x.data<float>()[x.num_elements() / 2] = special;
+      auto ya = p.off->Run({{p.input, x}});
+      auto yb = p.on->Run({{p.input, x}});
+      ASSERT_TRUE(ya.ok()) << ya.status();
+      ASSERT_TRUE(yb.ok()) << yb.status();
+      int nan_off = 0;
+      for (int64_t i = 0; i < (*ya)[0].num_elements(); ++i) {
+        const float v_off = (*ya)[0].data<float>()[i], v_on = (*yb)[0].data<float>()[i];
+        nan_off += std::isnan(v_off);
+        ASSERT_EQ(std::isnan(v_off), std::isnan(v_on)) << model << " with " << special << " pixel, output " << i
+                                                       << ": JIT off " << v_off << ", JIT on " << v_on;
+      }
+      if (std::isnan(special)) EXPECT_EQ(nan_off, (*ya)[0].num_elements()) << model;
     }
   }
 }

@@ -1,5 +1,6 @@
 // Elementwise kernels against values derived by hand from the ONNX operator definitions.
 #include <cmath>
+#include <cstring>
 
 #include "tests/runtime/kernels_test_util.h"
 
@@ -75,6 +76,48 @@ TEST(ElementwiseTest, ReluAndActivations) {
   ExpectValues(RunOne("Neg", {In(S64({2}, {3, -4}))}), {2}, {-3, 4});
   ExpectValues(RunOne("Abs", {In(F32({2}, {-3, 4}))}), {2}, {3, 4});
   ExpectValues(RunOne("HardSigmoid", {In(F32({3}, {-10, 0, 1}))}), {3}, {0, 0.5, 0.7});
+}
+
+// Kiln's maximum/minimum are IEEE 754-2019's (docs/operation_semantics.md, "Special values"): NaN
+// propagates through Relu, Clip, Max, Min, HardSigmoid and the max reductions and pools, and +0 is
+// larger than -0, as in the JIT's HLO (maximum/minimum/clamp).
+TEST(ElementwiseTest, SpecialValuesFollowIeeeMaximumAndMinimum) {
+  const float nan = std::nanf(""), inf = INFINITY;
+  auto bits = [](const Tensor& t, int64_t i) {
+    uint32_t b;
+    std::memcpy(&b, t.data<float>() + i, 4);
+    return b;
+  };
+  Tensor relu = RunOne("Relu", {In(F32({4}, {nan, -0.0f, -inf, inf}))});
+  EXPECT_TRUE(std::isnan(relu.data<float>()[0]));
+  EXPECT_EQ(bits(relu, 1), 0u);  // Relu(-0) = +0.
+  EXPECT_EQ(relu.data<float>()[2], 0.0f);
+  EXPECT_EQ(relu.data<float>()[3], inf);
+  Tensor clip = RunOne("Clip", {In(F32({3}, {nan, -0.0f, inf})), Const(F32({}, {0})), Const(F32({}, {6}))});
+  EXPECT_TRUE(std::isnan(clip.data<float>()[0]));
+  EXPECT_EQ(bits(clip, 1), 0u);
+  EXPECT_EQ(clip.data<float>()[2], 6.0f);
+  Tensor max = RunOne("Max", {In(F32({3}, {1, nan, -0.0f})), In(F32({3}, {nan, 1, 0.0f}))});
+  EXPECT_TRUE(std::isnan(max.data<float>()[0]));
+  EXPECT_TRUE(std::isnan(max.data<float>()[1]));
+  EXPECT_EQ(bits(max, 2), 0u);
+  Tensor min = RunOne("Min", {In(F32({2}, {nan, 0.0f})), In(F32({2}, {1, -0.0f}))});
+  EXPECT_TRUE(std::isnan(min.data<float>()[0]));
+  EXPECT_EQ(bits(min, 1), 0x80000000u);
+  EXPECT_TRUE(std::isnan(RunOne("HardSigmoid", {In(F32({1}, {nan}))}).data<float>()[0]));
+  Tensor neg = RunOne("Neg", {In(F32({2}, {0.0f, -0.0f}))});  // Negation flips the sign bit of zeros too.
+  EXPECT_EQ(bits(neg, 0), 0x80000000u);
+  EXPECT_EQ(bits(neg, 1), 0u);
+  Tensor abs = RunOne("Abs", {In(F32({1}, {-0.0f}))});
+  EXPECT_EQ(bits(abs, 0), 0u);
+  Tensor reduce = RunOne("ReduceMax", {In(F32({2, 3}, {1, nan, 2, 3, 4, 5}))}, {{"axes", std::vector<int64_t>{1}}});
+  EXPECT_TRUE(std::isnan(reduce.data<float>()[0]));
+  EXPECT_EQ(reduce.data<float>()[1], 5.0f);
+  // The NaN after the first tap of the window wins too (the pool used to keep the first value).
+  Tensor pool = RunOne("MaxPool", {In(F32({1, 1, 1, 4}, {1, nan, 3, -0.0f}))},
+                       {{"kernel_shape", std::vector<int64_t>{1, 2}}, {"strides", std::vector<int64_t>{1, 2}}});
+  EXPECT_TRUE(std::isnan(pool.data<float>()[0]));
+  EXPECT_EQ(pool.data<float>()[1], 3.0f);
 }
 
 TEST(ElementwiseTest, ClipWithOptionalBounds) {

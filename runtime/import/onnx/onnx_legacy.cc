@@ -135,6 +135,9 @@ absl::Status UpgradeNode(Node* node, const UpgradeContext& ctx) {
     return absl::OkStatus();
   }
   if (op == "Clip" && opset < 11) {
+    // Clip-1/6's absent bounds are -FLT_MAX and FLT_MAX (Clip-11's absent inputs: no bound).
+    if (!node->HasAttr("min")) node->attrs["min"] = AttrValue(-std::numeric_limits<float>::max());
+    if (!node->HasAttr("max")) node->attrs["max"] = AttrValue(std::numeric_limits<float>::max());
     node->inputs.resize(1);
     RETURN_IF_ERROR(FloatAttrToInput(node, "min", 1, ctx));
     RETURN_IF_ERROR(FloatAttrToInput(node, "max", 2, ctx));
