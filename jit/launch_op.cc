@@ -227,7 +227,8 @@ void RegisterJitOps() {
     def.num_outputs = -1;
     def.shape_fn = LaunchShapeFn;
     def.kernel_factory = MakeLaunchKernel;
-    OpRegistry::Global().Register(std::move(def));
+    const absl::Status registered = OpRegistry::Global().Register(std::move(def));
+    KILN_CHECK(registered.ok(), absl::StrCat("registering ", kLaunchOp, ": ", registered.message()));
   });
 }
 

@@ -1,6 +1,7 @@
 #include "kiln/runtime/op_registry.h"
 
 #include <mutex>
+#include <shared_mutex>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -82,17 +83,23 @@ OpRegistry& OpRegistry::Global() {
   return *registry;
 }
 
-void OpRegistry::Register(OpDef def) {
+absl::Status OpRegistry::Register(OpDef def) {
   std::string name = def.name;
-  ops_[name] = std::move(def);
+  std::unique_lock<std::shared_mutex> lock(mu_);
+  if (!ops_.emplace(name, std::move(def)).second) {
+    return absl::AlreadyExistsError(absl::StrCat("op '", name, "' is already registered"));
+  }
+  return absl::OkStatus();
 }
 
 const OpDef* OpRegistry::Find(const std::string& op) const {
+  std::shared_lock<std::shared_mutex> lock(mu_);
   auto it = ops_.find(op);
-  return it == ops_.end() ? nullptr : &it->second;
+  return it == ops_.end() ? nullptr : &it->second;  // std::map nodes never move.
 }
 
 std::vector<std::string> OpRegistry::OpNames() const {
+  std::shared_lock<std::shared_mutex> lock(mu_);
   std::vector<std::string> names;
   for (const auto& [name, def] : ops_) names.push_back(name);
   return names;

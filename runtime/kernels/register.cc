@@ -123,7 +123,9 @@ void AddOp(OpRegistry& registry, OpDef def, bool half_via_f32) {
     FoldConstants(factory, ctx);
     return absl::OkStatus();
   };
-  registry.Register(std::move(def));
+  const std::string name = def.name;
+  const absl::Status registered = registry.Register(std::move(def));
+  KILN_CHECK(registered.ok(), absl::StrCat("registering the standard op ", name, ": ", registered.message()));
 }
 
 absl::StatusOr<WindowGeometry> ComputeWindow(const Node& node, const std::vector<int64_t>& in,

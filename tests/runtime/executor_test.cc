@@ -32,7 +32,7 @@ void RegisterTestOps() {
         return absl::OkStatus();
       });
     };
-    OpRegistry::Global().Register(add_one);
+    EXPECT_TRUE(OpRegistry::Global().Register(add_one).ok());
     return true;
   }();
   (void)done;

@@ -279,7 +279,7 @@ TEST(MemoryPlanTest, UnplannedViewsAreCopiedOutOfReusedMemory) {
         return absl::OkStatus();
       });
     };
-    OpRegistry::Global().Register(pass);
+    EXPECT_TRUE(OpRegistry::Global().Register(pass).ok());
     return true;
   }();
   (void)registered;
@@ -325,7 +325,7 @@ TEST(MemoryPlanTest, KernelErrorsEndTheRunInEveryMode) {
         return absl::OkStatus();
       });
     };
-    OpRegistry::Global().Register(fail);
+    EXPECT_TRUE(OpRegistry::Global().Register(fail).ok());
     return true;
   }();
   (void)registered;

@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -143,16 +144,22 @@ struct OpDef {
   KernelFactory kernel_factory;
 };
 
+// Thread-safe: ops may be registered (the JIT's launch op on first use) while other threads look ops
+// up. An OpDef, once registered, never changes or moves, so Find's pointer stays valid.
 class OpRegistry {
  public:
   // The process-wide registry, filled by RegisterStandardOps() (idempotent, thread-safe).
   static OpRegistry& Global();
-  void Register(OpDef def);
+  // AlreadyExists when an op of that name is registered: a name is registered once, never replaced.
+  absl::Status Register(OpDef def);
   const OpDef* Find(const std::string& op) const;
   std::vector<std::string> OpNames() const;
 
  private:
-  std::map<std::string, OpDef> ops_;
+  // std::shared_mutex rather than absl::Mutex: ThreadSanitizer sees it (Debian's Abseil is not
+  // instrumented).
+  mutable std::shared_mutex mu_;
+  std::map<std::string, OpDef> ops_;  // Guarded by mu_.
 };
 
 // Registers every op of Kiln's op set into OpRegistry::Global(). Called by Session::Create and by

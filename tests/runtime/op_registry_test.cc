@@ -1,0 +1,61 @@
+// The op registry: a name registers once, and lookups are safe while another thread registers (the
+// JIT's launch op is registered on first use, while other sessions may be looking ops up; run under
+// the ThreadSanitizer build, docs/testing.md).
+#include "kiln/runtime/op_registry.h"
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+
+namespace kiln {
+namespace {
+
+OpDef Dummy(const std::string& name) {
+  OpDef def;
+  def.name = name;
+  def.min_inputs = def.max_inputs = 1;
+  return def;
+}
+
+TEST(OpRegistryTest, DuplicateNameIsRefusedAndTheFirstDefinitionStays) {
+  RegisterStandardOps();
+  OpRegistry& registry = OpRegistry::Global();
+  const OpDef* relu = registry.Find("Relu");
+  ASSERT_NE(relu, nullptr);
+  absl::Status s = registry.Register(Dummy("Relu"));
+  EXPECT_EQ(s.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(s.message(), "op 'Relu' is already registered");
+  EXPECT_EQ(registry.Find("Relu"), relu);
+  EXPECT_TRUE(static_cast<bool>(relu->kernel_factory));
+}
+
+TEST(OpRegistryTest, LookupsWhileRegisteringFromAnotherThread) {
+  RegisterStandardOps();
+  OpRegistry& registry = OpRegistry::Global();
+  std::atomic<bool> done{false};
+  std::vector<std::thread> readers;
+  std::atomic<int> found{0};
+  for (int t = 0; t < 3; ++t) {
+    readers.emplace_back([&] {
+      while (!done.load()) {
+        found += registry.Find("Conv") != nullptr;
+        found += registry.Find("_TestRegistryOp_7") != nullptr;
+        (void)registry.OpNames().size();
+      }
+    });
+  }
+  for (int i = 0; i < 200; ++i) {
+    EXPECT_TRUE(registry.Register(Dummy(absl::StrCat("_TestRegistryOp_", i))).ok());
+  }
+  done = true;
+  for (std::thread& t : readers) t.join();
+  EXPECT_GT(found.load(), 0);
+  EXPECT_NE(registry.Find("_TestRegistryOp_199"), nullptr);
+}
+
+}  // namespace
+}  // namespace kiln
