@@ -1,7 +1,6 @@
 // Kiln's own model format: Graph <-> lib/proto/kiln_model.proto.
 #include <algorithm>
 #include <cstring>
-#include <fstream>
 #include <limits>
 #include <memory>
 #include <string>
@@ -16,6 +15,7 @@
 #include "kiln/runtime/import.h"
 #include "kiln/runtime/model_format.h"
 #include "kiln/runtime/op_registry.h"
+#include "kiln/support/read_file.h"
 #include "kiln/support/files.h"
 #include "kiln/support/status.h"
 #include "kiln_model.pb.h"
@@ -324,18 +324,8 @@ absl::StatusOr<Graph> GraphFromProto(const pb::Graph& proto, int depth) {
 }
 
 absl::StatusOr<std::string> ReadModelFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) return absl::NotFoundError(absl::StrCat("model '", path, "' cannot be opened (missing or unreadable)"));
-  const std::streamoff size = in.tellg();
-  if (size < 0) return absl::DataLossError(absl::StrCat("model '", path, "' cannot be read"));
-  if (size > kMaxModelBytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("model '", path, "' is ", size, " bytes; .kiln files over 2 GiB are not supported"));
-  }
-  std::string bytes(static_cast<size_t>(size), '\0');
-  in.seekg(0);
-  if (!in.read(bytes.data(), size)) return absl::DataLossError(absl::StrCat("model '", path, "' cannot be read"));
-  return bytes;
+  return ReadRegularFile(path, "model",
+                         {.max_bytes = kMaxModelBytes, .too_large_advice = " (the .kiln format's limit)"});
 }
 
 // ---------------------------------------------------------------------------------------------

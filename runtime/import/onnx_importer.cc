@@ -1,7 +1,8 @@
 // The ONNX importer: ModelProto -> kiln::Graph in Kiln's op set (latest ONNX opset semantics).
-#include <fstream>
+#include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -11,6 +12,7 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "kiln/runtime/import.h"
 #include "kiln/runtime/op_registry.h"
+#include "kiln/support/read_file.h"
 #include "kiln/support/status.h"
 #include "onnx.pb.h"
 #include "runtime/import/graph_checks.h"
@@ -23,31 +25,14 @@ namespace {
 using onnx_import::DTypeFromOnnx;
 using onnx_import::TensorFromProto;
 
-// Model files larger than this are refused before reading (protobuf cannot parse more than 2 GiB).
-constexpr int64_t kMaxModelBytes = (int64_t{2} << 30) - 1;
-
 bool IsDefaultDomain(const std::string& domain) { return domain.empty() || domain == "ai.onnx"; }
 
-// Reads a whole file. NotFound / PermissionDenied-style errors name the file.
+// Reads a model or tensor file (kiln/support/read_file.h: regular files only, at most 2 GiB).
 absl::StatusOr<std::string> ReadFile(const std::string& path, absl::string_view what) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) {
-    return absl::NotFoundError(
-        absl::StrCat(what, " '", path, "' cannot be opened (missing or unreadable)"));
-  }
-  std::streamoff size = in.tellg();
-  if (size < 0) return absl::DataLossError(absl::StrCat(what, " '", path, "' cannot be read"));
-  if (size > kMaxModelBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        what, " '", path, "' is ", size, " bytes; files over 2 GiB are not supported (ONNX models "
-        "that large keep their tensors as external data, which Kiln does not read yet)"));
-  }
-  std::string bytes(static_cast<size_t>(size), '\0');
-  in.seekg(0);
-  if (!in.read(bytes.data(), size)) {
-    return absl::DataLossError(absl::StrCat(what, " '", path, "' cannot be read"));
-  }
-  return bytes;
+  return ReadRegularFile(path, what,
+                         {.too_large_advice = " (protobuf parses at most 2 GiB; save larger ONNX models with their "
+                                              "tensors as external data: onnx.save_model(model, path, "
+                                              "save_as_external_data=True))"});
 }
 
 // Parses a serialized message from `bytes`, rejecting trailing garbage and truncation.
@@ -67,7 +52,10 @@ struct DeclaredType {
 
 class OnnxImporter {
  public:
-  explicit OnnxImporter(std::string source) : source_(std::move(source)) {}
+  // `model_dir`: the folder of the model file, where external tensor data is read from; none for a
+  // model imported from bytes.
+  OnnxImporter(std::string source, std::optional<std::string> model_dir)
+      : source_(std::move(source)), model_dir_(std::move(model_dir)) {}
 
   absl::StatusOr<Graph> Import(absl::string_view bytes) {
     onnx::ModelProto model;
@@ -206,7 +194,7 @@ class OnnxImporter {
       case A::STRINGS:
         return AttrValue(std::vector<std::string>(attr.strings().begin(), attr.strings().end()));
       case A::TENSOR: {
-        absl::StatusOr<Tensor> t = TensorFromProto(attr.t(), where());
+        absl::StatusOr<Tensor> t = TensorFromProto(attr.t(), where(), model_dir_);
         if (!t.ok()) return t.status();
         return AttrValue(*std::move(t));
       }
@@ -250,7 +238,7 @@ class OnnxImporter {
             absl::StrCat("initializer '", init.name(), "' is defined twice"));
       }
       ASSIGN_OR_RETURN(Tensor t,
-                       TensorFromProto(init, absl::StrCat("initializer '", init.name(), "'")));
+                       TensorFromProto(init, absl::StrCat("initializer '", init.name(), "'"), model_dir_));
       declared[init.name()].dtype = t.dtype();
       used_names.insert(init.name());
       graph.initializers.emplace(init.name(), std::move(t));
@@ -396,6 +384,7 @@ class OnnxImporter {
   }
 
   std::string source_;
+  std::optional<std::string> model_dir_;
   int64_t opset_ = 0;
   bool has_default_opset_ = false;
 };
@@ -403,13 +392,14 @@ class OnnxImporter {
 }  // namespace
 
 absl::StatusOr<Graph> ImportOnnxBytes(absl::string_view bytes, absl::string_view source_name) {
-  OnnxImporter importer{std::string(source_name)};
+  OnnxImporter importer(std::string(source_name), std::nullopt);
   return importer.Import(bytes);
 }
 
 absl::StatusOr<Graph> ImportOnnxFile(const std::string& path) {
   ASSIGN_OR_RETURN(std::string bytes, ReadFile(path, "model"));
-  return ImportOnnxBytes(bytes, path);
+  OnnxImporter importer(path, std::filesystem::path(path).parent_path().string());
+  return importer.Import(bytes);
 }
 
 absl::StatusOr<Tensor> ReadOnnxTensorFile(const std::string& path) {
@@ -420,7 +410,7 @@ absl::StatusOr<Tensor> ReadOnnxTensorFile(const std::string& path) {
         "tensor file '", path, "' is not a valid ONNX TensorProto (truncated or corrupt)"));
   }
   const std::string what = absl::StrCat("tensor file '", path, "'");
-  return TensorFromProto(proto, what);
+  return TensorFromProto(proto, what, std::filesystem::path(path).parent_path().string());
 }
 
 }  // namespace kiln

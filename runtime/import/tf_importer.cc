@@ -2,7 +2,6 @@
 // (model.json + weight shards). Both translate through tf/tf_converter.
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
@@ -12,6 +11,7 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/util/json_util.h"
 #include "kiln/runtime/import.h"
+#include "kiln/support/read_file.h"
 #include "kiln/support/status.h"
 #include "runtime/import/graph_checks.h"
 #include "runtime/import/tf/tf_converter.h"
@@ -20,24 +20,6 @@
 
 namespace kiln {
 namespace {
-
-constexpr int64_t kMaxFileBytes = (int64_t{2} << 30) - 1;
-
-absl::StatusOr<std::string> ReadWholeFile(const std::string& path, absl::string_view what) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) return absl::NotFoundError(absl::StrCat(what, " '", path, "' cannot be opened (missing or unreadable)"));
-  std::streamoff size = in.tellg();
-  if (size < 0) return absl::DataLossError(absl::StrCat(what, " '", path, "' cannot be read"));
-  if (size > kMaxFileBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(what, " '", path, "' is ", size, " bytes; files over 2 GiB are not supported"));
-  }
-  std::string bytes(static_cast<size_t>(size), '\0');
-  in.seekg(0);
-  if (size > 0 && !in.read(bytes.data(), size)) {
-    return absl::DataLossError(absl::StrCat(what, " '", path, "' cannot be read"));
-  }
-  return bytes;
-}
 
 // ---- TensorFlow.js weights -----------------------------------------------------------------------
 
@@ -106,19 +88,20 @@ absl::StatusOr<Tensor> DecodeWeight(const tf::TfjsWeightEntry& w, const Dims& di
   return t;
 }
 
-absl::StatusOr<std::map<std::string, Tensor>> LoadTfjsWeights(const tf::TfjsModel& model,
-                                                             const std::filesystem::path& dir) {
+absl::StatusOr<std::map<std::string, Tensor>> LoadTfjsWeights(const tf::TfjsModel& model, const std::string& dir) {
   std::map<std::string, Tensor> weights;
   for (int g = 0; g < model.weights_manifest_size(); ++g) {
     const tf::TfjsWeightGroup& group = model.weights_manifest(g);
     std::string data;
     const std::string group_name = absl::StrCat("weight group ", g, " (", absl::StrJoin(group.paths(), ", "), ")");
     for (const std::string& shard : group.paths()) {
-      if (shard.empty() || std::filesystem::path(shard).is_absolute()) {
-        return absl::InvalidArgumentError(absl::StrCat("weight group ", g, " names shard '", shard,
-                                                       "'; shard paths must be relative to model.json"));
+      absl::StatusOr<std::string> path = ResolvePathInside(dir, shard, "weight shard");
+      if (!path.ok()) return Annotate(path.status(), absl::StrCat("weight group ", g));
+      ASSIGN_OR_RETURN(std::string bytes, ReadRegularFile(*path, "weight shard"));
+      if (bytes.size() > static_cast<size_t>(kMaxFileBytes) - data.size()) {
+        return absl::InvalidArgumentError(absl::StrCat("the shards of ", group_name, " hold more than ",
+                                                       kMaxFileBytes, " bytes, more than Kiln reads"));
       }
-      ASSIGN_OR_RETURN(std::string bytes, ReadWholeFile((dir / shard).string(), "weight shard"));
       data += bytes;
     }
     int64_t offset = 0;
@@ -180,13 +163,13 @@ absl::StatusOr<Graph> ImportTfGraphDefBytes(absl::string_view bytes, absl::strin
 }
 
 absl::StatusOr<Graph> ImportTfGraphDefFile(const std::string& path, const std::vector<std::string>& outputs) {
-  ASSIGN_OR_RETURN(std::string bytes, ReadWholeFile(path, "model"));
+  ASSIGN_OR_RETURN(std::string bytes, ReadRegularFile(path, "model"));
   return ImportTfGraphDefBytes(bytes, path, outputs);
 }
 
 absl::StatusOr<Graph> ImportTfjsModel(const std::string& model_json_path) {
   const std::string where = absl::StrCat("model '", model_json_path, "'");
-  ASSIGN_OR_RETURN(std::string json, ReadWholeFile(model_json_path, "model"));
+  ASSIGN_OR_RETURN(std::string json, ReadRegularFile(model_json_path, "model"));
   tf::TfjsModel model;
   google::protobuf::util::JsonParseOptions parse_options;
   parse_options.ignore_unknown_fields = true;
@@ -202,7 +185,7 @@ absl::StatusOr<Graph> ImportTfjsModel(const std::string& model_json_path) {
   if (model.model_topology().node_size() == 0) {
     return absl::InvalidArgumentError(absl::StrCat(where, ": modelTopology has no nodes"));
   }
-  const std::filesystem::path dir = std::filesystem::path(model_json_path).parent_path();
+  const std::string dir = std::filesystem::path(model_json_path).parent_path().string();
   absl::StatusOr<std::map<std::string, Tensor>> weights = LoadTfjsWeights(model, dir);
   if (!weights.ok()) return Annotate(weights.status(), where);
   for (const tf::NodeDef& n : model.model_topology().node()) {

@@ -2,9 +2,13 @@
 
 #include <bit>
 #include <cstring>
+#include <filesystem>
 #include <limits>
+#include <system_error>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "kiln/support/read_file.h"
 #include "kiln/support/status.h"
 
 namespace kiln::onnx_import {
@@ -27,6 +31,59 @@ template <typename T>
 void CopyBits16(const google::protobuf::RepeatedField<int32_t>& field, Tensor* tensor) {
   T* out = tensor->data<T>();
   for (int i = 0; i < field.size(); ++i) out[i].bits = static_cast<uint16_t>(field.Get(i));
+}
+
+// The bytes of a tensor stored outside the model: `expected` bytes at the offset its external_data
+// names, from the file it names beside the model.
+absl::StatusOr<std::string> ReadExternalData(const TensorProto& proto, absl::string_view what,
+                                             const std::optional<std::string>& model_dir, int64_t expected) {
+  std::string location;
+  int64_t offset = 0, length = -1;
+  for (const onnx::StringStringEntryProto& entry : proto.external_data()) {
+    if (entry.key() == "location") {
+      location = entry.value();
+    } else if (entry.key() == "offset" || entry.key() == "length") {
+      int64_t value;
+      if (!absl::SimpleAtoi(entry.value(), &value) || value < 0) {
+        return absl::InvalidArgumentError(absl::StrCat(what, ": external data ", entry.key(), " '", entry.value(),
+                                                       "' is not a non-negative integer"));
+      }
+      (entry.key() == "offset" ? offset : length) = value;
+    }
+    // 'checksum' (an optional SHA-1 of the data) is not verified; other keys carry no meaning.
+  }
+  if (location.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(what, " stores its data externally but names no location"));
+  }
+  if (!model_dir.has_value()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        what, " stores its data in the external file '", location,
+        "', which is read only when the model is imported from its file (ImportOnnxFile, kiln run MODEL.onnx), "
+        "not from bytes"));
+  }
+  const std::string file = absl::StrCat("external data file '", location, "'");
+  if (length >= 0 && length != expected) {
+    return absl::InvalidArgumentError(absl::StrCat(what, ": ", file, " holds ", length, " bytes (its 'length'), but ",
+                                                   "the tensor's dims and type need ", expected));
+  }
+  absl::StatusOr<std::string> path = ResolvePathInside(*model_dir, location, "external data file");
+  if (!path.ok()) return Annotate(path.status(), what);
+  if (length < 0) {
+    // No length: the data runs to the end of the file.
+    RETURN_IF_ERROR(Annotate(CheckRegularFile(*path, "external data file"), what));
+    std::error_code ec;
+    const int64_t size = static_cast<int64_t>(std::filesystem::file_size(*path, ec));
+    if (ec) return absl::DataLossError(absl::StrCat(what, ": ", file, " cannot be read: ", ec.message()));
+    if (offset > size || size - offset != expected) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          what, ": ", file, " is ", size, " bytes, so it holds ", offset > size ? 0 : size - offset,
+          " bytes from offset ", offset, " to its end, but the tensor's dims and type need ", expected));
+    }
+  }
+  absl::StatusOr<std::string> bytes = ReadRegularFile(
+      *path, "external data file", {.max_bytes = expected, .offset = offset, .length = expected});
+  if (!bytes.ok()) return Annotate(bytes.status(), what);
+  return bytes;
 }
 
 }  // namespace
@@ -108,11 +165,12 @@ absl::StatusOr<int64_t> CheckedElementCount(const Dims& dims, absl::string_view 
   return count;
 }
 
-absl::StatusOr<Tensor> TensorFromProto(const TensorProto& proto, absl::string_view what) {
-  if (proto.data_location() == TensorProto::EXTERNAL || proto.external_data_size() > 0) {
-    return absl::UnimplementedError(absl::StrCat(
-        what, " stores its data in an external file; external tensor data is not supported yet "
-              "(save the model with its tensors inside the .onnx file)"));
+absl::StatusOr<Tensor> TensorFromProto(const TensorProto& proto, absl::string_view what,
+                                       const std::optional<std::string>& model_dir) {
+  const bool external = proto.data_location() == TensorProto::EXTERNAL;
+  if (!external && proto.external_data_size() > 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " has external_data entries, but its data_location is not EXTERNAL"));
   }
   if (proto.has_segment()) {
     return absl::UnimplementedError(
@@ -151,11 +209,20 @@ absl::StatusOr<Tensor> TensorFromProto(const TensorProto& proto, absl::string_vi
       typed_field = "int32_data";
       break;
   }
-  if (proto.has_raw_data()) {
+  std::string external_bytes;
+  if (external) {
+    if (proto.has_raw_data() || typed_count > 0) {
+      return absl::InvalidArgumentError(absl::StrCat(what, " stores its data both externally and in the model"));
+    }
+    ASSIGN_OR_RETURN(external_bytes, ReadExternalData(proto, what, model_dir, count * static_cast<int64_t>(elem_size)));
+  }
+  const bool raw = external || proto.has_raw_data();
+  const absl::string_view raw_data = external ? absl::string_view(external_bytes) : absl::string_view(proto.raw_data());
+  if (raw) {
     const size_t expected = static_cast<size_t>(count) * elem_size;
-    if (proto.raw_data().size() != expected) {
+    if (raw_data.size() != expected) {
       return absl::InvalidArgumentError(absl::StrCat(
-          what, " has ", proto.raw_data().size(), " bytes of raw_data, but its dims ",
+          what, " has ", raw_data.size(), " bytes of raw_data, but its dims ",
           DimsToString(dims), " and type ", OnnxTypeName(proto.data_type()), " need ", expected,
           " bytes"));
     }
@@ -167,8 +234,8 @@ absl::StatusOr<Tensor> TensorFromProto(const TensorProto& proto, absl::string_vi
 
   ASSIGN_OR_RETURN(Tensor tensor, Tensor::Create(*dtype, dims));
   if (count == 0) return tensor;
-  if (proto.has_raw_data()) {
-    std::memcpy(tensor.raw_data(), proto.raw_data().data(), proto.raw_data().size());
+  if (raw) {
+    std::memcpy(tensor.raw_data(), raw_data.data(), raw_data.size());
     if (*dtype == DType::kBool) {
       // Normalise to 0/1 so that kernels may treat bool storage as a C++ bool.
       uint8_t* b = tensor.data<uint8_t>();

@@ -3,6 +3,8 @@
 #define KILN_RUNTIME_IMPORT_ONNX_ONNX_TENSOR_H_
 
 #include <cstdint>
+#include <optional>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -28,11 +30,17 @@ int32_t OnnxTypeFromDType(DType dtype);
 // Returns the element count. `what` names the tensor in the message.
 absl::StatusOr<int64_t> CheckedElementCount(const Dims& dims, absl::string_view what);
 
-// Converts a TensorProto with its data inline (raw_data or the typed field of its type). Errors
-// (InvalidArgument unless stated): data whose size does not match dims x dtype; absurd dims; a
-// segmented tensor; external data (Unimplemented); an unsupported element type (Unimplemented).
+// Converts a TensorProto with its data inline (raw_data or the typed field of its type) or in an
+// external file (data_location EXTERNAL; external_data keys 'location', 'offset', 'length').
+// `model_dir` is the folder of the model file: `location` is relative to it and must stay inside
+// it (ResolvePathInside in kiln/support/read_file.h), and the bytes [offset, offset + length) must
+// lie within that regular file. Without a `model_dir` (a model imported from bytes), external data
+// is FailedPrecondition. Other errors (InvalidArgument unless stated): data whose size does not
+// match dims x dtype; absurd dims; a segmented tensor; an unsupported element type
+// (Unimplemented); a missing or unreadable external file (the file reader's code).
 // Messages start with `what` (for example "initializer 'conv1/w'").
-absl::StatusOr<Tensor> TensorFromProto(const onnx::TensorProto& proto, absl::string_view what);
+absl::StatusOr<Tensor> TensorFromProto(const onnx::TensorProto& proto, absl::string_view what,
+                                       const std::optional<std::string>& model_dir = std::nullopt);
 
 // Fills `proto` (dims, data_type, raw_data) from `tensor`. For tests and model writers.
 void TensorToProto(const Tensor& tensor, onnx::TensorProto* proto);

@@ -242,6 +242,7 @@ TEST(TfjsImportErrors, BadModelJson) {
   ASSERT_FALSE(g.ok());
   EXPECT_THAT(g.status().message(), HasSubstr("w_u16"));
 
+  WriteAll(dir + "/model.tflite", "TFL3");
   absl::StatusOr<Graph> unknown = ImportModel(dir + "/model.tflite");
   ASSERT_FALSE(unknown.ok());
   EXPECT_THAT(unknown.status().message(), HasSubstr(".pb"));
