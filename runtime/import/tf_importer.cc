@@ -88,12 +88,52 @@ absl::StatusOr<Tensor> DecodeWeight(const tf::TfjsWeightEntry& w, const Dims& di
   return t;
 }
 
+// The shapes the Const nodes of the topology declare for their values (where they declare one).
+std::map<std::string, Dims> DeclaredConstShapes(const tf::GraphDef& topology) {
+  std::map<std::string, Dims> shapes;
+  for (const tf::NodeDef& n : topology.node()) {
+    if (n.op() != "Const") continue;
+    auto it = n.attr().find("value");
+    if (it == n.attr().end() || !it->second.tensor().has_tensor_shape()) continue;
+    const tf::TensorShapeProto& shape = it->second.tensor().tensor_shape();
+    if (shape.unknown_rank()) continue;
+    Dims dims;
+    for (const tf::TensorShapeProto::Dim& d : shape.dim()) dims.push_back(d.size());
+    shapes.emplace(n.name(), std::move(dims));
+  }
+  return shapes;
+}
+
+// Reads the weights of the manifest from the shards beside model.json (in `dir`). The manifest
+// gives no offsets: each weight's bytes follow the previous weight's, sized by the manifest's shape
+// and dtype. So a manifest shape is first checked against the shape its Const node declares,
+// which names the weight that is wrong rather than a later one whose bytes no longer line up.
 absl::StatusOr<std::map<std::string, Tensor>> LoadTfjsWeights(const tf::TfjsModel& model, const std::string& dir) {
+  const std::map<std::string, Dims> declared = DeclaredConstShapes(model.model_topology());
   std::map<std::string, Tensor> weights;
   for (int g = 0; g < model.weights_manifest_size(); ++g) {
     const tf::TfjsWeightGroup& group = model.weights_manifest(g);
-    std::string data;
     const std::string group_name = absl::StrCat("weight group ", g, " (", absl::StrJoin(group.paths(), ", "), ")");
+    std::vector<int64_t> sizes;
+    int64_t total = 0;
+    for (const tf::TfjsWeightEntry& w : group.weights()) {
+      Dims dims(w.shape().begin(), w.shape().end());
+      const int64_t n = NumElements(dims);
+      if (n < 0 || n > kMaxTensorElements) {
+        return absl::InvalidArgumentError(absl::StrCat("weight '", w.name(), "' has an invalid shape ", DimsToString(dims)));
+      }
+      auto node = declared.find(w.name());
+      if (node != declared.end() && node->second != dims) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "weight '", w.name(), "' has shape ", DimsToString(dims), " in the manifest of ", group_name,
+            ", but its Const node declares ", DimsToString(node->second),
+            "; the weights after it would be read from the wrong bytes, so fix this manifest entry"));
+      }
+      ASSIGN_OR_RETURN(int64_t esize, StoredElementBytes(w));
+      sizes.push_back(n * esize);
+      total += n * esize;  // At most 2^34 per weight, and under 2^27 entries fit a 2 GiB model.json.
+    }
+    std::string data;
     for (const std::string& shard : group.paths()) {
       absl::StatusOr<std::string> path = ResolvePathInside(dir, shard, "weight shard");
       if (!path.ok()) return Annotate(path.status(), absl::StrCat("weight group ", g));
@@ -105,20 +145,17 @@ absl::StatusOr<std::map<std::string, Tensor>> LoadTfjsWeights(const tf::TfjsMode
       data += bytes;
     }
     int64_t offset = 0;
-    for (const tf::TfjsWeightEntry& w : group.weights()) {
-      Dims dims(w.shape().begin(), w.shape().end());
-      const int64_t n = NumElements(dims);
-      if (n < 0 || n > kMaxTensorElements) {
-        return absl::InvalidArgumentError(absl::StrCat("weight '", w.name(), "' has an invalid shape ", DimsToString(dims)));
-      }
-      ASSIGN_OR_RETURN(int64_t esize, StoredElementBytes(w));
-      const int64_t size = n * esize;
+    for (int i = 0; i < group.weights_size(); ++i) {
+      const tf::TfjsWeightEntry& w = group.weights(i);
+      const int64_t size = sizes[i];
       if (offset + size > static_cast<int64_t>(data.size())) {
         return absl::DataLossError(absl::StrCat(
             "weight '", w.name(), "' needs bytes ", offset, " to ", offset + size, " of ", group_name,
-            ", but its shards hold only ", data.size(), " bytes (a truncated or wrong shard?)"));
+            ", but its shards hold only ", data.size(), " bytes; the manifest describes ", total,
+            " bytes in all (a truncated or wrong shard, or a wrong shape or dtype of this or an earlier weight "
+            "of the group)"));
       }
-      ASSIGN_OR_RETURN(Tensor t, DecodeWeight(w, dims, data.data() + offset));
+      ASSIGN_OR_RETURN(Tensor t, DecodeWeight(w, Dims(w.shape().begin(), w.shape().end()), data.data() + offset));
       offset += size;
       if (!weights.emplace(w.name(), std::move(t)).second) {
         return absl::InvalidArgumentError(absl::StrCat("weight '", w.name(), "' appears twice in the manifest"));
@@ -127,7 +164,7 @@ absl::StatusOr<std::map<std::string, Tensor>> LoadTfjsWeights(const tf::TfjsMode
     if (offset != static_cast<int64_t>(data.size())) {
       return absl::DataLossError(absl::StrCat("the shards of ", group_name, " hold ", data.size(),
                                               " bytes, but its manifest describes ", offset,
-                                              " (a wrong or corrupt shard?)"));
+                                              " (a wrong or corrupt shard, or a wrong shape or dtype in the manifest)"));
     }
   }
   return weights;

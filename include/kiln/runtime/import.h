@@ -43,7 +43,8 @@ absl::StatusOr<Graph> ImportTfGraphDefBytes(absl::string_view bytes, absl::strin
 
 // TensorFlow.js graph model: model.json with its weight shards beside it (float32, int32, and
 // uint8 / uint16 / float16 quantized weights). Outputs are the signature's, in name order. Shard
-// paths must stay inside the folder of model.json (after `..` and symlinks).
+// paths must stay inside the folder of model.json (after `..` and symlinks), and each manifest
+// shape must equal the shape its Const node declares (InvalidArgument, naming the weight).
 absl::StatusOr<Graph> ImportTfjsModel(const std::string& model_json_path);
 
 // Reads a serialized onnx.TensorProto file (the conformance suite's input_N.pb / output_N.pb);

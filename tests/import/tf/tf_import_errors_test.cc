@@ -248,5 +248,40 @@ TEST(TfjsImportErrors, BadModelJson) {
   EXPECT_THAT(unknown.status().message(), HasSubstr(".pb"));
 }
 
+// The manifest gives no offsets: each weight's bytes follow the previous one's. One wrong shape used
+// to shift every later weight, and the error blamed the last weight of the group. The Const node's
+// declared shape names the weight that is wrong.
+TEST(TfjsImportErrors, WrongManifestShapeNamesThatWeight) {
+  const std::string dir = TempDir("wrong_manifest_shape");
+  const unsigned char bytes[] = {0, 2, 4, 255, 0x00, 0x3C, 0x00, 0xC0, 0x55, 0x35, 4, 0, 0xFF, 0xFF};
+  WriteAll(dir + "/weights.bin", std::string(reinterpret_cast<const char*>(bytes), sizeof(bytes)));
+  std::string model = kQuantizedModel;
+  const std::string entry = "{\"name\": \"w_u8\", \"shape\": [4]";
+  ASSERT_NE(model.find(entry), std::string::npos);
+  model.replace(model.find(entry), entry.size(), "{\"name\": \"w_u8\", \"shape\": [5]");
+  WriteAll(dir + "/model.json", model);
+  absl::StatusOr<Graph> g = ImportTfjsModel(dir + "/model.json");
+  ASSERT_FALSE(g.ok());
+  EXPECT_EQ(g.status().code(), absl::StatusCode::kInvalidArgument) << g.status();
+  EXPECT_EQ(g.status().message(),
+            "model '" + dir + "/model.json': weight 'w_u8' has shape [5] in the manifest of weight group 0 "
+            "(weights.bin), but its Const node declares [4]; the weights after it would be read from the wrong "
+            "bytes, so fix this manifest entry");
+
+  // Without a declared shape the bytes alone cannot say which weight is wrong: the error names the first
+  // weight that does not fit and says that an earlier one may be at fault.
+  const std::string declared = R"("tensorShape": {"dim": [{"size": "4"}]})";
+  ASSERT_NE(model.find(declared), std::string::npos);
+  model.replace(model.find(declared), declared.size(), R"("tensorShape": {"unknownRank": true})");
+  WriteAll(dir + "/model.json", model);
+  g = ImportTfjsModel(dir + "/model.json");
+  ASSERT_FALSE(g.ok());
+  EXPECT_EQ(g.status().code(), absl::StatusCode::kDataLoss) << g.status();
+  EXPECT_EQ(g.status().message(),
+            "model '" + dir + "/model.json': weight 'w_u16' needs bytes 11 to 15 of weight group 0 (weights.bin), "
+            "but its shards hold only 14 bytes; the manifest describes 15 bytes in all (a truncated or wrong shard, "
+            "or a wrong shape or dtype of this or an earlier weight of the group)");
+}
+
 }  // namespace
 }  // namespace kiln
