@@ -7,14 +7,13 @@
 #include <csetjmp>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include <jerror.h>
 #include <jpeglib.h>
 
 #include "absl/strings/str_cat.h"
 #include "kiln/image/image.h"
+#include "kiln/support/read_file.h"
 #include "kiln/support/status.h"
 
 namespace kiln {
@@ -25,7 +24,8 @@ struct ErrorManager {
   std::jmp_buf jump;
   char message[JMSG_LENGTH_MAX];
   int num_warnings = 0;   // Corrupt-data warnings (libjpeg recovers from them).
-  bool saw_eof = false;   // The data ended before the image did (JWRN_JPEG_EOF).
+  bool truncated = false;  // The data ended before the image did (JWRN_JPEG_EOF or JWRN_HIT_MARKER).
+  bool too_many_scans = false;
 };
 
 extern "C" void OnJpegError(j_common_ptr cinfo) {
@@ -38,14 +38,32 @@ extern "C" void OnJpegMessage(j_common_ptr cinfo, int msg_level) {
   // msg_level < 0 is a warning (corrupt or truncated data); >= 0 are trace messages.
   if (msg_level >= 0) return;
   auto* err = reinterpret_cast<ErrorManager*>(cinfo->err);
+  if (cinfo->err->msg_code == JWRN_JPEG_EOF || cinfo->err->msg_code == JWRN_HIT_MARKER) {
+    // The file, or a scan's data, ends before the image does. libjpeg would pad the missing data
+    // and go on decoding (gray pixels, not the image); Kiln refuses the file, and stops now, so that
+    // a few bytes declaring a large image cost no decoding time.
+    err->truncated = true;
+    (*cinfo->err->format_message)(cinfo, err->message);
+    std::longjmp(err->jump, 1);
+  }
   if (err->num_warnings++ == 0) (*cinfo->err->format_message)(cinfo, err->message);
-  if (cinfo->err->msg_code == JWRN_JPEG_EOF) err->saw_eof = true;
+}
+
+// Called by libjpeg as it reads the data: stops at the scan after kMaxJpegScans (each scan of a
+// progressive JPEG revisits the whole image, so thousands of tiny scans cost a lot of time).
+extern "C" void OnJpegProgress(j_common_ptr cinfo) {
+  if (!cinfo->is_decompressor) return;
+  if (reinterpret_cast<j_decompress_ptr>(cinfo)->input_scan_number <= kMaxJpegScans) return;
+  auto* err = reinterpret_cast<ErrorManager*>(cinfo->err);
+  err->too_many_scans = true;
+  std::longjmp(err->jump, 1);
 }
 
 // The decompressor and its error manager, kept together so the helpers can reach both.
 struct Decoder {
   jpeg_decompress_struct cinfo;
   ErrorManager err;
+  jpeg_progress_mgr progress;
 };
 
 // Each helper returns false after a libjpeg error (message in dec->err.message).
@@ -57,6 +75,8 @@ bool CreateDecoder(Decoder* dec, const unsigned char* data, unsigned long size) 
   if (setjmp(dec->err.jump)) return false;
   jpeg_create_decompress(&dec->cinfo);
   jpeg_mem_src(&dec->cinfo, data, size);
+  dec->progress.progress_monitor = OnJpegProgress;
+  dec->cinfo.progress = &dec->progress;
   return true;
 }
 
@@ -125,11 +145,20 @@ const char* SniffFormat(absl::string_view bytes) {
 
 }  // namespace
 
-absl::StatusOr<Tensor> DecodeJpeg(absl::string_view bytes, absl::string_view source_name) {
+absl::StatusOr<Tensor> DecodeJpeg(absl::string_view bytes, absl::string_view source_name,
+                                  const ImageDecodeOptions& options) {
   if (bytes.empty()) return absl::InvalidArgumentError(absl::StrCat(source_name, ": empty file, not a JPEG"));
   Decoder dec;
   std::memset(&dec, 0, sizeof(dec));
-  auto fail = [&](absl::string_view stage) {
+  auto fail = [&](absl::string_view stage) -> absl::Status {
+    if (dec.err.truncated) {
+      return absl::DataLossError(absl::StrCat(source_name, ": truncated JPEG (", dec.err.message,
+                                              "); the file is incomplete, fetch or copy it again"));
+    }
+    if (dec.err.too_many_scans) {
+      return absl::InvalidArgumentError(absl::StrCat(source_name, ": the JPEG has more than ", kMaxJpegScans,
+                                                     " scans, more than Kiln decodes (a corrupt or hostile file)"));
+    }
     return absl::InvalidArgumentError(
         absl::StrCat(source_name, ": cannot decode JPEG (", stage, "): ", dec.err.message));
   };
@@ -138,6 +167,15 @@ absl::StatusOr<Tensor> DecodeJpeg(absl::string_view bytes, absl::string_view sou
   }
   DecoderGuard guard(&dec);
   if (!ReadHeader(&dec)) return fail("header");
+  // The header's size bounds every allocation that follows: check it before decoding anything.
+  const int64_t pixels = int64_t{dec.cinfo.image_width} * dec.cinfo.image_height;
+  if (pixels > options.max_pixels) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        source_name, ": the JPEG declares ", dec.cinfo.image_width, "x", dec.cinfo.image_height, " = ", pixels,
+        " pixels, more than the limit of ", options.max_pixels,
+        " pixels; if the image is genuine, raise the limit (kiln run --max-image-pixels=N, "
+        "ImageDecodeOptions::max_pixels)"));
+  }
   J_COLOR_SPACE in_space = dec.cinfo.jpeg_color_space;
   if (in_space == JCS_CMYK || in_space == JCS_YCCK) {
     return absl::UnimplementedError(absl::StrCat(
@@ -157,26 +195,17 @@ absl::StatusOr<Tensor> DecodeJpeg(absl::string_view bytes, absl::string_view sou
   const int64_t height = dec.cinfo.output_height, width = dec.cinfo.output_width;
   ASSIGN_OR_RETURN(Tensor image, Tensor::Create(DType::kU8, {height, width, 3}));
   if (!ReadScanlines(&dec, image.data<uint8_t>(), static_cast<size_t>(width) * 3)) return fail("scanlines");
-  if (dec.err.saw_eof) {
-    return absl::DataLossError(absl::StrCat(source_name, ": truncated JPEG (", dec.err.message,
-                                            "); the file is incomplete, fetch or copy it again"));
-  }
   return image;
 }
 
-absl::StatusOr<Tensor> ReadImageFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open image file"));
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  if (in.bad()) return absl::DataLossError(absl::StrCat(path, ": read error"));
-  std::string bytes = std::move(contents).str();
+absl::StatusOr<Tensor> ReadImageFile(const std::string& path, const ImageDecodeOptions& options) {
+  ASSIGN_OR_RETURN(std::string bytes, ReadRegularFile(path, "image file"));
   const char* format = SniffFormat(bytes);
   if (format != nullptr && std::strcmp(format, "JPEG") != 0) {
     return absl::UnimplementedError(
         absl::StrCat(path, ": ", format, " files are not supported; convert the image to JPEG"));
   }
-  return DecodeJpeg(bytes, path);
+  return DecodeJpeg(bytes, path, options);
 }
 
 }  // namespace kiln

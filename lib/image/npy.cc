@@ -4,8 +4,6 @@
 // version 1, uint32 LE for versions 2 and 3), then an ASCII Python dict literal with the keys
 // 'descr', 'fortran_order' and 'shape', padded with spaces and ended by '\n', then the raw data.
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -14,12 +12,15 @@
 #include "absl/strings/strip.h"
 #include "kiln/image/npy.h"
 #include "kiln/support/files.h"
+#include "kiln/support/read_file.h"
 #include "kiln/support/status.h"
 
 namespace kiln {
 namespace {
 
 constexpr absl::string_view kMagic("\x93NUMPY", 6);
+// The largest .npy file read: a tensor at Tensor::Create's 16 GiB limit plus 1 MiB of header.
+constexpr int64_t kMaxNpyFileBytes = (int64_t{16} << 30) + (int64_t{1} << 20);
 
 struct DescrEntry {
   const char* descr;
@@ -204,8 +205,17 @@ absl::StatusOr<Tensor> ParseNpy(absl::string_view bytes, absl::string_view sourc
           source_name, ": Fortran-order arrays are not supported; save with np.ascontiguousarray(a)"));
     }
   }
+  // The shape is checked before it sizes anything: NumElements is -1 on overflow, and the element
+  // count is bounded, so `need` cannot overflow either. A dim over the bound is refused even in an
+  // empty tensor, as the runtime refuses it (no kernel has to handle one).
   const int64_t n = NumElements(dims);
-  if (n < 0) return absl::InvalidArgumentError(absl::StrCat(source_name, ": bad shape ", DimsToString(dims)));
+  bool dim_too_big = false;
+  for (int64_t d : dims) dim_too_big = dim_too_big || d > kMaxTensorElements;
+  if (n < 0 || n > kMaxTensorElements || dim_too_big) {
+    return absl::InvalidArgumentError(absl::StrCat(source_name, ": shape ", DimsToString(dims),
+                                                   " is larger than Kiln accepts for one tensor (at most ",
+                                                   kMaxTensorElements, " elements, and no dimension over that)"));
+  }
   const size_t data_start = header_start + header_len;
   const size_t need = static_cast<size_t>(n) * DTypeSize(dtype);
   const size_t have = bytes.size() - data_start;
@@ -229,12 +239,8 @@ absl::StatusOr<Tensor> ParseNpy(absl::string_view bytes, absl::string_view sourc
 }
 
 absl::StatusOr<Tensor> ReadNpyFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open .npy file"));
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  if (in.bad()) return absl::DataLossError(absl::StrCat(path, ": read error"));
-  return ParseNpy(contents.str(), path);
+  ASSIGN_OR_RETURN(std::string bytes, ReadRegularFile(path, ".npy file", {.max_bytes = kMaxNpyFileBytes}));
+  return ParseNpy(bytes, path);
 }
 
 absl::StatusOr<std::string> SerializeNpy(const Tensor& tensor) {

@@ -8,9 +8,13 @@
 #include <utility>
 #include <vector>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include "kiln/image/npy.h"
+#include "tests/support/file_test_util.h"
 
 namespace kiln {
 namespace {
@@ -206,10 +210,51 @@ TEST(NpyTest, ClearErrors) {
               absl::StatusCode::kDataLoss, "truncated");
 
   EXPECT_EQ(ReadNpyFile("/nonexistent/x.npy").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(ReadNpyFile("/nonexistent/x.npy").status().message(),
+            ".npy file '/nonexistent/x.npy' cannot be opened: No such file or directory");
   EXPECT_EQ(SerializeNpy(Tensor::FromVector<BFloat16>({1}, {BFloat16{}})).status().code(),
             absl::StatusCode::kInvalidArgument);
   absl::Status write = WriteNpyFile("/nonexistent/dir/out.npy", Tensor::Scalar<float>(1.0f));
   EXPECT_EQ(write.message(), ".npy file '/nonexistent/dir/out.npy' cannot be written: No such file or directory");
+}
+
+// A header's shape sizes the tensor: its element count must not overflow, and must stay within
+// kMaxTensorElements, before anything is compared with the file size or allocated.
+TEST(NpyTest, HugeAndOverflowingShapesAreRefused) {
+  // 2^62 x 4 elements overflow int64; 2^61 8-byte elements are 2^64 bytes, which wrapped to 0 in size_t.
+  for (const auto& [shape, dims] : std::vector<std::pair<std::string, std::string>>{
+           {"(4611686018427387904, 4)", "[4611686018427387904,4]"},
+           {"(2305843009213693952,)", "[2305843009213693952]"},
+           {"(4294967297,)", "[4294967297]"},
+           {"(65536, 65536, 2)", "[65536,65536,2]"},
+           {"(0, 4611686018427387904)", "[0,4611686018427387904]"}}) {
+    absl::StatusOr<Tensor> t =
+        ParseNpy(MakeNpy("{'descr': '<i8', 'fortran_order': False, 'shape': " + shape + ", }", ""), "bad.npy");
+    ASSERT_FALSE(t.ok()) << shape;
+    EXPECT_EQ(t.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(t.status().message(),
+              "bad.npy: shape " + dims +
+                  " is larger than Kiln accepts for one tensor (at most 4294967296 elements, and no dimension over that)");
+  }
+  absl::StatusOr<Tensor> empty =
+      ParseNpy(MakeNpy("{'descr': '<f4', 'fortran_order': False, 'shape': (0, 4294967296), }", ""), "e.npy");
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_EQ(empty->num_elements(), 0);
+}
+
+TEST(NpyTest, OnlyRegularFilesAreRead) {
+  const std::filesystem::path dir =
+      std::filesystem::path(testing::TempDir()) / ("kiln_npy_test_" + std::to_string(getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  EXPECT_EQ(ReadNpyFile(dir.string()).status().message(), ".npy file '" + dir.string() + "' is a directory");
+  const std::string fifo = (dir / "x.npy").string();
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  absl::Status status;
+  testing_util::WithinSeconds(20, [&] { status = ReadNpyFile(fifo).status(); });
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message(), ".npy file '" + fifo + "' is not a regular file (FIFO)");
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -23,13 +23,14 @@ std::string Usage() {
       --json) and writes it to DIR/<output name>.npy when --output-dir is given. --repeat N adds
       N timed steady runs after the first (default 0).
   kiln run MODEL --image FILE.jpg [--top K] [--labels FILE] [--scale S] [--offset O]
-                 [--layout nchw|nhwc] [--json] [--repeat N]
+                 [--layout nchw|nhwc] [--max-image-pixels N] [--json] [--repeat N]
       Classifies a JPEG: decodes it, resizes it to the model input's height and width (antialiased
       bilinear, as Pillow's BILINEAR), feeds (pixel - O) / S (defaults 128, 128; layout NCHW, or
       NHWC when the input's last dimension is 3 and the second is not) and prints the top K (default
       5) classes. Labels default to imagenet_labels_1001.txt next to the model. Prints the time of
       the first run (which compiles when the JIT is on), the median of N steady runs (default 10)
-      and the JIT's clusters and compilations.
+      and the JIT's clusters and compilations. An image declaring more than N pixels (default
+      100000000) is refused before it is decoded.
   kiln info MODEL [--memory]
       Prints the model's inputs, outputs, op histogram and the JIT's clusters. --memory adds the
       peak activation memory with the executor's memory plan and the sum of all activations.

@@ -2,8 +2,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <numeric>
 #include <set>
@@ -11,11 +11,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "kiln/image/image.h"
 #include "kiln/image/npy.h"
 #include "kiln/runtime/session.h"
 #include "kiln/support/files.h"
 #include "kiln/support/flags.h"
+#include "kiln/support/read_file.h"
 #include "kiln/support/status.h"
 #include "tools/kiln/args.h"
 #include "tools/kiln/cli.h"
@@ -170,15 +172,13 @@ absl::Status RunOnNpy(const std::string& model, const ParsedArgs& args, std::ost
 
 // ---- --image mode --------------------------------------------------------------------------
 
-// Reads a labels file, one label a line (a trailing '\r' is dropped).
+// Reads a labels file (at most 64 MiB), one label a line (a trailing '\r' is dropped).
 absl::StatusOr<std::vector<std::string>> ReadLabels(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open labels file"));
-  std::vector<std::string> labels;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    labels.push_back(line);
+  ASSIGN_OR_RETURN(std::string text, ReadRegularFile(path, "labels file", {.max_bytes = int64_t{64} << 20}));
+  std::vector<std::string> labels = absl::StrSplit(text, '\n');
+  if (!labels.empty() && labels.back().empty()) labels.pop_back();  // The final newline ends no label.
+  for (std::string& label : labels) {
+    if (!label.empty() && label.back() == '\r') label.pop_back();
   }
   return labels;
 }
@@ -201,6 +201,9 @@ struct Prediction {
 absl::Status ClassifyImage(const std::string& model, const ParsedArgs& args, std::ostream& out) {
   ASSIGN_OR_RETURN(int64_t top, args.GetInt("top", 5, 1, 100000));
   ASSIGN_OR_RETURN(int64_t repeat, args.GetInt("repeat", 10, 0, 1000000));
+  ImageDecodeOptions decode;
+  ASSIGN_OR_RETURN(decode.max_pixels, args.GetInt("max-image-pixels", kDefaultMaxImagePixels, 1,
+                                                  std::numeric_limits<int64_t>::max()));
   PreprocessOptions pre;
   ASSIGN_OR_RETURN(pre.scale, args.GetFloat("scale", 128.0f));
   ASSIGN_OR_RETURN(pre.offset, args.GetFloat("offset", 128.0f));
@@ -240,10 +243,16 @@ absl::Status ClassifyImage(const std::string& model, const ParsedArgs& args, std
                                                    " RGB image (set --layout to match the model)"));
   }
 
-  ASSIGN_OR_RETURN(Tensor image, ReadImageFile(image_path));
+  ASSIGN_OR_RETURN(Tensor image, ReadImageFile(image_path, decode));
   const int64_t image_h = image.dim(0), image_w = image.dim(1);
   if (want_h < 0) want_h = image_h;
   if (want_w < 0) want_w = image_w;
+  // The model file sets the resized size: it is held to the same pixel limit as the image.
+  if (want_h > decode.max_pixels / std::max<int64_t>(want_w, 1)) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "input '", input.name, "' of ", model, " wants a ", want_w, "x", want_h, " image, more than the limit of ",
+        decode.max_pixels, " pixels; raise it with --max-image-pixels=N if the model is genuine"));
+  }
   Tensor sized = image;
   if (want_h != image_h || want_w != image_w) {
     ASSIGN_OR_RETURN(sized, ResizeBilinear(image, want_h, want_w));
@@ -326,7 +335,8 @@ absl::Status ClassifyImage(const std::string& model, const ParsedArgs& args, std
 
 absl::Status RunCommand(const std::vector<std::string>& args, std::ostream& out) {
   ASSIGN_OR_RETURN(ParsedArgs parsed,
-                   ParseArgs(args, {"input", "output-dir", "repeat", "image", "top", "labels", "scale", "offset", "layout"},
+                   ParseArgs(args, {"input", "output-dir", "repeat", "image", "top", "labels", "scale", "offset", "layout",
+                              "max-image-pixels"},
                              {"json"}));
   if (parsed.positional.size() != 1) return UsageError("kiln run takes exactly one MODEL");
   const std::string& model = parsed.positional[0];
@@ -339,7 +349,7 @@ absl::Status RunCommand(const std::vector<std::string>& args, std::ostream& out)
     }
     return ClassifyImage(model, parsed, out);
   }
-  for (const char* only_image : {"top", "labels", "scale", "offset", "layout"}) {
+  for (const char* only_image : {"top", "labels", "scale", "offset", "layout", "max-image-pixels"}) {
     if (parsed.Has(only_image)) return UsageError(absl::StrCat("--", only_image, " applies to --image runs"));
   }
   return RunOnNpy(model, parsed, out);

@@ -15,17 +15,33 @@
 
 namespace kiln {
 
+// The most pixels (width x height) an image may declare unless ImageDecodeOptions::max_pixels says
+// otherwise: 100 megapixels, 300 MB of decoded RGB (1.2 GB as the f32 tensor a model is fed).
+inline constexpr int64_t kDefaultMaxImagePixels = 100'000'000;
+// A JPEG with more scans than this is refused: a progressive JPEG has about ten, and each scan
+// revisits the whole image.
+inline constexpr int kMaxJpegScans = 1000;
+
+struct ImageDecodeOptions {
+  // An image whose header declares more pixels is refused (ResourceExhausted) before anything is
+  // decoded or allocated: a file of a few hundred bytes may declare 65500x65500.
+  int64_t max_pixels = kDefaultMaxImagePixels;
+};
+
 // Decodes a baseline or progressive JPEG to u8 [H, W, 3] RGB with libjpeg-turbo's defaults (islow
 // integer DCT, fancy upsampling), so the pixels equal those of Pillow or TensorFlow built on
 // libjpeg-turbo. Grayscale JPEGs are expanded to three equal channels; CMYK and YCCK JPEGs are
-// refused (Unimplemented). Errors (InvalidArgument for data that is not a JPEG or is corrupt,
-// DataLoss for a truncated file) name `source_name` and libjpeg's own message.
-absl::StatusOr<Tensor> DecodeJpeg(absl::string_view bytes, absl::string_view source_name);
+// refused (Unimplemented). Errors (InvalidArgument for data that is not a JPEG or is corrupt or has
+// more than kMaxJpegScans scans, DataLoss for a truncated file, ResourceExhausted for an image over
+// options.max_pixels) name `source_name` and libjpeg's own message.
+absl::StatusOr<Tensor> DecodeJpeg(absl::string_view bytes, absl::string_view source_name,
+                                  const ImageDecodeOptions& options = {});
 
-// Reads and decodes an image file. Only JPEG is supported; other formats (PNG, GIF, ...) are
-// recognised by their signature and refused with Unimplemented. NotFound when the file cannot be
-// read. Every message names `path`.
-absl::StatusOr<Tensor> ReadImageFile(const std::string& path);
+// Reads (kiln/support/read_file.h: regular files only) and decodes an image file. Only JPEG is
+// supported; other formats (PNG, GIF, ...) are recognised by their signature and refused with
+// Unimplemented. "cannot be opened: <reason>" (NotFound, PermissionDenied, ...) when the file cannot
+// be read, InvalidArgument for a folder or a FIFO. Every message names `path`.
+absl::StatusOr<Tensor> ReadImageFile(const std::string& path, const ImageDecodeOptions& options = {});
 
 // Resizes a u8 [H, W, C] image to [height, width, C] exactly as Pillow's
 // `Image.resize((width, height), Image.BILINEAR)` does for 8-bit images: a separable triangle

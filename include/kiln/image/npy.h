@@ -17,11 +17,14 @@
 namespace kiln {
 
 // Parses the bytes of a .npy file. InvalidArgument (naming `source_name`) for a bad magic string or
-// header, an unsupported dtype, big-endian data or Fortran order; DataLoss when the data is shorter
+// header, an unsupported dtype, big-endian data, Fortran order or a shape of more than
+// kMaxTensorElements elements (checked before anything is allocated); DataLoss when the data is shorter
 // than the header's shape says (trailing bytes beyond it are also refused, as a sign of a wrong shape).
 absl::StatusOr<Tensor> ParseNpy(absl::string_view bytes, absl::string_view source_name);
 
-// Reads a .npy file; NotFound when it cannot be opened, otherwise as ParseNpy.
+// Reads a .npy file (kiln/support/read_file.h: regular files only, at most 16 GiB + 1 MiB): "cannot
+// be opened: <reason>" (NotFound, PermissionDenied, ...) when it cannot be opened, InvalidArgument for
+// a folder or a FIFO, otherwise as ParseNpy.
 absl::StatusOr<Tensor> ReadNpyFile(const std::string& path);
 
 // Serializes `tensor` as .npy (version 1.0, or 2.0 when the header would not fit 1.0's 16-bit length),
