@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "jit/compilation_cache.h"
 #include "jit/encapsulate.h"
@@ -14,6 +15,7 @@
 #include "kiln/backends/backend.h"
 #include "kiln/jit/jit.h"
 #include "kiln/support/flags.h"
+#include "kiln/support/log.h"
 #include "kiln/support/status.h"
 
 namespace kiln::jit {
@@ -87,17 +89,17 @@ class LaunchKernel : public OpKernel {
     for (const kiln::Dims& d : dims) shapes.push_back(DimsToString(d));
     if (executable.ok()) {
       if (GetFlags().log_compiles) {
-        std::fprintf(stderr, "kiln: JIT: compiled cluster %s (%zu ops, inputs %s) with %s in %.1f ms\n",
-                     fingerprint_.c_str(), cluster_->nodes.size(), absl::StrJoin(shapes, " ").c_str(),
-                     backend_.c_str(), ms);
+        Log(LogSeverity::kInfo, absl::StrFormat("JIT: compiled cluster %s (%zu ops, inputs %s) with %s in %.1f ms",
+                                                fingerprint_, cluster_->nodes.size(), absl::StrJoin(shapes, " "),
+                                                backend_, ms));
       }
       result->executable = *std::move(executable);
       return result;
     }
     result->failure = executable.status();
-    std::fprintf(stderr, "kiln: JIT: cluster %s of node '%s' (%zu ops) runs with the runtime kernels: %s\n",
-                 fingerprint_.c_str(), node_name_.c_str(), cluster_->nodes.size(),
-                 result->failure.ToString().c_str());
+    Log(LogSeverity::kWarning, absl::StrFormat("JIT: cluster %s of node '%s' (%zu ops) runs with the runtime kernels: %s",
+                                               fingerprint_, node_name_, cluster_->nodes.size(),
+                                               result->failure.ToString()));
     // The fallback executor sees the cluster with this signature's input dims.
     auto graph = std::make_shared<Graph>(*cluster_);
     for (size_t i = 0; i < graph->inputs.size(); ++i) graph->inputs[i].dims = dims[i];
@@ -120,7 +122,7 @@ class LaunchKernel : public OpKernel {
                      LowerGraph(*cluster_, absl::StrCat("cluster_", fingerprint_), dims));
     if (!dump_to_.empty()) {
       if (absl::Status s = DumpHlo(dump_to_, fingerprint_, *module); !s.ok()) {
-        std::fprintf(stderr, "kiln: JIT: %s\n", s.ToString().c_str());
+        Log(LogSeverity::kWarning, absl::StrCat("JIT: ", s.ToString()));
       }
     }
     std::vector<std::string> unsupported = UnsupportedInstructions(*module, *backend);
