@@ -8,7 +8,7 @@ CompilationCache& CompilationCache::Global() {
 }
 
 std::shared_ptr<const CompiledCluster> CompilationCache::GetOrCompile(const std::string& key,
-                                                                      const CompileFn& compile) {
+                                                                      const CompileFn& compile, Lookup* lookup) {
   std::shared_ptr<Entry> entry;
   {
     std::unique_lock<std::mutex> lock(mu_);
@@ -16,6 +16,7 @@ std::shared_ptr<const CompiledCluster> CompilationCache::GetOrCompile(const std:
     if (it != entries_.end()) {
       entry = it->second;
       ++stats_.hits;
+      if (lookup != nullptr) *lookup = Lookup::kHit;
       ready_.wait(lock, [&] { return entry->ready; });
       return entry->value;
     }
@@ -28,11 +29,9 @@ std::shared_ptr<const CompiledCluster> CompilationCache::GetOrCompile(const std:
     std::lock_guard<std::mutex> lock(mu_);
     entry->value = value;
     entry->ready = true;
-    if (value != nullptr && value->executable != nullptr) {
-      ++stats_.compilations;
-    } else {
-      ++stats_.failures;
-    }
+    const bool compiled = value != nullptr && value->executable != nullptr;
+    ++(compiled ? stats_.compilations : stats_.failures);
+    if (lookup != nullptr) *lookup = compiled ? Lookup::kCompiled : Lookup::kFailed;
   }
   ready_.notify_all();
   return value;

@@ -32,12 +32,16 @@ class CompilationCache {
   static CompilationCache& Global();
 
   using CompileFn = std::function<std::shared_ptr<const CompiledCluster>()>;
+  // What one GetOrCompile call did.
+  enum class Lookup { kHit, kCompiled, kFailed };
 
   // The entry for `key`. On a miss the calling thread runs `compile` (outside the lock) and stores
   // its result, failures included, so a failed signature is not compiled again; other threads
   // asking for the same key meanwhile wait for that result instead of compiling twice. Never null
   // when `compile` never returns null. Thread-safe.
-  std::shared_ptr<const CompiledCluster> GetOrCompile(const std::string& key, const CompileFn& compile);
+  // `lookup` (nullable) receives what this call did.
+  std::shared_ptr<const CompiledCluster> GetOrCompile(const std::string& key, const CompileFn& compile,
+                                                      Lookup* lookup = nullptr);
 
   CacheStats stats() const;
 

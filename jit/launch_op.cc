@@ -42,6 +42,15 @@ absl::Status DumpHlo(const std::string& dir, const std::string& fingerprint, con
 
 class LaunchKernel : public OpKernel {
  public:
+  // This launch node's own cache lookups (its session's share of the process-wide counters).
+  CacheStats stats() const {
+    CacheStats s;
+    s.compilations = compilations_.load();
+    s.hits = hits_.load();
+    s.failures = failures_.load();
+    return s;
+  }
+
   LaunchKernel(std::shared_ptr<const Graph> cluster, std::string node_name, std::string backend,
                std::string fingerprint, std::string dump_to)
       : cluster_(std::move(cluster)),
@@ -68,8 +77,14 @@ class LaunchKernel : public OpKernel {
       dims.push_back(t.dims());
       absl::StrAppend(&key, "|", t.TypeString());
     }
+    CompilationCache::Lookup lookup = CompilationCache::Lookup::kHit;
     std::shared_ptr<const CompiledCluster> compiled =
-        CompilationCache::Global().GetOrCompile(key, [&] { return Compile(dims); });
+        CompilationCache::Global().GetOrCompile(key, [&] { return Compile(dims); }, &lookup);
+    switch (lookup) {
+      case CompilationCache::Lookup::kHit: ++hits_; break;
+      case CompilationCache::Lookup::kCompiled: ++compilations_; break;
+      case CompilationCache::Lookup::kFailed: ++failures_; break;
+    }
     if (compiled->executable != nullptr) return RunExecutable(*compiled->executable, ctx);
     if (compiled->fallback == nullptr) {
       return ctx.Error(absl::StrCat("cluster ", fingerprint_,
@@ -177,6 +192,7 @@ class LaunchKernel : public OpKernel {
   std::string backend_;
   std::string fingerprint_;
   std::string dump_to_;
+  mutable std::atomic<int64_t> compilations_{0}, hits_{0}, failures_{0};
 };
 
 absl::Status LaunchShapeFn(InferenceContext& ctx) {
@@ -218,6 +234,11 @@ absl::StatusOr<std::unique_ptr<OpKernel>> MakeLaunchKernel(const KernelConstruct
 }
 
 }  // namespace
+
+CacheStats LaunchKernelStats(const OpKernel& kernel) {
+  const auto* launch = dynamic_cast<const LaunchKernel*>(&kernel);
+  return launch != nullptr ? launch->stats() : CacheStats{};
+}
 
 void RegisterJitOps() {
   static std::once_flag once;

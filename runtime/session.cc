@@ -75,12 +75,15 @@ absl::StatusOr<std::vector<Tensor>> Session::Run(const Feeds& feeds,
 
 SessionStats Session::stats() const {
   SessionStats stats;
-  for (const Node& node : executor_->graph().nodes) {
-    if (node.op == "_KilnLaunch") ++stats.num_clusters;
+  const std::vector<Node>& nodes = executor_->graph().nodes;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (nodes[i].op != "_KilnLaunch") continue;
+    ++stats.num_clusters;
+    const jit::CacheStats own = jit::LaunchKernelStats(executor_->kernel(static_cast<int>(i)));
+    stats.compilations += own.compilations;
+    stats.cache_hits += own.hits;
+    stats.failures += own.failures;
   }
-  jit::CacheStats cache = jit::GetCacheStats();
-  stats.compilations = cache.compilations;
-  stats.cache_hits = cache.hits;
   return stats;
 }
 

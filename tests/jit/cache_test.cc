@@ -71,6 +71,12 @@ TEST(CompilationCacheTest, SecondRunCompilesNothingAndSessionsShareTheCache) {
   ASSERT_TRUE(out3.ok()) << out3.status();
   EXPECT_EQ(GetCacheStats().compilations, after_second.compilations);
   EXPECT_EQ(GetCacheStats().hits, after_second.hits + 1);
+  // Each session's stats count its own lookups only, whatever other sessions of the process did.
+  EXPECT_EQ((*first)->stats().compilations, 1);
+  EXPECT_EQ((*first)->stats().cache_hits, 1);
+  EXPECT_EQ((*second)->stats().compilations, 0);
+  EXPECT_EQ((*second)->stats().cache_hits, 1);
+  EXPECT_EQ((*second)->stats().failures, 0);
 
   // The same cluster with a new input shape compiles again (same fingerprint, new signature).
   auto wider = Session::Create(SmallModel(5, 101), JitOptionsFor("cpu", 2));

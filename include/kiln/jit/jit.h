@@ -59,6 +59,8 @@ struct CacheStats {
 };
 // Counters of the process-wide compilation cache.
 CacheStats GetCacheStats();
+// The cache lookups of one launch node's kernel (`entries` stays 0); zeros for any other kernel.
+CacheStats LaunchKernelStats(const OpKernel& kernel);
 // Drops every cached executable (counters stay); later launches compile again. For benchmarks that
 // measure first-run latency.
 void ClearCompilationCache();

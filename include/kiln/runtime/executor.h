@@ -57,6 +57,8 @@ class Executor {
                                              bool parallel_schedule) const;
 
   const Graph& graph() const { return *graph_; }
+  // The kernel of graph().nodes[i].
+  const OpKernel& kernel(int i) const { return *kernels_[i]; }
   // Static types inferred from the declared inputs.
   const std::map<std::string, TensorType>& types() const { return types_; }
   // The number of threads that run nodes (1: sequential).

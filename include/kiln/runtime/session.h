@@ -26,10 +26,13 @@ struct SessionOptions {
   bool memory_plan = true;
 };
 
+// This session's own JIT counters: lookups of the process-wide compilation cache by its launch
+// nodes. A second session of the same model finds the first one's executables: hits, no compilations.
 struct SessionStats {
   int num_clusters = 0;        // Launch nodes in the executed graph.
-  int64_t compilations = 0;    // Cluster compilations so far (cache misses).
-  int64_t cache_hits = 0;
+  int64_t compilations = 0;    // Cluster compilations this session caused (cache misses).
+  int64_t cache_hits = 0;      // Lookups that found an executable (or a remembered failure).
+  int64_t failures = 0;        // Misses whose lowering or compilation failed (run on the kernels).
 };
 
 class Session {
