@@ -170,7 +170,7 @@ absl::StatusOr<std::unique_ptr<Module>> Builder::Build(Op root) {
   }
   state_->module->AddEntryComputation(std::move(computation_));
   std::unique_ptr<Module> module = std::move(state_->module);
-  RETURN_IF_ERROR(Annotate(VerifyModule(*module), "Build: verifier"));
+  KILN_RETURN_IF_ERROR(Annotate(VerifyModule(*module), "Build: verifier"));
   return module;
 }
 

@@ -169,9 +169,9 @@ template <typename Numbers, size_t N>
 absl::Status SetDimensionNumbersField(const ListFields<Numbers> (&fields)[N], std::string_view key,
                                       std::string_view value, Numbers* numbers) {
   if (key == "index_vector_dim") {
-    ASSIGN_OR_RETURN(numbers->index_vector_dim, ParseInt(value));
+    KILN_ASSIGN_OR_RETURN(numbers->index_vector_dim, ParseInt(value));
   } else {
-    ASSIGN_OR_RETURN(numbers->*ListField(fields, key), ParseIntList(value));
+    KILN_ASSIGN_OR_RETURN(numbers->*ListField(fields, key), ParseIntList(value));
   }
   return absl::OkStatus();
 }
@@ -194,7 +194,7 @@ absl::StatusOr<std::vector<int64_t>> ParseIntList(std::string_view s) {
   std::vector<int64_t> out;
   std::string inner(s.substr(1, s.size() - 2));
   for (absl::string_view part : absl::StrSplit(inner, ',', absl::SkipWhitespace())) {
-    ASSIGN_OR_RETURN(int64_t v, ParseInt(std::string_view(part.data(), part.size())));
+    KILN_ASSIGN_OR_RETURN(int64_t v, ParseInt(std::string_view(part.data(), part.size())));
     out.push_back(v);
   }
   return out;
@@ -226,11 +226,11 @@ absl::StatusOr<Window> ParseWindow(std::string_view s) {
       if (key == "pad") {
         size_t u = vals[i].find('_', 1);
         if (u == std::string::npos) return absl::InvalidArgumentError("pad must be lo_hi");
-        ASSIGN_OR_RETURN(d.padding_low, ParseInt(std::string_view(vals[i]).substr(0, u)));
-        ASSIGN_OR_RETURN(d.padding_high, ParseInt(std::string_view(vals[i]).substr(u + 1)));
+        KILN_ASSIGN_OR_RETURN(d.padding_low, ParseInt(std::string_view(vals[i]).substr(0, u)));
+        KILN_ASSIGN_OR_RETURN(d.padding_high, ParseInt(std::string_view(vals[i]).substr(u + 1)));
         continue;
       }
-      ASSIGN_OR_RETURN(int64_t v, ParseInt(vals[i]));
+      KILN_ASSIGN_OR_RETURN(int64_t v, ParseInt(vals[i]));
       if (key == "size") d.size = v;
       else if (key == "stride") d.stride = v;
       else if (key == "lhs_dilate") d.base_dilation = v;
@@ -251,7 +251,7 @@ absl::StatusOr<PaddingConfig> ParsePadding(std::string_view s) {
     size_t start = 0;
     for (size_t i = 1; i <= dim.size(); ++i) {
       if (i == dim.size() || (dim[i] == '_' )) {
-        ASSIGN_OR_RETURN(int64_t x, ParseInt(std::string_view(dim).substr(start, i - start)));
+        KILN_ASSIGN_OR_RETURN(int64_t x, ParseInt(std::string_view(dim).substr(start, i - start)));
         v.push_back(x);
         start = i + 1;
         ++i;
@@ -290,11 +290,11 @@ absl::StatusOr<ConvolutionDimensionNumbers> ParseDimLabels(std::string_view s) {
     }
     return absl::OkStatus();
   };
-  RETURN_IF_ERROR(fill(in, 'b', &d.input_batch_dimension, 'f', &d.input_feature_dimension,
+  KILN_RETURN_IF_ERROR(fill(in, 'b', &d.input_batch_dimension, 'f', &d.input_feature_dimension,
                        &d.input_spatial_dimensions));
-  RETURN_IF_ERROR(fill(k, 'o', &d.kernel_output_feature_dimension, 'i',
+  KILN_RETURN_IF_ERROR(fill(k, 'o', &d.kernel_output_feature_dimension, 'i',
                        &d.kernel_input_feature_dimension, &d.kernel_spatial_dimensions));
-  RETURN_IF_ERROR(fill(out, 'b', &d.output_batch_dimension, 'f', &d.output_feature_dimension,
+  KILN_RETURN_IF_ERROR(fill(out, 'b', &d.output_batch_dimension, 'f', &d.output_feature_dimension,
                        &d.output_spatial_dimensions));
   return d;
 }
@@ -362,7 +362,7 @@ absl::StatusOr<Literal> ParseLiteral(const Shape& shape, std::string_view text) 
           }
         }
       });
-      RETURN_IF_ERROR(status);
+      KILN_RETURN_IF_ERROR(status);
       continue;
     }
     char* end = nullptr;
@@ -489,12 +489,12 @@ class Parser {
     std::string_view rest = Trim(line.substr(eq + 3));
     size_t shape_len = ShapeLength(rest);
     if (shape_len == 0) return absl::InvalidArgumentError(Cat("expected a shape in '", rest, "'"));
-    ASSIGN_OR_RETURN(Shape shape, ParseShape(rest.substr(0, shape_len)));
+    KILN_ASSIGN_OR_RETURN(Shape shape, ParseShape(rest.substr(0, shape_len)));
     rest = Trim(rest.substr(shape_len));
     size_t paren = rest.find('(');
     if (paren == std::string_view::npos) return absl::InvalidArgumentError("expected '(' after the opcode");
     std::string_view opcode_text = Trim(rest.substr(0, paren));
-    ASSIGN_OR_RETURN(Opcode opcode, StringToOpcode(opcode_text));
+    KILN_ASSIGN_OR_RETURN(Opcode opcode, StringToOpcode(opcode_text));
     size_t close = MatchBracket(rest, paren);
     if (close == std::string_view::npos) return absl::InvalidArgumentError("unbalanced operands");
     std::string_view operand_text = rest.substr(paren + 1, close - paren - 2);
@@ -503,7 +503,7 @@ class Parser {
 
     std::unique_ptr<Instruction> instr;
     if (opcode == Opcode::kParameter) {
-      ASSIGN_OR_RETURN(int64_t number, ParseInt(operand_text));
+      KILN_ASSIGN_OR_RETURN(int64_t number, ParseInt(operand_text));
       if (number < 0 || number >= kMaxParameters) {
         return absl::InvalidArgumentError(
             Cat("parameter number ", number, " of %", name, " is outside [0, ", kMaxParameters, ")"));
@@ -513,14 +513,14 @@ class Parser {
       }
       instr = Instruction::CreateParameter(number, shape, name);
     } else if (opcode == Opcode::kConstant) {
-      RETURN_IF_ERROR(ShapeUtil::ValidateShape(shape));
+      KILN_RETURN_IF_ERROR(ShapeUtil::ValidateShape(shape));
       // Each element is written out, so the text bounds the element count (and the allocation).
       if (shape.IsArray() && ShapeUtil::ElementsIn(shape) > static_cast<int64_t>(operand_text.size()) + 1) {
         return absl::InvalidArgumentError(Cat("constant %", name, " of shape ", shape.ToString(), " has ",
                                               ShapeUtil::ElementsIn(shape), " elements but ",
                                               operand_text.size(), " characters of values"));
       }
-      ASSIGN_OR_RETURN(Literal lit, ParseLiteral(shape, operand_text));
+      KILN_ASSIGN_OR_RETURN(Literal lit, ParseLiteral(shape, operand_text));
       instr = Instruction::CreateConstant(std::move(lit));
       *instr->mutable_shape() = shape;
     } else {
@@ -538,7 +538,7 @@ class Parser {
       instr = Instruction::Create(opcode, shape, std::move(operands));
     }
     instr->set_name(name);
-    RETURN_IF_ERROR(Annotate(ParseAttributes(attr_text, instr.get()), Cat("%", name)));
+    KILN_RETURN_IF_ERROR(Annotate(ParseAttributes(attr_text, instr.get()), Cat("%", name)));
     Instruction* added = comp->AddInstruction(std::move(instr));
     values_[name] = added;
     return added;
@@ -559,25 +559,25 @@ class Parser {
       std::string_view value = Trim(attr.substr(eq + 1));
       Opcode op = instr->opcode();
       if (key == "dimensions") {
-        ASSIGN_OR_RETURN(std::vector<int64_t> d, ParseIntList(value));
+        KILN_ASSIGN_OR_RETURN(std::vector<int64_t> d, ParseIntList(value));
         instr->set_dimensions(std::move(d));
       } else if (key == "iota_dimension") {
-        ASSIGN_OR_RETURN(int64_t d, ParseInt(value));
+        KILN_ASSIGN_OR_RETURN(int64_t d, ParseInt(value));
         instr->set_dimensions({d});
       } else if (key == "slice") {
         std::vector<int64_t> starts, limits, strides;
-        ASSIGN_OR_RETURN(std::string_view all, Bracketed(value, '{', '}', "slice"));
+        KILN_ASSIGN_OR_RETURN(std::string_view all, Bracketed(value, '{', '}', "slice"));
         for (std::string_view part : SplitTopLevel(all)) {
-          ASSIGN_OR_RETURN(std::string_view one, Bracketed(part, '[', ']', "a slice dimension"));
+          KILN_ASSIGN_OR_RETURN(std::string_view one, Bracketed(part, '[', ']', "a slice dimension"));
           std::string inner(one);
           std::vector<std::string> f;
           for (absl::string_view x : absl::StrSplit(inner, ':')) f.emplace_back(x);
           if (f.size() < 2) return absl::InvalidArgumentError("bad slice");
-          ASSIGN_OR_RETURN(int64_t s, ParseInt(f[0]));
-          ASSIGN_OR_RETURN(int64_t l, ParseInt(f[1]));
+          KILN_ASSIGN_OR_RETURN(int64_t s, ParseInt(f[0]));
+          KILN_ASSIGN_OR_RETURN(int64_t l, ParseInt(f[1]));
           int64_t st = 1;
           if (f.size() == 3) {
-            ASSIGN_OR_RETURN(st, ParseInt(f[2]));
+            KILN_ASSIGN_OR_RETURN(st, ParseInt(f[2]));
           }
           starts.push_back(s);
           limits.push_back(l);
@@ -585,26 +585,26 @@ class Parser {
         }
         instr->set_slice(starts, limits, strides);
       } else if (key == "dynamic_slice_sizes" || key == "slice_sizes") {
-        ASSIGN_OR_RETURN(std::vector<int64_t> d, ParseIntList(value));
+        KILN_ASSIGN_OR_RETURN(std::vector<int64_t> d, ParseIntList(value));
         instr->set_slice_sizes(std::move(d));
       } else if (key == "padding") {
-        ASSIGN_OR_RETURN(PaddingConfig p, ParsePadding(value));
+        KILN_ASSIGN_OR_RETURN(PaddingConfig p, ParsePadding(value));
         instr->set_padding_config(std::move(p));
       } else if (key == "window") {
-        ASSIGN_OR_RETURN(Window w, ParseWindow(value));
+        KILN_ASSIGN_OR_RETURN(Window w, ParseWindow(value));
         instr->set_window(std::move(w));
       } else if (key == "dim_labels") {
-        ASSIGN_OR_RETURN(ConvolutionDimensionNumbers d, ParseDimLabels(value));
+        KILN_ASSIGN_OR_RETURN(ConvolutionDimensionNumbers d, ParseDimLabels(value));
         instr->set_convolution_dimension_numbers(std::move(d));
       } else if (key == "feature_group_count") {
-        ASSIGN_OR_RETURN(int64_t v, ParseInt(value));
+        KILN_ASSIGN_OR_RETURN(int64_t v, ParseInt(value));
         instr->set_feature_group_count(v);
       } else if (key == "batch_group_count") {
-        ASSIGN_OR_RETURN(int64_t v, ParseInt(value));
+        KILN_ASSIGN_OR_RETURN(int64_t v, ParseInt(value));
         instr->set_batch_group_count(v);
       } else if (key == "lhs_batch_dims" || key == "rhs_batch_dims" ||
                  key == "lhs_contracting_dims" || key == "rhs_contracting_dims") {
-        ASSIGN_OR_RETURN(std::vector<int64_t> d, ParseIntList(value));
+        KILN_ASSIGN_OR_RETURN(std::vector<int64_t> d, ParseIntList(value));
         DotDimensionNumbers dn = instr->dot_dimension_numbers();
         if (key == "lhs_batch_dims") dn.lhs_batch_dimensions = d;
         if (key == "rhs_batch_dims") dn.rhs_batch_dimensions = d;
@@ -612,24 +612,24 @@ class Parser {
         if (key == "rhs_contracting_dims") dn.rhs_contracting_dimensions = d;
         instr->set_dot_dimension_numbers(std::move(dn));
       } else if (key == "direction") {
-        ASSIGN_OR_RETURN(ComparisonDirection d, ParseComparisonDirection(value));
+        KILN_ASSIGN_OR_RETURN(ComparisonDirection d, ParseComparisonDirection(value));
         instr->set_comparison_direction(d);
       } else if (key == "type" && op == Opcode::kCompare) {
-        ASSIGN_OR_RETURN(ComparisonType t, ParseComparisonType(value));
+        KILN_ASSIGN_OR_RETURN(ComparisonType t, ParseComparisonType(value));
         instr->set_comparison_type(t);
       } else if (key == "index") {
-        ASSIGN_OR_RETURN(int64_t v, ParseInt(value));
+        KILN_ASSIGN_OR_RETURN(int64_t v, ParseInt(value));
         instr->set_tuple_index(v);
       } else if (key == "exponent_bits") {
-        ASSIGN_OR_RETURN(int64_t v, ParseInt(value));
+        KILN_ASSIGN_OR_RETURN(int64_t v, ParseInt(value));
         instr->set_reduce_precision(v, instr->mantissa_bits());
       } else if (key == "mantissa_bits") {
-        ASSIGN_OR_RETURN(int64_t v, ParseInt(value));
+        KILN_ASSIGN_OR_RETURN(int64_t v, ParseInt(value));
         instr->set_reduce_precision(instr->exponent_bits(), v);
       } else if (key == "epsilon") {
         instr->set_epsilon(std::strtof(std::string(value).c_str(), nullptr));
       } else if (key == "feature_index") {
-        ASSIGN_OR_RETURN(int64_t v, ParseInt(value));
+        KILN_ASSIGN_OR_RETURN(int64_t v, ParseInt(value));
         instr->set_feature_index(v);
       } else if (key == "is_stable") {
         instr->set_is_stable(value == "true");
@@ -639,11 +639,11 @@ class Parser {
         instr->set_unique_indices(value == "true");
       } else if (ListField(kGatherLists, key) != nullptr || (key == "index_vector_dim" && op == Opcode::kGather)) {
         GatherDimensionNumbers g = instr->gather_dimension_numbers();
-        RETURN_IF_ERROR(SetDimensionNumbersField(kGatherLists, key, value, &g));
+        KILN_RETURN_IF_ERROR(SetDimensionNumbersField(kGatherLists, key, value, &g));
         instr->set_gather_dimension_numbers(std::move(g));
       } else if (ListField(kScatterLists, key) != nullptr || key == "index_vector_dim") {
         ScatterDimensionNumbers sc = instr->scatter_dimension_numbers();
-        RETURN_IF_ERROR(SetDimensionNumbersField(kScatterLists, key, value, &sc));
+        KILN_RETURN_IF_ERROR(SetDimensionNumbersField(kScatterLists, key, value, &sc));
         instr->set_scatter_dimension_numbers(std::move(sc));
       } else if (key == "algorithm") {
         RandomAlgorithm a = RandomAlgorithm::kDefault;
@@ -653,7 +653,7 @@ class Parser {
       } else if (key == "scale") {
         QuantizationParams q = instr->quantization();
         q.scales.clear();
-        ASSIGN_OR_RETURN(std::string_view all, Bracketed(value, '{', '}', "scale"));
+        KILN_ASSIGN_OR_RETURN(std::string_view all, Bracketed(value, '{', '}', "scale"));
         std::string inner(all);
         for (absl::string_view p : absl::StrSplit(inner, ',', absl::SkipWhitespace())) {
           double v = 0;
@@ -663,14 +663,14 @@ class Parser {
         instr->set_quantization(std::move(q));
       } else if (key == "zero_point") {
         QuantizationParams q = instr->quantization();
-        ASSIGN_OR_RETURN(q.zero_points, ParseIntList(value));
+        KILN_ASSIGN_OR_RETURN(q.zero_points, ParseIntList(value));
         instr->set_quantization(std::move(q));
       } else if (key == "quantization_dimension") {
         QuantizationParams q = instr->quantization();
-        ASSIGN_OR_RETURN(q.quantization_dimension, ParseInt(value));
+        KILN_ASSIGN_OR_RETURN(q.quantization_dimension, ParseInt(value));
         instr->set_quantization(std::move(q));
       } else if (key == "custom_call_target") {
-        ASSIGN_OR_RETURN(std::string_view target, Bracketed(value, '"', '"', "custom_call_target"));
+        KILN_ASSIGN_OR_RETURN(std::string_view target, Bracketed(value, '"', '"', "custom_call_target"));
         instr->set_custom_call_target(std::string(target));
       } else if (key == "backend_config") {
         std::string v;
@@ -684,25 +684,25 @@ class Parser {
         }
         instr->set_backend_config(std::move(v));
       } else if (key == "to_apply") {
-        ASSIGN_OR_RETURN(Computation * c, FindComputation(value));
+        KILN_ASSIGN_OR_RETURN(Computation * c, FindComputation(value));
         called = {c};
       } else if (key == "select") {
-        ASSIGN_OR_RETURN(select, FindComputation(value));
+        KILN_ASSIGN_OR_RETURN(select, FindComputation(value));
       } else if (key == "scatter") {
-        ASSIGN_OR_RETURN(scatter, FindComputation(value));
+        KILN_ASSIGN_OR_RETURN(scatter, FindComputation(value));
       } else if (key == "condition") {
-        ASSIGN_OR_RETURN(condition, FindComputation(value));
+        KILN_ASSIGN_OR_RETURN(condition, FindComputation(value));
       } else if (key == "body") {
-        ASSIGN_OR_RETURN(body, FindComputation(value));
+        KILN_ASSIGN_OR_RETURN(body, FindComputation(value));
       } else if (key == "true_computation") {
-        ASSIGN_OR_RETURN(true_comp, FindComputation(value));
+        KILN_ASSIGN_OR_RETURN(true_comp, FindComputation(value));
       } else if (key == "false_computation") {
-        ASSIGN_OR_RETURN(false_comp, FindComputation(value));
+        KILN_ASSIGN_OR_RETURN(false_comp, FindComputation(value));
       } else if (key == "branch_computations") {
         called.clear();
-        ASSIGN_OR_RETURN(std::string_view all, Bracketed(value, '{', '}', "branch_computations"));
+        KILN_ASSIGN_OR_RETURN(std::string_view all, Bracketed(value, '{', '}', "branch_computations"));
         for (std::string_view c : SplitTopLevel(all)) {
-          ASSIGN_OR_RETURN(Computation * comp, FindComputation(c));
+          KILN_ASSIGN_OR_RETURN(Computation * comp, FindComputation(c));
           called.push_back(comp);
         }
       }

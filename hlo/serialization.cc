@@ -214,7 +214,7 @@ absl::StatusOr<int64_t> CheckedByteSize(PrimitiveType type, absl::Span<const int
 // Every field checked; errors do not name the shape's owner (callers annotate).
 absl::StatusOr<Shape> ShapeFromProto(const hloproto::ShapeProto& p, int depth = 0) {
   if (depth > kMaxNesting) return absl::InvalidArgumentError("shape nests too deeply");
-  ASSIGN_OR_RETURN(PrimitiveType type, ElementTypeFromProto(p.element_type()));
+  KILN_ASSIGN_OR_RETURN(PrimitiveType type, ElementTypeFromProto(p.element_type()));
   bool has_array_fields = p.dimensions_size() > 0 || p.is_dynamic_dimension_size() > 0 ||
                           p.layout().minor_to_major_size() > 0 || p.layout().tiles_size() > 0;
   if (type == PrimitiveType::TUPLE) {
@@ -223,7 +223,7 @@ absl::StatusOr<Shape> ShapeFromProto(const hloproto::ShapeProto& p, int depth = 
     }
     std::vector<Shape> elements;
     for (const hloproto::ShapeProto& e : p.tuple_shapes()) {
-      ASSIGN_OR_RETURN(Shape s, ShapeFromProto(e, depth + 1));
+      KILN_ASSIGN_OR_RETURN(Shape s, ShapeFromProto(e, depth + 1));
       elements.push_back(std::move(s));
     }
     return ShapeUtil::MakeTupleShape(std::move(elements));
@@ -239,7 +239,7 @@ absl::StatusOr<Shape> ShapeFromProto(const hloproto::ShapeProto& p, int depth = 
   for (int64_t d : dims) {
     if (d < 0) return absl::InvalidArgumentError(Cat("negative dimension size ", d));
   }
-  RETURN_IF_ERROR(CheckedByteSize(type, dims).status());
+  KILN_RETURN_IF_ERROR(CheckedByteSize(type, dims).status());
   const int64_t rank = static_cast<int64_t>(dims.size());
   if (p.is_dynamic_dimension_size() != 0 && p.is_dynamic_dimension_size() != rank) {
     return absl::InvalidArgumentError(
@@ -277,7 +277,7 @@ absl::StatusOr<Shape> ShapeFromProto(const hloproto::ShapeProto& p, int depth = 
 
 absl::StatusOr<Literal> LiteralFromProto(const hloproto::LiteralProto& p, int depth = 0) {
   if (depth > kMaxNesting) return absl::InvalidArgumentError("literal nests too deeply");
-  ASSIGN_OR_RETURN(Shape shape, ShapeFromProto(p.shape()));
+  KILN_ASSIGN_OR_RETURN(Shape shape, ShapeFromProto(p.shape()));
   if (shape.IsTuple()) {
     if (!p.data().empty()) return absl::InvalidArgumentError("a tuple literal has array data");
     if (p.tuple_literals_size() != shape.tuple_shapes_size()) {
@@ -286,7 +286,7 @@ absl::StatusOr<Literal> LiteralFromProto(const hloproto::LiteralProto& p, int de
     }
     std::vector<Literal> elements;
     for (int i = 0; i < p.tuple_literals_size(); ++i) {
-      ASSIGN_OR_RETURN(Literal e, LiteralFromProto(p.tuple_literals(i), depth + 1));
+      KILN_ASSIGN_OR_RETURN(Literal e, LiteralFromProto(p.tuple_literals(i), depth + 1));
       if (!(e.shape() == shape.tuple_shapes(i))) {
         return absl::InvalidArgumentError(Cat("tuple literal element ", i, " has shape ",
                                               e.shape().ToString(), ", the tuple says ",
@@ -300,7 +300,7 @@ absl::StatusOr<Literal> LiteralFromProto(const hloproto::LiteralProto& p, int de
     return absl::InvalidArgumentError("an array literal has tuple elements");
   }
   if (!shape.IsArray()) return absl::InvalidArgumentError(Cat(shape.ToString(), " literal"));
-  ASSIGN_OR_RETURN(int64_t bytes, CheckedByteSize(shape.element_type(), shape.dimensions()));
+  KILN_ASSIGN_OR_RETURN(int64_t bytes, CheckedByteSize(shape.element_type(), shape.dimensions()));
   // Checked before Literal allocates anything, so a corrupt shape cannot demand huge memory.
   if (static_cast<int64_t>(p.data().size()) != bytes) {
     return absl::InvalidArgumentError(Cat("literal of ", shape.ToString(), " has ", p.data().size(),
@@ -468,7 +468,7 @@ class Reader {
       if (!comp_index.emplace(c.id(), i).second) {
         return Invalid("two computations have id ", c.id());
       }
-      RETURN_IF_ERROR(ClaimName(c.name(), "computation"));
+      KILN_RETURN_IF_ERROR(ClaimName(c.name(), "computation"));
     }
     auto entry = comp_index.find(p.entry_computation_id());
     if (entry == comp_index.end()) {
@@ -502,12 +502,12 @@ class Reader {
     auto module = std::make_unique<Module>(p.name());
     computations_.assign(n, nullptr);
     for (int i : *order) {
-      ASSIGN_OR_RETURN(std::unique_ptr<Computation> c,
+      KILN_ASSIGN_OR_RETURN(std::unique_ptr<Computation> c,
                        ReadComputation(p.computations(i), comp_index));
       computations_[i] = i == entry->second ? module->AddEntryComputation(std::move(c))
                                             : module->AddEmbeddedComputation(std::move(c));
     }
-    RETURN_IF_ERROR(Annotate(VerifyModule(*module), "DeserializeModule"));
+    KILN_RETURN_IF_ERROR(Annotate(VerifyModule(*module), "DeserializeModule"));
     return module;
   }
 
@@ -538,7 +538,7 @@ class Reader {
       const hloproto::InstructionProto& instr = p.instructions(i);
       if (!ids_.insert(instr.id()).second) return err(&instr, "id ", instr.id(), " is used twice");
       index[instr.id()] = i;
-      RETURN_IF_ERROR(ClaimName(instr.name(), "instruction"));
+      KILN_RETURN_IF_ERROR(ClaimName(instr.name(), "instruction"));
       if (instr.opcode() == "parameter") ++parameter_count;
     }
     std::vector<std::vector<int>> operands(n);

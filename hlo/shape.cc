@@ -222,7 +222,7 @@ std::vector<int64_t> ShapeUtil::RowMajorStrides(absl::Span<const int64_t> dimens
 
 absl::Status ShapeUtil::ValidateShape(const Shape& shape) {
   if (shape.IsTuple()) {
-    for (const Shape& s : shape.tuple_shapes()) RETURN_IF_ERROR(ValidateShape(s));
+    for (const Shape& s : shape.tuple_shapes()) KILN_RETURN_IF_ERROR(ValidateShape(s));
     return absl::OkStatus();
   }
   if (shape.IsToken()) return absl::OkStatus();
@@ -264,7 +264,7 @@ class ShapeParser {
   explicit ShapeParser(std::string_view text) : text_(text) {}
 
   absl::StatusOr<Shape> Parse() {
-    ASSIGN_OR_RETURN(Shape s, ParseOne());
+    KILN_ASSIGN_OR_RETURN(Shape s, ParseOne());
     SkipSpace();
     if (pos_ != text_.size()) return Error("trailing text");
     return s;
@@ -302,7 +302,7 @@ class ShapeParser {
     std::vector<int64_t> v;
     if (Consume(close)) return v;
     while (true) {
-      ASSIGN_OR_RETURN(int64_t x, ParseInt());
+      KILN_ASSIGN_OR_RETURN(int64_t x, ParseInt());
       v.push_back(x);
       if (Consume(close)) return v;
       if (!Consume(',')) return Error("expected ','");
@@ -315,7 +315,7 @@ class ShapeParser {
       std::vector<Shape> elements;
       if (Consume(')')) return ShapeUtil::MakeTupleShape({});
       while (true) {
-        ASSIGN_OR_RETURN(Shape e, ParseOne());
+        KILN_ASSIGN_OR_RETURN(Shape e, ParseOne());
         elements.push_back(std::move(e));
         if (Consume(')')) return ShapeUtil::MakeTupleShape(std::move(elements));
         if (!Consume(',')) return Error("expected ',' or ')' in a tuple shape");
@@ -326,7 +326,7 @@ class ShapeParser {
                                    (text_[pos_] >= '0' && text_[pos_] <= '9'))) {
       ++pos_;
     }
-    ASSIGN_OR_RETURN(PrimitiveType type, ParsePrimitiveType(text_.substr(start, pos_ - start)));
+    KILN_ASSIGN_OR_RETURN(PrimitiveType type, ParsePrimitiveType(text_.substr(start, pos_ - start)));
     if (!Consume('[')) return Error("expected '['");
     std::vector<int64_t> dims;
     std::vector<bool> dynamic;
@@ -338,7 +338,7 @@ class ShapeParser {
           dyn = true;
           pos_ += 2;
         }
-        ASSIGN_OR_RETURN(int64_t d, ParseInt());
+        KILN_ASSIGN_OR_RETURN(int64_t d, ParseInt());
         dims.push_back(d);
         dynamic.push_back(dyn);
         if (Consume(']')) break;
@@ -353,7 +353,7 @@ class ShapeParser {
       std::vector<int64_t> m;
       SkipSpace();
       while (pos_ < text_.size() && text_[pos_] != '}' && text_[pos_] != ':') {
-        ASSIGN_OR_RETURN(int64_t x, ParseInt());
+        KILN_ASSIGN_OR_RETURN(int64_t x, ParseInt());
         m.push_back(x);
         Consume(',');
         SkipSpace();
@@ -367,7 +367,7 @@ class ShapeParser {
           bool more = !layout.tiles.empty() && pos_ < text_.size() && text_[pos_] == '(';
           if (more || (pos_ + 1 < text_.size() && text_[pos_] == 'T' && text_[pos_ + 1] == '(')) {
             pos_ += more ? 1 : 2;
-            ASSIGN_OR_RETURN(std::vector<int64_t> t, ParseIntList(')'));
+            KILN_ASSIGN_OR_RETURN(std::vector<int64_t> t, ParseIntList(')'));
             layout.tiles.push_back(Tile{std::move(t)});
             continue;
           }

@@ -124,7 +124,7 @@ absl::StatusOr<Shape> InferBinary(Opcode op, const Shape& a, const Shape& b) {
   if (a.dimensions() != b.dimensions()) {
     return Err("operand dimensions differ (broadcast them first)");
   }
-  RETURN_IF_ERROR(CheckSameType(a, b, "binary op"));
+  KILN_RETURN_IF_ERROR(CheckSameType(a, b, "binary op"));
   PrimitiveType t = a.element_type();
   switch (op) {
     case Opcode::kCompare:
@@ -164,8 +164,8 @@ absl::StatusOr<Shape> InferDot(const Shape& lhs, const Shape& rhs, const DotDime
                   d.lhs_contracting_dimensions.end());
   rhs_used.insert(rhs_used.end(), d.rhs_contracting_dimensions.begin(),
                   d.rhs_contracting_dimensions.end());
-  RETURN_IF_ERROR(CheckDimsInRange(lhs_used, lhs.rank(), "lhs batch/contracting"));
-  RETURN_IF_ERROR(CheckDimsInRange(rhs_used, rhs.rank(), "rhs batch/contracting"));
+  KILN_RETURN_IF_ERROR(CheckDimsInRange(lhs_used, lhs.rank(), "lhs batch/contracting"));
+  KILN_RETURN_IF_ERROR(CheckDimsInRange(rhs_used, rhs.rank(), "rhs batch/contracting"));
   for (size_t i = 0; i < d.lhs_batch_dimensions.size(); ++i) {
     if (lhs.dimensions(d.lhs_batch_dimensions[i]) != rhs.dimensions(d.rhs_batch_dimensions[i])) {
       return Err("batch dimension sizes differ: lhs ", d.lhs_batch_dimensions[i], " vs rhs ",
@@ -214,7 +214,7 @@ absl::StatusOr<Shape> InferConvolution(const Shape& lhs, const Shape& rhs, const
   if (!IsPermutation(in, ns + 2) || !IsPermutation(k, ns + 2) || !IsPermutation(out, ns + 2)) {
     return Err("convolution dimension numbers are not permutations");
   }
-  RETURN_IF_ERROR(CheckWindow(c.window(), ns));
+  KILN_RETURN_IF_ERROR(CheckWindow(c.window(), ns));
   int64_t fgc = c.feature_group_count(), bgc = c.batch_group_count();
   if (fgc < 1 || bgc < 1) return Err("group counts must be >= 1");
   if (fgc > 1 && bgc > 1) return Err("feature_group_count and batch_group_count both > 1");
@@ -245,7 +245,7 @@ absl::StatusOr<Shape> InferConvolution(const Shape& lhs, const Shape& rhs, const
   dims[d.output_batch_dimension] = batch / bgc;
   dims[d.output_feature_dimension] = k_out;
   for (int64_t i = 0; i < ns; ++i) {
-    ASSIGN_OR_RETURN(
+    KILN_ASSIGN_OR_RETURN(
         dims[d.output_spatial_dimensions[i]],
         WindowOutputSize(lhs.dimensions(d.input_spatial_dimensions[i]), c.window().dimensions[i]));
   }
@@ -271,8 +271,8 @@ absl::StatusOr<Shape> InferGather(const Shape& operand, const Shape& indices,
     return Err("index vector size ", index_vector_size, " != start_index_map size ",
                g.start_index_map.size());
   }
-  RETURN_IF_ERROR(CheckDimsInRange(g.start_index_map, operand.rank(), "start_index_map"));
-  RETURN_IF_ERROR(CheckDimsInRange(g.collapsed_slice_dims, operand.rank(), "collapsed_slice_dims"));
+  KILN_RETURN_IF_ERROR(CheckDimsInRange(g.start_index_map, operand.rank(), "start_index_map"));
+  KILN_RETURN_IF_ERROR(CheckDimsInRange(g.collapsed_slice_dims, operand.rank(), "collapsed_slice_dims"));
   for (int64_t i = 0; i < operand.rank(); ++i) {
     if (slice_sizes[i] < 0 || slice_sizes[i] > operand.dimensions(i)) {
       return Err("slice size ", slice_sizes[i], " out of range for dimension ", i);
@@ -296,7 +296,7 @@ absl::StatusOr<Shape> InferGather(const Shape& operand, const Shape& indices,
     if (i != g.index_vector_dim) batch_sizes.push_back(idx_dims[i]);
   }
   int64_t out_rank = static_cast<int64_t>(batch_sizes.size() + offset_sizes.size());
-  RETURN_IF_ERROR(CheckDimsInRange(g.offset_dims, out_rank, "offset_dims"));
+  KILN_RETURN_IF_ERROR(CheckDimsInRange(g.offset_dims, out_rank, "offset_dims"));
   std::vector<int64_t> dims(out_rank);
   size_t oi = 0, bi = 0;
   for (int64_t i = 0; i < out_rank; ++i) {
@@ -322,12 +322,12 @@ absl::StatusOr<Shape> InferShapeImpl(const Instruction& instr) {
   switch (opcode) {
     case Opcode::kParameter:
     case Opcode::kCustomCall:
-      RETURN_IF_ERROR(ShapeUtil::ValidateShape(given));
+      KILN_RETURN_IF_ERROR(ShapeUtil::ValidateShape(given));
       return given;
     case Opcode::kConstant:
       return instr.literal().shape();
     case Opcode::kIota: {
-      RETURN_IF_ERROR(ShapeUtil::ValidateShape(given));
+      KILN_RETURN_IF_ERROR(ShapeUtil::ValidateShape(given));
       if (!given.IsArray() || given.rank() == 0) return Err("iota needs an array of rank >= 1");
       if (instr.dimensions().size() != 1 || instr.dimensions(0) < 0 ||
           instr.dimensions(0) >= given.rank()) {
@@ -346,8 +346,8 @@ absl::StatusOr<Shape> InferShapeImpl(const Instruction& instr) {
     }
     case Opcode::kClamp: {
       const Shape &lo = *ops[0], &x = *ops[1], &hi = *ops[2];
-      RETURN_IF_ERROR(CheckSameType(lo, x, "clamp"));
-      RETURN_IF_ERROR(CheckSameType(hi, x, "clamp"));
+      KILN_RETURN_IF_ERROR(CheckSameType(lo, x, "clamp"));
+      KILN_RETURN_IF_ERROR(CheckSameType(hi, x, "clamp"));
       if ((!lo.IsScalar() && lo.dimensions() != x.dimensions()) ||
           (!hi.IsScalar() && hi.dimensions() != x.dimensions())) {
         return Err("min and max must be scalars or of the operand's dimensions");
@@ -360,7 +360,7 @@ absl::StatusOr<Shape> InferShapeImpl(const Instruction& instr) {
         return Err("broadcast dimensions ", Dims(instr.dimensions()), " do not match operand rank ",
                    o.rank());
       }
-      RETURN_IF_ERROR(CheckDimsInRange(instr.dimensions(), given.rank(), "broadcast"));
+      KILN_RETURN_IF_ERROR(CheckDimsInRange(instr.dimensions(), given.rank(), "broadcast"));
       for (int64_t i = 0; i < o.rank(); ++i) {
         if (o.dimensions(i) != given.dimensions(instr.dimensions(i))) {
           return Err("operand dimension ", i, " (", o.dimensions(i), ") != result dimension ",
@@ -430,7 +430,7 @@ absl::StatusOr<Shape> InferShapeImpl(const Instruction& instr) {
       if (ops.size() < 2) return Err("needs an operand, an update and start indices");
       const Shape &o = *ops[0], &u = *ops[1];
       if (instr.operand_count() != o.rank() + 2) return Err("needs one start index per dimension");
-      RETURN_IF_ERROR(CheckSameType(o, u, "dynamic-update-slice"));
+      KILN_RETURN_IF_ERROR(CheckSameType(o, u, "dynamic-update-slice"));
       if (u.rank() != o.rank()) return Err("update rank differs from operand rank");
       for (int64_t i = 0; i < o.rank(); ++i) {
         if (u.dimensions(i) > o.dimensions(i)) return Err("update larger than operand");
@@ -450,7 +450,7 @@ absl::StatusOr<Shape> InferShapeImpl(const Instruction& instr) {
       if (dim < 0 || dim >= first.rank()) return Err("dimension ", dim, " out of range");
       std::vector<int64_t> dims = first.dimensions();
       for (size_t k = 1; k < ops.size(); ++k) {
-        RETURN_IF_ERROR(CheckSameType(first, *ops[k], "concatenate"));
+        KILN_RETURN_IF_ERROR(CheckSameType(first, *ops[k], "concatenate"));
         if (ops[k]->rank() != first.rank()) return Err("operand ranks differ");
         for (int64_t i = 0; i < first.rank(); ++i) {
           if (i != dim && ops[k]->dimensions(i) != first.dimensions(i)) {
@@ -465,7 +465,7 @@ absl::StatusOr<Shape> InferShapeImpl(const Instruction& instr) {
     }
     case Opcode::kPad: {
       const Shape &o = *ops[0], &v = *ops[1];
-      RETURN_IF_ERROR(CheckSameType(o, v, "pad"));
+      KILN_RETURN_IF_ERROR(CheckSameType(o, v, "pad"));
       if (!v.IsScalar()) return Err("padding value must be a scalar");
       if (static_cast<int64_t>(instr.padding_config().size()) != o.rank()) {
         return Err("padding config has ", instr.padding_config().size(),
@@ -488,7 +488,7 @@ absl::StatusOr<Shape> InferShapeImpl(const Instruction& instr) {
       return ShapeUtil::MakeShape(o.element_type(), dims);
     }
     case Opcode::kReverse:
-      RETURN_IF_ERROR(CheckDimsInRange(instr.dimensions(), ops[0]->rank(), "reverse"));
+      KILN_RETURN_IF_ERROR(CheckDimsInRange(instr.dimensions(), ops[0]->rank(), "reverse"));
       return *ops[0];
     case Opcode::kConvert:
       if (!ops[0]->IsArray() || !given.IsArray()) return Err("convert needs array types");
@@ -517,21 +517,21 @@ absl::StatusOr<Shape> InferShapeImpl(const Instruction& instr) {
       return *ops[0];
     case Opcode::kDot: {
       PrimitiveType rt = given.valid() ? given.element_type() : ops[0]->element_type();
-      if (!given.valid()) RETURN_IF_ERROR(CheckSameType(*ops[0], *ops[1], "dot"));
+      if (!given.valid()) KILN_RETURN_IF_ERROR(CheckSameType(*ops[0], *ops[1], "dot"));
       return InferDot(*ops[0], *ops[1], instr.dot_dimension_numbers(), rt);
     }
     case Opcode::kConvolution: {
       PrimitiveType rt = given.valid() ? given.element_type() : ops[0]->element_type();
-      if (!given.valid()) RETURN_IF_ERROR(CheckSameType(*ops[0], *ops[1], "convolution"));
+      if (!given.valid()) KILN_RETURN_IF_ERROR(CheckSameType(*ops[0], *ops[1], "convolution"));
       return InferConvolution(*ops[0], *ops[1], instr, rt);
     }
     case Opcode::kReduce: {
       int64_t n = instr.operand_count() / 2;
       if (instr.operand_count() % 2 != 0 || n == 0) return Err("needs N operands and N inits");
       if (instr.called_computations().size() != 1) return Err("needs to_apply");
-      RETURN_IF_ERROR(CheckScalarComputation(instr.to_apply(), 2 * n, n, "reduce"));
+      KILN_RETURN_IF_ERROR(CheckScalarComputation(instr.to_apply(), 2 * n, n, "reduce"));
       const Shape& first = *ops[0];
-      RETURN_IF_ERROR(CheckDimsInRange(instr.dimensions(), first.rank(), "reduce"));
+      KILN_RETURN_IF_ERROR(CheckDimsInRange(instr.dimensions(), first.rank(), "reduce"));
       std::vector<Shape> results;
       for (int64_t k = 0; k < n; ++k) {
         if (ops[k]->dimensions() != first.dimensions()) return Err("operand dimensions differ");
@@ -549,12 +549,12 @@ absl::StatusOr<Shape> InferShapeImpl(const Instruction& instr) {
       int64_t n = instr.operand_count() / 2;
       if (instr.operand_count() % 2 != 0 || n == 0) return Err("needs N operands and N inits");
       if (instr.called_computations().size() != 1) return Err("needs to_apply");
-      RETURN_IF_ERROR(CheckScalarComputation(instr.to_apply(), 2 * n, n, "reduce-window"));
+      KILN_RETURN_IF_ERROR(CheckScalarComputation(instr.to_apply(), 2 * n, n, "reduce-window"));
       const Shape& first = *ops[0];
-      RETURN_IF_ERROR(CheckWindow(instr.window(), first.rank()));
+      KILN_RETURN_IF_ERROR(CheckWindow(instr.window(), first.rank()));
       std::vector<int64_t> dims;
       for (int64_t i = 0; i < first.rank(); ++i) {
-        ASSIGN_OR_RETURN(int64_t size,
+        KILN_ASSIGN_OR_RETURN(int64_t size,
                          WindowOutputSize(first.dimensions(i), instr.window().dimensions[i]));
         dims.push_back(size);
       }
@@ -570,13 +570,13 @@ absl::StatusOr<Shape> InferShapeImpl(const Instruction& instr) {
     case Opcode::kSelectAndScatter: {
       const Shape &o = *ops[0], &src = *ops[1], &init = *ops[2];
       if (instr.called_computations().size() != 2) return Err("needs select and scatter");
-      RETURN_IF_ERROR(CheckScalarComputation(instr.called_computations()[0], 2, 1, "select"));
-      RETURN_IF_ERROR(CheckScalarComputation(instr.called_computations()[1], 2, 1, "scatter"));
-      RETURN_IF_ERROR(CheckWindow(instr.window(), o.rank()));
+      KILN_RETURN_IF_ERROR(CheckScalarComputation(instr.called_computations()[0], 2, 1, "select"));
+      KILN_RETURN_IF_ERROR(CheckScalarComputation(instr.called_computations()[1], 2, 1, "scatter"));
+      KILN_RETURN_IF_ERROR(CheckWindow(instr.window(), o.rank()));
       if (!init.IsScalar()) return Err("init value must be a scalar");
       std::vector<int64_t> dims;
       for (int64_t i = 0; i < o.rank(); ++i) {
-        ASSIGN_OR_RETURN(int64_t size,
+        KILN_ASSIGN_OR_RETURN(int64_t size,
                          WindowOutputSize(o.dimensions(i), instr.window().dimensions[i]));
         dims.push_back(size);
       }
@@ -594,7 +594,7 @@ absl::StatusOr<Shape> InferShapeImpl(const Instruction& instr) {
         return Err("needs N operands, indices and N updates");
       }
       if (instr.called_computations().size() != 1) return Err("needs to_apply");
-      RETURN_IF_ERROR(CheckScalarComputation(instr.to_apply(), 2 * n, n, "scatter"));
+      KILN_RETURN_IF_ERROR(CheckScalarComputation(instr.to_apply(), 2 * n, n, "scatter"));
       if (!IsIntegralType(ops[n]->element_type())) return Err("scatter indices must be integers");
       std::vector<Shape> results;
       for (int64_t k = 0; k < n; ++k) results.push_back(*ops[k]);
@@ -604,7 +604,7 @@ absl::StatusOr<Shape> InferShapeImpl(const Instruction& instr) {
     case Opcode::kSort: {
       if (ops.empty()) return Err("needs operands");
       if (instr.called_computations().size() != 1) return Err("needs a comparator");
-      RETURN_IF_ERROR(CheckScalarComputation(instr.to_apply(), 2 * ops.size(), 1, "sort"));
+      KILN_RETURN_IF_ERROR(CheckScalarComputation(instr.to_apply(), 2 * ops.size(), 1, "sort"));
       if (instr.to_apply()->root_instruction()->shape().element_type() != PrimitiveType::PRED) {
         return Err("comparator must return pred");
       }
@@ -623,7 +623,7 @@ absl::StatusOr<Shape> InferShapeImpl(const Instruction& instr) {
     case Opcode::kMap: {
       if (ops.empty()) return Err("needs operands");
       if (instr.called_computations().size() != 1) return Err("needs to_apply");
-      RETURN_IF_ERROR(CheckScalarComputation(instr.to_apply(), ops.size(), 1, "map"));
+      KILN_RETURN_IF_ERROR(CheckScalarComputation(instr.to_apply(), ops.size(), 1, "map"));
       for (const Shape* s : ops) {
         if (s->dimensions() != ops[0]->dimensions()) return Err("operand dimensions differ");
       }

@@ -47,7 +47,7 @@ absl::Status VerifyComputation(const Module& module, const Computation& c,
       return err(instr, "shape ", instr->shape().ToString(false), " differs from the inferred ",
                  inferred->ToString(false));
     }
-    RETURN_IF_ERROR(Annotate(ShapeUtil::ValidateShape(instr->shape()),
+    KILN_RETURN_IF_ERROR(Annotate(ShapeUtil::ValidateShape(instr->shape()),
                              internal::Cat("HLO verifier: %", instr->name())));
   }
   return absl::OkStatus();
@@ -62,7 +62,7 @@ absl::Status VerifyModule(const Module& module) {
   }
   absl::flat_hash_set<std::string> names;
   for (const Computation* c : module.MakeComputationPostOrder()) {
-    RETURN_IF_ERROR(VerifyComputation(module, *c, names));
+    KILN_RETURN_IF_ERROR(VerifyComputation(module, *c, names));
   }
   return absl::OkStatus();
 }

@@ -133,7 +133,7 @@ class LaunchKernel : public OpKernel {
     if (backend == nullptr) {
       return absl::NotFoundError(absl::StrCat("JIT backend '", backend_, "' is not registered"));
     }
-    ASSIGN_OR_RETURN(std::unique_ptr<hlo::Module> module,
+    KILN_ASSIGN_OR_RETURN(std::unique_ptr<hlo::Module> module,
                      LowerGraph(*cluster_, absl::StrCat("cluster_", fingerprint_), dims));
     if (!dump_to_.empty()) {
       if (absl::Status s = DumpHlo(dump_to_, fingerprint_, *module); !s.ok()) {
@@ -165,7 +165,7 @@ class LaunchKernel : public OpKernel {
       if (result_shapes[i].element_type() != hlo::PrimitiveType::F32) {
         return ctx.Error(absl::StrCat("result ", i, " is ", result_shapes[i].ToString(false), ", not f32"));
       }
-      ASSIGN_OR_RETURN(Tensor * out, ctx.AllocateOutput(i, DType::kF32, result_shapes[i].dimensions()));
+      KILN_ASSIGN_OR_RETURN(Tensor * out, ctx.AllocateOutput(i, DType::kF32, result_shapes[i].dimensions()));
       results.push_back({out->raw_data(), out->byte_size()});
     }
     backends::RunContext run_context;
@@ -182,7 +182,7 @@ class LaunchKernel : public OpKernel {
     for (int i = 0; i < ctx.num_inputs(); ++i) feeds.emplace_back(cluster_->inputs[i].name, ctx.input(i));
     std::vector<std::string> fetches;
     for (const ValueInfo& out : cluster_->outputs) fetches.push_back(out.name);
-    ASSIGN_OR_RETURN(std::vector<Tensor> outputs, executor.Run(feeds, fetches));
+    KILN_ASSIGN_OR_RETURN(std::vector<Tensor> outputs, executor.Run(feeds, fetches));
     for (size_t i = 0; i < outputs.size(); ++i) ctx.SetOutput(static_cast<int>(i), std::move(outputs[i]));
     return absl::OkStatus();
   }
@@ -196,7 +196,7 @@ class LaunchKernel : public OpKernel {
 };
 
 absl::Status LaunchShapeFn(InferenceContext& ctx) {
-  ASSIGN_OR_RETURN(std::shared_ptr<const Graph> cluster, ctx.node().GetGraph("cluster"));
+  KILN_ASSIGN_OR_RETURN(std::shared_ptr<const Graph> cluster, ctx.node().GetGraph("cluster"));
   if (cluster == nullptr) return ctx.Error("attribute 'cluster' holds no graph");
   if (ctx.num_inputs() != static_cast<int>(cluster->inputs.size())) {
     return ctx.Error(absl::StrCat("has ", ctx.num_inputs(), " inputs; its cluster takes ", cluster->inputs.size()));
@@ -222,13 +222,13 @@ absl::Status LaunchShapeFn(InferenceContext& ctx) {
 
 absl::StatusOr<std::unique_ptr<OpKernel>> MakeLaunchKernel(const KernelConstruction& kc) {
   const Node& node = kc.node;
-  ASSIGN_OR_RETURN(std::shared_ptr<const Graph> cluster, node.GetGraph("cluster"));
+  KILN_ASSIGN_OR_RETURN(std::shared_ptr<const Graph> cluster, node.GetGraph("cluster"));
   if (cluster == nullptr) {
     return absl::InvalidArgumentError(absl::StrCat(kLaunchOp, " node '", node.name, "' has no cluster"));
   }
-  ASSIGN_OR_RETURN(std::string backend, node.GetString("backend", std::string("cpu")));
-  ASSIGN_OR_RETURN(std::string fingerprint, node.GetString("fingerprint", Fingerprint(*cluster)));
-  ASSIGN_OR_RETURN(std::string dump_to, node.GetString("dump_to", std::string()));
+  KILN_ASSIGN_OR_RETURN(std::string backend, node.GetString("backend", std::string("cpu")));
+  KILN_ASSIGN_OR_RETURN(std::string fingerprint, node.GetString("fingerprint", Fingerprint(*cluster)));
+  KILN_ASSIGN_OR_RETURN(std::string dump_to, node.GetString("dump_to", std::string()));
   return std::make_unique<LaunchKernel>(std::move(cluster), node.name, std::move(backend),
                                         std::move(fingerprint), std::move(dump_to));
 }

@@ -61,9 +61,9 @@ class LowerContext {
     if (!has_input(i)) return Error(absl::StrCat("input ", i, " is missing"));
     Value& v = *inputs_[i];
     if (!v.op.valid() && v.constant.has_value()) {
-      ASSIGN_OR_RETURN(PrimitiveType type, ToPrimitiveType(v.constant->dtype()));
+      KILN_ASSIGN_OR_RETURN(PrimitiveType type, ToPrimitiveType(v.constant->dtype()));
       hlo::Shape shape(type, v.constant->dims());
-      ASSIGN_OR_RETURN(hlo::Literal literal,
+      KILN_ASSIGN_OR_RETURN(hlo::Literal literal,
                        hlo::Literal::CreateFromBytes(shape, v.constant->raw_data(), v.constant->byte_size()));
       v.op = b_.ConstantLiteral(std::move(literal));
     }
@@ -79,13 +79,13 @@ class LowerContext {
     return *inputs_[i]->constant;
   }
   absl::StatusOr<std::vector<int64_t>> constant_ints(int i) {
-    ASSIGN_OR_RETURN(Tensor t, constant(i));
+    KILN_ASSIGN_OR_RETURN(Tensor t, constant(i));
     std::vector<int64_t> v(t.num_elements());
     for (int64_t k = 0; k < t.num_elements(); ++k) v[k] = t.GetAsInt64(k);
     return v;
   }
   absl::StatusOr<float> constant_scalar(int i) {
-    ASSIGN_OR_RETURN(Tensor t, constant(i));
+    KILN_ASSIGN_OR_RETURN(Tensor t, constant(i));
     if (t.num_elements() != 1) return Error(absl::StrCat("input ", i, " must be a scalar"));
     return static_cast<float>(t.GetAsDouble(0));
   }
@@ -151,10 +151,10 @@ absl::Status LowerBinary(LowerContext& ctx, hlo::Opcode opcode) {
   if (n == 0 || (!variadic && n != 2)) {
     return ctx.Unimplemented(absl::StrCat(ctx.node().op, " with ", n, " inputs"));
   }
-  ASSIGN_OR_RETURN(Op acc, ctx.input(0));
+  KILN_ASSIGN_OR_RETURN(Op acc, ctx.input(0));
   for (size_t i = 1; i < n; ++i) {
-    ASSIGN_OR_RETURN(Op b, ctx.input(static_cast<int>(i)));
-    ASSIGN_OR_RETURN(auto pair, BroadcastPair(ctx, acc, b));
+    KILN_ASSIGN_OR_RETURN(Op b, ctx.input(static_cast<int>(i)));
+    KILN_ASSIGN_OR_RETURN(auto pair, BroadcastPair(ctx, acc, b));
     acc = ctx.b().Binary(opcode, pair.first, pair.second);
   }
   ctx.set_output(0, acc);
@@ -162,32 +162,32 @@ absl::Status LowerBinary(LowerContext& ctx, hlo::Opcode opcode) {
 }
 
 absl::Status LowerUnary(LowerContext& ctx, hlo::Opcode opcode) {
-  ASSIGN_OR_RETURN(Op x, ctx.input(0));
+  KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
   ctx.set_output(0, ctx.b().Unary(opcode, x));
   return absl::OkStatus();
 }
 
 absl::Status LowerRelu(LowerContext& ctx) {
-  ASSIGN_OR_RETURN(Op x, ctx.input(0));
+  KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
   ctx.set_output(0, ctx.b().Max(x, ctx.b().ConstantR0<float>(0.0f)));
   return absl::OkStatus();
 }
 
 absl::Status LowerClip(LowerContext& ctx) {
-  ASSIGN_OR_RETURN(Op x, ctx.input(0));
+  KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
   std::optional<float> lo, hi;
   // Opset < 11 carries the bounds as attributes, later opsets as optional constant inputs.
   if (ctx.node().HasAttr("min")) {
-    ASSIGN_OR_RETURN(lo, ctx.node().GetFloat("min"));
+    KILN_ASSIGN_OR_RETURN(lo, ctx.node().GetFloat("min"));
   }
   if (ctx.node().HasAttr("max")) {
-    ASSIGN_OR_RETURN(hi, ctx.node().GetFloat("max"));
+    KILN_ASSIGN_OR_RETURN(hi, ctx.node().GetFloat("max"));
   }
   if (ctx.has_input(1)) {
-    ASSIGN_OR_RETURN(lo, ctx.constant_scalar(1));
+    KILN_ASSIGN_OR_RETURN(lo, ctx.constant_scalar(1));
   }
   if (ctx.has_input(2)) {
-    ASSIGN_OR_RETURN(hi, ctx.constant_scalar(2));
+    KILN_ASSIGN_OR_RETURN(hi, ctx.constant_scalar(2));
   }
   hlo::Builder& b = ctx.b();
   Op y = x;
@@ -217,10 +217,10 @@ absl::StatusOr<SpatialWindow> ReadWindow(LowerContext& ctx, const std::vector<in
   if (w.kernel.size() != n) {
     return ctx.Error(absl::StrCat("kernel has ", w.kernel.size(), " spatial dims, input has ", n));
   }
-  ASSIGN_OR_RETURN(w.strides, node.GetInts("strides", std::vector<int64_t>(n, 1)));
-  ASSIGN_OR_RETURN(w.dilations, node.GetInts("dilations", std::vector<int64_t>(n, 1)));
-  ASSIGN_OR_RETURN(std::vector<int64_t> pads, node.GetInts("pads", std::vector<int64_t>(2 * n, 0)));
-  ASSIGN_OR_RETURN(std::string auto_pad, node.GetString("auto_pad", std::string("NOTSET")));
+  KILN_ASSIGN_OR_RETURN(w.strides, node.GetInts("strides", std::vector<int64_t>(n, 1)));
+  KILN_ASSIGN_OR_RETURN(w.dilations, node.GetInts("dilations", std::vector<int64_t>(n, 1)));
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> pads, node.GetInts("pads", std::vector<int64_t>(2 * n, 0)));
+  KILN_ASSIGN_OR_RETURN(std::string auto_pad, node.GetString("auto_pad", std::string("NOTSET")));
   if (w.strides.size() != n || w.dilations.size() != n || pads.size() != 2 * n) {
     return ctx.Error("strides, dilations or pads do not match the number of spatial dims");
   }
@@ -245,18 +245,18 @@ absl::StatusOr<SpatialWindow> ReadWindow(LowerContext& ctx, const std::vector<in
 }
 
 absl::Status LowerConv(LowerContext& ctx) {
-  ASSIGN_OR_RETURN(Op x, ctx.input(0));
-  ASSIGN_OR_RETURN(Op w, ctx.input(1));
+  KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
+  KILN_ASSIGN_OR_RETURN(Op w, ctx.input(1));
   if (Rank(x) < 3 || Rank(w) != Rank(x)) return ctx.Error("Conv needs input and weights of equal rank >= 3");
   const Node& node = ctx.node();
-  ASSIGN_OR_RETURN(int64_t group, node.GetInt("group", 1));
+  KILN_ASSIGN_OR_RETURN(int64_t group, node.GetInt("group", 1));
   std::vector<int64_t> kernel(DimsOf(w).begin() + 2, DimsOf(w).end());
-  ASSIGN_OR_RETURN(SpatialWindow win, ReadWindow(ctx, DimsOf(x), kernel));
+  KILN_ASSIGN_OR_RETURN(SpatialWindow win, ReadWindow(ctx, DimsOf(x), kernel));
   hlo::Builder& b = ctx.b();
   Op y = b.ConvGeneralDilated(x, w, win.strides, win.padding, {}, win.dilations,
                               hlo::ConvolutionDimensionNumbers::Nchw(Rank(x) - 2), group);
   if (ctx.has_input(2)) {
-    ASSIGN_OR_RETURN(Op bias, ctx.input(2));
+    KILN_ASSIGN_OR_RETURN(Op bias, ctx.input(2));
     y = b.Add(y, bias, {1});
   }
   ctx.set_output(0, y);
@@ -265,12 +265,12 @@ absl::Status LowerConv(LowerContext& ctx) {
 
 absl::Status LowerGemm(LowerContext& ctx) {
   const Node& node = ctx.node();
-  ASSIGN_OR_RETURN(Op a, ctx.input(0));
-  ASSIGN_OR_RETURN(Op bm, ctx.input(1));
-  ASSIGN_OR_RETURN(float alpha, node.GetFloat("alpha", 1.0f));
-  ASSIGN_OR_RETURN(float beta, node.GetFloat("beta", 1.0f));
-  ASSIGN_OR_RETURN(int64_t trans_a, node.GetInt("transA", 0));
-  ASSIGN_OR_RETURN(int64_t trans_b, node.GetInt("transB", 0));
+  KILN_ASSIGN_OR_RETURN(Op a, ctx.input(0));
+  KILN_ASSIGN_OR_RETURN(Op bm, ctx.input(1));
+  KILN_ASSIGN_OR_RETURN(float alpha, node.GetFloat("alpha", 1.0f));
+  KILN_ASSIGN_OR_RETURN(float beta, node.GetFloat("beta", 1.0f));
+  KILN_ASSIGN_OR_RETURN(int64_t trans_a, node.GetInt("transA", 0));
+  KILN_ASSIGN_OR_RETURN(int64_t trans_b, node.GetInt("transB", 0));
   if (Rank(a) != 2 || Rank(bm) != 2) return ctx.Error("Gemm needs rank-2 A and B");
   hlo::Builder& b = ctx.b();
   hlo::DotDimensionNumbers dnums;
@@ -279,9 +279,9 @@ absl::Status LowerGemm(LowerContext& ctx) {
   Op y = b.DotGeneral(a, bm, dnums);
   if (alpha != 1.0f) y = b.Mul(y, b.ConstantR0<float>(alpha));
   if (ctx.has_input(2) && beta != 0.0f) {
-    ASSIGN_OR_RETURN(Op c, ctx.input(2));
+    KILN_ASSIGN_OR_RETURN(Op c, ctx.input(2));
     if (beta != 1.0f) c = b.Mul(c, b.ConstantR0<float>(beta));
-    ASSIGN_OR_RETURN(auto pair, BroadcastPair(ctx, y, c));
+    KILN_ASSIGN_OR_RETURN(auto pair, BroadcastPair(ctx, y, c));
     if (DimsOf(pair.first) != DimsOf(y)) return ctx.Error("Gemm's C does not broadcast to [M, N]");
     y = b.Add(pair.first, pair.second);
   }
@@ -290,8 +290,8 @@ absl::Status LowerGemm(LowerContext& ctx) {
 }
 
 absl::Status LowerMatMul(LowerContext& ctx) {
-  ASSIGN_OR_RETURN(Op a, ctx.input(0));
-  ASSIGN_OR_RETURN(Op bm, ctx.input(1));
+  KILN_ASSIGN_OR_RETURN(Op a, ctx.input(0));
+  KILN_ASSIGN_OR_RETURN(Op bm, ctx.input(1));
   hlo::Builder& b = ctx.b();
   std::vector<int64_t> da = DimsOf(a), db = DimsOf(bm);
   if (da.empty() || db.empty()) return ctx.Error("MatMul operands must have rank >= 1");
@@ -356,10 +356,10 @@ absl::Status LowerMaxPool(LowerContext& ctx) {
   if (node.outputs.size() > 1 && !node.outputs[1].empty()) {
     return ctx.Unimplemented("MaxPool's Indices output");
   }
-  ASSIGN_OR_RETURN(Op x, ctx.input(0));
-  ASSIGN_OR_RETURN(std::vector<int64_t> kernel, node.GetInts("kernel_shape"));
-  ASSIGN_OR_RETURN(SpatialWindow win, ReadWindow(ctx, DimsOf(x), kernel));
-  ASSIGN_OR_RETURN(int64_t ceil_mode, node.GetInt("ceil_mode", 0));
+  KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> kernel, node.GetInts("kernel_shape"));
+  KILN_ASSIGN_OR_RETURN(SpatialWindow win, ReadWindow(ctx, DimsOf(x), kernel));
+  KILN_ASSIGN_OR_RETURN(int64_t ceil_mode, node.GetInt("ceil_mode", 0));
   const std::vector<int64_t>& d = DimsOf(x);
   std::vector<int64_t> window = {1, 1}, strides = {1, 1}, dilations = {1, 1};
   std::vector<hlo::PaddingPair> padding = {{0, 0}, {0, 0}};
@@ -389,11 +389,11 @@ absl::Status LowerMaxPool(LowerContext& ctx) {
 
 absl::Status LowerAveragePool(LowerContext& ctx) {
   const Node& node = ctx.node();
-  ASSIGN_OR_RETURN(Op x, ctx.input(0));
-  ASSIGN_OR_RETURN(std::vector<int64_t> kernel, node.GetInts("kernel_shape"));
-  ASSIGN_OR_RETURN(SpatialWindow win, ReadWindow(ctx, DimsOf(x), kernel));
-  ASSIGN_OR_RETURN(int64_t ceil_mode, node.GetInt("ceil_mode", 0));
-  ASSIGN_OR_RETURN(int64_t count_include_pad, node.GetInt("count_include_pad", 0));
+  KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> kernel, node.GetInts("kernel_shape"));
+  KILN_ASSIGN_OR_RETURN(SpatialWindow win, ReadWindow(ctx, DimsOf(x), kernel));
+  KILN_ASSIGN_OR_RETURN(int64_t ceil_mode, node.GetInt("ceil_mode", 0));
+  KILN_ASSIGN_OR_RETURN(int64_t count_include_pad, node.GetInt("count_include_pad", 0));
   if (ceil_mode != 0) return ctx.Unimplemented("AveragePool with ceil_mode=1");
   const std::vector<int64_t>& d = DimsOf(x);
   const size_t n = kernel.size();
@@ -457,7 +457,7 @@ Op MeanOver(hlo::Builder& b, Op x, const std::vector<int64_t>& dims, bool keep_d
 }
 
 absl::Status LowerGlobalAveragePool(LowerContext& ctx) {
-  ASSIGN_OR_RETURN(Op x, ctx.input(0));
+  KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
   if (Rank(x) < 3) return ctx.Error("GlobalAveragePool needs rank >= 3");
   std::vector<int64_t> spatial;
   for (int64_t i = 2; i < Rank(x); ++i) spatial.push_back(i);
@@ -467,14 +467,14 @@ absl::Status LowerGlobalAveragePool(LowerContext& ctx) {
 
 absl::Status LowerReduceMean(LowerContext& ctx) {
   const Node& node = ctx.node();
-  ASSIGN_OR_RETURN(Op x, ctx.input(0));
-  ASSIGN_OR_RETURN(int64_t keep_dims, node.GetInt("keepdims", 1));
-  ASSIGN_OR_RETURN(int64_t noop_with_empty_axes, node.GetInt("noop_with_empty_axes", 0));
+  KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
+  KILN_ASSIGN_OR_RETURN(int64_t keep_dims, node.GetInt("keepdims", 1));
+  KILN_ASSIGN_OR_RETURN(int64_t noop_with_empty_axes, node.GetInt("noop_with_empty_axes", 0));
   std::vector<int64_t> axes;
   if (ctx.has_input(1)) {
-    ASSIGN_OR_RETURN(axes, ctx.constant_ints(1));  // Opset 18: axes as an input.
+    KILN_ASSIGN_OR_RETURN(axes, ctx.constant_ints(1));  // Opset 18: axes as an input.
   } else {
-    ASSIGN_OR_RETURN(axes, node.GetInts("axes", std::vector<int64_t>{}));
+    KILN_ASSIGN_OR_RETURN(axes, node.GetInts("axes", std::vector<int64_t>{}));
   }
   if (axes.empty()) {
     if (noop_with_empty_axes) {
@@ -485,7 +485,7 @@ absl::Status LowerReduceMean(LowerContext& ctx) {
   }
   std::set<int64_t> unique;
   for (int64_t a : axes) {
-    ASSIGN_OR_RETURN(int64_t axis, NormalizeAxis(ctx, a, Rank(x)));
+    KILN_ASSIGN_OR_RETURN(int64_t axis, NormalizeAxis(ctx, a, Rank(x)));
     unique.insert(axis);
   }
   ctx.set_output(0, MeanOver(ctx.b(), x, std::vector<int64_t>(unique.begin(), unique.end()), keep_dims != 0));
@@ -493,14 +493,14 @@ absl::Status LowerReduceMean(LowerContext& ctx) {
 }
 
 absl::Status LowerReshape(LowerContext& ctx) {
-  ASSIGN_OR_RETURN(Op x, ctx.input(0));
+  KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
   std::vector<int64_t> target;
   if (ctx.has_input(1)) {
-    ASSIGN_OR_RETURN(target, ctx.constant_ints(1));
+    KILN_ASSIGN_OR_RETURN(target, ctx.constant_ints(1));
   } else {
-    ASSIGN_OR_RETURN(target, ctx.node().GetInts("shape"));  // Opset < 5.
+    KILN_ASSIGN_OR_RETURN(target, ctx.node().GetInts("shape"));  // Opset < 5.
   }
-  ASSIGN_OR_RETURN(int64_t allow_zero, ctx.node().GetInt("allowzero", 0));
+  KILN_ASSIGN_OR_RETURN(int64_t allow_zero, ctx.node().GetInt("allowzero", 0));
   const std::vector<int64_t>& in = DimsOf(x);
   int64_t known = 1, infer = -1;
   for (size_t i = 0; i < target.size(); ++i) {
@@ -531,8 +531,8 @@ absl::Status LowerReshape(LowerContext& ctx) {
 }
 
 absl::Status LowerFlatten(LowerContext& ctx) {
-  ASSIGN_OR_RETURN(Op x, ctx.input(0));
-  ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", 1));
+  KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
+  KILN_ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", 1));
   const int64_t rank = Rank(x);
   if (axis_attr < -rank || axis_attr > rank) return ctx.Error(absl::StrCat("axis ", axis_attr, " out of range"));
   int64_t axis = axis_attr < 0 ? axis_attr + rank : axis_attr;
@@ -557,10 +557,10 @@ Op SoftmaxAlong(hlo::Builder& b, Op x, int64_t axis) {
 }
 
 absl::Status LowerSoftmax(LowerContext& ctx) {
-  ASSIGN_OR_RETURN(Op x, ctx.input(0));
-  ASSIGN_OR_RETURN(int64_t coerce_2d, ctx.node().GetInt("coerce_2d", 0));
-  ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", coerce_2d ? 1 : -1));
-  ASSIGN_OR_RETURN(int64_t axis, NormalizeAxis(ctx, axis_attr, std::max<int64_t>(Rank(x), 1)));
+  KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
+  KILN_ASSIGN_OR_RETURN(int64_t coerce_2d, ctx.node().GetInt("coerce_2d", 0));
+  KILN_ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", coerce_2d ? 1 : -1));
+  KILN_ASSIGN_OR_RETURN(int64_t axis, NormalizeAxis(ctx, axis_attr, std::max<int64_t>(Rank(x), 1)));
   hlo::Builder& b = ctx.b();
   if (Rank(x) == 0) return ctx.Error("Softmax needs rank >= 1");
   if (!coerce_2d) {
@@ -579,27 +579,27 @@ absl::Status LowerConcat(LowerContext& ctx) {
   std::vector<Op> parts;
   for (int i = 0; i < ctx.node().num_inputs(); ++i) {
     if (!ctx.has_input(i)) continue;
-    ASSIGN_OR_RETURN(Op x, ctx.input(i));
+    KILN_ASSIGN_OR_RETURN(Op x, ctx.input(i));
     parts.push_back(x);
   }
   if (parts.empty()) return ctx.Error("Concat needs at least one input");
-  ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis"));
-  ASSIGN_OR_RETURN(int64_t axis, NormalizeAxis(ctx, axis_attr, Rank(parts[0])));
+  KILN_ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis"));
+  KILN_ASSIGN_OR_RETURN(int64_t axis, NormalizeAxis(ctx, axis_attr, Rank(parts[0])));
   ctx.set_output(0, ctx.b().ConcatInDim(parts, axis));
   return absl::OkStatus();
 }
 
 absl::Status LowerTranspose(LowerContext& ctx) {
-  ASSIGN_OR_RETURN(Op x, ctx.input(0));
+  KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
   std::vector<int64_t> reversed;
   for (int64_t i = Rank(x) - 1; i >= 0; --i) reversed.push_back(i);
-  ASSIGN_OR_RETURN(std::vector<int64_t> perm, ctx.node().GetInts("perm", reversed));
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> perm, ctx.node().GetInts("perm", reversed));
   ctx.set_output(0, ctx.b().Transpose(x, perm));
   return absl::OkStatus();
 }
 
 absl::Status LowerIdentity(LowerContext& ctx) {
-  ASSIGN_OR_RETURN(Op x, ctx.input(0));
+  KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
   Value v{x, std::nullopt};
   if (absl::StatusOr<Tensor> c = ctx.constant(0); c.ok()) v.constant = *c;
   ctx.set_output(0, std::move(v));
@@ -607,9 +607,9 @@ absl::Status LowerIdentity(LowerContext& ctx) {
 }
 
 absl::Status LowerConstant(LowerContext& ctx) {
-  ASSIGN_OR_RETURN(Tensor t, ctx.node().GetTensor("value"));
-  ASSIGN_OR_RETURN(PrimitiveType type, ToPrimitiveType(t.dtype()));
-  ASSIGN_OR_RETURN(hlo::Literal literal,
+  KILN_ASSIGN_OR_RETURN(Tensor t, ctx.node().GetTensor("value"));
+  KILN_ASSIGN_OR_RETURN(PrimitiveType type, ToPrimitiveType(t.dtype()));
+  KILN_ASSIGN_OR_RETURN(hlo::Literal literal,
                    hlo::Literal::CreateFromBytes(hlo::Shape(type, t.dims()), t.raw_data(), t.byte_size()));
   ctx.set_output(0, Value{ctx.b().ConstantLiteral(std::move(literal)), t});
   return absl::OkStatus();
@@ -620,14 +620,14 @@ absl::Status LowerBatchNormalization(LowerContext& ctx) {
   for (size_t i = 1; i < node.outputs.size(); ++i) {
     if (!node.outputs[i].empty()) return ctx.Unimplemented("BatchNormalization's training outputs");
   }
-  ASSIGN_OR_RETURN(int64_t training, node.GetInt("training_mode", 0));
+  KILN_ASSIGN_OR_RETURN(int64_t training, node.GetInt("training_mode", 0));
   if (training) return ctx.Unimplemented("BatchNormalization with training_mode=1");
-  ASSIGN_OR_RETURN(float epsilon, node.GetFloat("epsilon", 1e-5f));
-  ASSIGN_OR_RETURN(Op x, ctx.input(0));
-  ASSIGN_OR_RETURN(Op scale, ctx.input(1));
-  ASSIGN_OR_RETURN(Op bias, ctx.input(2));
-  ASSIGN_OR_RETURN(Op mean, ctx.input(3));
-  ASSIGN_OR_RETURN(Op var, ctx.input(4));
+  KILN_ASSIGN_OR_RETURN(float epsilon, node.GetFloat("epsilon", 1e-5f));
+  KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
+  KILN_ASSIGN_OR_RETURN(Op scale, ctx.input(1));
+  KILN_ASSIGN_OR_RETURN(Op bias, ctx.input(2));
+  KILN_ASSIGN_OR_RETURN(Op mean, ctx.input(3));
+  KILN_ASSIGN_OR_RETURN(Op var, ctx.input(4));
   if (Rank(x) < 2) return ctx.Error("BatchNormalization needs rank >= 2");
   hlo::Builder& b = ctx.b();
   // y = (x - mean) / sqrt(var + epsilon) * scale + bias, per channel (dim 1).
@@ -639,26 +639,26 @@ absl::Status LowerBatchNormalization(LowerContext& ctx) {
 
 absl::Status LowerPad(LowerContext& ctx) {
   const Node& node = ctx.node();
-  ASSIGN_OR_RETURN(Op x, ctx.input(0));
-  ASSIGN_OR_RETURN(std::string mode, node.GetString("mode", std::string("constant")));
+  KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
+  KILN_ASSIGN_OR_RETURN(std::string mode, node.GetString("mode", std::string("constant")));
   if (mode != "constant") return ctx.Unimplemented(absl::StrCat("Pad mode '", mode, "'"));
   std::vector<int64_t> pads;
   float value = 0.0f;
   if (ctx.has_input(1)) {
-    ASSIGN_OR_RETURN(pads, ctx.constant_ints(1));
+    KILN_ASSIGN_OR_RETURN(pads, ctx.constant_ints(1));
     if (ctx.has_input(2)) {
-      ASSIGN_OR_RETURN(value, ctx.constant_scalar(2));
+      KILN_ASSIGN_OR_RETURN(value, ctx.constant_scalar(2));
     }
   } else {
-    ASSIGN_OR_RETURN(pads, node.GetInts("pads"));  // Opset < 11.
-    ASSIGN_OR_RETURN(value, node.GetFloat("value", 0.0f));
+    KILN_ASSIGN_OR_RETURN(pads, node.GetInts("pads"));  // Opset < 11.
+    KILN_ASSIGN_OR_RETURN(value, node.GetFloat("value", 0.0f));
   }
   const int64_t rank = Rank(x);
   std::vector<int64_t> axes;
   if (ctx.has_input(3)) {
-    ASSIGN_OR_RETURN(std::vector<int64_t> raw, ctx.constant_ints(3));
+    KILN_ASSIGN_OR_RETURN(std::vector<int64_t> raw, ctx.constant_ints(3));
     for (int64_t a : raw) {
-      ASSIGN_OR_RETURN(int64_t axis, NormalizeAxis(ctx, a, rank));
+      KILN_ASSIGN_OR_RETURN(int64_t axis, NormalizeAxis(ctx, a, rank));
       axes.push_back(axis);
     }
   } else {
@@ -733,7 +733,7 @@ absl::StatusOr<std::unique_ptr<hlo::Module>> LowerGraph(const Graph& graph, cons
   if (graph.outputs.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("lowering graph '", graph.name, "': it has no outputs"));
   }
-  ASSIGN_OR_RETURN(std::vector<int> order, graph.TopologicalOrder());
+  KILN_ASSIGN_OR_RETURN(std::vector<int> order, graph.TopologicalOrder());
   hlo::Builder b(module_name);
   std::map<std::string, Value> values;
   for (size_t i = 0; i < graph.inputs.size(); ++i) {
@@ -743,7 +743,7 @@ absl::StatusOr<std::unique_ptr<hlo::Module>> LowerGraph(const Graph& graph, cons
       return absl::InvalidArgumentError(absl::StrCat("lowering graph '", graph.name, "': input '", in.name,
                                                      "' has unknown dims ", DimsToString(dims)));
     }
-    ASSIGN_OR_RETURN(PrimitiveType type, ToPrimitiveType(in.dtype));
+    KILN_ASSIGN_OR_RETURN(PrimitiveType type, ToPrimitiveType(in.dtype));
     values[in.name].op = b.Parameter(static_cast<int64_t>(i), hlo::Shape(type, dims), in.name);
   }
   for (const auto& [name, tensor] : graph.initializers) {
@@ -771,7 +771,7 @@ absl::StatusOr<std::unique_ptr<hlo::Module>> LowerGraph(const Graph& graph, cons
       inputs.push_back(&it->second);
     }
     LowerContext ctx(b, node, std::move(inputs));
-    RETURN_IF_ERROR(fn->second(ctx));
+    KILN_RETURN_IF_ERROR(fn->second(ctx));
     if (absl::Status s = b.first_error(); !s.ok()) {
       return Annotate(s, absl::StrCat("lowering ", node.op, " node '", node.name, "'"));
     }
@@ -793,8 +793,8 @@ absl::StatusOr<std::unique_ptr<hlo::Module>> LowerGraph(const Graph& graph, cons
     }
     Value& v = it->second;
     if (!v.op.valid() && v.constant.has_value()) {
-      ASSIGN_OR_RETURN(PrimitiveType type, ToPrimitiveType(v.constant->dtype()));
-      ASSIGN_OR_RETURN(hlo::Literal literal,
+      KILN_ASSIGN_OR_RETURN(PrimitiveType type, ToPrimitiveType(v.constant->dtype()));
+      KILN_ASSIGN_OR_RETURN(hlo::Literal literal,
                        hlo::Literal::CreateFromBytes(hlo::Shape(type, v.constant->dims()), v.constant->raw_data(),
                                                      v.constant->byte_size()));
       v.op = b.ConstantLiteral(std::move(literal));

@@ -100,7 +100,7 @@ absl::StatusOr<backends::Backend*> FindBackend(const std::string& name) {
 absl::StatusOr<std::vector<bool>> FindCompilableNodes(const Graph& graph,
                                                       const std::map<std::string, TensorType>& types,
                                                       const JitOptions& options) {
-  ASSIGN_OR_RETURN(backends::Backend * backend, FindBackend(options.backend));
+  KILN_ASSIGN_OR_RETURN(backends::Backend * backend, FindBackend(options.backend));
   std::vector<bool> compilable(graph.nodes.size(), false);
   for (int i = 0; i < static_cast<int>(graph.nodes.size()); ++i) {
     compilable[i] = WhyNotCompilable(graph, types, options, backend, i).empty();
@@ -198,7 +198,7 @@ class ClusterGraph {
 absl::StatusOr<std::vector<std::vector<int>>> FindClusters(const Graph& graph,
                                                            const std::vector<bool>& compilable,
                                                            int min_cluster_size) {
-  ASSIGN_OR_RETURN(std::vector<int> order, graph.TopologicalOrder());
+  KILN_ASSIGN_OR_RETURN(std::vector<int> order, graph.TopologicalOrder());
   const int n = static_cast<int>(graph.nodes.size());
   KILN_CHECK(static_cast<int>(compilable.size()) == n, "one compilable flag per node");
   absl::flat_hash_map<std::string, int> producer, by_name;

@@ -63,7 +63,7 @@ class Executor::PlanAllocator : public OutputAllocator {
     if (slot >= 0 && arena_ != nullptr) {
       const ValuePlan& vp = plan_.values[slot];
       if (vp.placement == Placement::kArena && vp.dtype == dtype && vp.dims == dims) {
-        ASSIGN_OR_RETURN(Tensor t, Tensor::FromBuffer(dtype, dims, arena_, static_cast<size_t>(vp.offset)));
+        KILN_ASSIGN_OR_RETURN(Tensor t, Tensor::FromBuffer(dtype, dims, arena_, static_cast<size_t>(vp.offset)));
         std::memset(t.raw_data(), 0, t.byte_size());
         return t;
       }
@@ -124,8 +124,8 @@ absl::StatusOr<std::unique_ptr<Executor>> Executor::Create(std::shared_ptr<const
   std::unique_ptr<Executor> ex(new Executor());
   ex->graph_ = graph;
   ex->options_ = options;
-  ASSIGN_OR_RETURN(ex->order_, graph->TopologicalOrder());
-  ASSIGN_OR_RETURN(ex->types_, InferTypes(*graph));
+  KILN_ASSIGN_OR_RETURN(ex->order_, graph->TopologicalOrder());
+  KILN_ASSIGN_OR_RETURN(ex->types_, InferTypes(*graph));
 
   auto slot_of = [&](const std::string& name) {
     auto [it, inserted] = ex->value_index_.emplace(name, static_cast<int>(ex->value_index_.size()));
@@ -236,13 +236,13 @@ absl::StatusOr<std::shared_ptr<Executor::RunPlan>> Executor::BuildPlan(
   plan->fetched.assign(slots, 0);
   for (int f : fetch_slots) {
     plan->fetched[f] = 1;
-    RETURN_IF_ERROR(need_value(f, absl::StrCat("fetch '", slot_names_[f], "'")));
+    KILN_RETURN_IF_ERROR(need_value(f, absl::StrCat("fetch '", slot_names_[f], "'")));
   }
   while (!stack.empty()) {
     int i = stack.back();
     stack.pop_back();
     for (int s : node_inputs_[i]) {
-      if (s >= 0) RETURN_IF_ERROR(need_value(s, absl::StrCat("node '", graph.nodes[i].name, "'")));
+      if (s >= 0) KILN_RETURN_IF_ERROR(need_value(s, absl::StrCat("node '", graph.nodes[i].name, "'")));
     }
     for (int c : control_preds_[i]) {
       if (!needed[c]) {
@@ -473,7 +473,7 @@ absl::Status Executor::RunNode(int i, const RunPlan& plan, const std::shared_ptr
                           end <= home->offset + home->bytes;
       if (!placed) {
         if (vp.placement == Placement::kArena && static_cast<int64_t>(t.byte_size()) <= vp.bytes) {
-          ASSIGN_OR_RETURN(Tensor copy, Tensor::FromBuffer(t.dtype(), t.dims(), arena, vp.offset));
+          KILN_ASSIGN_OR_RETURN(Tensor copy, Tensor::FromBuffer(t.dtype(), t.dims(), arena, vp.offset));
           std::memmove(copy.raw_data(), t.raw_data(), t.byte_size());
           t = std::move(copy);
         } else {
@@ -596,7 +596,7 @@ absl::StatusOr<std::vector<Tensor>> Executor::Run(const Feeds& feeds,
   if (plan == nullptr) {
     std::vector<std::pair<int, TensorType>> fed_types;
     for (const auto& [slot, tensor] : fed) fed_types.push_back({slot, TensorType{tensor->dtype(), tensor->dims()}});
-    ASSIGN_OR_RETURN(plan, BuildPlan(fed_types, fetch_slots, options_.memory_plan, threads_ > 1));
+    KILN_ASSIGN_OR_RETURN(plan, BuildPlan(fed_types, fetch_slots, options_.memory_plan, threads_ > 1));
     std::lock_guard<std::mutex> lock(plans_mu_);
     auto [it, inserted] = plans_.emplace(key, plan);
     if (inserted) {
@@ -610,7 +610,7 @@ absl::StatusOr<std::vector<Tensor>> Executor::Run(const Feeds& feeds,
     }
   }
 
-  ASSIGN_OR_RETURN(std::shared_ptr<Buffer> arena, plan->AcquireArena());
+  KILN_ASSIGN_OR_RETURN(std::shared_ptr<Buffer> arena, plan->AcquireArena());
   std::vector<Tensor> result;
   {
     std::vector<Tensor> values(value_index_.size());
@@ -674,7 +674,7 @@ absl::StatusOr<MemoryPlanStats> Executor::PlanMemory(const std::map<std::string,
     }
     fetch_slots.push_back(it->second);
   }
-  ASSIGN_OR_RETURN(std::shared_ptr<RunPlan> plan, BuildPlan(fed, fetch_slots, true, parallel_schedule));
+  KILN_ASSIGN_OR_RETURN(std::shared_ptr<RunPlan> plan, BuildPlan(fed, fetch_slots, true, parallel_schedule));
   return plan->memory.stats;
 }
 

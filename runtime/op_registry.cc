@@ -145,7 +145,7 @@ absl::StatusOr<std::map<std::string, TensorType>> InferTypes(
     t.value = value;
     types[name] = std::move(t);
   }
-  ASSIGN_OR_RETURN(std::vector<int> order, graph.TopologicalOrder());
+  KILN_ASSIGN_OR_RETURN(std::vector<int> order, graph.TopologicalOrder());
   const OpRegistry& registry = OpRegistry::Global();
   for (int index : order) {
     const Node& node = graph.nodes[index];
@@ -189,14 +189,14 @@ absl::StatusOr<std::map<std::string, TensorType>> InferTypes(
     if (!def->shape_fn) {
       return absl::InternalError(absl::StrCat("op ", node.op, " has no shape function"));
     }
-    RETURN_IF_ERROR(def->shape_fn(ctx));
+    KILN_RETURN_IF_ERROR(def->shape_fn(ctx));
     for (size_t i = 0; i < node.outputs.size(); ++i) {
       if (node.outputs[i].empty()) continue;
       if (i >= ctx.outputs().size() || ctx.outputs()[i].dtype == DType::kInvalid) {
         return absl::InternalError(absl::StrCat(node.op, " node '", node.name,
                                                 "': shape function gave no type for output ", i));
       }
-      RETURN_IF_ERROR(CheckInferredType(node, static_cast<int>(i), ctx.outputs()[i]));
+      KILN_RETURN_IF_ERROR(CheckInferredType(node, static_cast<int>(i), ctx.outputs()[i]));
       types[node.outputs[i]] = std::move(ctx.outputs()[i]);
     }
   }

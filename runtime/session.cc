@@ -20,7 +20,7 @@ struct ResolvedOptions {
 // Fills in KILN_FLAGS' values and checks what does not depend on the model: KILN_FLAGS itself and, with
 // the JIT on, the dump folder (created now, so that it is not found unwritable when a cluster compiles).
 absl::StatusOr<ResolvedOptions> Resolve(const SessionOptions& options) {
-  ASSIGN_OR_RETURN(Flags flags, EnvFlags());
+  KILN_ASSIGN_OR_RETURN(Flags flags, EnvFlags());
   ResolvedOptions resolved;
   jit::JitOptions& jit = resolved.jit;
   jit.auto_jit = options.auto_jit >= 0 ? options.auto_jit : flags.auto_jit;
@@ -29,7 +29,7 @@ absl::StatusOr<ResolvedOptions> Resolve(const SessionOptions& options) {
   jit.backend = !options.backend.empty() ? options.backend : flags.backend;
   resolved.inter_op_threads = options.inter_op_threads >= 0 ? options.inter_op_threads : flags.inter_op_threads;
   if (jit.auto_jit > 0 && !jit.dump_to.empty()) {
-    RETURN_IF_ERROR(CheckOutputFolder(jit.dump_to, /*create=*/true, "--dump_to folder"));
+    KILN_RETURN_IF_ERROR(CheckOutputFolder(jit.dump_to, /*create=*/true, "--dump_to folder"));
   }
   return resolved;
 }
@@ -38,18 +38,18 @@ absl::StatusOr<ResolvedOptions> Resolve(const SessionOptions& options) {
 
 absl::StatusOr<std::unique_ptr<Session>> Session::Create(Graph graph, const SessionOptions& options) {
   RegisterStandardOps();
-  ASSIGN_OR_RETURN(ResolvedOptions resolved, Resolve(options));
+  KILN_ASSIGN_OR_RETURN(ResolvedOptions resolved, Resolve(options));
   std::unique_ptr<Session> session(new Session());
   session->original_ = std::make_shared<const Graph>(graph);
   if (resolved.jit.auto_jit > 0) {
     jit::RegisterJitOps();
-    ASSIGN_OR_RETURN(auto types, InferTypes(graph));
-    RETURN_IF_ERROR(jit::MarkAndEncapsulate(graph, types, resolved.jit).status());
+    KILN_ASSIGN_OR_RETURN(auto types, InferTypes(graph));
+    KILN_RETURN_IF_ERROR(jit::MarkAndEncapsulate(graph, types, resolved.jit).status());
   }
   ExecutorOptions executor_options;
   executor_options.memory_plan = options.memory_plan;
   executor_options.inter_op_threads = resolved.inter_op_threads;
-  ASSIGN_OR_RETURN(session->executor_,
+  KILN_ASSIGN_OR_RETURN(session->executor_,
                    Executor::Create(std::make_shared<const Graph>(std::move(graph)), executor_options));
   return session;
 }
@@ -57,8 +57,8 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Create(Graph graph, const Sess
 absl::StatusOr<std::unique_ptr<Session>> Session::Load(const std::string& path,
                                                        const SessionOptions& options) {
   // KILN_FLAGS and the dump folder first: their errors are not about the model.
-  RETURN_IF_ERROR(Resolve(options).status());
-  ASSIGN_OR_RETURN(Graph graph, ImportModel(path));
+  KILN_RETURN_IF_ERROR(Resolve(options).status());
+  KILN_ASSIGN_OR_RETURN(Graph graph, ImportModel(path));
   // Type and shape checks of the imported graph name the model, as the importers' errors do.
   absl::StatusOr<std::unique_ptr<Session>> session = Create(std::move(graph), options);
   if (!session.ok()) return Annotate(session.status(), absl::StrCat("model '", path, "'"));

@@ -168,8 +168,8 @@ class CpuExecutable : public Executable {
 
   absl::Status Run(absl::Span<const BufferRef> args, absl::Span<const BufferRef> results,
                    RunContext& ctx) const override {
-    RETURN_IF_ERROR(CheckBuffers(args, results));
-    ASSIGN_OR_RETURN(std::unique_ptr<Workspace> ws, AcquireWorkspace());
+    KILN_RETURN_IF_ERROR(CheckBuffers(args, results));
+    KILN_ASSIGN_OR_RETURN(std::unique_ptr<Workspace> ws, AcquireWorkspace());
     char* arena = ws->arena.get();
     RunState state;
     state.slots.resize(slots_.size());
@@ -382,14 +382,14 @@ absl::StatusOr<int> Planner::BlockedSlot(const Instruction* instr, const dnnl::m
   const int plain = PlainSlot(instr);
   if (plain < 0) return absl::InternalError(absl::StrCat("CPU backend: ", instr->name(), " has no buffer"));
   const int s = NewTemp(desc.get_size());
-  RETURN_IF_ERROR(AddReorder(plain, cpu::RowMajorDesc(desc.dims()), s, desc));
+  KILN_RETURN_IF_ERROR(AddReorder(plain, cpu::RowMajorDesc(desc.dims()), s, desc));
   if (it == blocked_.end()) blocked_[instr] = {s, desc};
   return s;
 }
 
 absl::Status Planner::AddReorder(int from_slot, const dnnl::memory::desc& from, int to_slot,
                                  const dnnl::memory::desc& to) {
-  ASSIGN_OR_RETURN(std::unique_ptr<cpu::ReorderPrimitive> prim, cpu::ReorderPrimitive::Create(from, to));
+  KILN_ASSIGN_OR_RETURN(std::unique_ptr<cpu::ReorderPrimitive> prim, cpu::ReorderPrimitive::Create(from, to));
   AddThunk(std::make_unique<ReorderThunk>(std::move(prim), from_slot, to_slot), to_slot, {from_slot});
   return absl::OkStatus();
 }
@@ -640,7 +640,7 @@ absl::Status Planner::EmitConv(const Instruction* conv, const Epilogue& ep) {
 
   int src = -1;
   if (chosen.src_blocked) {
-    ASSIGN_OR_RETURN(src, BlockedSlot(input, spec.src));
+    KILN_ASSIGN_OR_RETURN(src, BlockedSlot(input, spec.src));
   } else {
     src = PlainSlot(input);
   }
@@ -683,13 +683,13 @@ absl::Status Planner::EmitConv(const Instruction* conv, const Epilogue& ep) {
       } else if (chosen.dst_blocked) {
         const int from = PlainSlot(ep.sum);
         if (from < 0) return absl::InternalError(absl::StrCat("CPU backend: ", ep.sum->name(), " has no buffer"));
-        RETURN_IF_ERROR(AddReorder(from, cpu::RowMajorDesc(dst_dims), dst, spec.dst));
+        KILN_RETURN_IF_ERROR(AddReorder(from, cpu::RowMajorDesc(dst_dims), dst, spec.dst));
       } else {
         auto it = blocked_.find(ep.sum);
         if (it == blocked_.end()) {
           return absl::InternalError(absl::StrCat("CPU backend: ", ep.sum->name(), " has no buffer"));
         }
-        RETURN_IF_ERROR(AddReorder(it->second.slot, it->second.desc, dst, cpu::RowMajorDesc(it->second.desc.dims())));
+        KILN_RETURN_IF_ERROR(AddReorder(it->second.slot, it->second.desc, dst, cpu::RowMajorDesc(it->second.desc.dims())));
       }
     }
     reads.insert(dst);
@@ -700,7 +700,7 @@ absl::Status Planner::EmitConv(const Instruction* conv, const Epilogue& ep) {
   emitted_.insert(conv);
   if (chosen.dst_blocked) {
     blocked_[f] = {dst, spec.dst};
-    if (result_slot >= 0) RETURN_IF_ERROR(AddReorder(dst, spec.dst, result_slot, cpu::RowMajorDesc(dst_dims)));
+    if (result_slot >= 0) KILN_RETURN_IF_ERROR(AddReorder(dst, spec.dst, result_slot, cpu::RowMajorDesc(dst_dims)));
   } else {
     slot_[f] = dst;
   }
@@ -737,7 +737,7 @@ absl::Status Planner::EmitDot(const Instruction* dot, const Epilogue& ep) {
   spec.dst = cpu::RowMajorDesc(dst_dims);
   spec.has_bias = ep.bias != nullptr;
   spec.post_ops = ep.post_ops;
-  ASSIGN_OR_RETURN(std::unique_ptr<cpu::MatmulPrimitive> prim, cpu::MatmulPrimitive::Create(spec));
+  KILN_ASSIGN_OR_RETURN(std::unique_ptr<cpu::MatmulPrimitive> prim, cpu::MatmulPrimitive::Create(spec));
   if (!slot_.count(ep.final)) {
     slot_[ep.final] = NewTemp(static_cast<size_t>(hlo::ShapeUtil::ByteSizeOf(ep.final->shape())));
   }
@@ -816,7 +816,7 @@ absl::StatusOr<std::unique_ptr<Executable>> Planner::Run(std::unique_ptr<hlo::Mo
     }
     outputs_.insert(r);
   }
-  RETURN_IF_ERROR(Decide(order));
+  KILN_RETURN_IF_ERROR(Decide(order));
 
   // Slots: parameters, then the values that are results, constants, temporaries.
   for (int64_t i = 0; i < entry->num_parameters(); ++i) {
@@ -875,7 +875,7 @@ absl::StatusOr<std::unique_ptr<Executable>> Planner::Run(std::unique_ptr<hlo::Mo
                                                   " has no buffer"));
         }
       }
-      RETURN_IF_ERROR(op == Opcode::kConvolution ? EmitConv(instr, ep) : EmitDot(instr, ep));
+      KILN_RETURN_IF_ERROR(op == Opcode::kConvolution ? EmitConv(instr, ep) : EmitDot(instr, ep));
       continue;
     }
     if (!materialize_.count(instr) || finals_.count(instr)) continue;
@@ -890,7 +890,7 @@ absl::StatusOr<std::unique_ptr<Executable>> Planner::Run(std::unique_ptr<hlo::Mo
     const std::string name = absl::StrCat("kiln_k", kernels.size());
     std::vector<const Instruction*> outs = {instr};
     EnsurePlainReads(instr);
-    RETURN_IF_ERROR(Annotate(emitter.EmitLoopKernel(name, outs), absl::StrCat("emitting ", instr->ToString())));
+    KILN_RETURN_IF_ERROR(Annotate(emitter.EmitLoopKernel(name, outs), absl::StrCat("emitting ", instr->ToString())));
     auto thunk = std::make_unique<KernelThunk>(name);
     kernels.push_back(thunk.get());
     std::set<int> reads;
@@ -912,11 +912,11 @@ absl::StatusOr<std::unique_ptr<Executable>> Planner::Run(std::unique_ptr<hlo::Mo
   if (!compile_options_.dump_to.empty()) {
     jit_options.dump_ir_to = absl::StrCat(compile_options_.dump_to, "/", module_name, ".cpu.ll");
   }
-  ASSIGN_OR_RETURN(exe_->jit_, cpu::JitCompiler::Create(jit_options));
+  KILN_ASSIGN_OR_RETURN(exe_->jit_, cpu::JitCompiler::Create(jit_options));
   if (!kernels.empty()) {
-    RETURN_IF_ERROR(exe_->jit_->Compile(std::move(context), std::move(llvm_module)));
+    KILN_RETURN_IF_ERROR(exe_->jit_->Compile(std::move(context), std::move(llvm_module)));
     for (KernelThunk* k : kernels) {
-      ASSIGN_OR_RETURN(void* fn, exe_->jit_->Lookup(k->name()));
+      KILN_ASSIGN_OR_RETURN(void* fn, exe_->jit_->Lookup(k->name()));
       k->set_fn(reinterpret_cast<KernelFn>(fn));
     }
   }

@@ -317,7 +317,7 @@ absl::StatusOr<llvm::Value*> KernelBuilder::EmitComputed(const Instruction* inst
           in.multi.push_back(operand->shape().dimensions(d) == 1 ? I64(0) : out[instr->dimensions(d)]);
         }
       }
-      ASSIGN_OR_RETURN(result, EmitValue(operand, in));
+      KILN_ASSIGN_OR_RETURN(result, EmitValue(operand, in));
       break;
     }
     case Opcode::kReshape:
@@ -325,7 +325,7 @@ absl::StatusOr<llvm::Value*> KernelBuilder::EmitComputed(const Instruction* inst
       const Instruction* operand = instr->operand(0);
       Index in = NewIndex(operand->shape().dimensions());
       in.linear = Linear(index);
-      ASSIGN_OR_RETURN(result, EmitValue(operand, in));
+      KILN_ASSIGN_OR_RETURN(result, EmitValue(operand, in));
       break;
     }
     case Opcode::kTranspose: {
@@ -334,7 +334,7 @@ absl::StatusOr<llvm::Value*> KernelBuilder::EmitComputed(const Instruction* inst
       const std::vector<llvm::Value*>& out = Multi(index);
       in.multi.resize(out.size());
       for (size_t i = 0; i < out.size(); ++i) in.multi[instr->dimensions(i)] = out[i];
-      ASSIGN_OR_RETURN(result, EmitValue(operand, in));
+      KILN_ASSIGN_OR_RETURN(result, EmitValue(operand, in));
       break;
     }
     case Opcode::kSlice: {
@@ -347,7 +347,7 @@ absl::StatusOr<llvm::Value*> KernelBuilder::EmitComputed(const Instruction* inst
         if (instr->slice_starts()[i] != 0) v = b_.CreateAdd(v, I64(instr->slice_starts()[i]));
         in.multi.push_back(v);
       }
-      ASSIGN_OR_RETURN(result, EmitValue(operand, in));
+      KILN_ASSIGN_OR_RETURN(result, EmitValue(operand, in));
       break;
     }
     case Opcode::kReverse: {
@@ -355,27 +355,27 @@ absl::StatusOr<llvm::Value*> KernelBuilder::EmitComputed(const Instruction* inst
       Index in = NewIndex(operand->shape().dimensions());
       in.multi = Multi(index);
       for (int64_t d : instr->dimensions()) in.multi[d] = b_.CreateSub(I64(shape.dimensions(d) - 1), in.multi[d]);
-      ASSIGN_OR_RETURN(result, EmitValue(operand, in));
+      KILN_ASSIGN_OR_RETURN(result, EmitValue(operand, in));
       break;
     }
     case Opcode::kPad:
     {
-      ASSIGN_OR_RETURN(result, EmitPad(instr, index));
+      KILN_ASSIGN_OR_RETURN(result, EmitPad(instr, index));
       break;
     }
     case Opcode::kConcatenate:
     {
-      ASSIGN_OR_RETURN(result, EmitConcatenate(instr, index));
+      KILN_ASSIGN_OR_RETURN(result, EmitConcatenate(instr, index));
       break;
     }
     case Opcode::kReduce:
     {
-      ASSIGN_OR_RETURN(result, EmitReduce(instr, index));
+      KILN_ASSIGN_OR_RETURN(result, EmitReduce(instr, index));
       break;
     }
     case Opcode::kReduceWindow:
     {
-      ASSIGN_OR_RETURN(result, EmitReduceWindow(instr, index));
+      KILN_ASSIGN_OR_RETURN(result, EmitReduceWindow(instr, index));
       break;
     }
     default: {
@@ -384,7 +384,7 @@ absl::StatusOr<llvm::Value*> KernelBuilder::EmitComputed(const Instruction* inst
                                                      std::string(hlo::OpcodeString(instr->opcode())),
                                                      "' (", instr->name(), ") as a loop"));
       }
-      ASSIGN_OR_RETURN(result, EmitElementwise(instr, index));
+      KILN_ASSIGN_OR_RETURN(result, EmitElementwise(instr, index));
     }
   }
   memo_[key] = result;
@@ -394,7 +394,7 @@ absl::StatusOr<llvm::Value*> KernelBuilder::EmitComputed(const Instruction* inst
 absl::StatusOr<llvm::Value*> KernelBuilder::EmitElementwise(const Instruction* instr, Index& index) {
   std::vector<llvm::Value*> ops;
   for (int64_t i = 0; i < instr->operand_count(); ++i) {
-    ASSIGN_OR_RETURN(llvm::Value * v, EmitOperandAt(instr, i, index));
+    KILN_ASSIGN_OR_RETURN(llvm::Value * v, EmitOperandAt(instr, i, index));
     ops.push_back(v);
   }
   const PrimitiveType type = instr->shape().element_type();
@@ -582,9 +582,9 @@ llvm::Value* KernelBuilder::EmitConvert(PrimitiveType from, PrimitiveType to, ll
 absl::StatusOr<llvm::Value*> KernelBuilder::EmitReduce(const Instruction* instr, Index& index) {
   const Instruction* operand = instr->operand(0);
   const PrimitiveType type = instr->shape().element_type();
-  ASSIGN_OR_RETURN(Opcode op, ReducerOpcode(*instr->to_apply()));
+  KILN_ASSIGN_OR_RETURN(Opcode op, ReducerOpcode(*instr->to_apply()));
   Index init_index = ScalarIndex();
-  ASSIGN_OR_RETURN(llvm::Value * init, EmitValue(instr->operand(1), init_index));
+  KILN_ASSIGN_OR_RETURN(llvm::Value * init, EmitValue(instr->operand(1), init_index));
   const std::vector<int64_t>& in_dims = operand->shape().dimensions();
   std::vector<bool> reduced(in_dims.size(), false);
   for (int64_t d : instr->dimensions()) reduced[d] = true;
@@ -609,7 +609,7 @@ absl::StatusOr<llvm::Value*> KernelBuilder::EmitReduce(const Instruction* instr,
       in.multi[d] = loops.back().iv;
     }
   }
-  ASSIGN_OR_RETURN(llvm::Value * x, EmitValue(operand, in));
+  KILN_ASSIGN_OR_RETURN(llvm::Value * x, EmitValue(operand, in));
   llvm::Value* a = b_.CreateLoad(RegisterType(type), acc);
   // Reassociation lets LLVM vectorise float reductions (a documented tolerance difference from the
   // interpreter's index-order sum).
@@ -625,9 +625,9 @@ absl::StatusOr<llvm::Value*> KernelBuilder::EmitReduce(const Instruction* instr,
 absl::StatusOr<llvm::Value*> KernelBuilder::EmitReduceWindow(const Instruction* instr, Index& index) {
   const Instruction* operand = instr->operand(0);
   const PrimitiveType type = instr->shape().element_type();
-  ASSIGN_OR_RETURN(Opcode op, ReducerOpcode(*instr->to_apply()));
+  KILN_ASSIGN_OR_RETURN(Opcode op, ReducerOpcode(*instr->to_apply()));
   Index init_index = ScalarIndex();
-  ASSIGN_OR_RETURN(llvm::Value * init, EmitValue(instr->operand(1), init_index));
+  KILN_ASSIGN_OR_RETURN(llvm::Value * init, EmitValue(instr->operand(1), init_index));
   const std::vector<int64_t>& in_dims = operand->shape().dimensions();
   const hlo::Window& window = instr->window();
   for (int64_t d : in_dims) {
@@ -654,7 +654,7 @@ absl::StatusOr<llvm::Value*> KernelBuilder::EmitReduceWindow(const Instruction* 
     }
     in.multi.push_back(pos);
   }
-  ASSIGN_OR_RETURN(llvm::Value * x, EmitValue(operand, in));
+  KILN_ASSIGN_OR_RETURN(llvm::Value * x, EmitValue(operand, in));
   x = b_.CreateSelect(in_bounds, x, init);  // Padding elements take the init value.
   llvm::Value* a = b_.CreateLoad(RegisterType(type), acc);
   b_.CreateStore(EmitBinary(op, type, a, x), acc);
@@ -665,7 +665,7 @@ absl::StatusOr<llvm::Value*> KernelBuilder::EmitReduceWindow(const Instruction* 
 absl::StatusOr<llvm::Value*> KernelBuilder::EmitPad(const Instruction* instr, Index& index) {
   const Instruction* operand = instr->operand(0);
   Index scalar = ScalarIndex();
-  ASSIGN_OR_RETURN(llvm::Value * pad_value, EmitValue(instr->operand(1), scalar));
+  KILN_ASSIGN_OR_RETURN(llvm::Value * pad_value, EmitValue(instr->operand(1), scalar));
   const std::vector<int64_t>& in_dims = operand->shape().dimensions();
   for (int64_t d : in_dims) {
     if (d == 0) return pad_value;
@@ -686,7 +686,7 @@ absl::StatusOr<llvm::Value*> KernelBuilder::EmitPad(const Instruction* instr, In
     valid = b_.CreateAnd(valid, b_.CreateICmpSLT(q, I64(in_dims[d])));
     in.multi.push_back(b_.CreateSelect(b_.CreateICmpSGE(q, I64(in_dims[d])), I64(in_dims[d] - 1), q));
   }
-  ASSIGN_OR_RETURN(llvm::Value * x, EmitValue(operand, in));
+  KILN_ASSIGN_OR_RETURN(llvm::Value * x, EmitValue(operand, in));
   return b_.CreateSelect(valid, x, pad_value);
 }
 
@@ -705,7 +705,7 @@ absl::StatusOr<llvm::Value*> KernelBuilder::EmitConcatenate(const Instruction* i
     local = b_.CreateSelect(b_.CreateICmpSLT(local, I64(0)), I64(0),
                             b_.CreateSelect(b_.CreateICmpSGE(local, I64(size)), I64(size - 1), local));
     in.multi[dim] = local;
-    ASSIGN_OR_RETURN(llvm::Value * v, EmitValue(operand, in));
+    KILN_ASSIGN_OR_RETURN(llvm::Value * v, EmitValue(operand, in));
     parts.push_back({offset, v});
     offset += size;
   }
@@ -850,7 +850,7 @@ absl::Status IrEmitter::EmitLoopKernel(const std::string& name,
       index.linear = linear;
     }
     for (const Instruction* out : outputs) {
-      ASSIGN_OR_RETURN(llvm::Value * v, kb.EmitComputed(out, index));
+      KILN_ASSIGN_OR_RETURN(llvm::Value * v, kb.EmitComputed(out, index));
       if (v == nullptr) {
         return absl::InternalError(absl::StrCat("CPU backend: no IR for ", out->ToString()));
       }

@@ -145,7 +145,7 @@ absl::StatusOr<std::unique_ptr<ConvPrimitive>> ConvPrimitive::Create(const ConvS
                                          dnnl::algorithm::convolution_direct, spec.src, weights_any,
                                          conv->bias_desc_, spec.dst, spec.strides, spec.dilations,
                                          spec.pad_l, spec.pad_r);
-    ASSIGN_OR_RETURN(dnnl::primitive_attr attr, MakeAttr(spec.post_ops));
+    KILN_ASSIGN_OR_RETURN(dnnl::primitive_attr attr, MakeAttr(spec.post_ops));
     conv->clamps_ = Clamps(spec.post_ops);
     dnnl::convolution_forward::primitive_desc pd(desc, attr, CpuEngine());
     conv->primitive_ = dnnl::convolution_forward(pd);
@@ -221,7 +221,7 @@ absl::StatusOr<std::unique_ptr<MatmulPrimitive>> MatmulPrimitive::Create(const M
     }
     dnnl::matmul::desc desc = spec.has_bias ? dnnl::matmul::desc(spec.src, spec.weights, mm->bias_desc_, spec.dst)
                                             : dnnl::matmul::desc(spec.src, spec.weights, spec.dst);
-    ASSIGN_OR_RETURN(dnnl::primitive_attr attr, MakeAttr(spec.post_ops));
+    KILN_ASSIGN_OR_RETURN(dnnl::primitive_attr attr, MakeAttr(spec.post_ops));
     mm->clamps_ = Clamps(spec.post_ops);
     dnnl::matmul::primitive_desc pd(desc, attr, CpuEngine());
     mm->primitive_ = dnnl::matmul(pd);

@@ -92,9 +92,9 @@ absl::StatusOr<Literal> EvalInstruction(const hlo::Instruction& instr, Operands 
       Literal state = *ops[0];
       while (true) {
         const Literal* a[] = {&state};
-        ASSIGN_OR_RETURN(Literal c, EvaluateComputation(cond, a));
+        KILN_ASSIGN_OR_RETURN(Literal c, EvaluateComputation(cond, a));
         if (!c.data<bool>()[0]) return state;
-        ASSIGN_OR_RETURN(state, EvaluateComputation(body, a));
+        KILN_ASSIGN_OR_RETURN(state, EvaluateComputation(body, a));
       }
     }
     case Opcode::kConditional: {
@@ -218,7 +218,7 @@ absl::StatusOr<Literal> EvalSort(const hlo::Instruction& instr, Operands ops) {
       }
     }
   });
-  RETURN_IF_ERROR(status);
+  KILN_RETURN_IF_ERROR(status);
   if (n == 1) return std::move(outs[0]);
   return Literal::MakeTuple(std::move(outs));
 }
@@ -232,7 +232,7 @@ absl::StatusOr<Literal> EvalMap(const hlo::Instruction& instr, Operands ops) {
     for (const Literal* l : ops) scalars.push_back(ScalarAt(*l, i));
     std::vector<const Literal*> args;
     for (const Literal& s : scalars) args.push_back(&s);
-    ASSIGN_OR_RETURN(Literal r, EvaluateComputation(*instr.to_apply(), args));
+    KILN_ASSIGN_OR_RETURN(Literal r, EvaluateComputation(*instr.to_apply(), args));
     std::memcpy(static_cast<uint8_t*>(out.untyped_data()) + i * w, r.untyped_data(), w);
   }
   return out;
@@ -316,14 +316,14 @@ class InterpreterExecutable : public Executable {
 
   absl::Status Run(absl::Span<const BufferRef> args, absl::Span<const BufferRef> results,
                    RunContext& ctx) const override {
-    RETURN_IF_ERROR(CheckBuffers(args, results));
+    KILN_RETURN_IF_ERROR(CheckBuffers(args, results));
     std::vector<hlo::Literal> arg_literals;
     for (size_t i = 0; i < args.size(); ++i) {
-      ASSIGN_OR_RETURN(hlo::Literal l, hlo::Literal::CreateFromBytes(parameter_shapes()[i],
+      KILN_ASSIGN_OR_RETURN(hlo::Literal l, hlo::Literal::CreateFromBytes(parameter_shapes()[i],
                                                                      args[i].data, args[i].size));
       arg_literals.push_back(std::move(l));
     }
-    ASSIGN_OR_RETURN(hlo::Literal result, Evaluate(*module_, arg_literals));
+    KILN_ASSIGN_OR_RETURN(hlo::Literal result, Evaluate(*module_, arg_literals));
     std::vector<const hlo::Literal*> parts;
     if (result_is_tuple()) {
       for (const hlo::Literal& e : result.tuple_elements()) parts.push_back(&e);

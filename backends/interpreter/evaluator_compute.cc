@@ -171,8 +171,8 @@ void ConvImpl(const hlo::Instruction& instr, const Literal& lhs, const Literal& 
 
 absl::StatusOr<Literal> EvalDot(const hlo::Instruction& instr, Operands ops) {
   hlo::PrimitiveType t = instr.shape().element_type();
-  ASSIGN_OR_RETURN(Literal lhs, ToType(*ops[0], t));
-  ASSIGN_OR_RETURN(Literal rhs, ToType(*ops[1], t));
+  KILN_ASSIGN_OR_RETURN(Literal lhs, ToType(*ops[0], t));
+  KILN_ASSIGN_OR_RETURN(Literal rhs, ToType(*ops[1], t));
   Literal out(instr.shape());
   if (t == hlo::PrimitiveType::PRED) return absl::UnimplementedError("dot of pred");
   hlo::DispatchArrayType(t, [&](auto tag) {
@@ -184,8 +184,8 @@ absl::StatusOr<Literal> EvalDot(const hlo::Instruction& instr, Operands ops) {
 
 absl::StatusOr<Literal> EvalConvolution(const hlo::Instruction& instr, Operands ops) {
   hlo::PrimitiveType t = instr.shape().element_type();
-  ASSIGN_OR_RETURN(Literal lhs, ToType(*ops[0], t));
-  ASSIGN_OR_RETURN(Literal rhs, ToType(*ops[1], t));
+  KILN_ASSIGN_OR_RETURN(Literal lhs, ToType(*ops[0], t));
+  KILN_ASSIGN_OR_RETURN(Literal rhs, ToType(*ops[1], t));
   Literal out(instr.shape());
   if (t == hlo::PrimitiveType::PRED) return absl::UnimplementedError("convolution of pred");
   if (ShapeUtil::ElementsIn(instr.shape()) == 0) return out;
@@ -299,7 +299,7 @@ absl::StatusOr<Literal> EvalReduce(const hlo::Instruction& instr, Operands ops) 
     acc[o] = Split(*std::move(r), n);
     ++i;
   });
-  RETURN_IF_ERROR(status);
+  KILN_RETURN_IF_ERROR(status);
   std::vector<Literal> outs;
   for (int64_t k = 0; k < n; ++k) {
     Literal out(n == 1 ? instr.shape() : instr.shape().tuple_shapes(k));
@@ -382,7 +382,7 @@ absl::StatusOr<Literal> EvalReduceWindow(const hlo::Instruction& instr, Operands
     for (int64_t k = 0; k < n; ++k) StoreScalar(outs[k], o, acc[k]);
     ++o;
   });
-  RETURN_IF_ERROR(status);
+  KILN_RETURN_IF_ERROR(status);
   if (n == 1) return std::move(outs[0]);
   return Literal::MakeTuple(std::move(outs));
 }

@@ -154,7 +154,7 @@ absl::StatusOr<Literal> EvalGather(const hlo::Instruction& instr, Operands ops) 
           Cat("gather %", instr.name(), ": slice_sizes exceed the operand"));
     }
   }
-  RETURN_IF_ERROR(CheckIndexing(instr, operand.shape(), indices.shape(), g.index_vector_dim,
+  KILN_RETURN_IF_ERROR(CheckIndexing(instr, operand.shape(), indices.shape(), g.index_vector_dim,
                                 g.start_index_map, g.operand_batching_dims,
                                 g.start_indices_batching_dims, batch_sizes, window_dims,
                                 window_sizes, slice_sizes));
@@ -230,7 +230,7 @@ absl::StatusOr<Literal> EvalScatter(const hlo::Instruction& instr, Operands ops)
           Cat("scatter %", instr.name(), ": operands or updates differ in shape"));
     }
   }
-  RETURN_IF_ERROR(CheckIndexing(instr, ops[0]->shape(), indices.shape(), s.index_vector_dim,
+  KILN_RETURN_IF_ERROR(CheckIndexing(instr, ops[0]->shape(), indices.shape(), s.index_vector_dim,
                                 s.scatter_dims_to_operand_dims, s.input_batching_dims,
                                 s.scatter_indices_batching_dims, scatter_sizes, window_dims,
                                 window_sizes, odims));
@@ -280,7 +280,7 @@ absl::StatusOr<Literal> EvalScatter(const hlo::Instruction& instr, Operands ops)
       }
     });
   });
-  RETURN_IF_ERROR(status);
+  KILN_RETURN_IF_ERROR(status);
   if (n == 1) return std::move(outs[0]);
   return Literal::MakeTuple(std::move(outs));
 }
@@ -350,7 +350,7 @@ absl::StatusOr<Literal> EvalSelectAndScatter(const hlo::Instruction& instr, Oper
     }
     ++s;
   });
-  RETURN_IF_ERROR(status);
+  KILN_RETURN_IF_ERROR(status);
   return out;
 }
 

@@ -93,7 +93,7 @@ absl::StatusOr<Rewrite> SubtractZero(Instruction* i) {
 // x - x -> 0 (integers only: inf - inf and NaN - NaN are NaN).
 absl::StatusOr<Rewrite> SubtractSelf(Instruction* i) {
   if (!IsInt(i) || i->operand(0) != i->operand(1)) return kNoMatch;
-  ASSIGN_OR_RETURN(Instruction* z, Splat(i, 0));
+  KILN_ASSIGN_OR_RETURN(Instruction* z, Splat(i, 0));
   return New(z);
 }
 
@@ -114,7 +114,7 @@ absl::StatusOr<Rewrite> MultiplyZero(Instruction* i) {
     return Existing(i->operand(0));
   }
   if (IsUniform(i->operand(0), 0) || IsUniform(i->operand(1), 0)) {
-    ASSIGN_OR_RETURN(Instruction* z, Splat(i, 0));
+    KILN_ASSIGN_OR_RETURN(Instruction* z, Splat(i, 0));
     return New(z);
   }
   return kNoMatch;
@@ -204,7 +204,7 @@ absl::StatusOr<Rewrite> ReshapeIdentity(Instruction* i) {
 // reshape chain -> one(x).
 absl::StatusOr<Rewrite> ReshapeReshape(Instruction* i) {
   if (i->operand(0)->opcode() != Opcode::kReshape) return kNoMatch;
-  ASSIGN_OR_RETURN(Instruction* r, passes_internal::MakeReshape(
+  KILN_ASSIGN_OR_RETURN(Instruction* r, passes_internal::MakeReshape(
       i->parent(), i->operand(0)->operand(0), i->shape().dimensions()));
   return New(r);
 }
@@ -223,7 +223,7 @@ absl::StatusOr<Rewrite> TransposeTranspose(Instruction* i) {
   std::vector<int64_t> composed;
   for (int64_t q : i->dimensions()) composed.push_back(inner->dimensions(q));
   if (IsIdentityPermutation(composed)) return Existing(inner->operand(0));
-  ASSIGN_OR_RETURN(Instruction* t, passes_internal::MakeTranspose(
+  KILN_ASSIGN_OR_RETURN(Instruction* t, passes_internal::MakeTranspose(
       i->parent(), inner->operand(0), composed));
   return New(t);
 }
@@ -242,7 +242,7 @@ absl::StatusOr<Rewrite> BroadcastBroadcast(Instruction* i) {
   if (inner->opcode() != Opcode::kBroadcast) return kNoMatch;
   std::vector<int64_t> dims;
   for (int64_t d : inner->dimensions()) dims.push_back(i->dimensions(d));
-  ASSIGN_OR_RETURN(Instruction* b, passes_internal::MakeBroadcast(
+  KILN_ASSIGN_OR_RETURN(Instruction* b, passes_internal::MakeBroadcast(
       i->parent(), inner->operand(0), i->shape().dimensions(), dims));
   return New(b);
 }
@@ -338,7 +338,7 @@ absl::StatusOr<bool> AlgebraicSimplifier::Run(Module* module) {
             return Annotate(r.status(), internal::Cat("rule ", rule.name, " on %", instr->name()));
           }
           if (r->replacement == nullptr) continue;
-          ASSIGN_OR_RETURN(bool replaced, passes_internal::ReplaceInstruction(
+          KILN_ASSIGN_OR_RETURN(bool replaced, passes_internal::ReplaceInstruction(
                                               instr, r->replacement, r->is_new));
           if (replaced) {
             changed = true;

@@ -37,19 +37,19 @@ class Expander {
   // `centered` is x - broadcast(mean) when the caller already has it.
   absl::StatusOr<Instruction*> Normalize(Instruction* centered, Instruction* scale,
                                          Instruction* offset, Instruction* variance) {
-    ASSIGN_OR_RETURN(Instruction* eps, Splat(bn_->epsilon(), FeatureDims()));
-    ASSIGN_OR_RETURN(Instruction* var_eps, MakeBinary(c_, Opcode::kAdd, variance, eps));
-    ASSIGN_OR_RETURN(Instruction* stddev, MakeUnary(c_, Opcode::kSqrt, var_eps));
-    ASSIGN_OR_RETURN(Instruction* stddev_b, AlongFeature(stddev));
-    ASSIGN_OR_RETURN(Instruction* normalized, MakeBinary(c_, Opcode::kDivide, centered, stddev_b));
-    ASSIGN_OR_RETURN(Instruction* scale_b, AlongFeature(scale));
-    ASSIGN_OR_RETURN(Instruction* scaled, MakeBinary(c_, Opcode::kMultiply, normalized, scale_b));
-    ASSIGN_OR_RETURN(Instruction* offset_b, AlongFeature(offset));
+    KILN_ASSIGN_OR_RETURN(Instruction* eps, Splat(bn_->epsilon(), FeatureDims()));
+    KILN_ASSIGN_OR_RETURN(Instruction* var_eps, MakeBinary(c_, Opcode::kAdd, variance, eps));
+    KILN_ASSIGN_OR_RETURN(Instruction* stddev, MakeUnary(c_, Opcode::kSqrt, var_eps));
+    KILN_ASSIGN_OR_RETURN(Instruction* stddev_b, AlongFeature(stddev));
+    KILN_ASSIGN_OR_RETURN(Instruction* normalized, MakeBinary(c_, Opcode::kDivide, centered, stddev_b));
+    KILN_ASSIGN_OR_RETURN(Instruction* scale_b, AlongFeature(scale));
+    KILN_ASSIGN_OR_RETURN(Instruction* scaled, MakeBinary(c_, Opcode::kMultiply, normalized, scale_b));
+    KILN_ASSIGN_OR_RETURN(Instruction* offset_b, AlongFeature(offset));
     return MakeBinary(c_, Opcode::kAdd, scaled, offset_b);
   }
 
   absl::StatusOr<Instruction*> Center(Instruction* mean) {
-    ASSIGN_OR_RETURN(Instruction* mean_b, AlongFeature(mean));
+    KILN_ASSIGN_OR_RETURN(Instruction* mean_b, AlongFeature(mean));
     return MakeBinary(c_, Opcode::kSubtract, x_, mean_b);
   }
 
@@ -67,23 +67,23 @@ class Expander {
     reduce->set_dimensions(reduced);
     reduce->set_called_computations(
         {passes_internal::GetOrAddScalarComputation(c_, Opcode::kAdd, type_)});
-    ASSIGN_OR_RETURN(Instruction* sum, AddInferred(c_, std::move(reduce)));
-    ASSIGN_OR_RETURN(Instruction* n, Splat(static_cast<double>(count), FeatureDims()));
+    KILN_ASSIGN_OR_RETURN(Instruction* sum, AddInferred(c_, std::move(reduce)));
+    KILN_ASSIGN_OR_RETURN(Instruction* n, Splat(static_cast<double>(count), FeatureDims()));
     return MakeBinary(c_, Opcode::kDivide, sum, n);
   }
 
   absl::StatusOr<Instruction*> ExpandInference() {
-    ASSIGN_OR_RETURN(Instruction* centered, Center(bn_->operand(3)));
+    KILN_ASSIGN_OR_RETURN(Instruction* centered, Center(bn_->operand(3)));
     return Normalize(centered, bn_->operand(1), bn_->operand(2), bn_->operand(4));
   }
 
   absl::StatusOr<Instruction*> ExpandTraining() {
-    ASSIGN_OR_RETURN(Instruction* mean, MeanOverBatch(x_));
-    ASSIGN_OR_RETURN(Instruction* centered, Center(mean));
-    ASSIGN_OR_RETURN(Instruction* squares,
+    KILN_ASSIGN_OR_RETURN(Instruction* mean, MeanOverBatch(x_));
+    KILN_ASSIGN_OR_RETURN(Instruction* centered, Center(mean));
+    KILN_ASSIGN_OR_RETURN(Instruction* squares,
                      MakeBinary(c_, Opcode::kMultiply, centered, centered));
-    ASSIGN_OR_RETURN(Instruction* variance, MeanOverBatch(squares));
-    ASSIGN_OR_RETURN(Instruction* y,
+    KILN_ASSIGN_OR_RETURN(Instruction* variance, MeanOverBatch(squares));
+    KILN_ASSIGN_OR_RETURN(Instruction* y,
                      Normalize(centered, bn_->operand(1), bn_->operand(2), variance));
     return AddInferred(c_, Instruction::Create(Opcode::kTuple, Shape(), {y, mean, variance}));
   }
@@ -104,13 +104,13 @@ absl::StatusOr<bool> BatchNormExpander::Run(Module* module) {
     for (Instruction* instr : c->MakeInstructionPostOrder()) {
       Instruction* expansion = nullptr;
       if (instr->opcode() == Opcode::kBatchNormInference) {
-        ASSIGN_OR_RETURN(expansion, Expander(instr).ExpandInference());
+        KILN_ASSIGN_OR_RETURN(expansion, Expander(instr).ExpandInference());
       } else if (instr->opcode() == Opcode::kBatchNormTraining) {
-        ASSIGN_OR_RETURN(expansion, Expander(instr).ExpandTraining());
+        KILN_ASSIGN_OR_RETURN(expansion, Expander(instr).ExpandTraining());
       } else {
         continue;
       }
-      ASSIGN_OR_RETURN(bool replaced,
+      KILN_ASSIGN_OR_RETURN(bool replaced,
                        passes_internal::ReplaceInstruction(instr, expansion, true));
       KILN_CHECK(replaced, "batch-norm expansion not installed");
       changed = true;

@@ -60,7 +60,7 @@ absl::StatusOr<bool> ConstantFolding::Run(Module* module) {
       Instruction* constant = c->AddInstruction(Instruction::CreateConstant(*std::move(value)));
       // The folded constant keeps the instruction's layout (literal data is row-major regardless).
       *constant->mutable_shape() = instr->shape();
-      ASSIGN_OR_RETURN(bool replaced, passes_internal::ReplaceInstruction(instr, constant, true));
+      KILN_ASSIGN_OR_RETURN(bool replaced, passes_internal::ReplaceInstruction(instr, constant, true));
       changed |= replaced;
     }
   }

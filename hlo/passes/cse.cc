@@ -32,7 +32,7 @@ absl::StatusOr<bool> CommonSubexpressionElimination::Run(Module* module) {
         continue;
       }
       i->ReplaceAllUsesWith(same);
-      if (i != c->root_instruction() && i->user_count() == 0) RETURN_IF_ERROR(c->RemoveInstruction(i));
+      if (i != c->root_instruction() && i->user_count() == 0) KILN_RETURN_IF_ERROR(c->RemoveInstruction(i));
       changed = true;
     }
   }

@@ -16,7 +16,7 @@ absl::StatusOr<bool> DeadCodeElimination::Run(Module* module) {
     for (auto it = order.rbegin(); it != order.rend(); ++it) {
       Instruction* i = *it;
       if (i->user_count() > 0 || i == c->root_instruction() || HasSideEffect(i)) continue;
-      RETURN_IF_ERROR(c->RemoveInstruction(i));
+      KILN_RETURN_IF_ERROR(c->RemoveInstruction(i));
       changed = true;
     }
   }
@@ -29,7 +29,7 @@ absl::StatusOr<bool> DeadCodeElimination::Run(Module* module) {
   }
   for (Computation* c : module->MakeComputationPostOrder()) {
     if (c != module->entry_computation() && !called.contains(c)) {
-      RETURN_IF_ERROR(module->RemoveEmbeddedComputation(c));
+      KILN_RETURN_IF_ERROR(module->RemoveEmbeddedComputation(c));
       changed = true;
     }
   }

@@ -48,7 +48,7 @@ absl::Status Compare(const Literal& a, const Literal& b, const EquivalenceOption
   }
   if (a.shape().IsTuple()) {
     for (size_t i = 0; i < a.tuple_elements().size(); ++i) {
-      RETURN_IF_ERROR(Compare(a.tuple_elements()[i], b.tuple_elements()[i], options,
+      KILN_RETURN_IF_ERROR(Compare(a.tuple_elements()[i], b.tuple_elements()[i], options,
                               Cat(where, " tuple element ", i)));
     }
     return absl::OkStatus();
@@ -100,7 +100,7 @@ absl::Status CheckEquivalent(const Module& before, const Module& after,
     if (!ra.ok()) return Annotate(ra.status(), "evaluating the module before");
     absl::StatusOr<Literal> rb = backends::Evaluate(after, args);
     if (!rb.ok()) return Annotate(rb.status(), "evaluating the module after");
-    RETURN_IF_ERROR(Compare(*ra, *rb, options, Cat("trial ", trial)));
+    KILN_RETURN_IF_ERROR(Compare(*ra, *rb, options, Cat("trial ", trial)));
   }
   return absl::OkStatus();
 }

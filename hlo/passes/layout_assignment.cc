@@ -164,7 +164,7 @@ class Assigner {
 
   absl::StatusOr<bool> Run(Module* module) {
     for (Computation* c : module->MakeComputationPostOrder()) {
-      RETURN_IF_ERROR(RunOn(c, c == module->entry_computation()));
+      KILN_RETURN_IF_ERROR(RunOn(c, c == module->entry_computation()));
     }
     return changed_;
   }
@@ -187,14 +187,14 @@ class Assigner {
       for (int64_t i = 0; i < instr->operand_count(); ++i) {
         std::optional<Shape> want = RequiredOperandShape(*instr, i, cls);
         if (!want.has_value() || instr->operand(i)->shape() == *want) continue;
-        ASSIGN_OR_RETURN(Instruction* fixed, Convert(instr->operand(i), *want));
+        KILN_ASSIGN_OR_RETURN(Instruction* fixed, Convert(instr->operand(i), *want));
         instr->ReplaceOperandWith(i, fixed);
         changed_ = true;
       }
     }
     Instruction* root = c->root_instruction();
     if (!(root->shape() == root_shape)) {
-      ASSIGN_OR_RETURN(Instruction* fixed, Convert(root, root_shape));
+      KILN_ASSIGN_OR_RETURN(Instruction* fixed, Convert(root, root_shape));
       c->set_root_instruction(fixed);
       changed_ = true;
     }
@@ -216,7 +216,7 @@ class Assigner {
         auto gte = Instruction::Create(Opcode::kGetTupleElement, x->shape().tuple_shapes(i), {x});
         gte->set_tuple_index(i);
         Instruction* e = c->AddInstruction(std::move(gte));
-        ASSIGN_OR_RETURN(Instruction* converted, Convert(e, want.tuple_shapes(i)));
+        KILN_ASSIGN_OR_RETURN(Instruction* converted, Convert(e, want.tuple_shapes(i)));
         elements.push_back(converted);
       }
       result = c->AddInstruction(Instruction::Create(Opcode::kTuple, want, elements));
@@ -242,7 +242,7 @@ absl::Status LayoutError(const Computation* c, const Instruction* instr, std::st
 
 absl::Status CheckShapeLayouts(const Computation* c, const Instruction* instr, const Shape& s) {
   if (s.IsTuple()) {
-    for (const Shape& e : s.tuple_shapes()) RETURN_IF_ERROR(CheckShapeLayouts(c, instr, e));
+    for (const Shape& e : s.tuple_shapes()) KILN_RETURN_IF_ERROR(CheckShapeLayouts(c, instr, e));
     return absl::OkStatus();
   }
   if (s.IsArray() && !IsValidLayout(s)) {
@@ -258,7 +258,7 @@ absl::StatusOr<bool> LayoutAssignment::Run(Module* module) {
   if (module->entry_computation() == nullptr) {
     return absl::InvalidArgumentError("layout-assignment: module has no entry computation");
   }
-  ASSIGN_OR_RETURN(bool changed, Assigner(options_).Run(module));
+  KILN_ASSIGN_OR_RETURN(bool changed, Assigner(options_).Run(module));
   // The pass's own guarantee, checked on every run (cheap: one walk over the module).
   if (absl::Status s = VerifyLayouts(*module, options_); !s.ok()) {
     return absl::InternalError(Cat("layout-assignment left inconsistent layouts: ", s.message()));
@@ -270,7 +270,7 @@ absl::Status VerifyLayouts(const Module& module, LayoutAssignmentOptions options
   for (const Computation* c : module.MakeComputationPostOrder()) {
     const bool is_entry = c == module.entry_computation();
     for (const Instruction* instr : c->MakeInstructionPostOrder()) {
-      RETURN_IF_ERROR(CheckShapeLayouts(c, instr, instr->shape()));
+      KILN_RETURN_IF_ERROR(CheckShapeLayouts(c, instr, instr->shape()));
       LayoutClass cls = ClassOf(*instr, options);
       for (int64_t i = 0; i < instr->operand_count(); ++i) {
         std::optional<Shape> want = RequiredOperandShape(*instr, i, cls);

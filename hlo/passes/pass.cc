@@ -15,7 +15,7 @@ absl::StatusOr<bool> Pipeline::Run(Module* module) {
       if (!c.ok()) return Annotate(c.status(), internal::Cat("pass ", pass->name()));
       changed |= *c;
       if (options_.verify_after_each_pass) {
-        RETURN_IF_ERROR(Annotate(VerifyModule(*module),
+        KILN_RETURN_IF_ERROR(Annotate(VerifyModule(*module),
                                  internal::Cat("after pass ", pass->name(), " in ", name_)));
       }
     }

@@ -154,7 +154,7 @@ absl::StatusOr<bool> ReplaceInstruction(Instruction* old, Instruction* replaceme
   Computation* c = old->parent();
   if (old->user_count() == 0 && old != c->root_instruction() &&
       old->opcode() != Opcode::kParameter) {
-    RETURN_IF_ERROR(c->RemoveInstruction(old));
+    KILN_RETURN_IF_ERROR(c->RemoveInstruction(old));
   }
   return true;
 }

@@ -63,7 +63,7 @@ absl::StatusOr<std::unique_ptr<Pipeline>> CreatePipeline(std::string_view pass_l
     if (name.empty()) {
       return absl::InvalidArgumentError(internal::Cat("empty pass name in '", pass_list, "'"));
     }
-    ASSIGN_OR_RETURN(std::unique_ptr<Pass> pass,
+    KILN_ASSIGN_OR_RETURN(std::unique_ptr<Pass> pass,
                      CreatePass(std::string_view(name.data(), name.size())));
     pipeline->AddPass(std::move(pass));
   }

@@ -25,18 +25,18 @@ absl::StatusOr<Fold> FoldReshape(Instruction* reshape) {
   if (x->opcode() == Opcode::kReshape) {
     Instruction* y = x->operand(0);
     if (y->shape().dimensions() == dims) return Fold{y, false};
-    ASSIGN_OR_RETURN(Instruction* r, passes_internal::MakeReshape(c, y, dims));
+    KILN_ASSIGN_OR_RETURN(Instruction* r, passes_internal::MakeReshape(c, y, dims));
     return Fold{r};
   }
   // reshape(broadcast(scalar)) -> broadcast(scalar).
   if (x->opcode() == Opcode::kBroadcast && x->operand(0)->shape().rank() == 0) {
-    ASSIGN_OR_RETURN(Instruction* b, passes_internal::MakeBroadcast(c, x->operand(0), dims, {}));
+    KILN_ASSIGN_OR_RETURN(Instruction* b, passes_internal::MakeBroadcast(c, x->operand(0), dims, {}));
     return Fold{b};
   }
   // reshape(constant) -> constant (row-major data is the same bytes), when nothing else uses the
   // constant, so no data is duplicated.
   if (x->opcode() == Opcode::kConstant && x->user_count() == 1) {
-    ASSIGN_OR_RETURN(Literal l, x->literal().Reshape(dims));
+    KILN_ASSIGN_OR_RETURN(Literal l, x->literal().Reshape(dims));
     return Fold{c->AddInstruction(Instruction::CreateConstant(std::move(l)))};
   }
   return Fold{};
@@ -55,9 +55,9 @@ absl::StatusOr<bool> ReshapeFolding::Run(Module* module) {
       for (Instruction* instr : c->MakeInstructionPostOrder()) {
         if (instr->opcode() != Opcode::kReshape) continue;
         if (instr->user_count() == 0 && instr != c->root_instruction()) continue;
-        ASSIGN_OR_RETURN(Fold fold, FoldReshape(instr));
+        KILN_ASSIGN_OR_RETURN(Fold fold, FoldReshape(instr));
         if (fold.replacement == nullptr) continue;
-        ASSIGN_OR_RETURN(bool replaced, passes_internal::ReplaceInstruction(
+        KILN_ASSIGN_OR_RETURN(bool replaced, passes_internal::ReplaceInstruction(
                                             instr, fold.replacement, fold.is_new));
         again |= replaced;
         changed |= replaced;

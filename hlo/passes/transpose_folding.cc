@@ -116,7 +116,7 @@ absl::StatusOr<Fold> FoldOne(Instruction* instr) {
         std::vector<int64_t> composed;
         for (int64_t q : perm) composed.push_back(x->dimensions(q));
         if (IsIdentityPermutation(composed)) return Existing(x->operand(0));
-        ASSIGN_OR_RETURN(Instruction* t,
+        KILN_ASSIGN_OR_RETURN(Instruction* t,
                          passes_internal::MakeTranspose(c, x->operand(0), composed));
         return Fold{t};
       }
@@ -139,7 +139,7 @@ absl::StatusOr<Fold> FoldOne(Instruction* instr) {
         if (perm[i] < last) return Fold{};
         last = perm[i];
       }
-      ASSIGN_OR_RETURN(Instruction* r,
+      KILN_ASSIGN_OR_RETURN(Instruction* r,
                        passes_internal::MakeReshape(c, x, instr->shape().dimensions()));
       return Fold{r};
     }
@@ -160,9 +160,9 @@ absl::StatusOr<bool> TransposeFolding::Run(Module* module) {
       again = false;
       for (Instruction* instr : c->MakeInstructionPostOrder()) {
         if (instr->user_count() == 0 && instr != c->root_instruction()) continue;
-        ASSIGN_OR_RETURN(Fold fold, FoldOne(instr));
+        KILN_ASSIGN_OR_RETURN(Fold fold, FoldOne(instr));
         if (fold.replacement == nullptr) continue;
-        ASSIGN_OR_RETURN(bool replaced, passes_internal::ReplaceInstruction(
+        KILN_ASSIGN_OR_RETURN(bool replaced, passes_internal::ReplaceInstruction(
                                             instr, fold.replacement, fold.is_new));
         if (!replaced) continue;
         again = changed = true;

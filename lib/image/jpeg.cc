@@ -193,13 +193,13 @@ absl::StatusOr<Tensor> DecodeJpeg(absl::string_view bytes, absl::string_view sou
                                             " channels, expected 3"));
   }
   const int64_t height = dec.cinfo.output_height, width = dec.cinfo.output_width;
-  ASSIGN_OR_RETURN(Tensor image, Tensor::Create(DType::kU8, {height, width, 3}));
+  KILN_ASSIGN_OR_RETURN(Tensor image, Tensor::Create(DType::kU8, {height, width, 3}));
   if (!ReadScanlines(&dec, image.data<uint8_t>(), static_cast<size_t>(width) * 3)) return fail("scanlines");
   return image;
 }
 
 absl::StatusOr<Tensor> ReadImageFile(const std::string& path, const ImageDecodeOptions& options) {
-  ASSIGN_OR_RETURN(std::string bytes, ReadRegularFile(path, "image file"));
+  KILN_ASSIGN_OR_RETURN(std::string bytes, ReadRegularFile(path, "image file"));
   const char* format = SniffFormat(bytes);
   if (format != nullptr && std::strcmp(format, "JPEG") != 0) {
     return absl::UnimplementedError(

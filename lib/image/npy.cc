@@ -55,12 +55,12 @@ class HeaderParser {
     while (true) {
       SkipSpace();
       if (Consume('}')) break;
-      ASSIGN_OR_RETURN(std::string key, ParseString());
+      KILN_ASSIGN_OR_RETURN(std::string key, ParseString());
       SkipSpace();
       if (!Consume(':')) return Error(absl::StrCat("expected ':' after '", key, "'"));
       SkipSpace();
       if (key == "descr") {
-        ASSIGN_OR_RETURN(*descr, ParseString());
+        KILN_ASSIGN_OR_RETURN(*descr, ParseString());
         have_descr = true;
       } else if (key == "fortran_order") {
         if (ConsumeWord("True")) {
@@ -72,7 +72,7 @@ class HeaderParser {
         }
         have_fortran = true;
       } else if (key == "shape") {
-        RETURN_IF_ERROR(ParseShape(shape));
+        KILN_RETURN_IF_ERROR(ParseShape(shape));
         have_shape = true;
       } else {
         return Error(absl::StrCat("unexpected key '", key, "'"));
@@ -181,7 +181,7 @@ absl::StatusOr<Tensor> ParseNpy(absl::string_view bytes, absl::string_view sourc
   std::string descr;
   bool fortran = false;
   Dims dims;
-  RETURN_IF_ERROR(HeaderParser(absl::StripAsciiWhitespace(header), source_name).Parse(&descr, &fortran, &dims));
+  KILN_RETURN_IF_ERROR(HeaderParser(absl::StripAsciiWhitespace(header), source_name).Parse(&descr, &fortran, &dims));
 
   DType dtype = DType::kInvalid;
   for (const DescrEntry& e : kDescrs) {
@@ -227,7 +227,7 @@ absl::StatusOr<Tensor> ParseNpy(absl::string_view bytes, absl::string_view sourc
     return absl::InvalidArgumentError(absl::StrCat(source_name, ": .npy file has ", have - need,
                                                    " bytes after the data its header describes"));
   }
-  ASSIGN_OR_RETURN(Tensor t, Tensor::Create(dtype, dims));
+  KILN_ASSIGN_OR_RETURN(Tensor t, Tensor::Create(dtype, dims));
   if (need > 0) std::memcpy(t.raw_data(), bytes.data() + data_start, need);
   if (dtype == DType::kBool) {
     for (int64_t i = 0; i < n; ++i) {
@@ -239,7 +239,7 @@ absl::StatusOr<Tensor> ParseNpy(absl::string_view bytes, absl::string_view sourc
 }
 
 absl::StatusOr<Tensor> ReadNpyFile(const std::string& path) {
-  ASSIGN_OR_RETURN(std::string bytes, ReadRegularFile(path, ".npy file", {.max_bytes = kMaxNpyFileBytes}));
+  KILN_ASSIGN_OR_RETURN(std::string bytes, ReadRegularFile(path, ".npy file", {.max_bytes = kMaxNpyFileBytes}));
   return ParseNpy(bytes, path);
 }
 

@@ -27,7 +27,7 @@ absl::StatusOr<Tensor> ImageToTensor(const Tensor& image, const PreprocessOption
   }
   const int64_t h = image.dim(0), w = image.dim(1), c = image.dim(2);
   Dims dims = options.layout == Layout::kNCHW ? Dims{1, c, h, w} : Dims{1, h, w, c};
-  ASSIGN_OR_RETURN(Tensor out, Tensor::Create(DType::kF32, dims));
+  KILN_ASSIGN_OR_RETURN(Tensor out, Tensor::Create(DType::kF32, dims));
   const uint8_t* src = image.data<uint8_t>();
   float* dst = out.data<float>();
   // The same float operations as NumPy's (u8.astype(float32) - offset) / scale.

@@ -134,12 +134,12 @@ absl::StatusOr<Tensor> ResizeBilinear(const Tensor& image, int64_t height, int64
   // Horizontal pass (skipped when the width is unchanged), then vertical.
   Tensor rows = image;
   if (out_w != in_w) {
-    ASSIGN_OR_RETURN(rows, Tensor::Create(DType::kU8, {in_h, out_w, c}));
+    KILN_ASSIGN_OR_RETURN(rows, Tensor::Create(DType::kU8, {in_h, out_w, c}));
     ResizeRows(image.data<uint8_t>(), in_h, in_w, c, ComputeWeights(in_w, out_w), out_w,
                rows.data<uint8_t>());
   }
   if (out_h == in_h) return rows;
-  ASSIGN_OR_RETURN(Tensor out, Tensor::Create(DType::kU8, {out_h, out_w, c}));
+  KILN_ASSIGN_OR_RETURN(Tensor out, Tensor::Create(DType::kU8, {out_h, out_w, c}));
   ResizeColumns(rows.data<uint8_t>(), out_w, c, ComputeWeights(in_h, out_h), out_h, out.data<uint8_t>());
   return out;
 }

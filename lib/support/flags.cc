@@ -71,16 +71,16 @@ absl::StatusOr<Flags> ParseFlags(absl::string_view text) {
       return FlagError(absl::StrCat("--", name, " needs a value (--", name, "=VALUE)"));
     }
     if (name == "auto_jit") {
-      RETURN_IF_ERROR(ParseInt(name, value, 0, 2, &flags.auto_jit));
+      KILN_RETURN_IF_ERROR(ParseInt(name, value, 0, 2, &flags.auto_jit));
     } else if (name == "min_cluster_size") {
-      RETURN_IF_ERROR(ParseInt(name, value, 1, std::numeric_limits<int>::max(), &flags.min_cluster_size));
+      KILN_RETURN_IF_ERROR(ParseInt(name, value, 1, std::numeric_limits<int>::max(), &flags.min_cluster_size));
     } else if (name == "dump_to") {
       flags.dump_to = std::string(value);
     } else if (name == "backend") {
       if (value.empty()) return FlagError("--backend needs a backend name, e.g. --backend=cpu");
       flags.backend = std::string(value);
     } else if (name == "inter_op_threads") {
-      RETURN_IF_ERROR(ParseInt(name, value, 0, std::numeric_limits<int>::max(), &flags.inter_op_threads));
+      KILN_RETURN_IF_ERROR(ParseInt(name, value, 0, std::numeric_limits<int>::max(), &flags.inter_op_threads));
     } else if (name == "log_compiles") {
       if (!has_value || value == "1" || value == "true") {
         flags.log_compiles = true;

@@ -78,7 +78,7 @@ absl::StatusOr<std::string> ReadRegularFile(const std::string& path, absl::strin
   FdCloser closer(fd);
   struct stat st;
   if (::fstat(fd, &st) != 0) return absl::ErrnoToStatus(errno, absl::StrCat(name, " cannot be read"));
-  RETURN_IF_ERROR(CheckMode(st.st_mode, name));
+  KILN_RETURN_IF_ERROR(CheckMode(st.st_mode, name));
   const int64_t size = st.st_size;
   if (options.offset > size || (options.length >= 0 && options.length > size - options.offset)) {
     return absl::InvalidArgumentError(absl::StrCat(name, ": ", options.length < 0 ? 0 : options.length,

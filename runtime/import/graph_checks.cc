@@ -54,9 +54,9 @@ absl::Status CheckGraphImpl(const Graph& graph, bool check_ops, const std::set<s
     if (!inputs.insert(in.name).second) {
       return absl::InvalidArgumentError(absl::StrCat("graph input '", in.name, "' is declared twice"));
     }
-    RETURN_IF_ERROR(CheckDeclaredDims(in, "input"));
+    KILN_RETURN_IF_ERROR(CheckDeclaredDims(in, "input"));
   }
-  for (const ValueInfo& out : graph.outputs) RETURN_IF_ERROR(CheckDeclaredDims(out, "output"));
+  for (const ValueInfo& out : graph.outputs) KILN_RETURN_IF_ERROR(CheckDeclaredDims(out, "output"));
   std::map<std::string, int> producer;
   std::map<std::string, int> by_name;
   const OpRegistry& registry = OpRegistry::Global();
@@ -126,7 +126,7 @@ absl::Status CheckGraphImpl(const Graph& graph, bool check_ops, const std::set<s
       if (*sub == nullptr) {
         return absl::InvalidArgumentError(absl::StrCat(NodeText(node), " attribute '", key, "' holds no graph"));
       }
-      RETURN_IF_ERROR(Annotate(CheckGraphImpl(**sub, check_ops, scope, depth + 1),
+      KILN_RETURN_IF_ERROR(Annotate(CheckGraphImpl(**sub, check_ops, scope, depth + 1),
                                absl::StrCat(NodeText(node), " attribute '", key, "' (subgraph '", (*sub)->name, "')")));
     }
   }

@@ -25,7 +25,7 @@ absl::StatusOr<Graph> ImportModel(const std::string& path) {
     return absl::InvalidArgumentError(absl::StrCat(
         "model '", path, "' is a directory; pass a model file (.onnx, .pb, model.json or .kiln)"));
   }
-  RETURN_IF_ERROR(CheckRegularFile(path, "model"));
+  KILN_RETURN_IF_ERROR(CheckRegularFile(path, "model"));
   const std::string lower = absl::AsciiStrToLower(path);
   if (absl::EndsWith(lower, ".onnx")) return ImportOnnxFile(path);
   if (absl::EndsWith(lower, ".kiln")) return LoadKilnModel(path);

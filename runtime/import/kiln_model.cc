@@ -131,10 +131,10 @@ absl::Status AttrToProto(const Node& node, const std::string& key, const AttrVal
     pb::Strings* strings = proto->mutable_strings();  // Set even when empty: an empty list is a value.
     for (const std::string& s : *v) strings->add_values(s);
   } else if (const auto* v = std::get_if<Tensor>(&value)) {
-    RETURN_IF_ERROR(TensorToProto(*v, what, proto->mutable_tensor()));
+    KILN_RETURN_IF_ERROR(TensorToProto(*v, what, proto->mutable_tensor()));
   } else if (const auto* v = std::get_if<std::shared_ptr<const Graph>>(&value)) {
     if (*v == nullptr) return absl::InvalidArgumentError(absl::StrCat(what, " holds no graph"));
-    RETURN_IF_ERROR(Annotate(GraphToProto(**v, depth + 1, proto->mutable_graph()), what));
+    KILN_RETURN_IF_ERROR(Annotate(GraphToProto(**v, depth + 1, proto->mutable_graph()), what));
   } else {
     return absl::InternalError(absl::StrCat(what, " has an attribute type the .kiln writer does not know"));
   }
@@ -155,7 +155,7 @@ absl::Status GraphToProto(const Graph& graph, int depth, pb::Graph* proto) {
     for (const std::string& s : node.outputs) n->add_outputs(s);
     for (const std::string& s : node.control_inputs) n->add_control_inputs(s);
     for (const auto& [key, value] : node.attrs) {  // std::map: sorted by name.
-      RETURN_IF_ERROR(AttrToProto(node, key, value, depth, n->add_attributes()));
+      KILN_RETURN_IF_ERROR(AttrToProto(node, key, value, depth, n->add_attributes()));
     }
   }
   for (const ValueInfo& in : graph.inputs) ValueInfoToProto(in, proto->add_inputs());
@@ -163,7 +163,7 @@ absl::Status GraphToProto(const Graph& graph, int depth, pb::Graph* proto) {
   for (const auto& [name, tensor] : graph.initializers) {  // Sorted by name.
     pb::Initializer* init = proto->add_initializers();
     init->set_name(name);
-    RETURN_IF_ERROR(TensorToProto(tensor, absl::StrCat("initializer '", name, "'"), init->mutable_tensor()));
+    KILN_RETURN_IF_ERROR(TensorToProto(tensor, absl::StrCat("initializer '", name, "'"), init->mutable_tensor()));
   }
   return absl::OkStatus();
 }
@@ -258,7 +258,7 @@ absl::StatusOr<AttrValue> AttrFromProto(const pb::Attribute& proto, const Node& 
     case pb::Attribute::kStrings:
       return AttrValue(std::vector<std::string>(proto.strings().values().begin(), proto.strings().values().end()));
     case pb::Attribute::kTensor: {
-      ASSIGN_OR_RETURN(Tensor t, TensorFromProto(proto.tensor(), what));
+      KILN_ASSIGN_OR_RETURN(Tensor t, TensorFromProto(proto.tensor(), what));
       return AttrValue(std::move(t));
     }
     case pb::Attribute::kGraph: {
@@ -283,15 +283,15 @@ absl::StatusOr<Graph> GraphFromProto(const pb::Graph& proto, int depth) {
     if (init.name().empty()) return absl::InvalidArgumentError("an initializer has no name");
     const std::string what = absl::StrCat("initializer '", init.name(), "'");
     if (graph.initializers.count(init.name())) return absl::InvalidArgumentError(absl::StrCat(what, " is defined twice"));
-    ASSIGN_OR_RETURN(Tensor t, TensorFromProto(init.tensor(), what));
+    KILN_ASSIGN_OR_RETURN(Tensor t, TensorFromProto(init.tensor(), what));
     graph.initializers.emplace(init.name(), std::move(t));
   }
   for (const pb::ValueInfo& in : proto.inputs()) {
-    ASSIGN_OR_RETURN(ValueInfo info, ValueInfoFromProto(in, "input"));
+    KILN_ASSIGN_OR_RETURN(ValueInfo info, ValueInfoFromProto(in, "input"));
     graph.inputs.push_back(std::move(info));
   }
   for (const pb::ValueInfo& out : proto.outputs()) {
-    ASSIGN_OR_RETURN(ValueInfo info, ValueInfoFromProto(out, "output"));
+    KILN_ASSIGN_OR_RETURN(ValueInfo info, ValueInfoFromProto(out, "output"));
     graph.outputs.push_back(std::move(info));
   }
   graph.nodes.reserve(proto.nodes_size());
@@ -315,7 +315,7 @@ absl::StatusOr<Graph> GraphFromProto(const pb::Graph& proto, int depth) {
         return absl::InvalidArgumentError(
             absl::StrCat("node '", node.name, "' has attribute '", attr.name(), "' twice"));
       }
-      ASSIGN_OR_RETURN(AttrValue value, AttrFromProto(attr, node, depth));
+      KILN_ASSIGN_OR_RETURN(AttrValue value, AttrFromProto(attr, node, depth));
       node.attrs.emplace(attr.name(), std::move(value));
     }
     graph.nodes.push_back(std::move(node));
@@ -407,7 +407,7 @@ absl::StatusOr<std::string> SerializeKilnModel(const Graph& graph, const SaveOpt
   model.set_magic(kMagic);
   model.set_version(kKilnModelVersion);
   model.set_producer(options.producer);
-  RETURN_IF_ERROR(GraphToProto(graph, 0, model.mutable_graph()));
+  KILN_RETURN_IF_ERROR(GraphToProto(graph, 0, model.mutable_graph()));
   const size_t size = model.ByteSizeLong();
   if (size > static_cast<size_t>(kMaxModelBytes)) {
     return absl::InvalidArgumentError(absl::StrCat("graph '", graph.name, "' serializes to ", size,
@@ -461,12 +461,12 @@ absl::StatusOr<Graph> LoadKilnModelBytes(absl::string_view bytes, absl::string_v
   RegisterStandardOps();
   absl::StatusOr<Graph> graph = GraphFromProto(model.graph(), 0);
   if (!graph.ok()) return Annotate(graph.status(), where);
-  RETURN_IF_ERROR(Annotate(import_checks::CheckGraph(*graph), where));
+  KILN_RETURN_IF_ERROR(Annotate(import_checks::CheckGraph(*graph), where));
   return graph;
 }
 
 absl::StatusOr<Graph> LoadKilnModel(const std::string& path) {
-  ASSIGN_OR_RETURN(std::string bytes, ReadModelFile(path));
+  KILN_ASSIGN_OR_RETURN(std::string bytes, ReadModelFile(path));
   return LoadKilnModelBytes(bytes, path);
 }
 
@@ -536,7 +536,7 @@ absl::Status CompareGraphs(const Graph& expected, const Graph& actual) {
       if (p->first != q->first) {
         return Differ(absl::StrCat(where, " attribute names"), p->first, q->first);
       }
-      RETURN_IF_ERROR(CompareAttr(absl::StrCat(where, " attribute '", p->first, "'"), p->second, q->second));
+      KILN_RETURN_IF_ERROR(CompareAttr(absl::StrCat(where, " attribute '", p->first, "'"), p->second, q->second));
     }
   }
   return absl::OkStatus();

@@ -95,7 +95,7 @@ class OnnxImporter {
     if (!graph.ok()) return Error(graph.status());
     if (graph->name.empty()) graph->name = "main";
     // Cycles, values produced twice, dangling control inputs, unknown ops in subgraphs.
-    RETURN_IF_ERROR(Error(import_checks::CheckGraph(*graph)));
+    KILN_RETURN_IF_ERROR(Error(import_checks::CheckGraph(*graph)));
     return graph;
   }
 
@@ -154,7 +154,7 @@ class OnnxImporter {
       // Absurd declared extents (a corrupt file) are refused here, before anything sizes buffers by them.
       Dims known;
       for (int64_t d : info.dims) known.push_back(d < 0 ? 1 : d);
-      RETURN_IF_ERROR(
+      KILN_RETURN_IF_ERROR(
           onnx_import::CheckedElementCount(known, absl::StrCat("graph ", kind, " '", info.name, "'")).status());
     }
     return info;
@@ -199,7 +199,7 @@ class OnnxImporter {
         return AttrValue(*std::move(t));
       }
       case A::GRAPH: {
-        ASSIGN_OR_RETURN(Graph sub, ConvertGraph(attr.g(), scope, false));
+        KILN_ASSIGN_OR_RETURN(Graph sub, ConvertGraph(attr.g(), scope, false));
         if (sub.name.empty()) sub.name = absl::StrCat(node.name, "_", attr.name());
         return AttrValue(std::shared_ptr<const Graph>(std::make_shared<Graph>(std::move(sub))));
       }
@@ -237,7 +237,7 @@ class OnnxImporter {
         return absl::InvalidArgumentError(
             absl::StrCat("initializer '", init.name(), "' is defined twice"));
       }
-      ASSIGN_OR_RETURN(Tensor t,
+      KILN_ASSIGN_OR_RETURN(Tensor t,
                        TensorFromProto(init, absl::StrCat("initializer '", init.name(), "'"), model_dir_));
       declared[init.name()].dtype = t.dtype();
       used_names.insert(init.name());
@@ -247,7 +247,7 @@ class OnnxImporter {
     for (const onnx::ValueInfoProto& in : proto.input()) {
       // Before IR version 4 initializers were also listed as inputs: they stay constants.
       if (graph.initializers.count(in.name())) continue;
-      ASSIGN_OR_RETURN(ValueInfo info, ConvertValueInfo(in, "input", is_main));
+      KILN_ASSIGN_OR_RETURN(ValueInfo info, ConvertValueInfo(in, "input", is_main));
       if (!input_names.insert(info.name).second) {
         return absl::InvalidArgumentError(
             absl::StrCat("graph input '", info.name, "' is declared twice"));
@@ -257,7 +257,7 @@ class OnnxImporter {
       graph.inputs.push_back(std::move(info));
     }
     for (const onnx::ValueInfoProto& out : proto.output()) {
-      ASSIGN_OR_RETURN(ValueInfo info, ConvertValueInfo(out, "output", false));
+      KILN_ASSIGN_OR_RETURN(ValueInfo info, ConvertValueInfo(out, "output", false));
       declared.emplace(info.name, DeclaredType{info.dtype, info.dims, info.has_shape});
       graph.outputs.push_back(std::move(info));
     }
@@ -359,10 +359,10 @@ class OnnxImporter {
           return absl::InvalidArgumentError(
               absl::StrCat("node '", node.name, "' has an attribute without a name"));
         }
-        ASSIGN_OR_RETURN(AttrValue value, ConvertAttribute(attr, node, scope));
+        KILN_ASSIGN_OR_RETURN(AttrValue value, ConvertAttribute(attr, node, scope));
         node.attrs[attr.name()] = std::move(value);
       }
-      RETURN_IF_ERROR(onnx_import::UpgradeNode(&node, upgrade));
+      KILN_RETURN_IF_ERROR(onnx_import::UpgradeNode(&node, upgrade));
       if (registry.Find(node.op) == nullptr) {
         return absl::UnimplementedError(absl::StrCat("node '", node.name, "' has op '", node.op,
                                                      "' that Kiln does not implement"));
@@ -397,13 +397,13 @@ absl::StatusOr<Graph> ImportOnnxBytes(absl::string_view bytes, absl::string_view
 }
 
 absl::StatusOr<Graph> ImportOnnxFile(const std::string& path) {
-  ASSIGN_OR_RETURN(std::string bytes, ReadFile(path, "model"));
+  KILN_ASSIGN_OR_RETURN(std::string bytes, ReadFile(path, "model"));
   OnnxImporter importer(path, std::filesystem::path(path).parent_path().string());
   return importer.Import(bytes);
 }
 
 absl::StatusOr<Tensor> ReadOnnxTensorFile(const std::string& path) {
-  ASSIGN_OR_RETURN(std::string bytes, ReadFile(path, "tensor file"));
+  KILN_ASSIGN_OR_RETURN(std::string bytes, ReadFile(path, "tensor file"));
   onnx::TensorProto proto;
   if (!ParseMessage(bytes, &proto)) {
     return absl::DataLossError(absl::StrCat(

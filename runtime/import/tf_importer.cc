@@ -47,7 +47,7 @@ absl::StatusOr<Tensor> DecodeWeight(const tf::TfjsWeightEntry& w, const Dims& di
   } else {
     return absl::UnimplementedError(absl::StrCat("weight '", w.name(), "' has dtype '", w.dtype(), "', which Kiln does not read"));
   }
-  ASSIGN_OR_RETURN(Tensor t, Tensor::Create(out_type, dims));
+  KILN_ASSIGN_OR_RETURN(Tensor t, Tensor::Create(out_type, dims));
   if (!quantized) {
     if (n > 0) std::memcpy(t.raw_data(), bytes, t.byte_size());
     return t;
@@ -129,7 +129,7 @@ absl::StatusOr<std::map<std::string, Tensor>> LoadTfjsWeights(const tf::TfjsMode
             ", but its Const node declares ", DimsToString(node->second),
             "; the weights after it would be read from the wrong bytes, so fix this manifest entry"));
       }
-      ASSIGN_OR_RETURN(int64_t esize, StoredElementBytes(w));
+      KILN_ASSIGN_OR_RETURN(int64_t esize, StoredElementBytes(w));
       sizes.push_back(n * esize);
       total += n * esize;  // At most 2^34 per weight, and under 2^27 entries fit a 2 GiB model.json.
     }
@@ -137,7 +137,7 @@ absl::StatusOr<std::map<std::string, Tensor>> LoadTfjsWeights(const tf::TfjsMode
     for (const std::string& shard : group.paths()) {
       absl::StatusOr<std::string> path = ResolvePathInside(dir, shard, "weight shard");
       if (!path.ok()) return Annotate(path.status(), absl::StrCat("weight group ", g));
-      ASSIGN_OR_RETURN(std::string bytes, ReadRegularFile(*path, "weight shard"));
+      KILN_ASSIGN_OR_RETURN(std::string bytes, ReadRegularFile(*path, "weight shard"));
       if (bytes.size() > static_cast<size_t>(kMaxFileBytes) - data.size()) {
         return absl::InvalidArgumentError(absl::StrCat("the shards of ", group_name, " hold more than ",
                                                        kMaxFileBytes, " bytes, more than Kiln reads"));
@@ -155,7 +155,7 @@ absl::StatusOr<std::map<std::string, Tensor>> LoadTfjsWeights(const tf::TfjsMode
             " bytes in all (a truncated or wrong shard, or a wrong shape or dtype of this or an earlier weight "
             "of the group)"));
       }
-      ASSIGN_OR_RETURN(Tensor t, DecodeWeight(w, Dims(w.shape().begin(), w.shape().end()), data.data() + offset));
+      KILN_ASSIGN_OR_RETURN(Tensor t, DecodeWeight(w, Dims(w.shape().begin(), w.shape().end()), data.data() + offset));
       offset += size;
       if (!weights.emplace(w.name(), std::move(t)).second) {
         return absl::InvalidArgumentError(absl::StrCat("weight '", w.name(), "' appears twice in the manifest"));
@@ -195,18 +195,18 @@ absl::StatusOr<Graph> ImportTfGraphDefBytes(absl::string_view bytes, absl::strin
   options.outputs = outputs;
   absl::StatusOr<Graph> graph = tf_import::ConvertGraphDef(graph_def, options);
   if (!graph.ok()) return Annotate(graph.status(), where);
-  RETURN_IF_ERROR(Annotate(import_checks::CheckGraph(*graph), where));  // The checks every importer applies.
+  KILN_RETURN_IF_ERROR(Annotate(import_checks::CheckGraph(*graph), where));  // The checks every importer applies.
   return graph;
 }
 
 absl::StatusOr<Graph> ImportTfGraphDefFile(const std::string& path, const std::vector<std::string>& outputs) {
-  ASSIGN_OR_RETURN(std::string bytes, ReadRegularFile(path, "model"));
+  KILN_ASSIGN_OR_RETURN(std::string bytes, ReadRegularFile(path, "model"));
   return ImportTfGraphDefBytes(bytes, path, outputs);
 }
 
 absl::StatusOr<Graph> ImportTfjsModel(const std::string& model_json_path) {
   const std::string where = absl::StrCat("model '", model_json_path, "'");
-  ASSIGN_OR_RETURN(std::string json, ReadRegularFile(model_json_path, "model"));
+  KILN_ASSIGN_OR_RETURN(std::string json, ReadRegularFile(model_json_path, "model"));
   tf::TfjsModel model;
   google::protobuf::util::JsonParseOptions parse_options;
   parse_options.ignore_unknown_fields = true;
@@ -240,7 +240,7 @@ absl::StatusOr<Graph> ImportTfjsModel(const std::string& model_json_path) {
   std::sort(options.outputs.begin(), options.outputs.end());
   absl::StatusOr<Graph> graph = tf_import::ConvertGraphDef(model.model_topology(), options);
   if (!graph.ok()) return Annotate(graph.status(), where);
-  RETURN_IF_ERROR(Annotate(import_checks::CheckGraph(*graph), where));  // The checks every importer applies.
+  KILN_RETURN_IF_ERROR(Annotate(import_checks::CheckGraph(*graph), where));  // The checks every importer applies.
   return graph;
 }
 

@@ -22,15 +22,15 @@ struct AttentionAttrs {
 
 absl::StatusOr<AttentionAttrs> ReadAttentionAttrs(const Node& node) {
   AttentionAttrs a;
-  ASSIGN_OR_RETURN(a.is_causal, node.GetInt("is_causal", 0));
-  ASSIGN_OR_RETURN(a.q_num_heads, node.GetInt("q_num_heads", 0));
-  ASSIGN_OR_RETURN(a.kv_num_heads, node.GetInt("kv_num_heads", 0));
-  ASSIGN_OR_RETURN(a.mode, node.GetInt("qk_matmul_output_mode", 0));
-  ASSIGN_OR_RETURN(a.left_window, node.GetInt("left_window_size", -1));
-  ASSIGN_OR_RETURN(a.right_window, node.GetInt("right_window_size", -1));
-  ASSIGN_OR_RETURN(a.softcap, node.GetFloat("softcap", 0.0f));
+  KILN_ASSIGN_OR_RETURN(a.is_causal, node.GetInt("is_causal", 0));
+  KILN_ASSIGN_OR_RETURN(a.q_num_heads, node.GetInt("q_num_heads", 0));
+  KILN_ASSIGN_OR_RETURN(a.kv_num_heads, node.GetInt("kv_num_heads", 0));
+  KILN_ASSIGN_OR_RETURN(a.mode, node.GetInt("qk_matmul_output_mode", 0));
+  KILN_ASSIGN_OR_RETURN(a.left_window, node.GetInt("left_window_size", -1));
+  KILN_ASSIGN_OR_RETURN(a.right_window, node.GetInt("right_window_size", -1));
+  KILN_ASSIGN_OR_RETURN(a.softcap, node.GetFloat("softcap", 0.0f));
   if (node.HasAttr("scale")) {
-    ASSIGN_OR_RETURN(float s, node.GetFloat("scale"));
+    KILN_ASSIGN_OR_RETURN(float s, node.GetFloat("scale"));
     a.scale = s;
   }
   if (a.mode < 0 || a.mode > 3) {
@@ -109,7 +109,7 @@ absl::Status AttentionShapeFn(InferenceContext& ctx) {
                                   v.ToString()));
   }
   if (ctx.has_input(4) != ctx.has_input(5)) return ctx.Error("past_key and past_value must be given together");
-  ASSIGN_OR_RETURN(AttentionAttrs a, ReadAttentionAttrs(ctx.node()));
+  KILN_ASSIGN_OR_RETURN(AttentionAttrs a, ReadAttentionAttrs(ctx.node()));
   const int nout = static_cast<int>(ctx.node().outputs.size());
   auto unknown = [&]() {
     for (int i = 0; i < nout; ++i) ctx.set_output(i, TensorType{q.dtype, {}, false});
@@ -133,7 +133,7 @@ absl::Status AttentionShapeFn(InferenceContext& ctx) {
 }
 
 absl::Status AttentionCompute(KernelContext& ctx) {
-  ASSIGN_OR_RETURN(AttentionAttrs a, ReadAttentionAttrs(ctx.node()));
+  KILN_ASSIGN_OR_RETURN(AttentionAttrs a, ReadAttentionAttrs(ctx.node()));
   const Tensor& qt = ctx.input(0);
   const Tensor& kt = ctx.input(1);
   const Tensor& vt = ctx.input(2);
@@ -147,9 +147,9 @@ absl::Status AttentionCompute(KernelContext& ctx) {
   if (has_past && ctx.input(5).dims() != Dims{B, HK, P, DV}) {
     return ctx.Error(absl::StrCat("past_value ", ctx.input(5).TypeString(), " must be [", B, ",", HK, ",", P, ",", DV, "]"));
   }
-  RETURN_IF_ERROR(CheckScratch(ctx, {B, HQ, SQ, T}));
-  RETURN_IF_ERROR(CheckScratch(ctx, {B, HQ, SQ, DV}));
-  RETURN_IF_ERROR(CheckScratch(ctx, {B, HK, T, std::max(D, DV)}));
+  KILN_RETURN_IF_ERROR(CheckScratch(ctx, {B, HQ, SQ, T}));
+  KILN_RETURN_IF_ERROR(CheckScratch(ctx, {B, HQ, SQ, DV}));
+  KILN_RETURN_IF_ERROR(CheckScratch(ctx, {B, HK, T, std::max(D, DV)}));
   const std::vector<double> qv = ReadDoubles(qt), kv = ReadDoubles(kt), vv = ReadDoubles(vt);
   // Q as [B, HQ, SQ, D]; present K as [B, HK, T, D], present V as [B, HK, T, DV].
   auto q_at = [&](int64_t b, int64_t h, int64_t s, int64_t d) {
@@ -286,9 +286,9 @@ absl::Status AttentionCompute(KernelContext& ctx) {
   }
   const DType dt = qt.dtype();
   const Dims y_dims = g.three_d ? Dims{B, SQ, HQ * DV} : Dims{B, HQ, SQ, DV};
-  RETURN_IF_ERROR(WriteDoubles(ctx, 0, dt, y_dims, y));
-  RETURN_IF_ERROR(WriteDoubles(ctx, 1, dt, {B, HK, T, D}, pk));
-  RETURN_IF_ERROR(WriteDoubles(ctx, 2, dt, {B, HK, T, DV}, pv));
+  KILN_RETURN_IF_ERROR(WriteDoubles(ctx, 0, dt, y_dims, y));
+  KILN_RETURN_IF_ERROR(WriteDoubles(ctx, 1, dt, {B, HK, T, D}, pk));
+  KILN_RETURN_IF_ERROR(WriteDoubles(ctx, 2, dt, {B, HK, T, DV}, pv));
   return WriteDoubles(ctx, 3, dt, {B, HQ, SQ, T}, qk_out);
 }
 
@@ -306,9 +306,9 @@ absl::Status RotaryShapeFn(InferenceContext& ctx) {
 
 absl::Status RotaryCompute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
-  ASSIGN_OR_RETURN(int64_t interleaved, ctx.node().GetInt("interleaved", 0));
-  ASSIGN_OR_RETURN(int64_t rd, ctx.node().GetInt("rotary_embedding_dim", 0));
-  ASSIGN_OR_RETURN(int64_t heads, ctx.node().GetInt("num_heads", 0));
+  KILN_ASSIGN_OR_RETURN(int64_t interleaved, ctx.node().GetInt("interleaved", 0));
+  KILN_ASSIGN_OR_RETURN(int64_t rd, ctx.node().GetInt("rotary_embedding_dim", 0));
+  KILN_ASSIGN_OR_RETURN(int64_t heads, ctx.node().GetInt("num_heads", 0));
   int64_t B, S, H, D;
   const bool four_d = x.rank() == 4;
   if (four_d) {

@@ -28,7 +28,7 @@ struct ConvShape {
 
 absl::StatusOr<ConvShape> InferConvShape(const Node& node, const Dims& x, const Dims& w, const Dims* bias) {
   ConvShape s;
-  ASSIGN_OR_RETURN(s.group, node.GetInt("group", 1));
+  KILN_ASSIGN_OR_RETURN(s.group, node.GetInt("group", 1));
   if (s.group <= 0) return absl::InvalidArgumentError(absl::StrCat("group must be positive, got ", s.group));
   if (x.size() < 3) {
     return absl::InvalidArgumentError(absl::StrCat("input X must have rank 3 or more (N, C, spatial...); got ",
@@ -41,7 +41,7 @@ absl::StatusOr<ConvShape> InferConvShape(const Node& node, const Dims& x, const 
   const int r = static_cast<int>(x.size()) - 2;
   s.kernel.assign(w.begin() + 2, w.end());
   if (node.HasAttr("kernel_shape")) {
-    ASSIGN_OR_RETURN(std::vector<int64_t> ks, node.GetInts("kernel_shape"));
+    KILN_ASSIGN_OR_RETURN(std::vector<int64_t> ks, node.GetInts("kernel_shape"));
     if (static_cast<int>(ks.size()) != r) {
       return absl::InvalidArgumentError(absl::StrCat("kernel_shape has ", ks.size(), " values; expected ", r));
     }
@@ -74,7 +74,7 @@ absl::StatusOr<ConvShape> InferConvShape(const Node& node, const Dims& x, const 
       return s;
     }
   }
-  ASSIGN_OR_RETURN(s.window, ComputeWindow(node, in, s.kernel, /*pooling=*/false));
+  KILN_ASSIGN_OR_RETURN(s.window, ComputeWindow(node, in, s.kernel, /*pooling=*/false));
   s.out = {x[0], m};
   for (int64_t o : s.window.out) s.out.push_back(o);
   return s;
@@ -214,10 +214,10 @@ class ConvKernel : public OpKernel {
     const Tensor& x = ctx.input(0);
     const Tensor& w = ctx.input(1);
     const Tensor* b = ctx.has_input(2) ? &ctx.input(2) : nullptr;
-    RETURN_IF_ERROR(CheckConvOperandsF32(ctx, x, w, b));
+    KILN_RETURN_IF_ERROR(CheckConvOperandsF32(ctx, x, w, b));
     absl::StatusOr<ConvShape> s = InferConvShape(ctx.node(), x.dims(), w.dims(), b ? &b->dims() : nullptr);
     if (!s.ok()) return ctx.Error(s.status().message());
-    ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kF32, s->out));
+    KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kF32, s->out));
     if (y->num_elements() == 0) return absl::OkStatus();
     const int rank = x.rank();
     if (options_.use_onednn && rank <= 5) {
@@ -249,7 +249,7 @@ class ConvKernel : public OpKernel {
       auto it = plans_.find(key);
       if (it != plans_.end()) return it->second;
     }
-    ASSIGN_OR_RETURN(std::shared_ptr<const OnednnConvPlan> plan,
+    KILN_ASSIGN_OR_RETURN(std::shared_ptr<const OnednnConvPlan> plan,
                      BuildPlan(x, y, w, has_bias, group, g, const_weights_ ? &*const_weights_ : nullptr));
     std::lock_guard<std::mutex> lock(mu_);
     plans_.emplace(key, plan);
@@ -268,7 +268,7 @@ class ConvKernel : public OpKernel {
 absl::StatusOr<std::unique_ptr<OpKernel>> MakeConvKernel(const KernelConstruction& kc,
                                                          const ConvKernelOptions& options) {
   auto kernel = std::make_unique<ConvKernel>(kc, options);
-  RETURN_IF_ERROR(kernel->Prepare(kc));
+  KILN_RETURN_IF_ERROR(kernel->Prepare(kc));
   return std::unique_ptr<OpKernel>(std::move(kernel));
 }
 

@@ -24,13 +24,13 @@ absl::StatusOr<ConvTransposeGeometry> ComputeGeometry(const Node& node, const Di
   const int r = g.r;
   g.in.assign(x.begin() + 2, x.end());
   std::vector<int64_t> wk(w.begin() + 2, w.end());
-  ASSIGN_OR_RETURN(g.kernel, node.GetInts("kernel_shape", wk));
-  ASSIGN_OR_RETURN(g.strides, node.GetInts("strides", std::vector<int64_t>(r, 1)));
-  ASSIGN_OR_RETURN(g.dilations, node.GetInts("dilations", std::vector<int64_t>(r, 1)));
-  ASSIGN_OR_RETURN(std::vector<int64_t> pads, node.GetInts("pads", std::vector<int64_t>(2 * r, 0)));
-  ASSIGN_OR_RETURN(std::vector<int64_t> out_pad, node.GetInts("output_padding", std::vector<int64_t>(r, 0)));
-  ASSIGN_OR_RETURN(std::vector<int64_t> out_shape, node.GetInts("output_shape", std::vector<int64_t>{}));
-  ASSIGN_OR_RETURN(std::string auto_pad, node.GetString("auto_pad", "NOTSET"));
+  KILN_ASSIGN_OR_RETURN(g.kernel, node.GetInts("kernel_shape", wk));
+  KILN_ASSIGN_OR_RETURN(g.strides, node.GetInts("strides", std::vector<int64_t>(r, 1)));
+  KILN_ASSIGN_OR_RETURN(g.dilations, node.GetInts("dilations", std::vector<int64_t>(r, 1)));
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> pads, node.GetInts("pads", std::vector<int64_t>(2 * r, 0)));
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> out_pad, node.GetInts("output_padding", std::vector<int64_t>(r, 0)));
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> out_shape, node.GetInts("output_shape", std::vector<int64_t>{}));
+  KILN_ASSIGN_OR_RETURN(std::string auto_pad, node.GetString("auto_pad", "NOTSET"));
   if (static_cast<int>(g.kernel.size()) != r || g.kernel != wk || static_cast<int>(g.strides.size()) != r ||
       static_cast<int>(g.dilations.size()) != r || static_cast<int>(pads.size()) != 2 * r ||
       static_cast<int>(out_pad.size()) != r) {
@@ -91,7 +91,7 @@ absl::Status ConvTransposeShape(InferenceContext& ctx) {
   const TensorType& x = ctx.input(0);
   const TensorType& w = ctx.input(1);
   if (!IsAnyFloat(x.dtype) || w.dtype != x.dtype) return ctx.Error("X and W must share one float type");
-  ASSIGN_OR_RETURN(int64_t group, ctx.node().GetInt("group", 1));
+  KILN_ASSIGN_OR_RETURN(int64_t group, ctx.node().GetInt("group", 1));
   if (!x.fully_defined() || !w.fully_defined()) {
     ctx.set_output(0, TensorType{x.dtype, Dims(x.rank_known ? x.dims.size() : 0, -1), x.rank_known});
     return absl::OkStatus();
@@ -108,7 +108,7 @@ absl::Status ConvTransposeShape(InferenceContext& ctx) {
 absl::Status ConvTransposeCompute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   const Tensor& w = ctx.input(1);
-  ASSIGN_OR_RETURN(int64_t group, ctx.node().GetInt("group", 1));
+  KILN_ASSIGN_OR_RETURN(int64_t group, ctx.node().GetInt("group", 1));
   absl::StatusOr<ConvTransposeGeometry> gs = ComputeGeometry(ctx.node(), x.dims(), w.dims());
   if (!gs.ok()) return ctx.Error(gs.status().message());
   if (group <= 0 || x.dims()[1] != w.dims()[0] || x.dims()[1] % group) return ctx.Error("bad group or channel counts");
@@ -127,7 +127,7 @@ absl::Status ConvTransposeCompute(KernelContext& ctx) {
   const std::vector<double> xv = ReadDoubles(x), wv = ReadDoubles(w);
   const std::vector<double> bias = ctx.has_input(2) ? ReadDoubles(ctx.input(2)) : std::vector<double>(m, 0.0);
   if (static_cast<int64_t>(bias.size()) != m) return ctx.Error("B must hold one value per output channel");
-  RETURN_IF_ERROR(CheckScratch(ctx, {n, m, g.out[0], g.out[1], g.out[2]}));
+  KILN_RETURN_IF_ERROR(CheckScratch(ctx, {n, m, g.out[0], g.out[1], g.out[2]}));
   const int64_t in_sz = g.in[0] * g.in[1] * g.in[2], out_sz = g.out[0] * g.out[1] * g.out[2];
   const int64_t k_sz = g.kernel[0] * g.kernel[1] * g.kernel[2];
   std::vector<double> y(n * m * out_sz, 0.0);

@@ -180,7 +180,7 @@ void AddUnary(OpRegistry& registry, const std::string& name, UnaryKind kind) {
                                     IsNumericUnary(kind) ? "float, s8, u8, s32 or s64" : "f32, f16 or bf16", " expected)"));
     }
     if (ctx.node().op == "Gelu") {
-      ASSIGN_OR_RETURN(std::string approx, ctx.node().GetString("approximate", "none"));
+      KILN_ASSIGN_OR_RETURN(std::string approx, ctx.node().GetString("approximate", "none"));
       if (approx != "none" && approx != "tanh") {
         return ctx.Error(absl::StrCat("approximate='", approx, "' is not one of none, tanh"));
       }
@@ -196,35 +196,35 @@ void AddUnary(OpRegistry& registry, const std::string& name, UnaryKind kind) {
     const Node& node = kc.node;
     switch (kind) {
       case UnaryKind::kGelu: {
-        ASSIGN_OR_RETURN(std::string approx, node.GetString("approximate", "none"));
+        KILN_ASSIGN_OR_RETURN(std::string approx, node.GetString("approximate", "none"));
         if (approx == "tanh") kind = UnaryKind::kGeluTanh;
         break;
       }
-      case UnaryKind::kThresholdedRelu: { ASSIGN_OR_RETURN(p.alpha, node.GetFloat("alpha", 1.0f)); break; }
-      case UnaryKind::kCelu: { ASSIGN_OR_RETURN(p.alpha, node.GetFloat("alpha", 1.0f)); break; }
+      case UnaryKind::kThresholdedRelu: { KILN_ASSIGN_OR_RETURN(p.alpha, node.GetFloat("alpha", 1.0f)); break; }
+      case UnaryKind::kCelu: { KILN_ASSIGN_OR_RETURN(p.alpha, node.GetFloat("alpha", 1.0f)); break; }
       case UnaryKind::kShrink: {
-        ASSIGN_OR_RETURN(p.alpha, node.GetFloat("lambd", 0.5f));
-        ASSIGN_OR_RETURN(p.beta, node.GetFloat("bias", 0.0f));
+        KILN_ASSIGN_OR_RETURN(p.alpha, node.GetFloat("lambd", 0.5f));
+        KILN_ASSIGN_OR_RETURN(p.beta, node.GetFloat("bias", 0.0f));
         break;
       }
-      case UnaryKind::kSwish: { ASSIGN_OR_RETURN(p.alpha, node.GetFloat("alpha", 1.0f)); break; }
-      case UnaryKind::kLeakyRelu: { ASSIGN_OR_RETURN(p.alpha, node.GetFloat("alpha", 0.01f)); break; }
-      case UnaryKind::kElu: { ASSIGN_OR_RETURN(p.alpha, node.GetFloat("alpha", 1.0f)); break; }
+      case UnaryKind::kSwish: { KILN_ASSIGN_OR_RETURN(p.alpha, node.GetFloat("alpha", 1.0f)); break; }
+      case UnaryKind::kLeakyRelu: { KILN_ASSIGN_OR_RETURN(p.alpha, node.GetFloat("alpha", 0.01f)); break; }
+      case UnaryKind::kElu: { KILN_ASSIGN_OR_RETURN(p.alpha, node.GetFloat("alpha", 1.0f)); break; }
       case UnaryKind::kSelu: {
-        ASSIGN_OR_RETURN(p.alpha, node.GetFloat("alpha", 1.67326319217681884765625f));
-        ASSIGN_OR_RETURN(p.gamma, node.GetFloat("gamma", 1.05070102214813232421875f));
+        KILN_ASSIGN_OR_RETURN(p.alpha, node.GetFloat("alpha", 1.67326319217681884765625f));
+        KILN_ASSIGN_OR_RETURN(p.gamma, node.GetFloat("gamma", 1.05070102214813232421875f));
         break;
       }
       case UnaryKind::kHardSigmoid: {
-        ASSIGN_OR_RETURN(p.alpha, node.GetFloat("alpha", 0.2f));
-        ASSIGN_OR_RETURN(p.beta, node.GetFloat("beta", 0.5f));
+        KILN_ASSIGN_OR_RETURN(p.alpha, node.GetFloat("alpha", 0.2f));
+        KILN_ASSIGN_OR_RETURN(p.beta, node.GetFloat("beta", 0.5f));
         break;
       }
       default: break;
     }
     return MakeFunctionKernel([kind, p](KernelContext& ctx) -> absl::Status {
       const Tensor& x = ctx.input(0);
-      ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), x.dims()));
+      KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), x.dims()));
       return DispatchNumeric(x.dtype(), ctx.node().op, [&](auto tag) -> absl::Status {
         using T = decltype(tag);
         if (!std::is_floating_point_v<T> && !IsNumericUnary(kind)) {
@@ -255,7 +255,7 @@ absl::Status ClipCompute(KernelContext& ctx) {
                                     DTypeName(x.dtype()), "; got ", ctx.input(i).TypeString()));
     }
   }
-  ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), x.dims()));
+  KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), x.dims()));
   return DispatchNumeric(x.dtype(), "Clip", [&](auto tag) -> absl::Status {
     using T = decltype(tag);
     // An absent bound is -inf / +inf for floats (Clip(+inf) = +inf), the type's range for integers.
@@ -347,7 +347,7 @@ void AddBinary(OpRegistry& registry, const std::string& name, BinaryKind kind) {
     return BroadcastShape(ctx, DType::kInvalid, /*same_dtype=*/true);
   };
   def.kernel_factory = [kind](const KernelConstruction& kc) -> absl::StatusOr<std::unique_ptr<OpKernel>> {
-    ASSIGN_OR_RETURN(int64_t fmod, kc.node.GetInt("fmod", 0));
+    KILN_ASSIGN_OR_RETURN(int64_t fmod, kc.node.GetInt("fmod", 0));
     return MakeFunctionKernel([kind, fmod](KernelContext& ctx) -> absl::Status {
       const Tensor& a = ctx.input(0);
       const Tensor& b = ctx.input(1);
@@ -355,8 +355,8 @@ void AddBinary(OpRegistry& registry, const std::string& name, BinaryKind kind) {
         return ctx.Error(absl::StrCat("inputs must share one element type; got ", a.TypeString(), " and ",
                                       b.TypeString()));
       }
-      ASSIGN_OR_RETURN(Dims od, RuntimeBroadcast(ctx, a, b));
-      ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, a.dtype(), od));
+      KILN_ASSIGN_OR_RETURN(Dims od, RuntimeBroadcast(ctx, a, b));
+      KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, a.dtype(), od));
       return DispatchNumeric(a.dtype(), ctx.node().op, [&](auto tag) -> absl::Status {
         using T = decltype(tag);
         return ApplyBinary<T>(ctx, kind, a.data<T>(), a.dims(), b.data<T>(), b.dims(), y->data<T>(), od,
@@ -386,9 +386,9 @@ void AddVariadic(OpRegistry& registry, const std::string& name, BinaryKind kind,
     for (int i = 1; i < ctx.num_inputs(); ++i) {
       const Tensor& b = ctx.input(i);
       if (b.dtype() != dtype) return ctx.Error("inputs must share one element type");
-      ASSIGN_OR_RETURN(Dims od, RuntimeBroadcast(ctx, acc, b));
-      ASSIGN_OR_RETURN(Tensor next, Tensor::Create(dtype, od));
-      RETURN_IF_ERROR(DispatchNumeric(dtype, ctx.node().op, [&](auto tag) -> absl::Status {
+      KILN_ASSIGN_OR_RETURN(Dims od, RuntimeBroadcast(ctx, acc, b));
+      KILN_ASSIGN_OR_RETURN(Tensor next, Tensor::Create(dtype, od));
+      KILN_RETURN_IF_ERROR(DispatchNumeric(dtype, ctx.node().op, [&](auto tag) -> absl::Status {
         using T = decltype(tag);
         return ApplyBinary<T>(ctx, kind, acc.data<T>(), acc.dims(), b.data<T>(), b.dims(), next.data<T>(), od,
                               false);
@@ -425,8 +425,8 @@ std::vector<T> ConvertToVector(const Tensor& t) {
 absl::Status PowCompute(KernelContext& ctx) {
   const Tensor& a = ctx.input(0);
   const Tensor& b = ctx.input(1);
-  ASSIGN_OR_RETURN(Dims od, RuntimeBroadcast(ctx, a, b));
-  ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, a.dtype(), od));
+  KILN_ASSIGN_OR_RETURN(Dims od, RuntimeBroadcast(ctx, a, b));
+  KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, a.dtype(), od));
   if (!IsIntType(b.dtype()) && b.dtype() != DType::kF32) {
     return ctx.Error(absl::StrCat("exponent type ", DTypeName(b.dtype()), " is not supported"));
   }
@@ -467,8 +467,8 @@ void AddCompare(OpRegistry& registry, const std::string& name, CompareKind kind)
     const Tensor& a = ctx.input(0);
     const Tensor& b = ctx.input(1);
     if (a.dtype() != b.dtype()) return ctx.Error("inputs must share one element type");
-    ASSIGN_OR_RETURN(Dims od, RuntimeBroadcast(ctx, a, b));
-    ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kBool, od));
+    KILN_ASSIGN_OR_RETURN(Dims od, RuntimeBroadcast(ctx, a, b));
+    KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kBool, od));
     auto run = [&](auto tag) -> absl::Status {
       using T = decltype(tag);
       const T* pa = a.data<T>();
@@ -503,8 +503,8 @@ void AddLogic(OpRegistry& registry, const std::string& name, LogicKind kind) {
     const Tensor& a = ctx.input(0);
     const Tensor& b = ctx.input(1);
     if (a.dtype() != DType::kBool || b.dtype() != DType::kBool) return ctx.Error("inputs must be bool");
-    ASSIGN_OR_RETURN(Dims od, RuntimeBroadcast(ctx, a, b));
-    ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kBool, od));
+    KILN_ASSIGN_OR_RETURN(Dims od, RuntimeBroadcast(ctx, a, b));
+    KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kBool, od));
     const bool* pa = a.data<bool>();
     const bool* pb = b.data<bool>();
     bool* out = y->data<bool>();
@@ -521,7 +521,7 @@ void AddLogic(OpRegistry& registry, const std::string& name, LogicKind kind) {
 absl::Status NotCompute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   if (x.dtype() != DType::kBool) return ctx.Error("input must be bool");
-  ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kBool, x.dims()));
+  KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kBool, x.dims()));
   for (int64_t i = 0; i < x.num_elements(); ++i) y->data<bool>()[i] = !x.data<bool>()[i];
   return absl::OkStatus();
 }
@@ -533,11 +533,11 @@ absl::Status WhereCompute(KernelContext& ctx) {
   const Tensor& y = ctx.input(2);
   if (c.dtype() != DType::kBool) return ctx.Error("condition must be bool");
   if (x.dtype() != y.dtype()) return ctx.Error("X and Y must share one element type");
-  ASSIGN_OR_RETURN(Dims xy, RuntimeBroadcast(ctx, x, y));
+  KILN_ASSIGN_OR_RETURN(Dims xy, RuntimeBroadcast(ctx, x, y));
   absl::StatusOr<Dims> broadcast = BroadcastDims(c.dims(), xy);
   if (!broadcast.ok()) return ctx.Error(broadcast.status().message());
   const Dims od = *broadcast;
-  ASSIGN_OR_RETURN(Tensor * out, ctx.AllocateOutput(0, x.dtype(), od));
+  KILN_ASSIGN_OR_RETURN(Tensor * out, ctx.AllocateOutput(0, x.dtype(), od));
   const int r = static_cast<int>(od.size());
   std::vector<int64_t> sc = BroadcastStrides(c.dims(), od), sx = BroadcastStrides(x.dims(), od),
                        sy = BroadcastStrides(y.dims(), od);
@@ -765,7 +765,7 @@ void RegisterElementwiseOps(OpRegistry& registry) {
   cast.name = "Cast";
   cast.min_inputs = cast.max_inputs = 1;
   cast.shape_fn = [](InferenceContext& ctx) -> absl::Status {
-    ASSIGN_OR_RETURN(int64_t to, ctx.node().GetInt("to"));
+    KILN_ASSIGN_OR_RETURN(int64_t to, ctx.node().GetInt("to"));
     absl::StatusOr<DType> dtype = DTypeFromOnnx(to);
     if (!dtype.ok()) return Unsupported(ctx.node(), dtype.status().message());
     const TensorType& x = ctx.input(0);
@@ -773,15 +773,15 @@ void RegisterElementwiseOps(OpRegistry& registry) {
     return absl::OkStatus();
   };
   cast.kernel_factory = [](const KernelConstruction& kc) -> absl::StatusOr<std::unique_ptr<OpKernel>> {
-    ASSIGN_OR_RETURN(int64_t to, kc.node.GetInt("to"));
-    ASSIGN_OR_RETURN(DType dtype, DTypeFromOnnx(to));
+    KILN_ASSIGN_OR_RETURN(int64_t to, kc.node.GetInt("to"));
+    KILN_ASSIGN_OR_RETURN(DType dtype, DTypeFromOnnx(to));
     return MakeFunctionKernel([dtype](KernelContext& ctx) -> absl::Status {
       const Tensor& x = ctx.input(0);
       if (x.dtype() == dtype) {
         ctx.SetOutput(0, x);
         return absl::OkStatus();
       }
-      ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, dtype, x.dims()));
+      KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, dtype, x.dims()));
       return CastInto(x, y);
     });
   };

@@ -112,15 +112,15 @@ enum class BitKind { kAnd, kOr, kXor, kShift };
 absl::Status BitwiseCompute(KernelContext& ctx, BitKind kind) {
   const Tensor& a = ctx.input(0);
   const Tensor& b = ctx.input(1);
-  ASSIGN_OR_RETURN(Dims od, BroadcastDims(a.dims(), b.dims()));
+  KILN_ASSIGN_OR_RETURN(Dims od, BroadcastDims(a.dims(), b.dims()));
   if (a.dtype() != b.dtype()) return ctx.Error("inputs must share one type");
   bool left = true;
   if (kind == BitKind::kShift) {
-    ASSIGN_OR_RETURN(std::string dir, ctx.node().GetString("direction"));
+    KILN_ASSIGN_OR_RETURN(std::string dir, ctx.node().GetString("direction"));
     if (dir != "LEFT" && dir != "RIGHT") return ctx.Error("direction must be LEFT or RIGHT");
     left = dir == "LEFT";
   }
-  ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, a.dtype(), od));
+  KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, a.dtype(), od));
   return DispatchInt(a.dtype(), ctx.node().op, [&](auto tag) -> absl::Status {
     using T = decltype(tag);
     using U = std::make_unsigned_t<T>;
@@ -147,7 +147,7 @@ absl::Status BitwiseCompute(KernelContext& ctx, BitKind kind) {
 
 absl::Status BitwiseNotCompute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
-  ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), x.dims()));
+  KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), x.dims()));
   return DispatchInt(x.dtype(), "BitwiseNot", [&](auto tag) -> absl::Status {
     using T = decltype(tag);
     for (int64_t i = 0; i < x.num_elements(); ++i) y->data<T>()[i] = static_cast<T>(~x.data<T>()[i]);
@@ -161,7 +161,7 @@ absl::Status BitwiseNotCompute(KernelContext& ctx) {
 enum class WindowKind { kHann, kHamming, kBlackman };
 
 absl::StatusOr<DType> OutputDataType(const Node& node, const char* attr, int64_t def) {
-  ASSIGN_OR_RETURN(int64_t t, node.GetInt(attr, def));
+  KILN_ASSIGN_OR_RETURN(int64_t t, node.GetInt(attr, def));
   switch (t) {
     case 1: return DType::kF32;
     case 2: return DType::kU8;
@@ -182,7 +182,7 @@ absl::StatusOr<DType> OutputDataType(const Node& node, const char* attr, int64_t
 }
 
 absl::Status WindowShape(InferenceContext& ctx) {
-  ASSIGN_OR_RETURN(DType dt, OutputDataType(ctx.node(), "output_datatype", 1));
+  KILN_ASSIGN_OR_RETURN(DType dt, OutputDataType(ctx.node(), "output_datatype", 1));
   const TensorType& size = ctx.input(0);
   if (!IsIntType(size.dtype)) return ctx.Error("size must be an integer scalar");
   int64_t n = -1;
@@ -196,12 +196,12 @@ absl::Status WindowShape(InferenceContext& ctx) {
 }
 
 absl::Status WindowCompute(KernelContext& ctx, WindowKind kind) {
-  ASSIGN_OR_RETURN(DType dt, OutputDataType(ctx.node(), "output_datatype", 1));
-  ASSIGN_OR_RETURN(int64_t periodic, ctx.node().GetInt("periodic", 1));
+  KILN_ASSIGN_OR_RETURN(DType dt, OutputDataType(ctx.node(), "output_datatype", 1));
+  KILN_ASSIGN_OR_RETURN(int64_t periodic, ctx.node().GetInt("periodic", 1));
   if (ctx.input(0).num_elements() != 1) return ctx.Error("size must be an integer scalar");
   const int64_t size = ctx.input(0).GetAsInt64(0);
   if (size < 0) return ctx.Error("size must not be negative");
-  RETURN_IF_ERROR(CheckScratch(ctx, {size}));
+  KILN_RETURN_IF_ERROR(CheckScratch(ctx, {size}));
   const double n = periodic ? static_cast<double>(size) : static_cast<double>(size - 1);
   std::vector<double> v(size);
   const double pi = std::numbers::pi;
@@ -223,7 +223,7 @@ absl::Status EyeLikeShape(InferenceContext& ctx) {
   const TensorType& x = ctx.input(0);
   DType dt = x.dtype;
   if (ctx.node().HasAttr("dtype")) {
-    ASSIGN_OR_RETURN(dt, OutputDataType(ctx.node(), "dtype", 1));
+    KILN_ASSIGN_OR_RETURN(dt, OutputDataType(ctx.node(), "dtype", 1));
   }
   if (x.rank_known && x.dims.size() != 2) return ctx.Error("input must be 2-D");
   ctx.set_output(0, TensorType{dt, x.dims, x.rank_known});
@@ -234,12 +234,12 @@ absl::Status EyeLikeCompute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   DType dt = x.dtype();
   if (ctx.node().HasAttr("dtype")) {
-    ASSIGN_OR_RETURN(dt, OutputDataType(ctx.node(), "dtype", 1));
+    KILN_ASSIGN_OR_RETURN(dt, OutputDataType(ctx.node(), "dtype", 1));
   }
-  ASSIGN_OR_RETURN(int64_t k, ctx.node().GetInt("k", 0));
+  KILN_ASSIGN_OR_RETURN(int64_t k, ctx.node().GetInt("k", 0));
   if (x.rank() != 2) return ctx.Error("input must be 2-D");
   const int64_t r = x.dims()[0], c = x.dims()[1];
-  RETURN_IF_ERROR(CheckScratch(ctx, x.dims()));
+  KILN_RETURN_IF_ERROR(CheckScratch(ctx, x.dims()));
   std::vector<double> v(r * c, 0.0);
   for (int64_t i = 0; i < r; ++i) {
     const int64_t j = SatAdd(i, k);  // k may be any int64.
@@ -253,12 +253,12 @@ absl::Status EyeLikeCompute(KernelContext& ctx) {
 
 absl::Status CumProdCompute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
-  ASSIGN_OR_RETURN(int64_t exclusive, ctx.node().GetInt("exclusive", 0));
-  ASSIGN_OR_RETURN(int64_t reverse, ctx.node().GetInt("reverse", 0));
+  KILN_ASSIGN_OR_RETURN(int64_t exclusive, ctx.node().GetInt("exclusive", 0));
+  KILN_ASSIGN_OR_RETURN(int64_t reverse, ctx.node().GetInt("reverse", 0));
   if (ctx.input(1).num_elements() != 1) return ctx.Error("axis must be a scalar");
   absl::StatusOr<int64_t> axis = NormalizeAxis(ctx.input(1).GetAsInt64(0), x.rank());
   if (!axis.ok()) return ctx.Error(axis.status().message());
-  ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), x.dims()));
+  KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), x.dims()));
   int64_t outer = 1, inner = 1;
   const int64_t len = x.dims()[*axis];
   for (int64_t d = 0; d < *axis; ++d) outer *= x.dims()[d];
@@ -292,7 +292,7 @@ absl::Status CumProdCompute(KernelContext& ctx) {
 
 absl::Status SpaceDepthShape(InferenceContext& ctx, bool to_space) {
   const TensorType& x = ctx.input(0);
-  ASSIGN_OR_RETURN(int64_t bs, ctx.node().GetInt("blocksize"));
+  KILN_ASSIGN_OR_RETURN(int64_t bs, ctx.node().GetInt("blocksize"));
   if (bs <= 0 || bs > (int64_t{1} << 16)) return ctx.Error("blocksize must be in [1, 65536]");
   if (!x.rank_known) {
     ctx.set_output(0, Unknown(x.dtype));
@@ -315,8 +315,8 @@ absl::Status SpaceDepthShape(InferenceContext& ctx, bool to_space) {
 
 absl::Status SpaceDepthCompute(KernelContext& ctx, bool to_space) {
   const Tensor& x = ctx.input(0);
-  ASSIGN_OR_RETURN(int64_t bs, ctx.node().GetInt("blocksize"));
-  ASSIGN_OR_RETURN(std::string mode, ctx.node().GetString("mode", "DCR"));
+  KILN_ASSIGN_OR_RETURN(int64_t bs, ctx.node().GetInt("blocksize"));
+  KILN_ASSIGN_OR_RETURN(std::string mode, ctx.node().GetString("mode", "DCR"));
   if (x.rank() != 4 || bs <= 0 || bs > (int64_t{1} << 16)) return ctx.Error("input must be 4-D and blocksize in [1, 65536]");
   if (mode != "DCR" && mode != "CRD") return ctx.Error("mode must be DCR or CRD");
   const int64_t n = x.dims()[0], c = x.dims()[1], h = x.dims()[2], w = x.dims()[3];
@@ -325,7 +325,7 @@ absl::Status SpaceDepthCompute(KernelContext& ctx, bool to_space) {
   if (to_space) {
     if (c % (bs * bs)) return ctx.Error("channels must be a multiple of blocksize^2");
     const int64_t oc = c / (bs * bs);
-    ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), {n, oc, SatMul(h, bs), SatMul(w, bs)}));
+    KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), {n, oc, SatMul(h, bs), SatMul(w, bs)}));
     char* dst = static_cast<char*>(y->raw_data());
     for (int64_t b = 0; b < n; ++b)
       for (int64_t co = 0; co < oc; ++co)
@@ -340,7 +340,7 @@ absl::Status SpaceDepthCompute(KernelContext& ctx, bool to_space) {
   } else {
     if (h % bs || w % bs) return ctx.Error("H and W must be multiples of blocksize");
     const int64_t oh = h / bs, ow = w / bs;
-    ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), {n, SatMul(c, bs * bs), oh, ow}));
+    KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), {n, SatMul(c, bs * bs), oh, ow}));
     char* dst = static_cast<char*>(y->raw_data());
     for (int64_t b = 0; b < n; ++b)
       for (int64_t i = 0; i < bs; ++i)
@@ -371,7 +371,7 @@ absl::Status CompressShape(InferenceContext& ctx) {
     ctx.set_output(0, Unknown(x.dtype));
     return absl::OkStatus();
   }
-  ASSIGN_OR_RETURN(int64_t axis, ctx.node().GetInt("axis"));
+  KILN_ASSIGN_OR_RETURN(int64_t axis, ctx.node().GetInt("axis"));
   absl::StatusOr<int64_t> a = NormalizeAxis(axis, static_cast<int64_t>(x.dims.size()));
   if (!a.ok()) return ctx.Error(a.status().message());
   Dims d = x.dims;
@@ -392,13 +392,13 @@ absl::Status CompressCompute(KernelContext& ctx) {
     for (int64_t i = 0; i < std::min(cond.num_elements(), x.num_elements()); ++i) {
       if (c[i]) keep.push_back(i);
     }
-    ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), {static_cast<int64_t>(keep.size())}));
+    KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), {static_cast<int64_t>(keep.size())}));
     for (size_t i = 0; i < keep.size(); ++i) {
       std::memcpy(static_cast<char*>(y->raw_data()) + i * es, src + keep[i] * es, es);
     }
     return absl::OkStatus();
   }
-  ASSIGN_OR_RETURN(int64_t axis, ctx.node().GetInt("axis"));
+  KILN_ASSIGN_OR_RETURN(int64_t axis, ctx.node().GetInt("axis"));
   absl::StatusOr<int64_t> a = NormalizeAxis(axis, x.rank());
   if (!a.ok()) return ctx.Error(a.status().message());
   const int64_t len = x.dims()[*a];
@@ -412,7 +412,7 @@ absl::Status CompressCompute(KernelContext& ctx) {
   for (int64_t d = *a + 1; d < x.rank(); ++d) inner *= x.dims()[d];
   Dims od = x.dims();
   od[*a] = static_cast<int64_t>(keep.size());
-  ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), od));
+  KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), od));
   char* dst = static_cast<char*>(y->raw_data());
   for (int64_t o = 0; o < outer; ++o) {
     for (size_t k = 0; k < keep.size(); ++k) {
@@ -436,7 +436,7 @@ absl::Status NonZeroCompute(KernelContext& ctx) {
     if (is_float ? x.GetAsDouble(i) != 0.0 : x.GetAsInt64(i) != 0) hits.push_back(i);
   }
   const int64_t r = x.rank(), n = static_cast<int64_t>(hits.size());
-  ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kS64, {r, n}));
+  KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kS64, {r, n}));
   const std::vector<int64_t> strides = Strides(x.dims());
   for (int64_t k = 0; k < n; ++k) {
     int64_t rem = hits[k];
@@ -455,7 +455,7 @@ absl::Status ScatterNDCompute(KernelContext& ctx) {
   const Tensor& data = ctx.input(0);
   const Tensor& indices = ctx.input(1);
   const Tensor& updates = ctx.input(2);
-  ASSIGN_OR_RETURN(std::string reduction, ctx.node().GetString("reduction", "none"));
+  KILN_ASSIGN_OR_RETURN(std::string reduction, ctx.node().GetString("reduction", "none"));
   if (reduction != "none" && reduction != "add" && reduction != "mul" && reduction != "max" && reduction != "min") {
     return ctx.Error(absl::StrCat("reduction '", reduction, "' is not one of none, add, mul, max, min"));
   }
@@ -494,7 +494,7 @@ absl::Status ScatterNDCompute(KernelContext& ctx) {
                   static_cast<const char*>(updates.raw_data()) + g * slice * es, slice * es);
     }
   } else {
-    RETURN_IF_ERROR(DispatchNumeric(data.dtype(), "ScatterND", [&](auto tag) -> absl::Status {
+    KILN_RETURN_IF_ERROR(DispatchNumeric(data.dtype(), "ScatterND", [&](auto tag) -> absl::Status {
       using T = decltype(tag);
       T* o = out.data<T>();
       const T* u = updates.data<T>();
@@ -520,8 +520,8 @@ absl::Status ScatterNDCompute(KernelContext& ctx) {
 
 absl::Status ReverseSequenceCompute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
-  ASSIGN_OR_RETURN(int64_t batch_axis, ctx.node().GetInt("batch_axis", 1));
-  ASSIGN_OR_RETURN(int64_t time_axis, ctx.node().GetInt("time_axis", 0));
+  KILN_ASSIGN_OR_RETURN(int64_t batch_axis, ctx.node().GetInt("batch_axis", 1));
+  KILN_ASSIGN_OR_RETURN(int64_t time_axis, ctx.node().GetInt("time_axis", 0));
   if (x.rank() < 2 || (batch_axis != 0 && batch_axis != 1) || (time_axis != 0 && time_axis != 1) ||
       batch_axis == time_axis) {
     return ctx.Error("input must have rank 2 or more and batch_axis, time_axis must be 0 and 1");
@@ -581,8 +581,8 @@ struct QuantParams {
 
 absl::StatusOr<QuantParams> ResolveQuant(const Node& node, const Dims& x, const Dims& scale) {
   QuantParams p;
-  ASSIGN_OR_RETURN(int64_t axis, node.GetInt("axis", 1));
-  ASSIGN_OR_RETURN(p.block, node.GetInt("block_size", 0));
+  KILN_ASSIGN_OR_RETURN(int64_t axis, node.GetInt("axis", 1));
+  KILN_ASSIGN_OR_RETURN(p.block, node.GetInt("block_size", 0));
   p.x_dims = x;
   p.s_dims = scale;
   p.x_strides = Strides(x);
@@ -625,7 +625,7 @@ absl::Status DequantizeShape(InferenceContext& ctx) {
 absl::Status DequantizeCompute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   const Tensor& s = ctx.input(1);
-  ASSIGN_OR_RETURN(QuantParams p, ResolveQuant(ctx.node(), x.dims(), s.dims()));
+  KILN_ASSIGN_OR_RETURN(QuantParams p, ResolveQuant(ctx.node(), x.dims(), s.dims()));
   if (ctx.has_input(2) && ctx.input(2).dims() != s.dims()) return ctx.Error("zero point must have the scale's shape");
   std::vector<double> y(x.num_elements());
   for (int64_t i = 0; i < x.num_elements(); ++i) {
@@ -641,7 +641,7 @@ absl::Status DequantizeCompute(KernelContext& ctx) {
 
 absl::StatusOr<DType> QuantizeOutputType(const Node& node, const TensorType* zp) {
   if (zp != nullptr) return zp->dtype;
-  ASSIGN_OR_RETURN(int64_t od, node.GetInt("output_dtype", 0));
+  KILN_ASSIGN_OR_RETURN(int64_t od, node.GetInt("output_dtype", 0));
   if (od == 0) return DType::kU8;
   return OutputDataType(node, "output_dtype", 2);
 }
@@ -649,7 +649,7 @@ absl::StatusOr<DType> QuantizeOutputType(const Node& node, const TensorType* zp)
 absl::Status QuantizeShape(InferenceContext& ctx) {
   const TensorType& x = ctx.input(0);
   if (!IsAnyFloat(x.dtype) && x.dtype != DType::kS32) return ctx.Error("input must be float or s32");
-  ASSIGN_OR_RETURN(DType out, QuantizeOutputType(ctx.node(), ctx.has_input(2) ? &ctx.input(2) : nullptr));
+  KILN_ASSIGN_OR_RETURN(DType out, QuantizeOutputType(ctx.node(), ctx.has_input(2) ? &ctx.input(2) : nullptr));
   if (!IsQuantType(out) || out == DType::kS32) {
     return Unsupported(ctx.node(), absl::StrCat("output type ", DTypeName(out), " is not supported"));
   }
@@ -676,10 +676,10 @@ absl::StatusOr<std::pair<double, double>> QuantRange(DType t) {
 absl::Status QuantizeCompute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   const Tensor& s = ctx.input(1);
-  ASSIGN_OR_RETURN(QuantParams p, ResolveQuant(ctx.node(), x.dims(), s.dims()));
+  KILN_ASSIGN_OR_RETURN(QuantParams p, ResolveQuant(ctx.node(), x.dims(), s.dims()));
   const TensorType zp_type{ctx.has_input(2) ? ctx.input(2).dtype() : DType::kInvalid, {}};
-  ASSIGN_OR_RETURN(DType out, QuantizeOutputType(ctx.node(), ctx.has_input(2) ? &zp_type : nullptr));
-  ASSIGN_OR_RETURN(auto range, QuantRange(out));
+  KILN_ASSIGN_OR_RETURN(DType out, QuantizeOutputType(ctx.node(), ctx.has_input(2) ? &zp_type : nullptr));
+  KILN_ASSIGN_OR_RETURN(auto range, QuantRange(out));
   if (ctx.has_input(2) && ctx.input(2).dims() != s.dims()) return ctx.Error("zero point must have the scale's shape");
   std::vector<double> y(x.num_elements());
   const bool f32 = x.dtype() != DType::kF64;
@@ -716,8 +716,8 @@ absl::Status DynamicQuantizeCompute(KernelContext& ctx) {
   for (int64_t i = 0; i < x.num_elements(); ++i) {
     y[i] = std::min(255.0f, std::max(0.0f, std::nearbyint(v[i] / scale) + zp));
   }
-  RETURN_IF_ERROR(WriteDoubles(ctx, 0, DType::kU8, x.dims(), y));
-  RETURN_IF_ERROR(WriteDoubles(ctx, 1, DType::kF32, {}, {scale}));
+  KILN_RETURN_IF_ERROR(WriteDoubles(ctx, 0, DType::kU8, x.dims(), y));
+  KILN_RETURN_IF_ERROR(WriteDoubles(ctx, 1, DType::kF32, {}, {scale}));
   return WriteDoubles(ctx, 2, DType::kU8, {}, {zp});
 }
 
@@ -734,7 +734,7 @@ absl::StatusOr<std::pair<Dims, std::vector<int64_t>>> IntegerMatMul(KernelContex
   const int64_t m = ad[ad.size() - 2], k = ad.back(), n = bd.back();
   if (bd[bd.size() - 2] != k) return ctx.Error(absl::StrCat("inner dimensions differ: ", a.TypeString(), " x ", b.TypeString()));
   Dims a_batch(ad.begin(), ad.end() - 2), b_batch(bd.begin(), bd.end() - 2);
-  ASSIGN_OR_RETURN(Dims batch, BroadcastDims(a_batch, b_batch));
+  KILN_ASSIGN_OR_RETURN(Dims batch, BroadcastDims(a_batch, b_batch));
   auto zp_at = [](const Tensor* zp, int64_t i) -> int64_t {
     if (zp == nullptr) return 0;
     return zp->num_elements() == 1 ? zp->GetAsInt64(0) : zp->GetAsInt64(i);
@@ -791,7 +791,7 @@ absl::Status MatMulIntegerShape(InferenceContext& ctx) {
 }
 
 absl::Status MatMulIntegerCompute(KernelContext& ctx) {
-  ASSIGN_OR_RETURN(auto r, IntegerMatMul(ctx, ctx.input(0), ctx.has_input(2) ? &ctx.input(2) : nullptr, ctx.input(1),
+  KILN_ASSIGN_OR_RETURN(auto r, IntegerMatMul(ctx, ctx.input(0), ctx.has_input(2) ? &ctx.input(2) : nullptr, ctx.input(1),
                                          ctx.has_input(3) ? &ctx.input(3) : nullptr));
   std::vector<double> v(r.second.begin(), r.second.end());
   return WriteDoubles(ctx, 0, DType::kS32, r.first, v);
@@ -825,9 +825,9 @@ absl::Status QLinearMatMulCompute(KernelContext& ctx) {
       return Unsupported(ctx.node(), "only per-tensor scales and zero points are supported");
     }
   }
-  ASSIGN_OR_RETURN(auto r, IntegerMatMul(ctx, ctx.input(0), &ctx.input(2), ctx.input(3), &ctx.input(5)));
+  KILN_ASSIGN_OR_RETURN(auto r, IntegerMatMul(ctx, ctx.input(0), &ctx.input(2), ctx.input(3), &ctx.input(5)));
   const DType out = ctx.input(7).dtype();
-  ASSIGN_OR_RETURN(auto range, QuantRange(out));
+  KILN_ASSIGN_OR_RETURN(auto range, QuantRange(out));
   // As the reference: the factor in the scales' type (f32 or f64), applied in f64.
   double factor;
   if (ctx.input(1).dtype() == DType::kF64) {
@@ -850,7 +850,7 @@ absl::Status QLinearMatMulCompute(KernelContext& ctx) {
 absl::Status LpPoolShape(InferenceContext& ctx) {
   const TensorType& x = ctx.input(0);
   if (!IsAnyFloat(x.dtype)) return ctx.Error("input must be float");
-  ASSIGN_OR_RETURN(std::vector<int64_t> kernel, ctx.node().GetInts("kernel_shape"));
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> kernel, ctx.node().GetInts("kernel_shape"));
   if (!x.rank_known) {
     ctx.set_output(0, Unknown(x.dtype));
     return absl::OkStatus();
@@ -869,14 +869,14 @@ absl::Status LpPoolShape(InferenceContext& ctx) {
 
 absl::Status LpPoolCompute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
-  ASSIGN_OR_RETURN(std::vector<int64_t> kernel, ctx.node().GetInts("kernel_shape"));
-  ASSIGN_OR_RETURN(int64_t p, ctx.node().GetInt("p", 2));
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> kernel, ctx.node().GetInts("kernel_shape"));
+  KILN_ASSIGN_OR_RETURN(int64_t p, ctx.node().GetInt("p", 2));
   if (x.rank() != static_cast<int64_t>(kernel.size()) + 2 || kernel.size() > 3) return ctx.Error("bad input rank");
   std::vector<int64_t> in(x.dims().begin() + 2, x.dims().end());
-  ASSIGN_OR_RETURN(WindowGeometry g2, ComputeWindow(ctx.node(), in, kernel, true));
+  KILN_ASSIGN_OR_RETURN(WindowGeometry g2, ComputeWindow(ctx.node(), in, kernel, true));
   const WindowGeometry g = ExpandTo3D(g2);
   const int64_t n = x.dims()[0], c = x.dims()[1];
-  RETURN_IF_ERROR(CheckScratch(ctx, {n, c, g.out[0], g.out[1], g.out[2]}));
+  KILN_RETURN_IF_ERROR(CheckScratch(ctx, {n, c, g.out[0], g.out[1], g.out[2]}));
   const std::vector<double> v = ReadDoubles(x);
   std::vector<double> y(n * c * g.out[0] * g.out[1] * g.out[2]);
   int64_t o = 0;
@@ -907,8 +907,8 @@ absl::Status FloatSameShape(InferenceContext& ctx) {
 
 absl::Status GroupNormCompute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
-  ASSIGN_OR_RETURN(float eps, ctx.node().GetFloat("epsilon", 1e-5f));
-  ASSIGN_OR_RETURN(int64_t groups, ctx.node().GetInt("num_groups"));
+  KILN_ASSIGN_OR_RETURN(float eps, ctx.node().GetFloat("epsilon", 1e-5f));
+  KILN_ASSIGN_OR_RETURN(int64_t groups, ctx.node().GetInt("num_groups"));
   if (x.rank() < 2 || groups <= 0 || x.dims()[1] % groups) return ctx.Error("channels must be a multiple of num_groups");
   const int64_t n = x.dims()[0], c = x.dims()[1], inner = x.num_elements() / std::max<int64_t>(1, n * c);
   const std::vector<double> v = ReadDoubles(x), scale = ReadDoubles(ctx.input(1)), bias = ReadDoubles(ctx.input(2));
@@ -939,7 +939,7 @@ absl::Status GroupNormCompute(KernelContext& ctx) {
 
 absl::Status MvnCompute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
-  ASSIGN_OR_RETURN(std::vector<int64_t> axes, ctx.node().GetInts("axes", std::vector<int64_t>{0, 2, 3}));
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> axes, ctx.node().GetInts("axes", std::vector<int64_t>{0, 2, 3}));
   std::vector<bool> reduce(x.rank(), false);
   for (int64_t a : axes) {
     absl::StatusOr<int64_t> n = NormalizeAxis(a, x.rank());
@@ -976,7 +976,7 @@ absl::Status MvnCompute(KernelContext& ctx) {
 
 absl::Status BitCastShape(InferenceContext& ctx) {
   const TensorType& x = ctx.input(0);
-  ASSIGN_OR_RETURN(DType to, OutputDataType(ctx.node(), "to", 1));
+  KILN_ASSIGN_OR_RETURN(DType to, OutputDataType(ctx.node(), "to", 1));
   if (DTypeSize(to) != DTypeSize(x.dtype)) {
     return Unsupported(ctx.node(), absl::StrCat("a bit cast between types of different sizes (", DTypeName(x.dtype),
                                                 " to ", DTypeName(to), ")"));
@@ -987,9 +987,9 @@ absl::Status BitCastShape(InferenceContext& ctx) {
 
 absl::Status BitCastCompute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
-  ASSIGN_OR_RETURN(DType to, OutputDataType(ctx.node(), "to", 1));
+  KILN_ASSIGN_OR_RETURN(DType to, OutputDataType(ctx.node(), "to", 1));
   if (DTypeSize(to) != DTypeSize(x.dtype())) return Unsupported(ctx.node(), "a bit cast between types of different sizes");
-  ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, to, x.dims()));
+  KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, to, x.dims()));
   if (x.byte_size() > 0) std::memcpy(y->raw_data(), x.raw_data(), x.byte_size());
   if (to == DType::kBool) {
     uint8_t* b = static_cast<uint8_t*>(y->raw_data());
@@ -1006,13 +1006,13 @@ absl::Status BitCastCompute(KernelContext& ctx) {
 absl::StatusOr<std::vector<int64_t>> CropAxes(const Node& node, int64_t rank, int64_t count) {
   std::vector<int64_t> def(count);
   for (int64_t i = 0; i < count; ++i) def[i] = rank - count + i;
-  ASSIGN_OR_RETURN(std::vector<int64_t> axes, node.GetInts("axes", def));
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> axes, node.GetInts("axes", def));
   if (static_cast<int64_t>(axes.size()) != count) {
     return absl::InvalidArgumentError(absl::StrCat("CenterCropPad node '", node.name, "': shape holds ", count,
                                                    " values for ", axes.size(), " axes"));
   }
   for (int64_t& a : axes) {
-    ASSIGN_OR_RETURN(a, NormalizeAxis(a, rank));
+    KILN_ASSIGN_OR_RETURN(a, NormalizeAxis(a, rank));
   }
   return axes;
 }
@@ -1055,7 +1055,7 @@ absl::Status CenterCropPadCompute(KernelContext& ctx) {
       copy[a] = have;
     }
   }
-  ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), od));
+  KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), od));
   if (NumElements(copy) == 0) return absl::OkStatus();
   const size_t es = DTypeSize(x.dtype());
   const std::vector<int64_t> ss = Strides(x.dims()), ds = Strides(od);
@@ -1129,7 +1129,7 @@ absl::Status UniqueShape(InferenceContext& ctx) {
   const TensorType& x = ctx.input(0);
   const int nout = static_cast<int>(ctx.node().outputs.size());
   if (ctx.node().HasAttr("axis") && x.rank_known) {
-    ASSIGN_OR_RETURN(int64_t axis, ctx.node().GetInt("axis"));
+    KILN_ASSIGN_OR_RETURN(int64_t axis, ctx.node().GetInt("axis"));
     absl::StatusOr<int64_t> a = NormalizeAxis(axis, static_cast<int64_t>(x.dims.size()));
     if (!a.ok()) return ctx.Error(a.status().message());
     Dims d = x.dims;
@@ -1146,11 +1146,11 @@ absl::Status UniqueShape(InferenceContext& ctx) {
 
 absl::Status UniqueCompute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
-  ASSIGN_OR_RETURN(int64_t sorted, ctx.node().GetInt("sorted", 1));
+  KILN_ASSIGN_OR_RETURN(int64_t sorted, ctx.node().GetInt("sorted", 1));
   const bool has_axis = ctx.node().HasAttr("axis");
   int64_t axis = 0, outer = 1, len = x.num_elements(), inner = 1;
   if (has_axis) {
-    ASSIGN_OR_RETURN(int64_t a, ctx.node().GetInt("axis"));
+    KILN_ASSIGN_OR_RETURN(int64_t a, ctx.node().GetInt("axis"));
     absl::StatusOr<int64_t> n = NormalizeAxis(a, x.rank());
     if (!n.ok()) return ctx.Error(n.status().message());
     axis = *n;
@@ -1197,7 +1197,7 @@ absl::Status UniqueCompute(KernelContext& ctx) {
   for (int64_t p = 0; p < u; ++p) rank[groups[p]] = p;
   Dims yd = has_axis ? x.dims() : Dims{u};
   if (has_axis) yd[axis] = u;
-  ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), yd));
+  KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), yd));
   const size_t es = DTypeSize(x.dtype());
   for (int64_t p = 0; p < u; ++p) {
     const int64_t j = first[groups[p]];
@@ -1212,8 +1212,8 @@ absl::Status UniqueCompute(KernelContext& ctx) {
     cnt[p] = static_cast<double>(counts[groups[p]]);
   }
   for (int64_t j = 0; j < len; ++j) inv[j] = static_cast<double>(rank[group_of[j]]);
-  RETURN_IF_ERROR(WriteDoubles(ctx, 1, DType::kS64, {u}, idx));
-  RETURN_IF_ERROR(WriteDoubles(ctx, 2, DType::kS64, {len}, inv));
+  KILN_RETURN_IF_ERROR(WriteDoubles(ctx, 1, DType::kS64, {u}, idx));
+  KILN_RETURN_IF_ERROR(WriteDoubles(ctx, 2, DType::kS64, {len}, inv));
   return WriteDoubles(ctx, 3, DType::kS64, {u}, cnt);
 }
 
@@ -1317,7 +1317,7 @@ absl::StatusOr<EinsumPlan> PlanEinsum(const std::string& equation, const std::ve
 }
 
 absl::Status EinsumShape(InferenceContext& ctx) {
-  ASSIGN_OR_RETURN(std::string eq, ctx.node().GetString("equation"));
+  KILN_ASSIGN_OR_RETURN(std::string eq, ctx.node().GetString("equation"));
   const DType dt = ctx.input(0).dtype;
   std::vector<Dims> shapes;
   for (int i = 0; i < ctx.num_inputs(); ++i) {
@@ -1337,7 +1337,7 @@ absl::Status EinsumShape(InferenceContext& ctx) {
 }
 
 absl::Status EinsumCompute(KernelContext& ctx) {
-  ASSIGN_OR_RETURN(std::string eq, ctx.node().GetString("equation"));
+  KILN_ASSIGN_OR_RETURN(std::string eq, ctx.node().GetString("equation"));
   std::vector<Dims> shapes;
   for (int i = 0; i < ctx.num_inputs(); ++i) shapes.push_back(ctx.input(i).dims());
   absl::StatusOr<EinsumPlan> ps = PlanEinsum(eq, shapes);
@@ -1384,7 +1384,7 @@ absl::Status EinsumCompute(KernelContext& ctx) {
   if (!is_float) {
     for (int64_t i = 0; i < out_n; ++i) accf[i] = static_cast<double>(acci[i]);
     if (dt == DType::kS64 || dt == DType::kU64) {
-      ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, dt, od));
+      KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, dt, od));
       for (int64_t i = 0; i < out_n; ++i) y->data<int64_t>()[i] = acci[i];
       return absl::OkStatus();
     }
@@ -1415,7 +1415,7 @@ absl::Status AffineGridShape(InferenceContext& ctx) {
 
 absl::Status AffineGridCompute(KernelContext& ctx) {
   const Tensor& theta = ctx.input(0);
-  ASSIGN_OR_RETURN(int64_t align, ctx.node().GetInt("align_corners", 0));
+  KILN_ASSIGN_OR_RETURN(int64_t align, ctx.node().GetInt("align_corners", 0));
   const std::vector<int64_t> sz = ToInt64Vector(ctx.input(1));
   if (sz.size() != 4 && sz.size() != 5) return ctx.Error("size must hold 4 or 5 values");
   const int64_t r = static_cast<int64_t>(sz.size()) - 2, n = sz[0];
@@ -1425,7 +1425,7 @@ absl::Status AffineGridCompute(KernelContext& ctx) {
   Dims grid_dims = sp;
   grid_dims.insert(grid_dims.begin(), n);
   grid_dims.push_back(r);
-  RETURN_IF_ERROR(CheckScratch(ctx, grid_dims));
+  KILN_RETURN_IF_ERROR(CheckScratch(ctx, grid_dims));
   const int64_t count = NumElements(sp);
   auto base = [align](int64_t i, int64_t len) {
     if (align) return len > 1 ? -1.0 + 2.0 * static_cast<double>(i) / static_cast<double>(len - 1) : 0.0;
@@ -1485,9 +1485,9 @@ absl::Status Col2ImCompute(KernelContext& ctx) {
   const std::vector<int64_t> image = ToInt64Vector(ctx.input(1)), block = ToInt64Vector(ctx.input(2));
   const int64_t r = static_cast<int64_t>(image.size());
   if (x.rank() != 3 || static_cast<int64_t>(block.size()) != r || r == 0) return ctx.Error("bad input, image or block shape");
-  ASSIGN_OR_RETURN(std::vector<int64_t> dil, ctx.node().GetInts("dilations", std::vector<int64_t>(r, 1)));
-  ASSIGN_OR_RETURN(std::vector<int64_t> str, ctx.node().GetInts("strides", std::vector<int64_t>(r, 1)));
-  ASSIGN_OR_RETURN(std::vector<int64_t> pads, ctx.node().GetInts("pads", std::vector<int64_t>(2 * r, 0)));
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> dil, ctx.node().GetInts("dilations", std::vector<int64_t>(r, 1)));
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> str, ctx.node().GetInts("strides", std::vector<int64_t>(r, 1)));
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> pads, ctx.node().GetInts("pads", std::vector<int64_t>(2 * r, 0)));
   if (static_cast<int64_t>(dil.size()) != r || static_cast<int64_t>(str.size()) != r || static_cast<int64_t>(pads.size()) != 2 * r) {
     return ctx.Error("dilations, strides and pads must match the image rank");
   }
@@ -1509,7 +1509,7 @@ absl::Status Col2ImCompute(KernelContext& ctx) {
   if (x.dims()[1] % bs || x.dims()[2] != L) return ctx.Error(absl::StrCat("input ", x.TypeString(), " does not match the blocks"));
   for (int64_t d : image) if (d < 0) return ctx.Error("image_shape must not be negative");
   const int64_t c = x.dims()[1] / bs, img = NumElements(Dims(image.begin(), image.end()));
-  RETURN_IF_ERROR(CheckScratch(ctx, {n, c, img}));
+  KILN_RETURN_IF_ERROR(CheckScratch(ctx, {n, c, img}));
   const std::vector<double> v = ReadDoubles(x);
   std::vector<double> y(n * c * img, 0.0);
   const std::vector<int64_t> bstr = Strides(Dims(block.begin(), block.end())), lstr = Strides(nblocks);

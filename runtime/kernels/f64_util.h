@@ -23,9 +23,9 @@ inline std::vector<double> ReadDoubles(const Tensor& t) {
 inline absl::Status WriteDoubles(KernelContext& ctx, int i, DType dtype, const Dims& dims,
                                  const std::vector<double>& values) {
   if (i >= ctx.num_outputs() || ctx.node().outputs[i].empty()) return absl::OkStatus();
-  ASSIGN_OR_RETURN(Tensor tmp, Tensor::Create(DType::kF64, dims));
+  KILN_ASSIGN_OR_RETURN(Tensor tmp, Tensor::Create(DType::kF64, dims));
   std::copy(values.begin(), values.end(), tmp.data<double>());
-  ASSIGN_OR_RETURN(Tensor * out, ctx.AllocateOutput(i, dtype, dims));
+  KILN_ASSIGN_OR_RETURN(Tensor * out, ctx.AllocateOutput(i, dtype, dims));
   return CastInto(tmp, out);
 }
 

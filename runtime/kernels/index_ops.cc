@@ -72,7 +72,7 @@ absl::Status DropoutCompute(KernelContext& ctx) {
   }
   ctx.SetOutput(0, ctx.input(0));
   if (ctx.num_outputs() > 1 && !ctx.node().outputs[1].empty()) {
-    ASSIGN_OR_RETURN(Tensor * mask, ctx.AllocateOutput(1, DType::kBool, ctx.input(0).dims()));
+    KILN_ASSIGN_OR_RETURN(Tensor * mask, ctx.AllocateOutput(1, DType::kBool, ctx.input(0).dims()));
     std::fill(mask->data<bool>(), mask->data<bool>() + mask->num_elements(), true);
   }
   return absl::OkStatus();
@@ -105,7 +105,7 @@ absl::Status RangeShapeFn(InferenceContext& ctx) {
     const double start = ctx.input(0).value->GetAsDouble(0), limit = ctx.input(1).value->GetAsDouble(0),
                  delta = ctx.input(2).value->GetAsDouble(0);
     if (delta == 0) return ctx.Error("delta must not be 0");
-    ASSIGN_OR_RETURN(int64_t n, RangeCount(ctx.node(), std::ceil((limit - start) / delta)));
+    KILN_ASSIGN_OR_RETURN(int64_t n, RangeCount(ctx.node(), std::ceil((limit - start) / delta)));
     ctx.outputs()[0].dims = {n};
   }
   return absl::OkStatus();
@@ -120,8 +120,8 @@ absl::Status RangeCompute(KernelContext& ctx) {
     // Integers: the difference in double (limit - start may overflow T); exact below 2^53 as before.
     const double diff = std::is_integral_v<T> ? static_cast<double>(limit) - static_cast<double>(start)
                                               : static_cast<double>(limit - start);
-    ASSIGN_OR_RETURN(int64_t n, RangeCount(ctx.node(), std::ceil(diff / static_cast<double>(delta))));
-    ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, t, {n}));
+    KILN_ASSIGN_OR_RETURN(int64_t n, RangeCount(ctx.node(), std::ceil(diff / static_cast<double>(delta))));
+    KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, t, {n}));
     // Every element lies between start and limit, so the wrapping sum is the exact one.
     for (int64_t i = 0; i < n; ++i) y->data<T>()[i] = WrapAdd<T>(start, WrapMul<T>(static_cast<T>(i), delta));
     return absl::OkStatus();
@@ -132,10 +132,10 @@ absl::Status RangeCompute(KernelContext& ctx) {
 absl::Status TriluCompute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   if (x.rank() < 2) return ctx.Error(absl::StrCat("input must have rank 2 or more; got ", x.TypeString()));
-  ASSIGN_OR_RETURN(int64_t upper, ctx.node().GetInt("upper", 1));
+  KILN_ASSIGN_OR_RETURN(int64_t upper, ctx.node().GetInt("upper", 1));
   if (ctx.has_input(1) && ctx.input(1).num_elements() != 1) return ctx.Error("k must be a scalar");
   const int64_t k = ctx.has_input(1) ? ctx.input(1).GetAsInt64(0) : 0;
-  ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), x.dims()));
+  KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), x.dims()));
   const int64_t rows = x.dim(x.rank() - 2), cols = x.dim(x.rank() - 1);
   const int64_t mats = rows * cols == 0 ? 0 : x.num_elements() / (rows * cols);
   const size_t es = DTypeSize(x.dtype());
@@ -159,11 +159,11 @@ absl::Status TriluCompute(KernelContext& ctx) {
 absl::Status GatherElementsCompute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   const Tensor& ind = ctx.input(1);
-  ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", 0));
+  KILN_ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", 0));
   absl::StatusOr<int64_t> axis = NormalizeAxis(axis_attr, x.rank());
   if (!axis.ok()) return ctx.Error(axis.status().message());
   if (ind.rank() != x.rank()) return ctx.Error("data and indices must have the same rank");
-  ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), ind.dims()));
+  KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), ind.dims()));
   const std::vector<int64_t> strides = Strides(x.dims());
   const size_t es = DTypeSize(x.dtype());
   std::vector<int64_t> idx(ind.rank(), 0);
@@ -186,8 +186,8 @@ absl::Status ScatterElementsCompute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   const Tensor& ind = ctx.input(1);
   const Tensor& upd = ctx.input(2);
-  ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", 0));
-  ASSIGN_OR_RETURN(std::string reduction, ctx.node().GetString("reduction", "none"));
+  KILN_ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", 0));
+  KILN_ASSIGN_OR_RETURN(std::string reduction, ctx.node().GetString("reduction", "none"));
   absl::StatusOr<int64_t> axis = NormalizeAxis(axis_attr, x.rank());
   if (!axis.ok()) return ctx.Error(axis.status().message());
   if (ind.dims() != upd.dims() || ind.rank() != x.rank() || upd.dtype() != x.dtype()) {
@@ -220,7 +220,7 @@ absl::Status ScatterElementsCompute(KernelContext& ctx) {
   if (reduction != "none" && reduction != "add" && reduction != "mul" && reduction != "max" && reduction != "min") {
     return ctx.Error(absl::StrCat("reduction '", reduction, "' is not one of none, add, mul, max, min"));
   }
-  RETURN_IF_ERROR(DispatchNumeric(x.dtype(), "ScatterElements", run));
+  KILN_RETURN_IF_ERROR(DispatchNumeric(x.dtype(), "ScatterElements", run));
   ctx.SetOutput(0, y);
   return absl::OkStatus();
 }
@@ -231,9 +231,9 @@ absl::Status CumSumCompute(KernelContext& ctx) {
   if (ctx.input(1).num_elements() != 1) return ctx.Error("axis must be a scalar");
   absl::StatusOr<int64_t> axis = NormalizeAxis(ctx.input(1).GetAsInt64(0), x.rank());
   if (!axis.ok()) return ctx.Error(axis.status().message());
-  ASSIGN_OR_RETURN(int64_t exclusive, ctx.node().GetInt("exclusive", 0));
-  ASSIGN_OR_RETURN(int64_t reverse, ctx.node().GetInt("reverse", 0));
-  ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), x.dims()));
+  KILN_ASSIGN_OR_RETURN(int64_t exclusive, ctx.node().GetInt("exclusive", 0));
+  KILN_ASSIGN_OR_RETURN(int64_t reverse, ctx.node().GetInt("reverse", 0));
+  KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), x.dims()));
   int64_t outer = 1, inner = 1;
   for (int d = 0; d < *axis; ++d) outer *= x.dim(d);
   for (int d = *axis + 1; d < x.rank(); ++d) inner *= x.dim(d);
@@ -266,7 +266,7 @@ absl::Status TopKShapeFn(InferenceContext& ctx) {
   const TensorType& x = ctx.input(0);
   TensorType values{x.dtype, x.dims, x.rank_known};
   if (x.rank_known) {
-    ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", -1));
+    KILN_ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", -1));
     absl::StatusOr<int64_t> axis = NormalizeAxis(axis_attr, static_cast<int64_t>(x.dims.size()));
     if (!axis.ok()) return ctx.Error(axis.status().message());
     values.dims[*axis] = -1;
@@ -286,8 +286,8 @@ absl::Status TopKShapeFn(InferenceContext& ctx) {
 
 absl::Status TopKCompute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
-  ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", -1));
-  ASSIGN_OR_RETURN(int64_t largest, ctx.node().GetInt("largest", 1));
+  KILN_ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", -1));
+  KILN_ASSIGN_OR_RETURN(int64_t largest, ctx.node().GetInt("largest", 1));
   absl::StatusOr<int64_t> axis = NormalizeAxis(axis_attr, x.rank());
   if (!axis.ok()) return ctx.Error(axis.status().message());
   if (ctx.input(1).num_elements() != 1) return ctx.Error("K must hold one value");
@@ -295,8 +295,8 @@ absl::Status TopKCompute(KernelContext& ctx) {
   if (k < 0 || k > n) return ctx.Error(absl::StrCat("K = ", k, " must lie in [0, ", n, "]"));
   Dims out = x.dims();
   out[*axis] = k;
-  ASSIGN_OR_RETURN(Tensor * values, ctx.AllocateOutput(0, x.dtype(), out));
-  ASSIGN_OR_RETURN(Tensor * indices, ctx.AllocateOutput(1, DType::kS64, out));
+  KILN_ASSIGN_OR_RETURN(Tensor * values, ctx.AllocateOutput(0, x.dtype(), out));
+  KILN_ASSIGN_OR_RETURN(Tensor * indices, ctx.AllocateOutput(1, DType::kS64, out));
   int64_t outer = 1, inner = 1;
   for (int d = 0; d < *axis; ++d) outer *= x.dim(d);
   for (int d = *axis + 1; d < x.rank(); ++d) inner *= x.dim(d);
@@ -339,7 +339,7 @@ absl::Status OneHotShapeFn(InferenceContext& ctx) {
     ctx.set_output(0, UnknownRank(dtype));
     return absl::OkStatus();
   }
-  ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", -1));
+  KILN_ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", -1));
   const int64_t r = static_cast<int64_t>(ind.dims.size()) + 1;
   absl::StatusOr<int64_t> axis = NormalizeAxis(axis_attr, r);
   if (!axis.ok()) return ctx.Error(axis.status().message());
@@ -362,12 +362,12 @@ absl::Status OneHotCompute(KernelContext& ctx) {
   absl::StatusOr<int64_t> depth_or = OneHotDepth(ctx.input(1));
   if (!depth_or.ok()) return ctx.Error(depth_or.status().message());
   const int64_t depth = *depth_or;
-  ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", -1));
+  KILN_ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", -1));
   absl::StatusOr<int64_t> axis = NormalizeAxis(axis_attr, ind.rank() + 1);
   if (!axis.ok()) return ctx.Error(axis.status().message());
   Dims out = ind.dims();
   out.insert(out.begin() + *axis, depth);
-  ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, vals.dtype(), out));
+  KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, vals.dtype(), out));
   int64_t outer = 1, inner = 1;
   for (int d = 0; d < *axis; ++d) outer *= ind.dim(d);
   for (int d = *axis; d < ind.rank(); ++d) inner *= ind.dim(d);
@@ -400,9 +400,9 @@ absl::Status IsNanInfCompute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   if (x.dtype() != DType::kF32) return ctx.Error(absl::StrCat("input must be a float tensor; got ", x.TypeString()));
   const bool nan = ctx.node().op == "IsNaN";
-  ASSIGN_OR_RETURN(int64_t neg, ctx.node().GetInt("detect_negative", 1));
-  ASSIGN_OR_RETURN(int64_t pos, ctx.node().GetInt("detect_positive", 1));
-  ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kBool, x.dims()));
+  KILN_ASSIGN_OR_RETURN(int64_t neg, ctx.node().GetInt("detect_negative", 1));
+  KILN_ASSIGN_OR_RETURN(int64_t pos, ctx.node().GetInt("detect_positive", 1));
+  KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kBool, x.dims()));
   for (int64_t i = 0; i < x.num_elements(); ++i) {
     const float v = x.data<float>()[i];
     y->data<bool>()[i] = nan ? std::isnan(v) : (std::isinf(v) && ((v > 0 && pos) || (v < 0 && neg)));
@@ -432,7 +432,7 @@ void RegisterIndexOps(OpRegistry& registry) {
                           ctx.SetOutput(0, x);
                           return absl::OkStatus();
                         }
-                        ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, to, x.dims()));
+                        KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, to, x.dims()));
                         return CastInto(x, y);
                       })));
   AddOp(registry, Def("Dropout", 1, 3, DropoutShapeFn, StatelessKernel(DropoutCompute), 2));

@@ -17,13 +17,13 @@ struct LossAttrs {
 
 absl::StatusOr<LossAttrs> ReadLossAttrs(const Node& node) {
   LossAttrs a;
-  ASSIGN_OR_RETURN(a.reduction, node.GetString("reduction", "mean"));
+  KILN_ASSIGN_OR_RETURN(a.reduction, node.GetString("reduction", "mean"));
   if (a.reduction != "none" && a.reduction != "sum" && a.reduction != "mean") {
     return absl::InvalidArgumentError(absl::StrCat(node.op, " node '", node.name, "': reduction '", a.reduction,
                                                    "' is not one of none, sum, mean"));
   }
   if (node.HasAttr("ignore_index")) {
-    ASSIGN_OR_RETURN(int64_t ii, node.GetInt("ignore_index"));
+    KILN_ASSIGN_OR_RETURN(int64_t ii, node.GetInt("ignore_index"));
     a.ignore_index = ii;
   }
   return a;
@@ -39,7 +39,7 @@ absl::Status LossShapeFn(InferenceContext& ctx, bool log_prob_output) {
     return ctx.Error(absl::StrCat("target must be s32 or s64; got ", t.ToString()));
   }
   if (ctx.has_input(2) && ctx.input(2).dtype != x.dtype) return ctx.Error("weight must have the input's type");
-  ASSIGN_OR_RETURN(LossAttrs a, ReadLossAttrs(ctx.node()));
+  KILN_ASSIGN_OR_RETURN(LossAttrs a, ReadLossAttrs(ctx.node()));
   if (x.rank_known && x.dims.size() < 2) return ctx.Error("input must have rank 2 or more ([N, C, ...])");
   if (x.rank_known && t.rank_known && t.dims.size() + 1 != x.dims.size()) {
     return ctx.Error(absl::StrCat("target ", t.ToString(), " must have rank one less than input ", x.ToString()));
@@ -90,7 +90,7 @@ absl::Status ComputeNll(KernelContext& ctx, const std::vector<double>& logp, con
 }
 
 absl::Status NllCompute(KernelContext& ctx) {
-  ASSIGN_OR_RETURN(LossAttrs a, ReadLossAttrs(ctx.node()));
+  KILN_ASSIGN_OR_RETURN(LossAttrs a, ReadLossAttrs(ctx.node()));
   const Tensor& x = ctx.input(0);
   if (x.rank() < 2) return ctx.Error("input must have rank 2 or more ([N, C, ...])");
   return ComputeNll(ctx, ReadDoubles(x), x.dims(), ctx.input(1), ctx.has_input(2) ? &ctx.input(2) : nullptr, a,
@@ -98,7 +98,7 @@ absl::Status NllCompute(KernelContext& ctx) {
 }
 
 absl::Status SceCompute(KernelContext& ctx) {
-  ASSIGN_OR_RETURN(LossAttrs a, ReadLossAttrs(ctx.node()));
+  KILN_ASSIGN_OR_RETURN(LossAttrs a, ReadLossAttrs(ctx.node()));
   const Tensor& x = ctx.input(0);
   if (x.rank() < 2) return ctx.Error("scores must have rank 2 or more ([N, C, ...])");
   const int64_t n = x.dims()[0], c = x.dims()[1];
@@ -115,7 +115,7 @@ absl::Status SceCompute(KernelContext& ctx) {
       for (int64_t k = 0; k < c; ++k) v[(i * c + k) * d + j] -= lse;
     }
   }
-  RETURN_IF_ERROR(WriteDoubles(ctx, 1, x.dtype(), x.dims(), v));
+  KILN_RETURN_IF_ERROR(WriteDoubles(ctx, 1, x.dtype(), x.dims(), v));
   return ComputeNll(ctx, v, x.dims(), ctx.input(1), ctx.has_input(2) ? &ctx.input(2) : nullptr, a, x.dtype());
 }
 

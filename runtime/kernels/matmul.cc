@@ -55,10 +55,10 @@ struct GemmAttrs {
 
 absl::StatusOr<GemmAttrs> ReadGemmAttrs(const Node& node) {
   GemmAttrs g;
-  ASSIGN_OR_RETURN(g.alpha, node.GetFloat("alpha", 1.0f));
-  ASSIGN_OR_RETURN(g.beta, node.GetFloat("beta", 1.0f));
-  ASSIGN_OR_RETURN(int64_t ta, node.GetInt("transA", 0));
-  ASSIGN_OR_RETURN(int64_t tb, node.GetInt("transB", 0));
+  KILN_ASSIGN_OR_RETURN(g.alpha, node.GetFloat("alpha", 1.0f));
+  KILN_ASSIGN_OR_RETURN(g.beta, node.GetFloat("beta", 1.0f));
+  KILN_ASSIGN_OR_RETURN(int64_t ta, node.GetInt("transA", 0));
+  KILN_ASSIGN_OR_RETURN(int64_t tb, node.GetInt("transB", 0));
   g.trans_a = ta != 0;
   g.trans_b = tb != 0;
   return g;
@@ -122,7 +122,7 @@ absl::Status GemmCompute(const GemmAttrs& g, KernelContext& ctx) {
   if (k != kb) {
     return ctx.Error(absl::StrCat("inner dimensions differ: A ", a.TypeString(), " and B ", b.TypeString()));
   }
-  ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, a.dtype(), {m, n}));
+  KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, a.dtype(), {m, n}));
   bool has_c = ctx.has_input(2) && g.beta != 0;
   if (has_c) {
     const Tensor& c = ctx.input(2);
@@ -190,7 +190,7 @@ absl::StatusOr<MatMulShape> InferMatMul(const Dims& a, const Dims& b) {
   if (s.k < 0) s.k = kb;
   s.a_batch.assign(ad.begin(), ad.end() - 2);
   s.b_batch.assign(bd.begin(), bd.end() - 2);
-  ASSIGN_OR_RETURN(s.batch, BroadcastDims(s.a_batch, s.b_batch));
+  KILN_ASSIGN_OR_RETURN(s.batch, BroadcastDims(s.a_batch, s.b_batch));
   s.out = s.batch;
   if (a.size() > 1) s.out.push_back(s.m);
   if (b.size() > 1) s.out.push_back(s.n);
@@ -226,7 +226,7 @@ absl::Status MatMulCompute(KernelContext& ctx) {
   }
   absl::StatusOr<MatMulShape> s = InferMatMul(a.dims(), b.dims());
   if (!s.ok()) return ctx.Error(s.status().message());
-  ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, a.dtype(), s->out));
+  KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, a.dtype(), s->out));
   const int64_t m = s->m, n = s->n, k = s->k;
   const int64_t batches = NumElements(s->batch);
   if (batches == 0 || m == 0 || n == 0) return absl::OkStatus();

@@ -36,7 +36,7 @@ struct NhwcConvShape {
 
 absl::StatusOr<NhwcConvShape> InferNhwcConv(const Node& node, const Dims& x, const Dims& w, const Dims* b) {
   NhwcConvShape s;
-  ASSIGN_OR_RETURN(s.group, node.GetInt("group", 1));
+  KILN_ASSIGN_OR_RETURN(s.group, node.GetInt("group", 1));
   if (x.size() != 4 || w.size() != 4) {
     return absl::InvalidArgumentError(absl::StrCat("X must be [N,H,W,C] and W [KH,KW,C/group,M]; got X ",
                                                    DimsToString(x), " and W ", DimsToString(w)));
@@ -58,7 +58,7 @@ absl::StatusOr<NhwcConvShape> InferNhwcConv(const Node& node, const Dims& x, con
   if (b != nullptr && (b->size() != 1 || ((*b)[0] >= 0 && w[3] >= 0 && (*b)[0] != w[3]))) {
     return absl::InvalidArgumentError(absl::StrCat("bias ", DimsToString(*b), " must be [", w[3], "]"));
   }
-  ASSIGN_OR_RETURN(s.window, ComputeWindow(node, {x[1], x[2]}, {w[0], w[1]}, /*pooling=*/false));
+  KILN_ASSIGN_OR_RETURN(s.window, ComputeWindow(node, {x[1], x[2]}, {w[0], w[1]}, /*pooling=*/false));
   s.out = {x[0], s.window.out[0], s.window.out[1], w[3]};
   return s;
 }
@@ -206,14 +206,14 @@ class NhwcConvKernel : public OpKernel {
     const Tensor& x = ctx.input(0);
     const Tensor& w = ctx.input(1);
     const Tensor* b = ctx.has_input(2) ? &ctx.input(2) : nullptr;
-    RETURN_IF_ERROR(CheckConvOperandsF32(ctx, x, w, b));
+    KILN_RETURN_IF_ERROR(CheckConvOperandsF32(ctx, x, w, b));
     absl::StatusOr<NhwcConvShape> s = InferNhwcConv(ctx.node(), x.dims(), w.dims(), b ? &b->dims() : nullptr);
     if (!s.ok()) return ctx.Error(s.status().message());
-    ASSIGN_OR_RETURN(std::string act_name, ctx.node().GetString("activation", std::string()));
+    KILN_ASSIGN_OR_RETURN(std::string act_name, ctx.node().GetString("activation", std::string()));
     absl::StatusOr<Activation> act = ParseActivation(act_name);
     if (!act.ok()) return ctx.Error(act.status().message());
-    ASSIGN_OR_RETURN(float alpha, ctx.node().GetFloat("alpha", 0.2f));
-    ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kF32, s->out));
+    KILN_ASSIGN_OR_RETURN(float alpha, ctx.node().GetFloat("alpha", 0.2f));
+    KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kF32, s->out));
     if (y->num_elements() == 0 || x.num_elements() == 0) {
       if (y->num_elements() > 0) NhwcConvReference(x, w, b, &*s, *act, alpha, y);
       return absl::OkStatus();
@@ -264,8 +264,8 @@ absl::StatusOr<std::pair<WindowGeometry, Dims>> InferNhwcPool(const Node& node, 
   if (x.size() != 4) {
     return absl::InvalidArgumentError(absl::StrCat("X must be [N,H,W,C]; got ", DimsToString(x)));
   }
-  ASSIGN_OR_RETURN(std::vector<int64_t> kernel, node.GetInts("kernel_shape"));
-  ASSIGN_OR_RETURN(WindowGeometry g, ComputeWindow(node, {x[1], x[2]}, kernel, /*pooling=*/true));
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> kernel, node.GetInts("kernel_shape"));
+  KILN_ASSIGN_OR_RETURN(WindowGeometry g, ComputeWindow(node, {x[1], x[2]}, kernel, /*pooling=*/true));
   Dims out = {x[0], g.out[0], g.out[1], x[3]};
   return std::make_pair(g, out);
 }
@@ -288,8 +288,8 @@ absl::Status NhwcPoolCompute(KernelContext& ctx) {
   auto s = InferNhwcPool(ctx.node(), x.dims());
   if (!s.ok()) return ctx.Error(s.status().message());
   const bool is_max = ctx.node().op == "NhwcMaxPool";
-  ASSIGN_OR_RETURN(int64_t count_include_pad, ctx.node().GetInt("count_include_pad", 0));
-  ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kF32, s->second));
+  KILN_ASSIGN_OR_RETURN(int64_t count_include_pad, ctx.node().GetInt("count_include_pad", 0));
+  KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kF32, s->second));
   const WindowGeometry& g = s->first;
   const int64_t n_batch = x.dim(0), ih_n = x.dim(1), iw_n = x.dim(2), c = x.dim(3);
   const int64_t oh_n = s->second[1], ow_n = s->second[2];
@@ -378,14 +378,14 @@ absl::Status NhwcResizeCompute(KernelContext& ctx) {
   }
   absl::StatusOr<std::vector<int64_t>> size = ResizeSize(ctx.input(1));
   if (!size.ok()) return ctx.Error(size.status().message());
-  ASSIGN_OR_RETURN(std::string mode, ctx.node().GetString("mode", std::string("linear")));
-  ASSIGN_OR_RETURN(int64_t align_corners, ctx.node().GetInt("align_corners", 0));
-  ASSIGN_OR_RETURN(int64_t half_pixel, ctx.node().GetInt("half_pixel_centers", 0));
+  KILN_ASSIGN_OR_RETURN(std::string mode, ctx.node().GetString("mode", std::string("linear")));
+  KILN_ASSIGN_OR_RETURN(int64_t align_corners, ctx.node().GetInt("align_corners", 0));
+  KILN_ASSIGN_OR_RETURN(int64_t half_pixel, ctx.node().GetInt("half_pixel_centers", 0));
   if (mode != "linear" && mode != "nearest") return ctx.Error(absl::StrCat("mode '", mode, "' is not linear or nearest"));
   if (align_corners && half_pixel) return ctx.Error("align_corners and half_pixel_centers cannot both be set");
   const int64_t n_batch = x.dim(0), ih_n = x.dim(1), iw_n = x.dim(2), c = x.dim(3);
   const int64_t oh_n = (*size)[0], ow_n = (*size)[1];
-  ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kF32, {n_batch, oh_n, ow_n, c}));
+  KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kF32, {n_batch, oh_n, ow_n, c}));
   if (y->num_elements() == 0) return absl::OkStatus();
   if (ih_n == 0 || iw_n == 0) return ctx.Error("cannot resize an empty image");
   auto scale_of = [&](int64_t in, int64_t out) -> float {
@@ -477,7 +477,7 @@ absl::StatusOr<Dims> GatherNdDims(const Dims& data, const Dims& idx, int64_t b) 
 absl::Status GatherNdShapeFn(InferenceContext& ctx) {
   const TensorType& data = ctx.input(0);
   const TensorType& idx = ctx.input(1);
-  ASSIGN_OR_RETURN(int64_t batch_dims, ctx.node().GetInt("batch_dims", 0));
+  KILN_ASSIGN_OR_RETURN(int64_t batch_dims, ctx.node().GetInt("batch_dims", 0));
   if (idx.dtype != DType::kS32 && idx.dtype != DType::kS64) {
     return ctx.Error(absl::StrCat("indices must be int32 or int64; got ", DTypeName(idx.dtype)));
   }
@@ -494,10 +494,10 @@ absl::Status GatherNdShapeFn(InferenceContext& ctx) {
 absl::Status GatherNdCompute(KernelContext& ctx) {
   const Tensor& data = ctx.input(0);
   const Tensor& idx = ctx.input(1);
-  ASSIGN_OR_RETURN(int64_t b, ctx.node().GetInt("batch_dims", 0));
+  KILN_ASSIGN_OR_RETURN(int64_t b, ctx.node().GetInt("batch_dims", 0));
   absl::StatusOr<Dims> out = GatherNdDims(data.dims(), idx.dims(), b);
   if (!out.ok()) return ctx.Error(out.status().message());
-  ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, data.dtype(), *out));
+  KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, data.dtype(), *out));
   const int64_t k = idx.dims().back();
   int64_t batches = 1, per_batch = 1, slice = 1;  // per_batch: index tuples in one batch.
   for (int64_t d = 0; d < b; ++d) batches *= data.dim(static_cast<int>(d));

@@ -46,11 +46,11 @@ absl::StatusOr<std::vector<float>> Expand(KernelContext& ctx, const Tensor& t, c
 
 // LayerNormalization(X, Scale, B?) -> Y, Mean?, InvStdDev?; RMSNormalization(X, scale) -> Y.
 absl::Status LayerNormShapeFn(InferenceContext& ctx) {
-  RETURN_IF_ERROR(RequireFloat(ctx, 0, 2));
+  KILN_RETURN_IF_ERROR(RequireFloat(ctx, 0, 2));
   const TensorType& x = ctx.input(0);
   ctx.set_output(0, TensorType{x.dtype, x.dims, x.rank_known});
   if (ctx.node().outputs.size() > 1) {
-    ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", -1));
+    KILN_ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", -1));
     TensorType stats{DType::kF32, x.dims, x.rank_known};
     if (x.rank_known) {
       absl::StatusOr<int64_t> axis = NormalizeAxis(axis_attr, static_cast<int64_t>(x.dims.size()));
@@ -65,29 +65,29 @@ absl::Status LayerNormShapeFn(InferenceContext& ctx) {
 absl::Status LayerNormCompute(bool rms, KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   if (x.dtype() != DType::kF32) return ctx.Error(absl::StrCat("X must be a float tensor; got ", x.TypeString()));
-  ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", -1));
-  ASSIGN_OR_RETURN(float epsilon, ctx.node().GetFloat("epsilon", 1e-5f));
+  KILN_ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", -1));
+  KILN_ASSIGN_OR_RETURN(float epsilon, ctx.node().GetFloat("epsilon", 1e-5f));
   absl::StatusOr<int64_t> axis = NormalizeAxis(axis_attr, x.rank());
   if (!axis.ok()) return ctx.Error(axis.status().message());
   const Dims norm_dims(x.dims().begin() + *axis, x.dims().end());
   const int64_t inner = NumElements(norm_dims);
   const int64_t outer = inner == 0 ? 0 : x.num_elements() / inner;
-  ASSIGN_OR_RETURN(std::vector<float> scale, Expand(ctx, ctx.input(1), norm_dims, "Scale"));
+  KILN_ASSIGN_OR_RETURN(std::vector<float> scale, Expand(ctx, ctx.input(1), norm_dims, "Scale"));
   std::vector<float> bias;
   if (!rms && ctx.has_input(2)) {
-    ASSIGN_OR_RETURN(bias, Expand(ctx, ctx.input(2), norm_dims, "B"));
+    KILN_ASSIGN_OR_RETURN(bias, Expand(ctx, ctx.input(2), norm_dims, "B"));
   }
-  ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kF32, x.dims()));
+  KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kF32, x.dims()));
   Dims stat_dims = x.dims();
   for (size_t d = *axis; d < stat_dims.size(); ++d) stat_dims[d] = 1;
   float* mean_out = nullptr;
   float* inv_out = nullptr;
   if (!rms && ctx.num_outputs() > 1 && !ctx.node().outputs[1].empty()) {
-    ASSIGN_OR_RETURN(Tensor * m, ctx.AllocateOutput(1, DType::kF32, stat_dims));
+    KILN_ASSIGN_OR_RETURN(Tensor * m, ctx.AllocateOutput(1, DType::kF32, stat_dims));
     mean_out = m->data<float>();
   }
   if (!rms && ctx.num_outputs() > 2 && !ctx.node().outputs[2].empty()) {
-    ASSIGN_OR_RETURN(Tensor * v, ctx.AllocateOutput(2, DType::kF32, stat_dims));
+    KILN_ASSIGN_OR_RETURN(Tensor * v, ctx.AllocateOutput(2, DType::kF32, stat_dims));
     inv_out = v->data<float>();
   }
   const float* xp = x.data<float>();
@@ -124,8 +124,8 @@ absl::Status InstanceNormCompute(KernelContext& ctx) {
       return ctx.Error(absl::StrCat("input ", i, " must be f32[", c, "]; got ", ctx.input(i).TypeString()));
     }
   }
-  ASSIGN_OR_RETURN(float epsilon, ctx.node().GetFloat("epsilon", 1e-5f));
-  ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kF32, x.dims()));
+  KILN_ASSIGN_OR_RETURN(float epsilon, ctx.node().GetFloat("epsilon", 1e-5f));
+  KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kF32, x.dims()));
   const int64_t inner = n * c == 0 ? 0 : x.num_elements() / (n * c);
   for (int64_t p = 0; p < n * c; ++p) {
     const float* src = x.data<float>() + p * inner;
@@ -147,12 +147,12 @@ absl::Status LrnCompute(KernelContext& ctx) {
   if (x.rank() < 3 || x.dtype() != DType::kF32) {
     return ctx.Error(absl::StrCat("X must be a float tensor of rank 3 or more; got ", x.TypeString()));
   }
-  ASSIGN_OR_RETURN(float alpha, ctx.node().GetFloat("alpha", 1e-4f));
-  ASSIGN_OR_RETURN(float beta, ctx.node().GetFloat("beta", 0.75f));
-  ASSIGN_OR_RETURN(float bias, ctx.node().GetFloat("bias", 1.0f));
-  ASSIGN_OR_RETURN(int64_t size, ctx.node().GetInt("size"));
+  KILN_ASSIGN_OR_RETURN(float alpha, ctx.node().GetFloat("alpha", 1e-4f));
+  KILN_ASSIGN_OR_RETURN(float beta, ctx.node().GetFloat("beta", 0.75f));
+  KILN_ASSIGN_OR_RETURN(float bias, ctx.node().GetFloat("bias", 1.0f));
+  KILN_ASSIGN_OR_RETURN(int64_t size, ctx.node().GetInt("size"));
   if (size <= 0) return ctx.Error(absl::StrCat("size must be positive, got ", size));
-  ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kF32, x.dims()));
+  KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kF32, x.dims()));
   const int64_t n = x.dim(0), c = x.dim(1);
   const int64_t inner = n * c == 0 ? 0 : x.num_elements() / (n * c);
   const int64_t before = (size - 1) / 2, after = size - 1 - before;
@@ -178,12 +178,12 @@ absl::Status LrnCompute(KernelContext& ctx) {
 absl::Status LpNormCompute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   if (x.dtype() != DType::kF32) return ctx.Error(absl::StrCat("X must be a float tensor; got ", x.TypeString()));
-  ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", -1));
-  ASSIGN_OR_RETURN(int64_t p, ctx.node().GetInt("p", 2));
+  KILN_ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", -1));
+  KILN_ASSIGN_OR_RETURN(int64_t p, ctx.node().GetInt("p", 2));
   if (p != 1 && p != 2) return ctx.Error(absl::StrCat("p must be 1 or 2, got ", p));
   absl::StatusOr<int64_t> axis = NormalizeAxis(axis_attr, x.rank());
   if (!axis.ok()) return ctx.Error(axis.status().message());
-  ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kF32, x.dims()));
+  KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kF32, x.dims()));
   int64_t outer = 1, inner = 1;
   for (int d = 0; d < *axis; ++d) outer *= x.dim(d);
   for (int d = *axis + 1; d < x.rank(); ++d) inner *= x.dim(d);
@@ -202,7 +202,7 @@ absl::Status LpNormCompute(KernelContext& ctx) {
 }
 
 absl::Status SameShapeFloat(InferenceContext& ctx) {
-  RETURN_IF_ERROR(RequireFloat(ctx, 0, ctx.num_inputs() - 1));
+  KILN_RETURN_IF_ERROR(RequireFloat(ctx, 0, ctx.num_inputs() - 1));
   const TensorType& x = ctx.input(0);
   ctx.set_output(0, TensorType{x.dtype, x.dims, x.rank_known});
   return absl::OkStatus();

@@ -20,9 +20,9 @@ absl::StatusOr<PoolShape> InferPool(const Node& node, const Dims& x) {
                                                    DimsToString(x)));
   }
   if (!node.HasAttr("kernel_shape")) return absl::InvalidArgumentError("the kernel_shape attribute is required");
-  ASSIGN_OR_RETURN(std::vector<int64_t> kernel, node.GetInts("kernel_shape"));
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> kernel, node.GetInts("kernel_shape"));
   PoolShape s;
-  ASSIGN_OR_RETURN(s.window, ComputeWindow(node, Dims(x.begin() + 2, x.end()), kernel, /*pooling=*/true));
+  KILN_ASSIGN_OR_RETURN(s.window, ComputeWindow(node, Dims(x.begin() + 2, x.end()), kernel, /*pooling=*/true));
   s.out = {x[0], x[1]};
   for (int64_t o : s.window.out) s.out.push_back(o);
   return s;
@@ -119,14 +119,14 @@ absl::Status PoolCompute(KernelContext& ctx) {
   const bool is_max = ctx.node().op == "MaxPool";
   absl::StatusOr<PoolShape> s = InferPool(ctx.node(), x.dims());
   if (!s.ok()) return ctx.Error(s.status().message());
-  ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), s->out));
+  KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), s->out));
   const WindowGeometry g = ExpandTo3D(s->window);
   const int64_t planes = x.dim(0) * x.dim(1);
   if (is_max) {
-    ASSIGN_OR_RETURN(int64_t storage_order, ctx.node().GetInt("storage_order", 0));
+    KILN_ASSIGN_OR_RETURN(int64_t storage_order, ctx.node().GetInt("storage_order", 0));
     int64_t* indices = nullptr;
     if (ctx.num_outputs() > 1 && !ctx.node().outputs[1].empty()) {
-      ASSIGN_OR_RETURN(Tensor * ind, ctx.AllocateOutput(1, DType::kS64, s->out));
+      KILN_ASSIGN_OR_RETURN(Tensor * ind, ctx.AllocateOutput(1, DType::kS64, s->out));
       indices = ind->data<int64_t>();
     }
     switch (x.dtype()) {
@@ -138,7 +138,7 @@ absl::Status PoolCompute(KernelContext& ctx) {
     return absl::OkStatus();
   }
   if (x.dtype() != DType::kF32) return ctx.Error(absl::StrCat("element type ", DTypeName(x.dtype()), " is not supported"));
-  ASSIGN_OR_RETURN(int64_t count_include_pad, ctx.node().GetInt("count_include_pad", 0));
+  KILN_ASSIGN_OR_RETURN(int64_t count_include_pad, ctx.node().GetInt("count_include_pad", 0));
   AveragePool3D(x.data<float>(), y->data<float>(), planes, g, count_include_pad != 0);
   return absl::OkStatus();
 }
@@ -160,7 +160,7 @@ absl::Status GlobalPoolCompute(KernelContext& ctx) {
   if (x.dtype() != DType::kF32 || x.rank() < 2) return ctx.Error(absl::StrCat("expected f32 of rank 2 or more; got ", x.TypeString()));
   Dims out = x.dims();
   for (size_t i = 2; i < out.size(); ++i) out[i] = 1;
-  ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kF32, out));
+  KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kF32, out));
   const int64_t planes = x.dim(0) * x.dim(1);
   const int64_t size = planes == 0 ? 0 : x.num_elements() / planes;
   const bool is_max = ctx.node().op == "GlobalMaxPool";
@@ -184,7 +184,7 @@ absl::Status GlobalPoolCompute(KernelContext& ctx) {
 // BatchNormalization(X, scale, B, input_mean, input_var). With training_mode=1 the statistics
 // come from the batch, and outputs 1 and 2 are the updated running mean and variance.
 absl::Status BatchNormShapeFn(InferenceContext& ctx) {
-  ASSIGN_OR_RETURN(int64_t training, ctx.node().GetInt("training_mode", 0));
+  KILN_ASSIGN_OR_RETURN(int64_t training, ctx.node().GetInt("training_mode", 0));
   for (size_t i = 1; i < ctx.node().outputs.size(); ++i) {
     if (!ctx.node().outputs[i].empty() && training == 0) {
       return ctx.Error("the running mean and variance outputs exist only with training_mode=1");
@@ -220,7 +220,7 @@ absl::Status BatchNormCompute(float epsilon, float momentum, bool training, Kern
       return ctx.Error(absl::StrCat("input ", i, " must be f32[", c, "]; got ", ctx.input(i).TypeString()));
     }
   }
-  ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kF32, x.dims()));
+  KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kF32, x.dims()));
   const float* scale = ctx.input(1).data<float>();
   const float* bias = ctx.input(2).data<float>();
   const int64_t inner = n * c == 0 ? 0 : x.num_elements() / (n * c);
@@ -293,9 +293,9 @@ void RegisterPoolOps(OpRegistry& registry) {
   bn.num_outputs = 3;
   bn.shape_fn = BatchNormShapeFn;
   bn.kernel_factory = [](const KernelConstruction& kc) -> absl::StatusOr<std::unique_ptr<OpKernel>> {
-    ASSIGN_OR_RETURN(float epsilon, kc.node.GetFloat("epsilon", 1e-5f));
-    ASSIGN_OR_RETURN(float momentum, kc.node.GetFloat("momentum", 0.9f));
-    ASSIGN_OR_RETURN(int64_t training, kc.node.GetInt("training_mode", 0));
+    KILN_ASSIGN_OR_RETURN(float epsilon, kc.node.GetFloat("epsilon", 1e-5f));
+    KILN_ASSIGN_OR_RETURN(float momentum, kc.node.GetFloat("momentum", 0.9f));
+    KILN_ASSIGN_OR_RETURN(int64_t training, kc.node.GetInt("training_mode", 0));
     return MakeFunctionKernel([epsilon, momentum, training](KernelContext& ctx) {
       return BatchNormCompute(epsilon, momentum, training != 0, ctx);
     });

@@ -57,13 +57,13 @@ struct RecurrentAttrs {
 
 absl::StatusOr<RecurrentAttrs> ReadRecurrentAttrs(const Node& node, Cell cell) {
   RecurrentAttrs a;
-  ASSIGN_OR_RETURN(a.hidden, node.GetInt("hidden_size"));
-  ASSIGN_OR_RETURN(a.layout, node.GetInt("layout", 0));
-  ASSIGN_OR_RETURN(a.direction, node.GetString("direction", "forward"));
-  ASSIGN_OR_RETURN(a.linear_before_reset, node.GetInt("linear_before_reset", 0));
-  ASSIGN_OR_RETURN(a.input_forget, node.GetInt("input_forget", 0));
+  KILN_ASSIGN_OR_RETURN(a.hidden, node.GetInt("hidden_size"));
+  KILN_ASSIGN_OR_RETURN(a.layout, node.GetInt("layout", 0));
+  KILN_ASSIGN_OR_RETURN(a.direction, node.GetString("direction", "forward"));
+  KILN_ASSIGN_OR_RETURN(a.linear_before_reset, node.GetInt("linear_before_reset", 0));
+  KILN_ASSIGN_OR_RETURN(a.input_forget, node.GetInt("input_forget", 0));
   if (node.HasAttr("clip")) {
-    ASSIGN_OR_RETURN(float c, node.GetFloat("clip"));
+    KILN_ASSIGN_OR_RETURN(float c, node.GetFloat("clip"));
     a.clip = c;
   }
   auto bad = [&node](const std::string& m) {
@@ -93,13 +93,13 @@ absl::StatusOr<RecurrentAttrs> ReadRecurrentAttrs(const Node& node, Cell cell) {
   if (static_cast<int64_t>(names.size()) != na * a.dirs) {
     return bad(absl::StrCat("activations holds ", names.size(), " names; ", na * a.dirs, " expected"));
   }
-  ASSIGN_OR_RETURN(std::vector<float> alphas, node.GetFloats("activation_alpha", std::vector<float>{}));
-  ASSIGN_OR_RETURN(std::vector<float> betas, node.GetFloats("activation_beta", std::vector<float>{}));
+  KILN_ASSIGN_OR_RETURN(std::vector<float> alphas, node.GetFloats("activation_alpha", std::vector<float>{}));
+  KILN_ASSIGN_OR_RETURN(std::vector<float> betas, node.GetFloats("activation_beta", std::vector<float>{}));
   for (size_t i = 0; i < names.size(); ++i) {
     std::optional<float> al, be;
     if (i < alphas.size()) al = alphas[i];
     if (i < betas.size()) be = betas[i];
-    ASSIGN_OR_RETURN(Activation act, MakeActivation(node, names[i], al, be));
+    KILN_ASSIGN_OR_RETURN(Activation act, MakeActivation(node, names[i], al, be));
     a.acts.push_back(std::move(act));
   }
   return a;
@@ -108,7 +108,7 @@ absl::StatusOr<RecurrentAttrs> ReadRecurrentAttrs(const Node& node, Cell cell) {
 absl::Status RecurrentShape(InferenceContext& ctx, Cell cell) {
   const TensorType& x = ctx.input(0);
   if (!IsAnyFloat(x.dtype)) return ctx.Error("X must be float");
-  ASSIGN_OR_RETURN(RecurrentAttrs a, ReadRecurrentAttrs(ctx.node(), cell));
+  KILN_ASSIGN_OR_RETURN(RecurrentAttrs a, ReadRecurrentAttrs(ctx.node(), cell));
   const int nout = static_cast<int>(ctx.node().outputs.size());
   int64_t seq = -1, batch = -1;
   if (x.rank_known) {
@@ -125,7 +125,7 @@ absl::Status RecurrentShape(InferenceContext& ctx, Cell cell) {
 }
 
 absl::Status RecurrentCompute(KernelContext& ctx, Cell cell) {
-  ASSIGN_OR_RETURN(RecurrentAttrs a, ReadRecurrentAttrs(ctx.node(), cell));
+  KILN_ASSIGN_OR_RETURN(RecurrentAttrs a, ReadRecurrentAttrs(ctx.node(), cell));
   const Tensor& xt = ctx.input(0);
   if (xt.rank() != 3) return ctx.Error("X must be 3-D");
   const int64_t seq = a.layout == 0 ? xt.dims()[0] : xt.dims()[1];
@@ -138,8 +138,8 @@ absl::Status RecurrentCompute(KernelContext& ctx, Cell cell) {
                                   "] and [", D, ",", G * H, ",", H, "]"));
   }
   // Before any state vector is sized by batch (which may be huge when X has no elements).
-  RETURN_IF_ERROR(CheckScratch(ctx, {D, batch, H}));
-  RETURN_IF_ERROR(CheckScratch(ctx, {seq, D, batch, H}));
+  KILN_RETURN_IF_ERROR(CheckScratch(ctx, {D, batch, H}));
+  KILN_RETURN_IF_ERROR(CheckScratch(ctx, {seq, D, batch, H}));
   const std::vector<double> x = ReadDoubles(xt), w = ReadDoubles(wt), r = ReadDoubles(rt);
   std::vector<double> bias(D * 2 * G * H, 0.0);
   if (ctx.has_input(3)) {
@@ -180,7 +180,7 @@ absl::Status RecurrentCompute(KernelContext& ctx, Cell cell) {
     }
   }
   auto clip = [&a](double v) { return a.clip ? std::clamp(v, -static_cast<double>(*a.clip), static_cast<double>(*a.clip)) : v; };
-  RETURN_IF_ERROR(CheckScratch(ctx, {seq, D, batch, H}));
+  KILN_RETURN_IF_ERROR(CheckScratch(ctx, {seq, D, batch, H}));
   std::vector<double> y(seq * D * batch * H, 0.0);
   const int na = NumActivations(cell);
   std::vector<double> gx(G * H), gh(G * H);
@@ -255,9 +255,9 @@ absl::Status RecurrentCompute(KernelContext& ctx, Cell cell) {
         }
     return WriteDoubles(ctx, i, xt.dtype(), a.layout == 0 ? Dims{D, batch, H} : Dims{batch, D, H}, v);
   };
-  RETURN_IF_ERROR(WriteDoubles(ctx, 0, xt.dtype(), a.layout == 0 ? Dims{seq, D, batch, H} : Dims{batch, seq, D, H}, y));
-  RETURN_IF_ERROR(write_state(1, hstate));
-  if (cell == Cell::kLstm) RETURN_IF_ERROR(write_state(2, cstate));
+  KILN_RETURN_IF_ERROR(WriteDoubles(ctx, 0, xt.dtype(), a.layout == 0 ? Dims{seq, D, batch, H} : Dims{batch, seq, D, H}, y));
+  KILN_RETURN_IF_ERROR(write_state(1, hstate));
+  if (cell == Cell::kLstm) KILN_RETURN_IF_ERROR(write_state(2, cstate));
   return absl::OkStatus();
 }
 

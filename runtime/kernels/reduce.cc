@@ -21,10 +21,10 @@ struct SoftmaxSplit {
 };
 
 absl::StatusOr<SoftmaxSplit> SplitForSoftmax(const Node& node, const Dims& dims) {
-  ASSIGN_OR_RETURN(int64_t coerce_2d, node.GetInt("coerce_2d", 0));
-  ASSIGN_OR_RETURN(int64_t axis, node.GetInt("axis", coerce_2d ? 1 : -1));
+  KILN_ASSIGN_OR_RETURN(int64_t coerce_2d, node.GetInt("coerce_2d", 0));
+  KILN_ASSIGN_OR_RETURN(int64_t axis, node.GetInt("axis", coerce_2d ? 1 : -1));
   const int64_t r = static_cast<int64_t>(dims.size());
-  ASSIGN_OR_RETURN(axis, NormalizeAxis(axis, r == 0 ? 1 : r, /*inclusive_end=*/coerce_2d != 0));
+  KILN_ASSIGN_OR_RETURN(axis, NormalizeAxis(axis, r == 0 ? 1 : r, /*inclusive_end=*/coerce_2d != 0));
   SoftmaxSplit s;
   for (int64_t d = 0; d < r; ++d) {
     if (d < axis) {
@@ -59,7 +59,7 @@ absl::Status SoftmaxTyped(KernelContext& ctx) {
   if (!s.ok()) return ctx.Error(s.status().message());
   const bool log = ctx.node().op == "LogSoftmax";
   const bool hard = ctx.node().op == "Hardmax";
-  ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), x.dims()));
+  KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), x.dims()));
   const T* xp = x.data<T>();
   T* yp = y->data<T>();
   const int64_t n = s->n, inner = s->inner;
@@ -119,12 +119,12 @@ struct ReduceAxes {
 absl::StatusOr<ReduceAxes> ResolveAxes(const Node& node, const std::optional<std::vector<int64_t>>& axes_in,
                                        int64_t rank) {
   ReduceAxes r;
-  ASSIGN_OR_RETURN(int64_t noop_with_empty, node.GetInt("noop_with_empty_axes", 0));
+  KILN_ASSIGN_OR_RETURN(int64_t noop_with_empty, node.GetInt("noop_with_empty_axes", 0));
   std::vector<int64_t> axes;
   if (axes_in) {
     axes = *axes_in;
   } else if (node.HasAttr("axes")) {
-    ASSIGN_OR_RETURN(axes, node.GetInts("axes"));
+    KILN_ASSIGN_OR_RETURN(axes, node.GetInts("axes"));
   }
   if (axes.empty()) {
     if (noop_with_empty) {
@@ -136,7 +136,7 @@ absl::StatusOr<ReduceAxes> ResolveAxes(const Node& node, const std::optional<std
     return r;
   }
   for (int64_t a : axes) {
-    ASSIGN_OR_RETURN(int64_t n, NormalizeAxis(a, rank));
+    KILN_ASSIGN_OR_RETURN(int64_t n, NormalizeAxis(a, rank));
     r.axes.insert(n);
   }
   return r;
@@ -161,7 +161,7 @@ absl::Status ReduceShapeFn(InferenceContext& ctx) {
   if (!IsFloatType(x.dtype) && !IsF64OrInt(x.dtype) && !(min_max && x.dtype == DType::kBool)) {
     return ctx.Error(absl::StrCat("element type ", DTypeName(x.dtype), " is not supported"));
   }
-  ASSIGN_OR_RETURN(int64_t keepdims, ctx.node().GetInt("keepdims", 1));
+  KILN_ASSIGN_OR_RETURN(int64_t keepdims, ctx.node().GetInt("keepdims", 1));
   std::optional<std::vector<int64_t>> axes;
   if (ctx.has_input(1)) {
     if (!ctx.input(1).value) {
@@ -261,7 +261,7 @@ void ReduceTyped(ReduceKind kind, const T* x, const Dims& in, const ReduceAxes& 
 
 absl::Status ReduceCompute(ReduceKind kind, KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
-  ASSIGN_OR_RETURN(int64_t keepdims, ctx.node().GetInt("keepdims", 1));
+  KILN_ASSIGN_OR_RETURN(int64_t keepdims, ctx.node().GetInt("keepdims", 1));
   std::optional<std::vector<int64_t>> axes;
   if (ctx.has_input(1)) axes = ToInt64Vector(ctx.input(1));
   absl::StatusOr<ReduceAxes> r = ResolveAxes(ctx.node(), axes, x.rank());
@@ -274,15 +274,15 @@ absl::Status ReduceCompute(ReduceKind kind, KernelContext& ctx) {
   if (x.dtype() == DType::kBool) {
     // Max is "any", Min is "all": reduce the values as u8.
     if (kind != ReduceKind::kMax && kind != ReduceKind::kMin) return ctx.Error("bool input needs ReduceMax or ReduceMin");
-    ASSIGN_OR_RETURN(Tensor bytes, Tensor::Create(DType::kU8, x.dims()));
-    RETURN_IF_ERROR(CastInto(x, &bytes));
-    ASSIGN_OR_RETURN(Tensor reduced, Tensor::Create(DType::kU8, out));
+    KILN_ASSIGN_OR_RETURN(Tensor bytes, Tensor::Create(DType::kU8, x.dims()));
+    KILN_RETURN_IF_ERROR(CastInto(x, &bytes));
+    KILN_ASSIGN_OR_RETURN(Tensor reduced, Tensor::Create(DType::kU8, out));
     ReduceTyped<uint8_t>(kind, bytes.data<uint8_t>(), x.dims(), *r, reduced.data<uint8_t>(), reduced.num_elements());
-    ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kBool, out));
+    KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kBool, out));
     return CastInto(reduced, y);
   }
   // An empty reduction gives the identity of the operation (-inf for Max, +inf for Min, 0 for Sum).
-  ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), out));
+  KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), out));
   return DispatchNumeric(x.dtype(), ctx.node().op, [&](auto tag) -> absl::Status {
     using T = decltype(tag);
     ReduceTyped<T>(kind, x.data<T>(), x.dims(), *r, y->data<T>(), y->num_elements());
@@ -299,8 +299,8 @@ absl::Status ArgShapeFn(InferenceContext& ctx) {
     ctx.set_output(0, TensorType{DType::kS64, {}, false});
     return absl::OkStatus();
   }
-  ASSIGN_OR_RETURN(int64_t axis, ctx.node().GetInt("axis", 0));
-  ASSIGN_OR_RETURN(int64_t keepdims, ctx.node().GetInt("keepdims", 1));
+  KILN_ASSIGN_OR_RETURN(int64_t axis, ctx.node().GetInt("axis", 0));
+  KILN_ASSIGN_OR_RETURN(int64_t keepdims, ctx.node().GetInt("keepdims", 1));
   absl::StatusOr<int64_t> a = NormalizeAxis(axis, static_cast<int64_t>(x.dims.size()));
   if (!a.ok()) return ctx.Error(a.status().message());
   ReduceAxes r;
@@ -311,14 +311,14 @@ absl::Status ArgShapeFn(InferenceContext& ctx) {
 
 absl::Status ArgCompute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
-  ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", 0));
-  ASSIGN_OR_RETURN(int64_t keepdims, ctx.node().GetInt("keepdims", 1));
-  ASSIGN_OR_RETURN(int64_t last, ctx.node().GetInt("select_last_index", 0));
+  KILN_ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", 0));
+  KILN_ASSIGN_OR_RETURN(int64_t keepdims, ctx.node().GetInt("keepdims", 1));
+  KILN_ASSIGN_OR_RETURN(int64_t last, ctx.node().GetInt("select_last_index", 0));
   absl::StatusOr<int64_t> axis = NormalizeAxis(axis_attr, x.rank());
   if (!axis.ok()) return ctx.Error(axis.status().message());
   ReduceAxes r;
   r.axes.insert(*axis);
-  ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kS64, ReducedDims(x.dims(), r, keepdims != 0)));
+  KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kS64, ReducedDims(x.dims(), r, keepdims != 0)));
   const bool is_max = ctx.node().op == "ArgMax";
   int64_t outer = 1, inner = 1;
   for (int d = 0; d < *axis; ++d) outer *= x.dim(d);

@@ -81,20 +81,20 @@ class HalfViaF32Kernel : public OpKernel {
         inputs[i] = &t;
         continue;
       }
-      ASSIGN_OR_RETURN(converted[i], Tensor::Create(DType::kF32, t.dims()));
-      RETURN_IF_ERROR(CastInto(t, &converted[i]));
+      KILN_ASSIGN_OR_RETURN(converted[i], Tensor::Create(DType::kF32, t.dims()));
+      KILN_RETURN_IF_ERROR(CastInto(t, &converted[i]));
       inputs[i] = &converted[i];
     }
     std::vector<Tensor> outputs(ctx.num_outputs());
     KernelContext f32_ctx(ctx.node(), inputs, &outputs);
-    RETURN_IF_ERROR(inner_->Compute(f32_ctx));
+    KILN_RETURN_IF_ERROR(inner_->Compute(f32_ctx));
     for (int i = 0; i < ctx.num_outputs(); ++i) {
       if (!outputs[i].valid() || outputs[i].dtype() != DType::kF32) {
         ctx.SetOutput(i, outputs[i]);
         continue;
       }
-      ASSIGN_OR_RETURN(Tensor* out, ctx.AllocateOutput(i, half, outputs[i].dims()));
-      RETURN_IF_ERROR(CastInto(outputs[i], out));
+      KILN_ASSIGN_OR_RETURN(Tensor* out, ctx.AllocateOutput(i, half, outputs[i].dims()));
+      KILN_RETURN_IF_ERROR(CastInto(outputs[i], out));
     }
     return absl::OkStatus();
   }
@@ -112,14 +112,14 @@ void AddOp(OpRegistry& registry, OpDef def, bool half_via_f32) {
   if (half_via_f32) {
     KernelFactory f32_factory = def.kernel_factory;
     def.kernel_factory = [f32_factory](const KernelConstruction& kc) -> absl::StatusOr<std::unique_ptr<OpKernel>> {
-      ASSIGN_OR_RETURN(std::unique_ptr<OpKernel> inner, f32_factory(kc));
+      KILN_ASSIGN_OR_RETURN(std::unique_ptr<OpKernel> inner, f32_factory(kc));
       return std::unique_ptr<OpKernel>(std::make_unique<HalfViaF32Kernel>(std::move(inner)));
     };
   }
   ShapeFn inner = def.shape_fn;
   KernelFactory factory = def.kernel_factory;
   def.shape_fn = [inner, factory](InferenceContext& ctx) -> absl::Status {
-    RETURN_IF_ERROR(inner(ctx));
+    KILN_RETURN_IF_ERROR(inner(ctx));
     FoldConstants(factory, ctx);
     return absl::OkStatus();
   };
@@ -135,11 +135,11 @@ absl::StatusOr<WindowGeometry> ComputeWindow(const Node& node, const std::vector
   g.spatial_rank = r;
   g.in = in;
   g.kernel = kernel;
-  ASSIGN_OR_RETURN(std::string auto_pad, node.GetString("auto_pad", "NOTSET"));
-  ASSIGN_OR_RETURN(g.strides, node.GetInts("strides", std::vector<int64_t>(r, 1)));
-  ASSIGN_OR_RETURN(g.dilations, node.GetInts("dilations", std::vector<int64_t>(r, 1)));
-  ASSIGN_OR_RETURN(std::vector<int64_t> pads, node.GetInts("pads", std::vector<int64_t>(2 * r, 0)));
-  ASSIGN_OR_RETURN(int64_t ceil_mode, node.GetInt("ceil_mode", 0));
+  KILN_ASSIGN_OR_RETURN(std::string auto_pad, node.GetString("auto_pad", "NOTSET"));
+  KILN_ASSIGN_OR_RETURN(g.strides, node.GetInts("strides", std::vector<int64_t>(r, 1)));
+  KILN_ASSIGN_OR_RETURN(g.dilations, node.GetInts("dilations", std::vector<int64_t>(r, 1)));
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> pads, node.GetInts("pads", std::vector<int64_t>(2 * r, 0)));
+  KILN_ASSIGN_OR_RETURN(int64_t ceil_mode, node.GetInt("ceil_mode", 0));
   if (!pooling) ceil_mode = 0;
   if (static_cast<int>(kernel.size()) != r) {
     return absl::InvalidArgumentError(absl::StrCat("kernel_shape has ", kernel.size(), " values; the input has ",

@@ -31,15 +31,15 @@ struct ResizeAttrs {
 
 absl::StatusOr<ResizeAttrs> ReadResizeAttrs(const Node& node) {
   ResizeAttrs a;
-  ASSIGN_OR_RETURN(a.mode, node.GetString("mode", "nearest"));
-  ASSIGN_OR_RETURN(a.ctm, node.GetString("coordinate_transformation_mode", "half_pixel"));
-  ASSIGN_OR_RETURN(a.nearest_mode, node.GetString("nearest_mode", "round_prefer_floor"));
-  ASSIGN_OR_RETURN(a.policy, node.GetString("keep_aspect_ratio_policy", "stretch"));
-  ASSIGN_OR_RETURN(a.antialias, node.GetInt("antialias", 0));
-  ASSIGN_OR_RETURN(a.exclude_outside, node.GetInt("exclude_outside", 0));
-  ASSIGN_OR_RETURN(a.cubic_a, node.GetFloat("cubic_coeff_a", -0.75f));
-  ASSIGN_OR_RETURN(a.extrapolation, node.GetFloat("extrapolation_value", 0.0f));
-  ASSIGN_OR_RETURN(a.axes, node.GetInts("axes", std::vector<int64_t>{}));
+  KILN_ASSIGN_OR_RETURN(a.mode, node.GetString("mode", "nearest"));
+  KILN_ASSIGN_OR_RETURN(a.ctm, node.GetString("coordinate_transformation_mode", "half_pixel"));
+  KILN_ASSIGN_OR_RETURN(a.nearest_mode, node.GetString("nearest_mode", "round_prefer_floor"));
+  KILN_ASSIGN_OR_RETURN(a.policy, node.GetString("keep_aspect_ratio_policy", "stretch"));
+  KILN_ASSIGN_OR_RETURN(a.antialias, node.GetInt("antialias", 0));
+  KILN_ASSIGN_OR_RETURN(a.exclude_outside, node.GetInt("exclude_outside", 0));
+  KILN_ASSIGN_OR_RETURN(a.cubic_a, node.GetFloat("cubic_coeff_a", -0.75f));
+  KILN_ASSIGN_OR_RETURN(a.extrapolation, node.GetFloat("extrapolation_value", 0.0f));
+  KILN_ASSIGN_OR_RETURN(a.axes, node.GetInts("axes", std::vector<int64_t>{}));
   auto bad = [&node](const std::string& m) {
     return absl::InvalidArgumentError(absl::StrCat("Resize node '", node.name, "': ", m));
   };
@@ -134,7 +134,7 @@ absl::StatusOr<ResizePlan> PlanResize(const Node& node, const ResizeAttrs& a, co
 
 absl::Status ResizeShapeFn(InferenceContext& ctx) {
   const TensorType& x = ctx.input(0);
-  ASSIGN_OR_RETURN(ResizeAttrs a, ReadResizeAttrs(ctx.node()));
+  KILN_ASSIGN_OR_RETURN(ResizeAttrs a, ReadResizeAttrs(ctx.node()));
   if (!IsAnyFloat(x.dtype) && !IsIntType(x.dtype)) return ctx.Error("input must be numeric");
   auto value = [&ctx](int i) -> const Tensor* {
     return ctx.has_input(i) && ctx.input(i).value ? &*ctx.input(i).value : nullptr;
@@ -276,7 +276,7 @@ std::vector<double> ResizeAxis(const std::vector<double>& data, Dims& dims, int6
 }
 
 absl::Status ResizeCompute(KernelContext& ctx) {
-  ASSIGN_OR_RETURN(ResizeAttrs a, ReadResizeAttrs(ctx.node()));
+  KILN_ASSIGN_OR_RETURN(ResizeAttrs a, ReadResizeAttrs(ctx.node()));
   const Tensor& x = ctx.input(0);
   auto opt = [&ctx](int i) -> const Tensor* { return ctx.has_input(i) ? &ctx.input(i) : nullptr; };
   absl::StatusOr<ResizePlan> p = PlanResize(ctx.node(), a, x.dims(), opt(1), opt(2), opt(3));
@@ -287,7 +287,7 @@ absl::Status ResizeCompute(KernelContext& ctx) {
   // Every intermediate of the per-axis passes is at most this large.
   Dims largest = x.dims();
   for (size_t d = 0; d < largest.size(); ++d) largest[d] = std::max(largest[d], p->out[d]);
-  RETURN_IF_ERROR(CheckScratch(ctx, largest));
+  KILN_RETURN_IF_ERROR(CheckScratch(ctx, largest));
   std::vector<double> v = ReadDoubles(x);
   Dims dims = x.dims();
   for (int64_t ax : p->axes) {
@@ -351,9 +351,9 @@ absl::Status GridSampleShape(InferenceContext& ctx) {
 absl::Status GridSampleCompute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   const Tensor& grid = ctx.input(1);
-  ASSIGN_OR_RETURN(std::string mode, ctx.node().GetString("mode", "linear"));
-  ASSIGN_OR_RETURN(std::string padding, ctx.node().GetString("padding_mode", "zeros"));
-  ASSIGN_OR_RETURN(int64_t align, ctx.node().GetInt("align_corners", 0));
+  KILN_ASSIGN_OR_RETURN(std::string mode, ctx.node().GetString("mode", "linear"));
+  KILN_ASSIGN_OR_RETURN(std::string padding, ctx.node().GetString("padding_mode", "zeros"));
+  KILN_ASSIGN_OR_RETURN(int64_t align, ctx.node().GetInt("align_corners", 0));
   if (mode == "bilinear") mode = "linear";
   if (mode == "bicubic") mode = "cubic";
   if (mode != "nearest" && mode != "linear" && mode != "cubic") return ctx.Error("mode must be nearest, linear or cubic");
@@ -367,7 +367,7 @@ absl::Status GridSampleCompute(KernelContext& ctx) {
   const int64_t n = x.dims()[0], c = x.dims()[1];
   const Dims sp(x.dims().begin() + 2, x.dims().end());
   const Dims out_sp(grid.dims().begin() + 1, grid.dims().end() - 1);
-  RETURN_IF_ERROR(CheckScratch(ctx, {n, c, NumElements(out_sp)}));
+  KILN_RETURN_IF_ERROR(CheckScratch(ctx, {n, c, NumElements(out_sp)}));
   const int64_t in_sz = NumElements(sp), out_sz = NumElements(out_sp);
   const std::vector<int64_t> sstr = Strides(sp);
   const std::vector<double> xv = ReadDoubles(x), gv = ReadDoubles(grid);

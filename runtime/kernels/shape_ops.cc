@@ -92,19 +92,19 @@ void OffsetMapCopy(const Tensor& in, Tensor* out, const std::vector<std::vector<
 absl::StatusOr<Tensor> ConstantValue(const Node& node) {
   if (node.HasAttr("value")) return node.GetTensor("value");
   if (node.HasAttr("value_float")) {
-    ASSIGN_OR_RETURN(float v, node.GetFloat("value_float"));
+    KILN_ASSIGN_OR_RETURN(float v, node.GetFloat("value_float"));
     return Tensor::Scalar<float>(v);
   }
   if (node.HasAttr("value_floats")) {
-    ASSIGN_OR_RETURN(std::vector<float> v, node.GetFloats("value_floats"));
+    KILN_ASSIGN_OR_RETURN(std::vector<float> v, node.GetFloats("value_floats"));
     return Tensor::FromVector<float>({static_cast<int64_t>(v.size())}, v);
   }
   if (node.HasAttr("value_int")) {
-    ASSIGN_OR_RETURN(int64_t v, node.GetInt("value_int"));
+    KILN_ASSIGN_OR_RETURN(int64_t v, node.GetInt("value_int"));
     return Tensor::Scalar<int64_t>(v);
   }
   if (node.HasAttr("value_ints")) {
-    ASSIGN_OR_RETURN(std::vector<int64_t> v, node.GetInts("value_ints"));
+    KILN_ASSIGN_OR_RETURN(std::vector<int64_t> v, node.GetInts("value_ints"));
     return Tensor::FromVector<int64_t>({static_cast<int64_t>(v.size())}, v);
   }
   for (const auto& [key, value] : node.attrs) {
@@ -126,10 +126,10 @@ absl::Status ConstantShapeFn(InferenceContext& ctx) {
 }
 
 absl::Status ConstantOfShapeShapeFn(InferenceContext& ctx) {
-  RETURN_IF_ERROR(RequireIntTensor(ctx.input(0), "the shape input", ctx));
+  KILN_RETURN_IF_ERROR(RequireIntTensor(ctx.input(0), "the shape input", ctx));
   DType dtype = DType::kF32;
   if (ctx.node().HasAttr("value")) {
-    ASSIGN_OR_RETURN(Tensor v, ctx.node().GetTensor("value"));
+    KILN_ASSIGN_OR_RETURN(Tensor v, ctx.node().GetTensor("value"));
     if (v.num_elements() != 1) return ctx.Error("attribute value must hold exactly one element");
     dtype = v.dtype();
   }
@@ -149,13 +149,13 @@ absl::Status ConstantOfShapeShapeFn(InferenceContext& ctx) {
 absl::Status ConstantOfShapeCompute(KernelContext& ctx) {
   Tensor value = Tensor::Scalar<float>(0);
   if (ctx.node().HasAttr("value")) {
-    ASSIGN_OR_RETURN(value, ctx.node().GetTensor("value"));
+    KILN_ASSIGN_OR_RETURN(value, ctx.node().GetTensor("value"));
   }
   Dims dims = ToInt64Vector(ctx.input(0));
   for (int64_t d : dims) {
     if (d < 0) return ctx.Error(absl::StrCat("shape ", DimsToString(dims), " has a negative dimension"));
   }
-  ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, value.dtype(), dims));
+  KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, value.dtype(), dims));
   const size_t es = DTypeSize(value.dtype());
   char* p = static_cast<char*>(y->raw_data());
   for (int64_t i = 0; i < y->num_elements(); ++i) std::memcpy(p + i * es, value.raw_data(), es);
@@ -164,8 +164,8 @@ absl::Status ConstantOfShapeCompute(KernelContext& ctx) {
 
 // Shape's [start, end) range of dims.
 absl::StatusOr<std::pair<int64_t, int64_t>> ShapeRange(const Node& node, int64_t rank) {
-  ASSIGN_OR_RETURN(int64_t start, node.GetInt("start", 0));
-  ASSIGN_OR_RETURN(int64_t end, node.GetInt("end", rank));
+  KILN_ASSIGN_OR_RETURN(int64_t start, node.GetInt("start", 0));
+  KILN_ASSIGN_OR_RETURN(int64_t end, node.GetInt("end", rank));
   if (start < 0) start += rank;
   if (end < 0) end += rank;
   start = std::clamp<int64_t>(start, 0, rank);
@@ -179,7 +179,7 @@ absl::Status ShapeShapeFn(InferenceContext& ctx) {
     ctx.set_output(0, TensorType{DType::kS64, {-1}});
     return absl::OkStatus();
   }
-  ASSIGN_OR_RETURN(auto range, ShapeRange(ctx.node(), static_cast<int64_t>(x.dims.size())));
+  KILN_ASSIGN_OR_RETURN(auto range, ShapeRange(ctx.node(), static_cast<int64_t>(x.dims.size())));
   Dims dims(x.dims.begin() + range.first, x.dims.begin() + range.second);
   TensorType t{DType::kS64, {static_cast<int64_t>(dims.size())}};
   bool known = true;
@@ -191,7 +191,7 @@ absl::Status ShapeShapeFn(InferenceContext& ctx) {
 
 absl::Status ShapeCompute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
-  ASSIGN_OR_RETURN(auto range, ShapeRange(ctx.node(), x.rank()));
+  KILN_ASSIGN_OR_RETURN(auto range, ShapeRange(ctx.node(), x.rank()));
   Dims dims(x.dims().begin() + range.first, x.dims().begin() + range.second);
   ctx.SetOutput(0, Tensor::FromVector<int64_t>({static_cast<int64_t>(dims.size())}, dims));
   return absl::OkStatus();
@@ -253,8 +253,8 @@ absl::StatusOr<Dims> ReshapeDims(const Dims& in, const std::vector<int64_t>& sha
 
 absl::Status ReshapeShapeFn(InferenceContext& ctx) {
   const TensorType& x = ctx.input(0);
-  RETURN_IF_ERROR(RequireIntTensor(ctx.input(1), "the shape input", ctx));
-  ASSIGN_OR_RETURN(int64_t allowzero, ctx.node().GetInt("allowzero", 0));
+  KILN_RETURN_IF_ERROR(RequireIntTensor(ctx.input(1), "the shape input", ctx));
+  KILN_ASSIGN_OR_RETURN(int64_t allowzero, ctx.node().GetInt("allowzero", 0));
   if (std::optional<std::vector<int64_t>> shape = ConstInts(ctx, 1)) {
     Dims in = x.rank_known ? x.dims : Dims(shape->size(), -1);
     if (!x.rank_known) {
@@ -282,7 +282,7 @@ absl::Status ReshapeShapeFn(InferenceContext& ctx) {
 
 absl::Status ReshapeCompute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
-  ASSIGN_OR_RETURN(int64_t allowzero, ctx.node().GetInt("allowzero", 0));
+  KILN_ASSIGN_OR_RETURN(int64_t allowzero, ctx.node().GetInt("allowzero", 0));
   absl::StatusOr<Dims> out = ReshapeDims(x.dims(), ToInt64Vector(ctx.input(1)), allowzero != 0);
   if (!out.ok()) return ctx.Error(out.status().message());
   for (int64_t d : *out) {  // An empty tensor with a huge dim (allowzero) would overflow strides later.
@@ -297,8 +297,8 @@ absl::Status ReshapeCompute(KernelContext& ctx) {
 }
 
 absl::StatusOr<Dims> FlattenDims(const Node& node, const Dims& in) {
-  ASSIGN_OR_RETURN(int64_t axis, node.GetInt("axis", 1));
-  ASSIGN_OR_RETURN(axis, NormalizeAxis(axis, static_cast<int64_t>(in.size()), /*inclusive_end=*/true));
+  KILN_ASSIGN_OR_RETURN(int64_t axis, node.GetInt("axis", 1));
+  KILN_ASSIGN_OR_RETURN(axis, NormalizeAxis(axis, static_cast<int64_t>(in.size()), /*inclusive_end=*/true));
   Dims outer(in.begin(), in.begin() + axis), inner(in.begin() + axis, in.end());
   return Dims{NumElements(outer), NumElements(inner)};
 }
@@ -318,7 +318,7 @@ absl::Status FlattenShapeFn(InferenceContext& ctx) {
 absl::Status FlattenCompute(KernelContext& ctx) {
   absl::StatusOr<Dims> out = FlattenDims(ctx.node(), ctx.input(0).dims());
   if (!out.ok()) return ctx.Error(out.status().message());
-  ASSIGN_OR_RETURN(Tensor y, ctx.input(0).Reshaped(*out));
+  KILN_ASSIGN_OR_RETURN(Tensor y, ctx.input(0).Reshaped(*out));
   ctx.SetOutput(0, y);
   return absl::OkStatus();
 }
@@ -327,7 +327,7 @@ absl::Status FlattenCompute(KernelContext& ctx) {
 absl::StatusOr<std::optional<std::vector<int64_t>>> AxesFrom(const Node& node, const Tensor* input) {
   if (input != nullptr) return std::optional<std::vector<int64_t>>(ToInt64Vector(*input));
   if (node.HasAttr("axes")) {
-    ASSIGN_OR_RETURN(std::vector<int64_t> axes, node.GetInts("axes"));
+    KILN_ASSIGN_OR_RETURN(std::vector<int64_t> axes, node.GetInts("axes"));
     return std::optional<std::vector<int64_t>>(axes);
   }
   return std::optional<std::vector<int64_t>>();
@@ -338,7 +338,7 @@ absl::StatusOr<Dims> SqueezeDims(const Dims& in, const std::optional<std::vector
   std::set<int64_t> drop;
   if (axes) {
     for (int64_t a : *axes) {
-      ASSIGN_OR_RETURN(int64_t n, NormalizeAxis(a, r));
+      KILN_ASSIGN_OR_RETURN(int64_t n, NormalizeAxis(a, r));
       if (in[n] >= 0 && in[n] != 1) {
         return absl::InvalidArgumentError(absl::StrCat("cannot squeeze axis ", a, " of ", DimsToString(in),
                                                        ": its extent is not 1"));
@@ -362,7 +362,7 @@ absl::StatusOr<Dims> UnsqueezeDims(const Dims& in, const std::vector<int64_t>& a
   const int64_t r = static_cast<int64_t>(in.size() + axes.size());
   std::set<int64_t> add;
   for (int64_t a : axes) {
-    ASSIGN_OR_RETURN(int64_t n, NormalizeAxis(a, r));
+    KILN_ASSIGN_OR_RETURN(int64_t n, NormalizeAxis(a, r));
     if (!add.insert(n).second) return absl::InvalidArgumentError(absl::StrCat("axis ", a, " is repeated"));
   }
   Dims out;
@@ -376,7 +376,7 @@ absl::Status SqueezeLikeShapeFn(InferenceContext& ctx) {
   const TensorType& x = ctx.input(0);
   std::optional<std::vector<int64_t>> axes;
   if (ctx.has_input(1)) {
-    RETURN_IF_ERROR(RequireIntTensor(ctx.input(1), "axes", ctx));
+    KILN_RETURN_IF_ERROR(RequireIntTensor(ctx.input(1), "axes", ctx));
     axes = ConstInts(ctx, 1);
     if (!axes) {
       ctx.set_output(0, UnknownRank(x.dtype));
@@ -414,7 +414,7 @@ absl::Status SqueezeLikeCompute(KernelContext& ctx) {
   if (!squeeze && !*axes) return ctx.Error("axes are required (input 1)");
   absl::StatusOr<Dims> out = squeeze ? SqueezeDims(x.dims(), *axes) : UnsqueezeDims(x.dims(), **axes);
   if (!out.ok()) return ctx.Error(out.status().message());
-  ASSIGN_OR_RETURN(Tensor y, x.Reshaped(*out));
+  KILN_ASSIGN_OR_RETURN(Tensor y, x.Reshaped(*out));
   ctx.SetOutput(0, y);
   return absl::OkStatus();
 }
@@ -425,7 +425,7 @@ absl::Status SqueezeLikeCompute(KernelContext& ctx) {
 absl::StatusOr<std::vector<int64_t>> Permutation(const Node& node, int64_t rank) {
   std::vector<int64_t> perm;
   if (node.HasAttr("perm")) {
-    ASSIGN_OR_RETURN(perm, node.GetInts("perm"));
+    KILN_ASSIGN_OR_RETURN(perm, node.GetInts("perm"));
   } else {
     for (int64_t i = rank - 1; i >= 0; --i) perm.push_back(i);
   }
@@ -434,7 +434,7 @@ absl::StatusOr<std::vector<int64_t>> Permutation(const Node& node, int64_t rank)
   }
   std::vector<bool> seen(rank, false);
   for (int64_t& p : perm) {
-    ASSIGN_OR_RETURN(p, NormalizeAxis(p, rank));
+    KILN_ASSIGN_OR_RETURN(p, NormalizeAxis(p, rank));
     if (seen[p]) return absl::InvalidArgumentError(absl::StrCat("perm ", DimsToString(perm), " is not a permutation"));
     seen[p] = true;
   }
@@ -461,7 +461,7 @@ absl::Status TransposeCompute(KernelContext& ctx) {
   if (!perm.ok()) return ctx.Error(perm.status().message());
   Dims out;
   for (int64_t p : *perm) out.push_back(x.dim(p));
-  ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), out));
+  KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), out));
   const std::vector<int64_t> strides = Strides(x.dims());
   std::vector<std::vector<int64_t>> offsets(out.size());
   for (size_t d = 0; d < out.size(); ++d) {
@@ -475,7 +475,7 @@ absl::Status TransposeCompute(KernelContext& ctx) {
 // Concat and Split.
 
 absl::Status ConcatShapeFn(InferenceContext& ctx) {
-  ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis"));
+  KILN_ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis"));
   const TensorType& first = ctx.input(0);
   TensorType out{first.dtype, {}, true};
   bool have_rank = false;
@@ -531,7 +531,7 @@ absl::Status ConcatShapeFn(InferenceContext& ctx) {
 
 absl::Status ConcatCompute(KernelContext& ctx) {
   const Tensor& first = ctx.input(0);
-  ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis"));
+  KILN_ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis"));
   absl::StatusOr<int64_t> axis = NormalizeAxis(axis_attr, first.rank());
   if (!axis.ok()) return ctx.Error(axis.status().message());
   Dims out = first.dims();
@@ -546,7 +546,7 @@ absl::Status ConcatCompute(KernelContext& ctx) {
     }
     out[*axis] += t.dim(*axis);
   }
-  ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, first.dtype(), out));
+  KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, first.dtype(), out));
   const size_t es = DTypeSize(first.dtype());
   int64_t outer = 1, inner = 1;
   for (int d = 0; d < *axis; ++d) outer *= out[d];
@@ -601,7 +601,7 @@ absl::Status SplitShapeFn(InferenceContext& ctx) {
     for (int64_t i = 0; i < n; ++i) ctx.set_output(i, UnknownRank(x.dtype));
     return absl::OkStatus();
   }
-  ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", 0));
+  KILN_ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", 0));
   absl::StatusOr<int64_t> axis = NormalizeAxis(axis_attr, static_cast<int64_t>(x.dims.size()));
   if (!axis.ok()) return ctx.Error(axis.status().message());
   std::optional<std::vector<int64_t>> split;
@@ -628,7 +628,7 @@ absl::Status SplitShapeFn(InferenceContext& ctx) {
 
 absl::Status SplitCompute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
-  ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", 0));
+  KILN_ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", 0));
   absl::StatusOr<int64_t> axis = NormalizeAxis(axis_attr, x.rank());
   if (!axis.ok()) return ctx.Error(axis.status().message());
   std::optional<std::vector<int64_t>> split;
@@ -646,7 +646,7 @@ absl::Status SplitCompute(KernelContext& ctx) {
   for (int64_t i = 0; i < n; ++i) {
     Dims d = x.dims();
     d[*axis] = (*sizes)[i];
-    ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(static_cast<int>(i), x.dtype(), d));
+    KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(static_cast<int>(i), x.dtype(), d));
     const size_t row = (*sizes)[i] * inner * es;
     char* dst = static_cast<char*>(y->raw_data());
     for (int64_t o = 0; o < outer && row > 0; ++o) std::memcpy(dst + o * row, src + o * in_row + col, row);
@@ -661,12 +661,12 @@ absl::Status SplitCompute(KernelContext& ctx) {
 absl::Status GatherShapeFn(InferenceContext& ctx) {
   const TensorType& x = ctx.input(0);
   const TensorType& ind = ctx.input(1);
-  RETURN_IF_ERROR(RequireIntTensor(ind, "indices", ctx));
+  KILN_RETURN_IF_ERROR(RequireIntTensor(ind, "indices", ctx));
   if (!x.rank_known || !ind.rank_known) {
     ctx.set_output(0, UnknownRank(x.dtype));
     return absl::OkStatus();
   }
-  ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", 0));
+  KILN_ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", 0));
   absl::StatusOr<int64_t> axis = NormalizeAxis(axis_attr, static_cast<int64_t>(x.dims.size()));
   if (!axis.ok()) return ctx.Error(axis.status().message());
   Dims out(x.dims.begin(), x.dims.begin() + *axis);
@@ -679,13 +679,13 @@ absl::Status GatherShapeFn(InferenceContext& ctx) {
 absl::Status GatherCompute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   const Tensor& ind = ctx.input(1);
-  ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", 0));
+  KILN_ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", 0));
   absl::StatusOr<int64_t> axis = NormalizeAxis(axis_attr, x.rank());
   if (!axis.ok()) return ctx.Error(axis.status().message());
   Dims out(x.dims().begin(), x.dims().begin() + *axis);
   out.insert(out.end(), ind.dims().begin(), ind.dims().end());
   out.insert(out.end(), x.dims().begin() + *axis + 1, x.dims().end());
-  ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), out));
+  KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), out));
   const size_t es = DTypeSize(x.dtype());
   int64_t outer = 1, inner = 1;
   for (int d = 0; d < *axis; ++d) outer *= x.dim(d);
@@ -740,7 +740,7 @@ absl::StatusOr<std::vector<SliceAxis>> SlicePlan(const Dims& in, const std::vect
   for (int64_t d = 0; d < r; ++d) plan[d] = SliceAxis{0, 1, in[d]};
   std::set<int64_t> seen;
   for (size_t i = 0; i < axes.size(); ++i) {
-    ASSIGN_OR_RETURN(int64_t a, NormalizeAxis(axes[i], r));
+    KILN_ASSIGN_OR_RETURN(int64_t a, NormalizeAxis(axes[i], r));
     if (!seen.insert(a).second) return absl::InvalidArgumentError(absl::StrCat("axis ", axes[i], " is repeated"));
     const int64_t dim = in[a], step = steps[i];
     if (step == 0) return absl::InvalidArgumentError("steps must not be 0");
@@ -767,7 +767,7 @@ absl::StatusOr<std::vector<SliceAxis>> SlicePlan(const Dims& in, const std::vect
 absl::Status SliceShapeFn(InferenceContext& ctx) {
   const TensorType& x = ctx.input(0);
   for (int i = 1; i < ctx.num_inputs(); ++i) {
-    if (ctx.has_input(i)) RETURN_IF_ERROR(RequireIntTensor(ctx.input(i), "starts, ends, axes and steps", ctx));
+    if (ctx.has_input(i)) KILN_RETURN_IF_ERROR(RequireIntTensor(ctx.input(i), "starts, ends, axes and steps", ctx));
   }
   if (!x.rank_known) {
     ctx.set_output(0, UnknownRank(x.dtype));
@@ -799,7 +799,7 @@ absl::Status SliceCompute(KernelContext& ctx) {
   if (!plan.ok()) return ctx.Error(plan.status().message());
   Dims out;
   for (const SliceAxis& a : *plan) out.push_back(a.length);
-  ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), out));
+  KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), out));
   const std::vector<int64_t> strides = Strides(x.dims());
   std::vector<std::vector<int64_t>> offsets(out.size());
   for (size_t d = 0; d < out.size(); ++d) {
@@ -818,7 +818,7 @@ absl::StatusOr<std::vector<int64_t>> FullPads(int64_t rank, const std::vector<in
   std::vector<int64_t> axes;
   if (axes_in) {
     for (int64_t a : *axes_in) {
-      ASSIGN_OR_RETURN(int64_t n, NormalizeAxis(a, rank));
+      KILN_ASSIGN_OR_RETURN(int64_t n, NormalizeAxis(a, rank));
       axes.push_back(n);
     }
   } else {
@@ -844,8 +844,8 @@ absl::StatusOr<std::vector<int64_t>> FullPads(int64_t rank, const std::vector<in
 
 absl::Status PadShapeFn(InferenceContext& ctx) {
   const TensorType& x = ctx.input(0);
-  RETURN_IF_ERROR(RequireIntTensor(ctx.input(1), "pads", ctx));
-  ASSIGN_OR_RETURN(std::string mode, ctx.node().GetString("mode", "constant"));
+  KILN_RETURN_IF_ERROR(RequireIntTensor(ctx.input(1), "pads", ctx));
+  KILN_ASSIGN_OR_RETURN(std::string mode, ctx.node().GetString("mode", "constant"));
   if (mode != "constant" && mode != "reflect" && mode != "edge" && mode != "wrap") {
     return ctx.Error(absl::StrCat("mode '", mode, "' is not one of constant, reflect, edge, wrap"));
   }
@@ -893,7 +893,7 @@ absl::Status PadCompute(const std::string& mode, KernelContext& ctx) {
       return ctx.Error(absl::StrCat("mode 'reflect' cannot pad dimension ", d, " of extent 1"));
     }
   }
-  ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), out));
+  KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), out));
   const std::vector<int64_t> strides = Strides(x.dims());
   std::vector<std::vector<int64_t>> offsets(r);
   for (int64_t d = 0; d < r; ++d) {
@@ -941,7 +941,7 @@ absl::Status CheckExpandShape(const std::vector<int64_t>& shape, const Node& nod
 
 absl::Status ExpandShapeFn(InferenceContext& ctx) {
   const TensorType& x = ctx.input(0);
-  RETURN_IF_ERROR(RequireIntTensor(ctx.input(1), "the shape input", ctx));
+  KILN_RETURN_IF_ERROR(RequireIntTensor(ctx.input(1), "the shape input", ctx));
   std::optional<std::vector<int64_t>> shape = ConstInts(ctx, 1);
   if (!shape || !x.rank_known) {
     const TensorType& s = ctx.input(1);
@@ -952,7 +952,7 @@ absl::Status ExpandShapeFn(InferenceContext& ctx) {
     }
     return absl::OkStatus();
   }
-  RETURN_IF_ERROR(CheckExpandShape(*shape, ctx.node()));
+  KILN_RETURN_IF_ERROR(CheckExpandShape(*shape, ctx.node()));
   absl::StatusOr<Dims> out = BroadcastDims(x.dims, *shape);
   if (!out.ok()) return ctx.Error(out.status().message());
   ctx.set_output(0, TensorType{x.dtype, *out});
@@ -973,17 +973,17 @@ void BroadcastCopy(const Tensor& x, Tensor* y) {
 absl::Status ExpandCompute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   const std::vector<int64_t> shape = ToInt64Vector(ctx.input(1));
-  RETURN_IF_ERROR(CheckExpandShape(shape, ctx.node()));
+  KILN_RETURN_IF_ERROR(CheckExpandShape(shape, ctx.node()));
   absl::StatusOr<Dims> out = BroadcastDims(x.dims(), shape);
   if (!out.ok()) return ctx.Error(out.status().message());
-  ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), *out));
+  KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), *out));
   BroadcastCopy(x, y);
   return absl::OkStatus();
 }
 
 absl::Status TileShapeFn(InferenceContext& ctx) {
   const TensorType& x = ctx.input(0);
-  RETURN_IF_ERROR(RequireIntTensor(ctx.input(1), "repeats", ctx));
+  KILN_RETURN_IF_ERROR(RequireIntTensor(ctx.input(1), "repeats", ctx));
   if (!x.rank_known) {
     ctx.set_output(0, UnknownRank(x.dtype));
     return absl::OkStatus();
@@ -1017,7 +1017,7 @@ absl::Status TileCompute(KernelContext& ctx) {
     return ctx.Error(absl::StrCat("tiling ", DimsToString(x.dims()), " by ", DimsToString(rep), " gives more than ",
                                   kMaxTensorElements, " elements"));
   }
-  ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), out));
+  KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), out));
   const std::vector<int64_t> strides = Strides(x.dims());
   std::vector<std::vector<int64_t>> offsets(out.size());
   for (size_t d = 0; d < out.size(); ++d) {
@@ -1051,7 +1051,7 @@ void RegisterShapeOps(OpRegistry& registry) {
                           })));
   AddOp(registry, MakeDef("Constant", 0, 0, ConstantShapeFn,
                           [](const KernelConstruction& kc) -> absl::StatusOr<std::unique_ptr<OpKernel>> {
-                            ASSIGN_OR_RETURN(Tensor value, ConstantValue(kc.node));
+                            KILN_ASSIGN_OR_RETURN(Tensor value, ConstantValue(kc.node));
                             return MakeFunctionKernel([value](KernelContext& ctx) {
                               ctx.SetOutput(0, value);
                               return absl::OkStatus();
@@ -1084,7 +1084,7 @@ void RegisterShapeOps(OpRegistry& registry) {
   AddOp(registry, MakeDef("Slice", 3, 5, SliceShapeFn, StatelessKernel(SliceCompute)));
   AddOp(registry, MakeDef("Pad", 2, 4, PadShapeFn,
                           [](const KernelConstruction& kc) -> absl::StatusOr<std::unique_ptr<OpKernel>> {
-                            ASSIGN_OR_RETURN(std::string mode, kc.node.GetString("mode", "constant"));
+                            KILN_ASSIGN_OR_RETURN(std::string mode, kc.node.GetString("mode", "constant"));
                             return MakeFunctionKernel([mode](KernelContext& ctx) { return PadCompute(mode, ctx); });
                           }));
   AddOp(registry, MakeDef("Expand", 2, 2, ExpandShapeFn, StatelessKernel(ExpandCompute)));

@@ -56,7 +56,7 @@ inline hlo::Literal RandomLiteral(const hlo::Shape& shape, std::mt19937& rng, In
 inline absl::StatusOr<std::vector<hlo::Literal>> RunOnBackend(backends::Backend& backend,
                                                               const hlo::Module& module,
                                                               const std::vector<hlo::Literal>& args) {
-  ASSIGN_OR_RETURN(std::unique_ptr<backends::Executable> exe, backend.Compile(module.Clone(), {}));
+  KILN_ASSIGN_OR_RETURN(std::unique_ptr<backends::Executable> exe, backend.Compile(module.Clone(), {}));
   std::vector<backends::BufferRef> arg_refs;
   for (const hlo::Literal& a : args) {
     arg_refs.push_back({const_cast<void*>(a.untyped_data()), a.size_bytes()});
@@ -72,7 +72,7 @@ inline absl::StatusOr<std::vector<hlo::Literal>> RunOnBackend(backends::Backend&
     result_refs.push_back({storage.back().get(), bytes});
   }
   backends::RunContext ctx;
-  RETURN_IF_ERROR(exe->Run(arg_refs, result_refs, ctx));
+  KILN_RETURN_IF_ERROR(exe->Run(arg_refs, result_refs, ctx));
   for (size_t i = 0; i < results.size(); ++i) {
     if (results[i].size_bytes() > 0) std::memcpy(results[i].untyped_data(), result_refs[i].data, results[i].size_bytes());
   }

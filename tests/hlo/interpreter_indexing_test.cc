@@ -20,8 +20,8 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 absl::StatusOr<Literal> RunHlo(const std::string& text, std::vector<Literal> args) {
-  ASSIGN_OR_RETURN(std::unique_ptr<Module> m, ParseModule(text));
-  RETURN_IF_ERROR(VerifyModule(*m));
+  KILN_ASSIGN_OR_RETURN(std::unique_ptr<Module> m, ParseModule(text));
+  KILN_RETURN_IF_ERROR(VerifyModule(*m));
   return backends::Evaluate(*m, args);
 }
 

@@ -48,7 +48,7 @@ absl::StatusOr<std::string> ReadFile(const fs::path& path) {
 
 // One `arg|out <shape> <hex>` line.
 absl::StatusOr<Literal> ParseValueLine(const std::string& shape_text, const std::string& hex) {
-  ASSIGN_OR_RETURN(Shape shape, ParseShape(shape_text));
+  KILN_ASSIGN_OR_RETURN(Shape shape, ParseShape(shape_text));
   if (hex.size() % 2 != 0) return absl::InvalidArgumentError("odd hex length");
   std::vector<uint8_t> bytes(hex.size() / 2);
   for (size_t i = 0; i < bytes.size(); ++i) {
@@ -60,15 +60,15 @@ absl::StatusOr<Literal> ParseValueLine(const std::string& shape_text, const std:
 absl::StatusOr<Case> LoadCase(const fs::path& hlo_path) {
   Case c;
   c.name = hlo_path.stem().string();
-  ASSIGN_OR_RETURN(c.hlo, ReadFile(hlo_path));
+  KILN_ASSIGN_OR_RETURN(c.hlo, ReadFile(hlo_path));
   fs::path full_path = hlo_path;
   full_path.replace_extension(".full.hlo");
   if (fs::exists(full_path)) {
-    ASSIGN_OR_RETURN(c.full_hlo, ReadFile(full_path));
+    KILN_ASSIGN_OR_RETURN(c.full_hlo, ReadFile(full_path));
   }
   fs::path lit_path = hlo_path;
   lit_path.replace_extension(".lit");
-  ASSIGN_OR_RETURN(std::string lit, ReadFile(lit_path));
+  KILN_ASSIGN_OR_RETURN(std::string lit, ReadFile(lit_path));
   std::istringstream lines(lit);
   std::string line;
   while (std::getline(lines, line)) {

@@ -320,7 +320,7 @@ TEST(MemoryPlanTest, KernelErrorsEndTheRunInEveryMode) {
         float sum = 0;
         for (int64_t i = 0; i < x.num_elements(); ++i) sum += x.data<float>()[i];
         if (sum < 0) return ctx.Error("negative sum");
-        ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), x.dims()));
+        KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), x.dims()));
         std::memcpy(y->raw_data(), x.raw_data(), x.byte_size());
         return absl::OkStatus();
       });

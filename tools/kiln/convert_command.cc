@@ -15,7 +15,7 @@
 namespace kiln::cli {
 
 absl::Status ConvertCommand(const std::vector<std::string>& args, std::ostream& out) {
-  ASSIGN_OR_RETURN(ParsedArgs parsed, ParseArgs(args, {}, {}));
+  KILN_ASSIGN_OR_RETURN(ParsedArgs parsed, ParseArgs(args, {}, {}));
   if (parsed.positional.size() != 2) return UsageError("kiln convert takes an input MODEL and an OUTPUT.kiln");
   const std::string& in = parsed.positional[0];
   const std::string& dest = parsed.positional[1];
@@ -24,13 +24,13 @@ absl::Status ConvertCommand(const std::vector<std::string>& args, std::ostream& 
   }
   // The output's folder must exist and be writable before the import, not after it.
   const std::string folder = std::filesystem::path(dest).parent_path().string();
-  RETURN_IF_ERROR(CheckOutputFolder(folder.empty() ? "." : folder, /*create=*/false, "output folder"));
-  ASSIGN_OR_RETURN(Graph graph, ImportModel(in));
+  KILN_RETURN_IF_ERROR(CheckOutputFolder(folder.empty() ? "." : folder, /*create=*/false, "output folder"));
+  KILN_ASSIGN_OR_RETURN(Graph graph, ImportModel(in));
   SaveOptions options;
   options.producer = absl::StrCat("kiln convert ", in);
-  RETURN_IF_ERROR(SaveKilnModel(graph, dest, options));
-  ASSIGN_OR_RETURN(Graph loaded, LoadKilnModel(dest));
-  RETURN_IF_ERROR(Annotate(CompareGraphs(graph, loaded), absl::StrCat(dest, " does not load back to the same graph")));
+  KILN_RETURN_IF_ERROR(SaveKilnModel(graph, dest, options));
+  KILN_ASSIGN_OR_RETURN(Graph loaded, LoadKilnModel(dest));
+  KILN_RETURN_IF_ERROR(Annotate(CompareGraphs(graph, loaded), absl::StrCat(dest, " does not load back to the same graph")));
   out << "wrote " << dest << ": graph '" << graph.name << "', " << graph.nodes.size() << " nodes, "
       << graph.initializers.size() << " initializers (format version " << kKilnModelVersion << ")\n";
   return absl::OkStatus();

@@ -34,10 +34,10 @@ std::string Histogram(const std::vector<Node>& nodes, bool (*keep)(const std::st
 }  // namespace
 
 absl::Status InfoCommand(const std::vector<std::string>& args, std::ostream& out) {
-  ASSIGN_OR_RETURN(ParsedArgs parsed, ParseArgs(args, {}, {"memory"}));
+  KILN_ASSIGN_OR_RETURN(ParsedArgs parsed, ParseArgs(args, {}, {"memory"}));
   if (parsed.positional.size() != 1) return UsageError("kiln info takes exactly one MODEL");
   const std::string& model = parsed.positional[0];
-  ASSIGN_OR_RETURN(Graph graph, ImportModel(model));
+  KILN_ASSIGN_OR_RETURN(Graph graph, ImportModel(model));
 
   out << "model " << model << (graph.name.empty() ? "" : absl::StrCat(" (graph '", graph.name, "')")) << "\n";
   out << "inputs:\n";
@@ -49,7 +49,7 @@ absl::Status InfoCommand(const std::vector<std::string>& args, std::ostream& out
   out << absl::StrFormat("initializers: %d tensors, %d values\n", graph.initializers.size(), parameters);
   out << "ops (" << graph.nodes.size() << "): " << Histogram(graph.nodes) << "\n";
   const std::string where = absl::StrCat("model '", model, "'");
-  if (parsed.Has("memory")) RETURN_IF_ERROR(Annotate(PrintMemoryPlan(graph, out), where));
+  if (parsed.Has("memory")) KILN_RETURN_IF_ERROR(Annotate(PrintMemoryPlan(graph, out), where));
 
   // Clusters as the JIT would form them (clustering happens when the session is created; nothing
   // is compiled until a run).
@@ -65,7 +65,7 @@ absl::Status InfoCommand(const std::vector<std::string>& args, std::ostream& out
   std::vector<std::string> lines;
   for (const Node& node : executed.nodes) {
     if (node.op != "_KilnLaunch") continue;
-    ASSIGN_OR_RETURN(std::shared_ptr<const Graph> cluster, node.GetGraph("cluster"));
+    KILN_ASSIGN_OR_RETURN(std::shared_ptr<const Graph> cluster, node.GetGraph("cluster"));
     clustered_ops += static_cast<int>(cluster->nodes.size());
     lines.push_back(absl::StrFormat("  %d. %s: %d ops (%s)", ++launches, node.name, cluster->nodes.size(),
                                     Histogram(cluster->nodes)));

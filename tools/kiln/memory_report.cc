@@ -42,9 +42,9 @@ absl::Status PrintMemoryPlan(const Graph& graph, std::ostream& out) {
     described.push_back(absl::StrCat(info->name, " ", t.ToString()));
     inputs[info->name] = std::move(t);
   }
-  ASSIGN_OR_RETURN(std::unique_ptr<Executor> executor, Executor::Create(std::make_shared<const Graph>(graph)));
-  ASSIGN_OR_RETURN(MemoryPlanStats seq, executor->PlanMemory(inputs, {}, /*parallel_schedule=*/false));
-  ASSIGN_OR_RETURN(MemoryPlanStats par, executor->PlanMemory(inputs, {}, /*parallel_schedule=*/true));
+  KILN_ASSIGN_OR_RETURN(std::unique_ptr<Executor> executor, Executor::Create(std::make_shared<const Graph>(graph)));
+  KILN_ASSIGN_OR_RETURN(MemoryPlanStats seq, executor->PlanMemory(inputs, {}, /*parallel_schedule=*/false));
+  KILN_ASSIGN_OR_RETURN(MemoryPlanStats par, executor->PlanMemory(inputs, {}, /*parallel_schedule=*/true));
   out << "memory plan (runtime kernels, JIT off; inputs " << absl::StrJoin(described, ", ")
       << (assumed ? "; unknown dimensions taken as 1" : "") << "):\n";
   out << absl::StrFormat("  activations: %d in the arena, %d views of other values (no bytes), %d outside "

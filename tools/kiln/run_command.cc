@@ -90,7 +90,7 @@ std::string ShapeJson(const Dims& dims) { return absl::StrCat("[", absl::StrJoin
 // ---- --input mode --------------------------------------------------------------------------
 
 absl::Status RunOnNpy(const std::string& model, const ParsedArgs& args, std::ostream& out) {
-  ASSIGN_OR_RETURN(int64_t repeat, args.GetInt("repeat", 0, 0, 1000000));
+  KILN_ASSIGN_OR_RETURN(int64_t repeat, args.GetInt("repeat", 0, 0, 1000000));
   const bool json = args.Has("json");
 
   // Parse the feeds before loading the model, so usage errors come first.
@@ -104,8 +104,8 @@ absl::Status RunOnNpy(const std::string& model, const ParsedArgs& args, std::ost
   }
   // The output folder is checked (and created) before the run, so a long run never ends in a write error.
   const std::string dir = args.Get("output-dir");
-  if (!dir.empty()) RETURN_IF_ERROR(CheckOutputFolder(dir, /*create=*/true, "--output-dir"));
-  ASSIGN_OR_RETURN(std::unique_ptr<Session> session, Session::Load(model));
+  if (!dir.empty()) KILN_RETURN_IF_ERROR(CheckOutputFolder(dir, /*create=*/true, "--output-dir"));
+  KILN_ASSIGN_OR_RETURN(std::unique_ptr<Session> session, Session::Load(model));
   const Graph& graph = session->graph();
   std::map<std::string, const ValueInfo*> inputs;
   for (const ValueInfo* info : FedInputs(graph)) inputs[info->name] = info;
@@ -127,7 +127,7 @@ absl::Status RunOnNpy(const std::string& model, const ParsedArgs& args, std::ost
           absl::StrCat("--input ", name, ": ", model, " has no input '", name, "'; its inputs are: ", input_list()));
     }
     if (!fed.insert(name).second) return UsageError(absl::StrCat("input '", name, "' is given twice"));
-    ASSIGN_OR_RETURN(Tensor t, ReadNpyFile(file));
+    KILN_ASSIGN_OR_RETURN(Tensor t, ReadNpyFile(file));
     feeds.emplace_back(name, std::move(t));
   }
   for (const auto& [name, info] : inputs) {
@@ -138,7 +138,7 @@ absl::Status RunOnNpy(const std::string& model, const ParsedArgs& args, std::ost
   }
 
   Timing timing;
-  ASSIGN_OR_RETURN(std::vector<Tensor> outputs, TimedRuns(*session, feeds, repeat, &timing));
+  KILN_ASSIGN_OR_RETURN(std::vector<Tensor> outputs, TimedRuns(*session, feeds, repeat, &timing));
 
   std::vector<std::string> json_outputs;
   std::set<std::string> used_files;
@@ -151,7 +151,7 @@ absl::Status RunOnNpy(const std::string& model, const ParsedArgs& args, std::ost
       // Two names that sanitise alike get distinct files.
       for (int k = 1; !used_files.insert(base).second; ++k) base = absl::StrCat(SanitizeFileName(name), "_", k);
       file = (fs::path(dir) / (base + ".npy")).string();
-      RETURN_IF_ERROR(WriteNpyFile(file, t));
+      KILN_RETURN_IF_ERROR(WriteNpyFile(file, t));
     }
     if (json) {
       json_outputs.push_back(absl::StrCat("{\"name\": ", JsonString(name), ", \"dtype\": ", JsonString(DTypeName(t.dtype())),
@@ -174,7 +174,7 @@ absl::Status RunOnNpy(const std::string& model, const ParsedArgs& args, std::ost
 
 // Reads a labels file (at most 64 MiB), one label a line (a trailing '\r' is dropped).
 absl::StatusOr<std::vector<std::string>> ReadLabels(const std::string& path) {
-  ASSIGN_OR_RETURN(std::string text, ReadRegularFile(path, "labels file", {.max_bytes = int64_t{64} << 20}));
+  KILN_ASSIGN_OR_RETURN(std::string text, ReadRegularFile(path, "labels file", {.max_bytes = int64_t{64} << 20}));
   std::vector<std::string> labels = absl::StrSplit(text, '\n');
   if (!labels.empty() && labels.back().empty()) labels.pop_back();  // The final newline ends no label.
   for (std::string& label : labels) {
@@ -199,19 +199,19 @@ struct Prediction {
 };
 
 absl::Status ClassifyImage(const std::string& model, const ParsedArgs& args, std::ostream& out) {
-  ASSIGN_OR_RETURN(int64_t top, args.GetInt("top", 5, 1, 100000));
-  ASSIGN_OR_RETURN(int64_t repeat, args.GetInt("repeat", 10, 0, 1000000));
+  KILN_ASSIGN_OR_RETURN(int64_t top, args.GetInt("top", 5, 1, 100000));
+  KILN_ASSIGN_OR_RETURN(int64_t repeat, args.GetInt("repeat", 10, 0, 1000000));
   ImageDecodeOptions decode;
-  ASSIGN_OR_RETURN(decode.max_pixels, args.GetInt("max-image-pixels", kDefaultMaxImagePixels, 1,
+  KILN_ASSIGN_OR_RETURN(decode.max_pixels, args.GetInt("max-image-pixels", kDefaultMaxImagePixels, 1,
                                                   std::numeric_limits<int64_t>::max()));
   PreprocessOptions pre;
-  ASSIGN_OR_RETURN(pre.scale, args.GetFloat("scale", 128.0f));
-  ASSIGN_OR_RETURN(pre.offset, args.GetFloat("offset", 128.0f));
+  KILN_ASSIGN_OR_RETURN(pre.scale, args.GetFloat("scale", 128.0f));
+  KILN_ASSIGN_OR_RETURN(pre.offset, args.GetFloat("offset", 128.0f));
   if (pre.scale == 0.0f) return UsageError("--scale must not be 0");
   const bool json = args.Has("json");
   const std::string image_path = args.Get("image");
 
-  ASSIGN_OR_RETURN(std::unique_ptr<Session> session, Session::Load(model));
+  KILN_ASSIGN_OR_RETURN(std::unique_ptr<Session> session, Session::Load(model));
   const Graph& graph = session->graph();
   const std::vector<const ValueInfo*> inputs = FedInputs(graph);
   if (inputs.size() != 1) {
@@ -229,7 +229,7 @@ absl::Status ClassifyImage(const std::string& model, const ParsedArgs& args, std
   }
   Dims dims = input.has_shape ? input.dims : Dims{-1, -1, -1, -1};
   if (args.Has("layout")) {
-    ASSIGN_OR_RETURN(pre.layout, ParseLayout(args.Get("layout")));
+    KILN_ASSIGN_OR_RETURN(pre.layout, ParseLayout(args.Get("layout")));
   } else {
     pre.layout = (dims[3] == 3 && dims[1] != 3) ? Layout::kNHWC : Layout::kNCHW;
   }
@@ -243,7 +243,7 @@ absl::Status ClassifyImage(const std::string& model, const ParsedArgs& args, std
                                                    " RGB image (set --layout to match the model)"));
   }
 
-  ASSIGN_OR_RETURN(Tensor image, ReadImageFile(image_path, decode));
+  KILN_ASSIGN_OR_RETURN(Tensor image, ReadImageFile(image_path, decode));
   const int64_t image_h = image.dim(0), image_w = image.dim(1);
   if (want_h < 0) want_h = image_h;
   if (want_w < 0) want_w = image_w;
@@ -255,12 +255,12 @@ absl::Status ClassifyImage(const std::string& model, const ParsedArgs& args, std
   }
   Tensor sized = image;
   if (want_h != image_h || want_w != image_w) {
-    ASSIGN_OR_RETURN(sized, ResizeBilinear(image, want_h, want_w));
+    KILN_ASSIGN_OR_RETURN(sized, ResizeBilinear(image, want_h, want_w));
   }
-  ASSIGN_OR_RETURN(Tensor pixels, ImageToTensor(sized, pre));
+  KILN_ASSIGN_OR_RETURN(Tensor pixels, ImageToTensor(sized, pre));
 
   Timing timing;
-  ASSIGN_OR_RETURN(std::vector<Tensor> outputs, TimedRuns(*session, {{input.name, pixels}}, repeat, &timing));
+  KILN_ASSIGN_OR_RETURN(std::vector<Tensor> outputs, TimedRuns(*session, {{input.name, pixels}}, repeat, &timing));
   if (outputs.empty()) return absl::InternalError(absl::StrCat(model, " produced no outputs"));
   const Tensor& scores_t = outputs[0];
   const std::string output_name = graph.outputs.empty() ? "output" : graph.outputs[0].name;
@@ -299,7 +299,7 @@ absl::Status ClassifyImage(const std::string& model, const ParsedArgs& args, std
     if (fs::exists(beside)) labels_path = beside.string();
   }
   if (!labels_path.empty()) {
-    ASSIGN_OR_RETURN(labels, ReadLabels(labels_path));
+    KILN_ASSIGN_OR_RETURN(labels, ReadLabels(labels_path));
   }
 
   if (json) {
@@ -334,7 +334,7 @@ absl::Status ClassifyImage(const std::string& model, const ParsedArgs& args, std
 }  // namespace
 
 absl::Status RunCommand(const std::vector<std::string>& args, std::ostream& out) {
-  ASSIGN_OR_RETURN(ParsedArgs parsed,
+  KILN_ASSIGN_OR_RETURN(ParsedArgs parsed,
                    ParseArgs(args, {"input", "output-dir", "repeat", "image", "top", "labels", "scale", "offset", "layout",
                               "max-image-pixels"},
                              {"json"}));

@@ -1,4 +1,6 @@
-// Status helpers: the one family of early-return macros used across Kiln.
+// Status helpers: the one family of early-return macros used across Kiln. Every public macro carries the
+// KILN_ prefix, so an application that includes Kiln's headers next to its own RETURN_IF_ERROR does
+// not clash.
 #ifndef KILN_SUPPORT_STATUS_H_
 #define KILN_SUPPORT_STATUS_H_
 
@@ -15,14 +17,14 @@
 #define KILN_CONCAT_(a, b) KILN_CONCAT_IMPL_(a, b)
 
 // Returns from the enclosing function when `expr` (an absl::Status) is not OK.
-#define RETURN_IF_ERROR(expr)                          \
-  do {                                                 \
-    ::absl::Status kiln_status_ = (expr);              \
-    if (!kiln_status_.ok()) return kiln_status_;       \
+#define KILN_RETURN_IF_ERROR(expr)               \
+  do {                                           \
+    ::absl::Status kiln_status_ = (expr);        \
+    if (!kiln_status_.ok()) return kiln_status_; \
   } while (0)
 
-// `ASSIGN_OR_RETURN(auto x, F());` assigns the value of a StatusOr or returns its error.
-#define ASSIGN_OR_RETURN(lhs, rexpr) \
+// `KILN_ASSIGN_OR_RETURN(auto x, F());` assigns the value of a StatusOr or returns its error.
+#define KILN_ASSIGN_OR_RETURN(lhs, rexpr) \
   KILN_ASSIGN_OR_RETURN_IMPL_(KILN_CONCAT_(kiln_statusor_, __LINE__), lhs, rexpr)
 #define KILN_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, rexpr) \
   auto statusor = (rexpr);                                \

@@ -53,7 +53,7 @@ void SetInput(Node* node, int index, std::string name) {
 absl::Status IntsAttrToInput(Node* node, const std::string& key, int index,
                              const UpgradeContext& ctx) {
   if (!node->HasAttr(key)) return absl::OkStatus();
-  ASSIGN_OR_RETURN(std::vector<int64_t> values, node->GetInts(key));
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> values, node->GetInts(key));
   node->attrs.erase(key);
   if (node->has_input(index)) {
     return NodeError(*node, absl::StrCat("has both the attribute '", key, "' and input ", index));
@@ -67,7 +67,7 @@ absl::Status IntsAttrToInput(Node* node, const std::string& key, int index,
 absl::Status FloatAttrToInput(Node* node, const std::string& key, int index,
                               const UpgradeContext& ctx) {
   if (!node->HasAttr(key)) return absl::OkStatus();
-  ASSIGN_OR_RETURN(float value, node->GetFloat(key));
+  KILN_ASSIGN_OR_RETURN(float value, node->GetFloat(key));
   node->attrs.erase(key);
   DType dtype = node->has_input(0) ? ctx.value_dtype(node->inputs[0]) : DType::kInvalid;
   SetInput(node, index, ctx.add_constant(absl::StrCat(node->name, "_", key),
@@ -139,8 +139,8 @@ absl::Status UpgradeNode(Node* node, const UpgradeContext& ctx) {
     if (!node->HasAttr("min")) node->attrs["min"] = AttrValue(-std::numeric_limits<float>::max());
     if (!node->HasAttr("max")) node->attrs["max"] = AttrValue(std::numeric_limits<float>::max());
     node->inputs.resize(1);
-    RETURN_IF_ERROR(FloatAttrToInput(node, "min", 1, ctx));
-    RETURN_IF_ERROR(FloatAttrToInput(node, "max", 2, ctx));
+    KILN_RETURN_IF_ERROR(FloatAttrToInput(node, "min", 1, ctx));
+    KILN_RETURN_IF_ERROR(FloatAttrToInput(node, "max", 2, ctx));
     return absl::OkStatus();
   }
   if (op == "Reshape" && opset < 5) return IntsAttrToInput(node, "shape", 1, ctx);
@@ -155,7 +155,7 @@ absl::Status UpgradeNode(Node* node, const UpgradeContext& ctx) {
     return IntsAttrToInput(node, "axes", 1, ctx);
   }
   if (op == "Split") {
-    if (opset < 13) RETURN_IF_ERROR(IntsAttrToInput(node, "split", 1, ctx));
+    if (opset < 13) KILN_RETURN_IF_ERROR(IntsAttrToInput(node, "split", 1, ctx));
     if (!node->has_input(1) && !node->HasAttr("num_outputs")) {
       node->attrs["num_outputs"] = static_cast<int64_t>(node->outputs.size());
     }
@@ -168,17 +168,17 @@ absl::Status UpgradeNode(Node* node, const UpgradeContext& ctx) {
       node->attrs.erase("paddings");
     }
     if (!node->HasAttr("pads")) return NodeError(*node, "lacks the required attribute 'pads'");
-    RETURN_IF_ERROR(IntsAttrToInput(node, "pads", 1, ctx));
+    KILN_RETURN_IF_ERROR(IntsAttrToInput(node, "pads", 1, ctx));
     return FloatAttrToInput(node, "value", 2, ctx);
   }
   if (op == "Slice" && opset < 10) {
     node->inputs.resize(1);
-    RETURN_IF_ERROR(IntsAttrToInput(node, "starts", 1, ctx));
-    RETURN_IF_ERROR(IntsAttrToInput(node, "ends", 2, ctx));
+    KILN_RETURN_IF_ERROR(IntsAttrToInput(node, "starts", 1, ctx));
+    KILN_RETURN_IF_ERROR(IntsAttrToInput(node, "ends", 2, ctx));
     return IntsAttrToInput(node, "axes", 3, ctx);
   }
   if (op == "TopK" && opset < 10) {
-    ASSIGN_OR_RETURN(int64_t k, node->GetInt("k"));
+    KILN_ASSIGN_OR_RETURN(int64_t k, node->GetInt("k"));
     node->attrs.erase("k");
     node->inputs.resize(1);
     SetInput(node, 1, ctx.add_constant(absl::StrCat(node->name, "_k"), MakeInt64Vector({k})));
@@ -192,7 +192,7 @@ absl::Status UpgradeNode(Node* node, const UpgradeContext& ctx) {
     auto it = node->attrs.find("to");
     if (it != node->attrs.end()) {
       if (const std::string* name = std::get_if<std::string>(&it->second)) {
-        ASSIGN_OR_RETURN(int64_t to, CastTypeFromName(*node, *name));
+        KILN_ASSIGN_OR_RETURN(int64_t to, CastTypeFromName(*node, *name));
         it->second = to;
       }
     }
@@ -212,9 +212,9 @@ absl::Status UpgradeNode(Node* node, const UpgradeContext& ctx) {
   }
   if (op == "Upsample") {
     // Upsample (deprecated in opset 10) is Resize with asymmetric coordinates; nearest rounds down.
-    ASSIGN_OR_RETURN(std::string mode, node->GetString("mode", "nearest"));
+    KILN_ASSIGN_OR_RETURN(std::string mode, node->GetString("mode", "nearest"));
     if (node->HasAttr("scales")) {
-      ASSIGN_OR_RETURN(std::vector<float> scales, node->GetFloats("scales"));
+      KILN_ASSIGN_OR_RETURN(std::vector<float> scales, node->GetFloats("scales"));
       node->attrs.erase("scales");
       node->inputs.resize(1);
       SetInput(node, 1, ctx.add_constant(absl::StrCat(node->name, "_scales"),
@@ -235,14 +235,14 @@ absl::Status UpgradeNode(Node* node, const UpgradeContext& ctx) {
     const Tensor* slope = ctx.constant ? ctx.constant(node->inputs[1]) : nullptr;
     const int64_t rank = ctx.value_rank ? ctx.value_rank(node->inputs[0]) : -1;
     if (slope != nullptr && slope->rank() == 1 && slope->num_elements() > 1 && rank >= 3) {
-      RETURN_IF_ERROR(ReshapeConstantInput(node, 1, *slope, rank - 2, ctx));
+      KILN_RETURN_IF_ERROR(ReshapeConstantInput(node, 1, *slope, rank - 2, ctx));
     }
   }
   if ((IsLegacyBroadcastOp(op) || op == "Gemm") && opset < 7) {
-    ASSIGN_OR_RETURN(int64_t broadcast, node->GetInt("broadcast", 0));
+    KILN_ASSIGN_OR_RETURN(int64_t broadcast, node->GetInt("broadcast", 0));
     if (broadcast != 0 && node->HasAttr("axis") && op != "Gemm") {
       // B's dims match A's from `axis` on: B with trailing 1s does the same under numpy rules.
-      ASSIGN_OR_RETURN(int64_t axis, node->GetInt("axis"));
+      KILN_ASSIGN_OR_RETURN(int64_t axis, node->GetInt("axis"));
       const Tensor* b = ctx.constant && node->inputs.size() == 2 ? ctx.constant(node->inputs[1]) : nullptr;
       const int64_t rank = ctx.value_rank ? ctx.value_rank(node->inputs[0]) : -1;
       const int64_t b_rank = b != nullptr                                   ? b->rank()
@@ -260,7 +260,7 @@ absl::Status UpgradeNode(Node* node, const UpgradeContext& ctx) {
       }
       const int64_t trailing = rank - axis - b_rank;
       if (b != nullptr) {
-        RETURN_IF_ERROR(ReshapeConstantInput(node, 1, *b, trailing, ctx));
+        KILN_RETURN_IF_ERROR(ReshapeConstantInput(node, 1, *b, trailing, ctx));
       } else if (trailing > 0) {
         std::vector<int64_t> axes;
         for (int64_t i = 0; i < trailing; ++i) axes.push_back(b_rank + i);

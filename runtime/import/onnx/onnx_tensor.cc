@@ -70,7 +70,7 @@ absl::StatusOr<std::string> ReadExternalData(const TensorProto& proto, absl::str
   if (!path.ok()) return Annotate(path.status(), what);
   if (length < 0) {
     // No length: the data runs to the end of the file.
-    RETURN_IF_ERROR(Annotate(CheckRegularFile(*path, "external data file"), what));
+    KILN_RETURN_IF_ERROR(Annotate(CheckRegularFile(*path, "external data file"), what));
     std::error_code ec;
     const int64_t size = static_cast<int64_t>(std::filesystem::file_size(*path, ec));
     if (ec) return absl::DataLossError(absl::StrCat(what, ": ", file, " cannot be read: ", ec.message()));
@@ -180,7 +180,7 @@ absl::StatusOr<Tensor> TensorFromProto(const TensorProto& proto, absl::string_vi
   absl::StatusOr<DType> dtype = DTypeFromOnnx(proto.data_type());
   if (!dtype.ok()) return Annotate(dtype.status(), what);
   Dims dims(proto.dims().begin(), proto.dims().end());
-  ASSIGN_OR_RETURN(int64_t count, CheckedElementCount(dims, what));
+  KILN_ASSIGN_OR_RETURN(int64_t count, CheckedElementCount(dims, what));
   const size_t elem_size = DTypeSize(*dtype);
 
   // Find where the data is and check its size before allocating anything.
@@ -214,7 +214,7 @@ absl::StatusOr<Tensor> TensorFromProto(const TensorProto& proto, absl::string_vi
     if (proto.has_raw_data() || typed_count > 0) {
       return absl::InvalidArgumentError(absl::StrCat(what, " stores its data both externally and in the model"));
     }
-    ASSIGN_OR_RETURN(external_bytes, ReadExternalData(proto, what, model_dir, count * static_cast<int64_t>(elem_size)));
+    KILN_ASSIGN_OR_RETURN(external_bytes, ReadExternalData(proto, what, model_dir, count * static_cast<int64_t>(elem_size)));
   }
   const bool raw = external || proto.has_raw_data();
   const absl::string_view raw_data = external ? absl::string_view(external_bytes) : absl::string_view(proto.raw_data());
@@ -232,7 +232,7 @@ absl::StatusOr<Tensor> TensorFromProto(const TensorProto& proto, absl::string_vi
         DimsToString(dims), " hold ", count, " elements"));
   }
 
-  ASSIGN_OR_RETURN(Tensor tensor, Tensor::Create(*dtype, dims));
+  KILN_ASSIGN_OR_RETURN(Tensor tensor, Tensor::Create(*dtype, dims));
   if (count == 0) return tensor;
   if (raw) {
     std::memcpy(tensor.raw_data(), raw_data.data(), raw_data.size());

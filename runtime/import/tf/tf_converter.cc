@@ -169,7 +169,7 @@ absl::StatusOr<std::vector<std::string>> Converter::Emit(const std::string& op, 
   absl::Status s = def->shape_fn(ctx);
   if (!s.ok()) return Annotate(s, absl::StrCat("Kiln ", op, " node '", node.name, "'"));
   for (size_t i = 0; i < outputs.size() && i < ctx.outputs().size(); ++i) {
-    RETURN_IF_ERROR(CheckInferredType(node, static_cast<int>(i), ctx.outputs()[i]));
+    KILN_RETURN_IF_ERROR(CheckInferredType(node, static_cast<int>(i), ctx.outputs()[i]));
   }
   for (size_t i = 0; i < outputs.size(); ++i) {
     types_[outputs[i]] = i < ctx.outputs().size() ? ctx.outputs()[i] : TensorType{DType::kInvalid, {}, false};
@@ -183,7 +183,7 @@ absl::StatusOr<std::string> Converter::Emit1(const std::string& op, const std::s
                                              const std::string& output) {
   std::vector<std::string> outs;
   if (!output.empty()) outs.push_back(output);
-  ASSIGN_OR_RETURN(std::vector<std::string> r, Emit(op, hint, std::move(inputs), std::move(attrs), outs, 1));
+  KILN_ASSIGN_OR_RETURN(std::vector<std::string> r, Emit(op, hint, std::move(inputs), std::move(attrs), outs, 1));
   return r[0];
 }
 
@@ -238,7 +238,7 @@ absl::StatusOr<Graph> ConvertGraphDef(const tf::GraphDef& graph_def, const Conve
   }
   std::vector<std::pair<std::string, int>> outputs;
   for (const std::string& name : options.outputs) {
-    ASSIGN_OR_RETURN(auto split, SplitTensorName(name));
+    KILN_ASSIGN_OR_RETURN(auto split, SplitTensorName(name));
     if (!by_name.count(split.first)) {
       return absl::InvalidArgumentError(absl::StrCat("output '", name, "' names no node of the graph"));
     }
@@ -295,7 +295,7 @@ absl::StatusOr<Graph> ConvertGraphDef(const tf::GraphDef& graph_def, const Conve
         return absl::UnimplementedError(absl::StrCat(where, ": PlaceholderWithDefault is not supported"));
       }
       NodeContext c(conv, n, {});
-      ASSIGN_OR_RETURN(DType dtype, c.attr_dtype("dtype"));
+      KILN_ASSIGN_OR_RETURN(DType dtype, c.attr_dtype("dtype"));
       ValueInfo info;
       info.name = n.name();
       info.dtype = dtype;
@@ -303,7 +303,7 @@ absl::StatusOr<Graph> ConvertGraphDef(const tf::GraphDef& graph_def, const Conve
       auto it = n.attr().find("shape");
       if (it != n.attr().end() && it->second.value_case() == tf::AttrValue::kShape) {
         bool rank_known = true;
-        ASSIGN_OR_RETURN(info.dims, DimsFromTf(it->second.shape(), &rank_known, where));
+        KILN_ASSIGN_OR_RETURN(info.dims, DimsFromTf(it->second.shape(), &rank_known, where));
         info.has_shape = rank_known;
       }
       conv.SetType(info.name, TensorType{dtype, info.dims, info.has_shape});
@@ -320,7 +320,7 @@ absl::StatusOr<Graph> ConvertGraphDef(const tf::GraphDef& graph_def, const Conve
         if (it == n.attr().end() || it->second.value_case() != tf::AttrValue::kTensor) {
           return absl::InvalidArgumentError(absl::StrCat(where, " has no value (a missing weight?)"));
         }
-        ASSIGN_OR_RETURN(value, TensorFromTf(it->second.tensor(), where));
+        KILN_ASSIGN_OR_RETURN(value, TensorFromTf(it->second.tensor(), where));
       }
       conv.SetType(n.name(), TensorType{value.dtype(), value.dims(), true, value});
       conv.graph().initializers.emplace(n.name(), std::move(value));
@@ -341,7 +341,7 @@ absl::StatusOr<Graph> ConvertGraphDef(const tf::GraphDef& graph_def, const Conve
       inputs.push_back(value);
     }
     NodeContext c(conv, n, std::move(inputs));
-    RETURN_IF_ERROR(fn->second(c));
+    KILN_RETURN_IF_ERROR(fn->second(c));
   }
   for (const auto& [name, index] : outputs) {
     ValueInfo info;

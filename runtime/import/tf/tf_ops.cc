@@ -79,9 +79,9 @@ absl::StatusOr<std::string> ChannelVector(NodeContext& c, const std::string& v, 
 // are the node's inputs from `arg`. Applies them to `y` and writes the result into out(0).
 absl::Status EmitFusedTail(NodeContext& c, std::string y, const std::vector<std::string>& ops, size_t first,
                            int arg, bool nchw) {
-  ASSIGN_OR_RETURN(float alpha, c.attr_float("leakyrelu_alpha", 0.2f));
+  KILN_ASSIGN_OR_RETURN(float alpha, c.attr_float("leakyrelu_alpha", 0.2f));
   if (first == ops.size()) {
-    ASSIGN_OR_RETURN(std::string r, Emit1(c, "Identity", {y}, {}, c.out(0)));
+    KILN_ASSIGN_OR_RETURN(std::string r, Emit1(c, "Identity", {y}, {}, c.out(0)));
     return absl::OkStatus();
   }
   for (size_t k = first; k < ops.size(); ++k) {
@@ -89,29 +89,29 @@ absl::Status EmitFusedTail(NodeContext& c, std::string y, const std::vector<std:
     const std::string target = k + 1 == ops.size() ? c.out(0) : "";
     if (op == "BiasAdd") {
       if (arg >= c.num_inputs()) return c.Error("fused BiasAdd has no bias input");
-      ASSIGN_OR_RETURN(std::string b, ChannelVector(c, c.input(arg++), nchw));
-      ASSIGN_OR_RETURN(y, Emit1(c, "Add", {y, b}, {}, target));
+      KILN_ASSIGN_OR_RETURN(std::string b, ChannelVector(c, c.input(arg++), nchw));
+      KILN_ASSIGN_OR_RETURN(y, Emit1(c, "Add", {y, b}, {}, target));
     } else if (op == "Add") {
       if (arg >= c.num_inputs()) return c.Error("fused Add has no operand");
-      ASSIGN_OR_RETURN(y, Emit1(c, "Add", {y, c.input(arg++)}, {}, target));
+      KILN_ASSIGN_OR_RETURN(y, Emit1(c, "Add", {y, c.input(arg++)}, {}, target));
     } else if (op == "FusedBatchNorm") {
       if (arg + 4 > c.num_inputs()) return c.Error("fused FusedBatchNorm needs scale, offset, mean and variance");
-      ASSIGN_OR_RETURN(float eps, c.attr_float("epsilon", 1e-3f));
+      KILN_ASSIGN_OR_RETURN(float eps, c.attr_float("epsilon", 1e-3f));
       const std::string scale = c.input(arg), offset = c.input(arg + 1), mean = c.input(arg + 2),
                         var = c.input(arg + 3);
       arg += 4;
       // y * k + (offset - mean * k) with k = scale / sqrt(var + eps).
-      ASSIGN_OR_RETURN(std::string ve, Emit1(c, "Add", {var, F32Scalar(c, "epsilon", eps)}));
-      ASSIGN_OR_RETURN(std::string sd, Emit1(c, "Sqrt", {ve}));
-      ASSIGN_OR_RETURN(std::string k0, Emit1(c, "Div", {scale, sd}));
-      ASSIGN_OR_RETURN(std::string mk, Emit1(c, "Mul", {mean, k0}));
-      ASSIGN_OR_RETURN(std::string b0, Emit1(c, "Sub", {offset, mk}));
-      ASSIGN_OR_RETURN(std::string kv, ChannelVector(c, k0, nchw));
-      ASSIGN_OR_RETURN(std::string bv, ChannelVector(c, b0, nchw));
-      ASSIGN_OR_RETURN(std::string scaled, Emit1(c, "Mul", {y, kv}));
-      ASSIGN_OR_RETURN(y, Emit1(c, "Add", {scaled, bv}, {}, target));
+      KILN_ASSIGN_OR_RETURN(std::string ve, Emit1(c, "Add", {var, F32Scalar(c, "epsilon", eps)}));
+      KILN_ASSIGN_OR_RETURN(std::string sd, Emit1(c, "Sqrt", {ve}));
+      KILN_ASSIGN_OR_RETURN(std::string k0, Emit1(c, "Div", {scale, sd}));
+      KILN_ASSIGN_OR_RETURN(std::string mk, Emit1(c, "Mul", {mean, k0}));
+      KILN_ASSIGN_OR_RETURN(std::string b0, Emit1(c, "Sub", {offset, mk}));
+      KILN_ASSIGN_OR_RETURN(std::string kv, ChannelVector(c, k0, nchw));
+      KILN_ASSIGN_OR_RETURN(std::string bv, ChannelVector(c, b0, nchw));
+      KILN_ASSIGN_OR_RETURN(std::string scaled, Emit1(c, "Mul", {y, kv}));
+      KILN_ASSIGN_OR_RETURN(y, Emit1(c, "Add", {scaled, bv}, {}, target));
     } else if (IsActivation(op)) {
-      ASSIGN_OR_RETURN(y, EmitActivation(c, op, y, alpha, target));
+      KILN_ASSIGN_OR_RETURN(y, EmitActivation(c, op, y, alpha, target));
     } else {
       return c.Unsupported(absl::StrCat("fused op '", op, "' is not supported"));
     }
@@ -130,24 +130,24 @@ struct Conv2DGeometry {
 // Reads strides / dilations / padding in the node's data format as ONNX-style 2-D attributes.
 absl::StatusOr<Conv2DGeometry> ReadGeometry(const NodeContext& c, const std::vector<int64_t>& strides4) {
   Conv2DGeometry g;
-  ASSIGN_OR_RETURN(std::string format, c.attr_string("data_format", std::string("NHWC")));
+  KILN_ASSIGN_OR_RETURN(std::string format, c.attr_string("data_format", std::string("NHWC")));
   if (format != "NHWC" && format != "NCHW") return c.Unsupported(absl::StrCat("data_format '", format, "'"));
   g.nchw = format == "NCHW";
   const int h = g.nchw ? 2 : 1, w = g.nchw ? 3 : 2, ch = g.nchw ? 1 : 3;
-  ASSIGN_OR_RETURN(std::vector<int64_t> dil4, c.attr_ints("dilations", std::vector<int64_t>{1, 1, 1, 1}));
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> dil4, c.attr_ints("dilations", std::vector<int64_t>{1, 1, 1, 1}));
   if (strides4.size() != 4 || dil4.size() != 4) return c.Error("strides and dilations must have 4 values");
   if (strides4[0] != 1 || strides4[ch] != 1 || dil4[0] != 1 || dil4[ch] != 1) {
     return c.Unsupported("strides or dilations along the batch or channel dimension");
   }
   g.strides = {strides4[h], strides4[w]};
   g.dilations = {dil4[h], dil4[w]};
-  ASSIGN_OR_RETURN(std::string padding, c.attr_string("padding"));
+  KILN_ASSIGN_OR_RETURN(std::string padding, c.attr_string("padding"));
   if (padding == "SAME") {
     g.auto_pad = "SAME_UPPER";  // TensorFlow puts the odd padding element at the end.
   } else if (padding == "VALID") {
     g.auto_pad = "VALID";
   } else if (padding == "EXPLICIT") {
-    ASSIGN_OR_RETURN(std::vector<int64_t> ep, c.attr_ints("explicit_paddings"));
+    KILN_ASSIGN_OR_RETURN(std::vector<int64_t> ep, c.attr_ints("explicit_paddings"));
     if (ep.size() != 8) return c.Error("explicit_paddings must have 8 values");
     if (ep[0] || ep[1] || ep[2 * ch] || ep[2 * ch + 1]) return c.Unsupported("padding of the batch or channels");
     g.auto_pad = "NOTSET";
@@ -182,9 +182,9 @@ Tensor HwioToOihw(const Tensor& f) {
 
 absl::Status TranslateConv(NodeContext& c, bool depthwise, bool fused) {
   if (c.num_inputs() < 2) return c.Error("needs an input and a filter");
-  if (!fused) RETURN_IF_ERROR(CheckInputs(c, 2, 2));
-  ASSIGN_OR_RETURN(std::vector<int64_t> strides4, c.attr_ints("strides"));
-  ASSIGN_OR_RETURN(Conv2DGeometry g, ReadGeometry(c, strides4));
+  if (!fused) KILN_RETURN_IF_ERROR(CheckInputs(c, 2, 2));
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> strides4, c.attr_ints("strides"));
+  KILN_ASSIGN_OR_RETURN(Conv2DGeometry g, ReadGeometry(c, strides4));
   const TensorType& ft = c.input_type(1);
   if (!ft.rank_known || ft.dims.size() != 4 || ft.dims[2] < 0 || ft.dims[3] < 0) {
     return c.Unsupported(absl::StrCat("the filter must have a known rank-4 shape; got ", ft.ToString()));
@@ -198,10 +198,10 @@ absl::Status TranslateConv(NodeContext& c, bool depthwise, bool fused) {
     group = ft.dims[2];
     const Dims dw_dims = {ft.dims[0], ft.dims[1], 1, ft.dims[2] * ft.dims[3]};
     if (const_filter) {
-      ASSIGN_OR_RETURN(Tensor reshaped, const_filter->Reshaped(dw_dims));
+      KILN_ASSIGN_OR_RETURN(Tensor reshaped, const_filter->Reshaped(dw_dims));
       w = c.converter().AddConst(Hint(c, "filter"), reshaped);
     } else {
-      ASSIGN_OR_RETURN(w, Emit1(c, "Reshape", {w, I64Const(c, "dw_shape", dw_dims)}));
+      KILN_ASSIGN_OR_RETURN(w, Emit1(c, "Reshape", {w, I64Const(c, "dw_shape", dw_dims)}));
     }
   } else if (xt.rank_known && xt.dims.size() == 4) {
     const int64_t cin = xt.dims[g.nchw ? 1 : 3];
@@ -214,7 +214,7 @@ absl::Status TranslateConv(NodeContext& c, bool depthwise, bool fused) {
   }
   std::vector<std::string> fused_ops;
   if (fused) {
-    ASSIGN_OR_RETURN(fused_ops, c.attr_strings("fused_ops"));
+    KILN_ASSIGN_OR_RETURN(fused_ops, c.attr_strings("fused_ops"));
   }
   Attrs attrs = WindowAttrs(g);
   attrs["group"] = group;
@@ -227,7 +227,7 @@ absl::Status TranslateConv(NodeContext& c, bool depthwise, bool fused) {
     if (filter && filter->dtype() == DType::kF32) {
       inputs[1] = c.converter().AddConst(Hint(c, "filter_oihw"), HwioToOihw(*filter));
     } else {
-      ASSIGN_OR_RETURN(inputs[1], Emit1(c, "Transpose", {w}, {{"perm", std::vector<int64_t>{3, 2, 0, 1}}}));
+      KILN_ASSIGN_OR_RETURN(inputs[1], Emit1(c, "Transpose", {w}, {{"perm", std::vector<int64_t>{3, 2, 0, 1}}}));
     }
     if (!fused_ops.empty() && fused_ops[0] == "BiasAdd" && c.num_inputs() > 2) {
       inputs.push_back(c.input(2));
@@ -235,7 +235,7 @@ absl::Status TranslateConv(NodeContext& c, bool depthwise, bool fused) {
       arg = 3;
     }
     const bool last = next == fused_ops.size();
-    ASSIGN_OR_RETURN(std::string y, Emit1(c, "Conv", inputs, attrs, last ? c.out(0) : ""));
+    KILN_ASSIGN_OR_RETURN(std::string y, Emit1(c, "Conv", inputs, attrs, last ? c.out(0) : ""));
     if (last) return absl::OkStatus();
     return EmitFusedTail(c, y, fused_ops, next, arg, true);
   }
@@ -245,22 +245,22 @@ absl::Status TranslateConv(NodeContext& c, bool depthwise, bool fused) {
     arg = 3;
     if (fused_ops.size() == 2 && IsActivation(fused_ops[1])) {
       attrs["activation"] = fused_ops[1];
-      ASSIGN_OR_RETURN(float alpha, c.attr_float("leakyrelu_alpha", 0.2f));
+      KILN_ASSIGN_OR_RETURN(float alpha, c.attr_float("leakyrelu_alpha", 0.2f));
       attrs["alpha"] = alpha;
       next = 2;
     }
   }
   const bool last = next == fused_ops.size();
-  ASSIGN_OR_RETURN(std::string y, Emit1(c, "NhwcConv", inputs, attrs, last ? c.out(0) : ""));
+  KILN_ASSIGN_OR_RETURN(std::string y, Emit1(c, "NhwcConv", inputs, attrs, last ? c.out(0) : ""));
   if (last) return absl::OkStatus();
   return EmitFusedTail(c, y, fused_ops, next, arg, false);
 }
 
 absl::Status TranslatePool(NodeContext& c, bool is_max) {
-  RETURN_IF_ERROR(CheckInputs(c, 1, 1));
-  ASSIGN_OR_RETURN(std::vector<int64_t> ksize, c.attr_ints("ksize"));
-  ASSIGN_OR_RETURN(std::vector<int64_t> strides4, c.attr_ints("strides"));
-  ASSIGN_OR_RETURN(Conv2DGeometry g, ReadGeometry(c, strides4));
+  KILN_RETURN_IF_ERROR(CheckInputs(c, 1, 1));
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> ksize, c.attr_ints("ksize"));
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> strides4, c.attr_ints("strides"));
+  KILN_ASSIGN_OR_RETURN(Conv2DGeometry g, ReadGeometry(c, strides4));
   if (ksize.size() != 4) return c.Error("ksize must have 4 values");
   const int h = g.nchw ? 2 : 1, w = g.nchw ? 3 : 2;
   if (ksize[0] != 1 || ksize[g.nchw ? 1 : 3] != 1) return c.Unsupported("pooling across batch or channels");
@@ -270,20 +270,20 @@ absl::Status TranslatePool(NodeContext& c, bool is_max) {
   attrs["count_include_pad"] = int64_t{0};
   std::string op = is_max ? "MaxPool" : "AveragePool";
   if (!g.nchw) op = "Nhwc" + op;
-  ASSIGN_OR_RETURN(std::string y, Emit1(c, op, {c.input(0)}, attrs, c.out(0)));
+  KILN_ASSIGN_OR_RETURN(std::string y, Emit1(c, op, {c.input(0)}, attrs, c.out(0)));
   return absl::OkStatus();
 }
 
 // ---- Matrix products -----------------------------------------------------------------------------
 
 absl::Status TranslateMatMul(NodeContext& c, bool fused) {
-  if (!fused) RETURN_IF_ERROR(CheckInputs(c, 2, 2));
+  if (!fused) KILN_RETURN_IF_ERROR(CheckInputs(c, 2, 2));
   if (c.num_inputs() < 2) return c.Error("needs two operands");
-  ASSIGN_OR_RETURN(bool ta, c.attr_bool("transpose_a", false));
-  ASSIGN_OR_RETURN(bool tb, c.attr_bool("transpose_b", false));
+  KILN_ASSIGN_OR_RETURN(bool ta, c.attr_bool("transpose_a", false));
+  KILN_ASSIGN_OR_RETURN(bool tb, c.attr_bool("transpose_b", false));
   std::vector<std::string> fused_ops;
   if (fused) {
-    ASSIGN_OR_RETURN(fused_ops, c.attr_strings("fused_ops"));
+    KILN_ASSIGN_OR_RETURN(fused_ops, c.attr_strings("fused_ops"));
   }
   std::vector<std::string> inputs = {c.input(0), c.input(1)};
   size_t next = 0;
@@ -300,25 +300,25 @@ absl::Status TranslateMatMul(NodeContext& c, bool fused) {
     op = "Gemm";
     attrs = {{"transA", int64_t{ta}}, {"transB", int64_t{tb}}};
   }
-  ASSIGN_OR_RETURN(std::string y, Emit1(c, op, inputs, attrs, last ? c.out(0) : ""));
+  KILN_ASSIGN_OR_RETURN(std::string y, Emit1(c, op, inputs, attrs, last ? c.out(0) : ""));
   if (last) return absl::OkStatus();
   return EmitFusedTail(c, y, fused_ops, next, arg, false);
 }
 
 absl::Status TranslateBatchMatMul(NodeContext& c) {
-  RETURN_IF_ERROR(CheckInputs(c, 2, 2));
+  KILN_RETURN_IF_ERROR(CheckInputs(c, 2, 2));
   std::vector<std::string> in = {c.input(0), c.input(1)};
   for (int i = 0; i < 2; ++i) {
-    ASSIGN_OR_RETURN(bool adj, c.attr_bool(i == 0 ? "adj_x" : "adj_y", false));
+    KILN_ASSIGN_OR_RETURN(bool adj, c.attr_bool(i == 0 ? "adj_x" : "adj_y", false));
     if (!adj) continue;
-    ASSIGN_OR_RETURN(int r, KnownRank(c, i));
+    KILN_ASSIGN_OR_RETURN(int r, KnownRank(c, i));
     if (r < 2) return c.Error("adjoint operands must have rank 2 or more");
     std::vector<int64_t> perm(r);
     for (int k = 0; k < r; ++k) perm[k] = k;
     std::swap(perm[r - 1], perm[r - 2]);
-    ASSIGN_OR_RETURN(in[i], Emit1(c, "Transpose", {in[i]}, {{"perm", perm}}));
+    KILN_ASSIGN_OR_RETURN(in[i], Emit1(c, "Transpose", {in[i]}, {{"perm", perm}}));
   }
-  ASSIGN_OR_RETURN(std::string y, Emit1(c, "MatMul", in, {}, c.out(0)));
+  KILN_ASSIGN_OR_RETURN(std::string y, Emit1(c, "MatMul", in, {}, c.out(0)));
   return absl::OkStatus();
 }
 
@@ -326,95 +326,95 @@ absl::Status TranslateBatchMatMul(NodeContext& c) {
 
 TranslateFn Unary(const std::string& op, Attrs attrs = {}) {
   return [op, attrs](NodeContext& c) -> absl::Status {
-    RETURN_IF_ERROR(CheckInputs(c, 1, 1));
-    ASSIGN_OR_RETURN(std::string y, Emit1(c, op, {c.input(0)}, attrs, c.out(0)));
+    KILN_RETURN_IF_ERROR(CheckInputs(c, 1, 1));
+    KILN_ASSIGN_OR_RETURN(std::string y, Emit1(c, op, {c.input(0)}, attrs, c.out(0)));
     return absl::OkStatus();
   };
 }
 
 TranslateFn Binary(const std::string& op) {
   return [op](NodeContext& c) -> absl::Status {
-    RETURN_IF_ERROR(CheckInputs(c, 2, 2));
-    ASSIGN_OR_RETURN(std::string y, Emit1(c, op, {c.input(0), c.input(1)}, {}, c.out(0)));
+    KILN_RETURN_IF_ERROR(CheckInputs(c, 2, 2));
+    KILN_ASSIGN_OR_RETURN(std::string y, Emit1(c, op, {c.input(0), c.input(1)}, {}, c.out(0)));
     return absl::OkStatus();
   };
 }
 
 absl::Status TranslateFloorDiv(NodeContext& c, bool mod) {
-  RETURN_IF_ERROR(CheckInputs(c, 2, 2));
+  KILN_RETURN_IF_ERROR(CheckInputs(c, 2, 2));
   const std::string a = c.input(0), b = c.input(1);
   const DType t = c.input_type(0).dtype;
   if (t == DType::kF32 || t == DType::kF16 || t == DType::kBF16) {
-    ASSIGN_OR_RETURN(std::string q, Emit1(c, "Div", {a, b}));
+    KILN_ASSIGN_OR_RETURN(std::string q, Emit1(c, "Div", {a, b}));
     if (!mod) {
-      ASSIGN_OR_RETURN(std::string y, Emit1(c, "Floor", {q}, {}, c.out(0)));
+      KILN_ASSIGN_OR_RETURN(std::string y, Emit1(c, "Floor", {q}, {}, c.out(0)));
       return absl::OkStatus();
     }
-    ASSIGN_OR_RETURN(std::string fq, Emit1(c, "Floor", {q}));
-    ASSIGN_OR_RETURN(std::string p, Emit1(c, "Mul", {fq, b}));
-    ASSIGN_OR_RETURN(std::string y, Emit1(c, "Sub", {a, p}, {}, c.out(0)));
+    KILN_ASSIGN_OR_RETURN(std::string fq, Emit1(c, "Floor", {q}));
+    KILN_ASSIGN_OR_RETURN(std::string p, Emit1(c, "Mul", {fq, b}));
+    KILN_ASSIGN_OR_RETURN(std::string y, Emit1(c, "Sub", {a, p}, {}, c.out(0)));
     return absl::OkStatus();
   }
   // Integers: ONNX Mod with fmod = 0 takes the divisor's sign (floor semantics), so
   // floor(a / b) = (a - mod(a, b)) / b exactly.
-  ASSIGN_OR_RETURN(std::string m, Emit1(c, "Mod", {a, b}, {{"fmod", int64_t{0}}}, mod ? c.out(0) : ""));
+  KILN_ASSIGN_OR_RETURN(std::string m, Emit1(c, "Mod", {a, b}, {{"fmod", int64_t{0}}}, mod ? c.out(0) : ""));
   if (mod) return absl::OkStatus();
-  ASSIGN_OR_RETURN(std::string d, Emit1(c, "Sub", {a, m}));
-  ASSIGN_OR_RETURN(std::string y, Emit1(c, "Div", {d, b}, {}, c.out(0)));
+  KILN_ASSIGN_OR_RETURN(std::string d, Emit1(c, "Sub", {a, m}));
+  KILN_ASSIGN_OR_RETURN(std::string y, Emit1(c, "Div", {d, b}, {}, c.out(0)));
   return absl::OkStatus();
 }
 
 absl::Status TranslateBiasAdd(NodeContext& c) {
-  RETURN_IF_ERROR(CheckInputs(c, 2, 2));
-  ASSIGN_OR_RETURN(std::string format, c.attr_string("data_format", std::string("NHWC")));
+  KILN_RETURN_IF_ERROR(CheckInputs(c, 2, 2));
+  KILN_ASSIGN_OR_RETURN(std::string format, c.attr_string("data_format", std::string("NHWC")));
   std::string b = c.input(1);
   if (format == "NCHW") {
-    ASSIGN_OR_RETURN(int r, KnownRank(c, 0));
+    KILN_ASSIGN_OR_RETURN(int r, KnownRank(c, 0));
     std::vector<int64_t> axes;
     for (int k = 1; k + 1 < r; ++k) axes.push_back(k);
     if (!axes.empty()) {
-      ASSIGN_OR_RETURN(b, Emit1(c, "Unsqueeze", {b, I64Const(c, "axes", axes)}));
+      KILN_ASSIGN_OR_RETURN(b, Emit1(c, "Unsqueeze", {b, I64Const(c, "axes", axes)}));
     }
   }
-  ASSIGN_OR_RETURN(std::string y, Emit1(c, "Add", {c.input(0), b}, {}, c.out(0)));
+  KILN_ASSIGN_OR_RETURN(std::string y, Emit1(c, "Add", {c.input(0), b}, {}, c.out(0)));
   return absl::OkStatus();
 }
 
 absl::Status TranslateFusedBatchNorm(NodeContext& c) {
-  RETURN_IF_ERROR(CheckInputs(c, 5, 6));
-  ASSIGN_OR_RETURN(bool training, c.attr_bool("is_training", true));
+  KILN_RETURN_IF_ERROR(CheckInputs(c, 5, 6));
+  KILN_ASSIGN_OR_RETURN(bool training, c.attr_bool("is_training", true));
   if (training) return c.Unsupported("is_training = true (only inference graphs are supported)");
-  ASSIGN_OR_RETURN(std::string format, c.attr_string("data_format", std::string("NHWC")));
+  KILN_ASSIGN_OR_RETURN(std::string format, c.attr_string("data_format", std::string("NHWC")));
   return EmitFusedTail(c, c.input(0), {"FusedBatchNorm"}, 0, 1, format == "NCHW");
 }
 
 // ---- Shapes and data movement --------------------------------------------------------------------
 
 absl::Status TranslateReduce(NodeContext& c, const std::string& op) {
-  RETURN_IF_ERROR(CheckInputs(c, 2, 2));
-  ASSIGN_OR_RETURN(bool keep, c.attr_bool("keep_dims", false));
+  KILN_RETURN_IF_ERROR(CheckInputs(c, 2, 2));
+  KILN_ASSIGN_OR_RETURN(bool keep, c.attr_bool("keep_dims", false));
   std::string axes = c.input(1);
   if (c.input_type(1).rank_known && c.input_type(1).dims.empty()) {
-    ASSIGN_OR_RETURN(axes, Emit1(c, "Reshape", {axes, I64Const(c, "vec", {1})}));
+    KILN_ASSIGN_OR_RETURN(axes, Emit1(c, "Reshape", {axes, I64Const(c, "vec", {1})}));
   }
-  ASSIGN_OR_RETURN(std::string y, Emit1(c, op, {c.input(0), axes},
+  KILN_ASSIGN_OR_RETURN(std::string y, Emit1(c, op, {c.input(0), axes},
                                         {{"keepdims", int64_t{keep}}, {"noop_with_empty_axes", int64_t{1}}}, c.out(0)));
   return absl::OkStatus();
 }
 
 absl::Status TranslateArgMax(NodeContext& c, bool is_max) {
-  RETURN_IF_ERROR(CheckInputs(c, 2, 2));
-  ASSIGN_OR_RETURN(std::vector<int64_t> axis, c.const_ints(1, "dimension"));
+  KILN_RETURN_IF_ERROR(CheckInputs(c, 2, 2));
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> axis, c.const_ints(1, "dimension"));
   if (axis.size() != 1) return c.Error("dimension must be a single value");
   DType out_type = DType::kS64;
   if (c.node().attr().count("output_type")) {
-    ASSIGN_OR_RETURN(out_type, c.attr_dtype("output_type"));
+    KILN_ASSIGN_OR_RETURN(out_type, c.attr_dtype("output_type"));
   }
   const bool cast = out_type != DType::kS64;
-  ASSIGN_OR_RETURN(std::string y, Emit1(c, is_max ? "ArgMax" : "ArgMin", {c.input(0)},
+  KILN_ASSIGN_OR_RETURN(std::string y, Emit1(c, is_max ? "ArgMax" : "ArgMin", {c.input(0)},
                                         {{"axis", axis[0]}, {"keepdims", int64_t{0}}}, cast ? "" : c.out(0)));
   if (cast) {
-    ASSIGN_OR_RETURN(y, Emit1(c, "Cast", {y}, {{"to", OnnxType(out_type)}}, c.out(0)));
+    KILN_ASSIGN_OR_RETURN(y, Emit1(c, "Cast", {y}, {{"to", OnnxType(out_type)}}, c.out(0)));
   }
   return absl::OkStatus();
 }
@@ -422,34 +422,34 @@ absl::Status TranslateArgMax(NodeContext& c, bool is_max) {
 absl::Status TranslateConcat(NodeContext& c, bool axis_last) {
   if (c.num_inputs() < 2) return c.Error("needs values and an axis");
   const int axis_index = axis_last ? c.num_inputs() - 1 : 0;
-  ASSIGN_OR_RETURN(std::vector<int64_t> axis, c.const_ints(axis_index, "axis"));
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> axis, c.const_ints(axis_index, "axis"));
   if (axis.size() != 1) return c.Error("axis must be a single value");
   std::vector<std::string> values;
   for (int i = 0; i < c.num_inputs(); ++i) {
     if (i != axis_index) values.push_back(c.input(i));
   }
-  ASSIGN_OR_RETURN(std::string y, Emit1(c, "Concat", values, {{"axis", axis[0]}}, c.out(0)));
+  KILN_ASSIGN_OR_RETURN(std::string y, Emit1(c, "Concat", values, {{"axis", axis[0]}}, c.out(0)));
   return absl::OkStatus();
 }
 
 absl::Status TranslatePack(NodeContext& c) {
   if (c.num_inputs() < 1) return c.Error("needs at least one value");
-  ASSIGN_OR_RETURN(int64_t axis, c.attr_int("axis", 0));
+  KILN_ASSIGN_OR_RETURN(int64_t axis, c.attr_int("axis", 0));
   const std::string axes = I64Const(c, "axes", {axis});
   std::vector<std::string> parts;
   for (int i = 0; i < c.num_inputs(); ++i) {
-    ASSIGN_OR_RETURN(std::string p, Emit1(c, "Unsqueeze", {c.input(i), axes}, {}, c.num_inputs() == 1 ? c.out(0) : ""));
+    KILN_ASSIGN_OR_RETURN(std::string p, Emit1(c, "Unsqueeze", {c.input(i), axes}, {}, c.num_inputs() == 1 ? c.out(0) : ""));
     parts.push_back(p);
   }
   if (c.num_inputs() == 1) return absl::OkStatus();
-  ASSIGN_OR_RETURN(std::string y, Emit1(c, "Concat", parts, {{"axis", axis}}, c.out(0)));
+  KILN_ASSIGN_OR_RETURN(std::string y, Emit1(c, "Concat", parts, {{"axis", axis}}, c.out(0)));
   return absl::OkStatus();
 }
 
 absl::Status TranslateUnpack(NodeContext& c) {
-  RETURN_IF_ERROR(CheckInputs(c, 1, 1));
-  ASSIGN_OR_RETURN(int64_t num, c.attr_int("num"));
-  ASSIGN_OR_RETURN(int64_t axis, c.attr_int("axis", 0));
+  KILN_RETURN_IF_ERROR(CheckInputs(c, 1, 1));
+  KILN_ASSIGN_OR_RETURN(int64_t num, c.attr_int("num"));
+  KILN_ASSIGN_OR_RETURN(int64_t axis, c.attr_int("axis", 0));
   if (num <= 0) return c.Error("num must be positive");
   if (c.input_type(0).rank_known) {
     const Dims& dims = c.input_type(0).dims;
@@ -464,90 +464,90 @@ absl::Status TranslateUnpack(NodeContext& c) {
   const std::string axes = I64Const(c, "axes", {axis});
   std::vector<std::string> parts = {c.input(0)};
   if (num > 1) {
-    ASSIGN_OR_RETURN(parts, c.converter().Emit("Split", Hint(c, "Split"), {c.input(0)}, {{"axis", axis}}, {},
+    KILN_ASSIGN_OR_RETURN(parts, c.converter().Emit("Split", Hint(c, "Split"), {c.input(0)}, {{"axis", axis}}, {},
                                                static_cast<int>(num)));
   }
   for (int64_t i = 0; i < num; ++i) {
-    ASSIGN_OR_RETURN(std::string y, Emit1(c, "Squeeze", {parts[i], axes}, {}, c.out(static_cast<int>(i))));
+    KILN_ASSIGN_OR_RETURN(std::string y, Emit1(c, "Squeeze", {parts[i], axes}, {}, c.out(static_cast<int>(i))));
   }
   return absl::OkStatus();
 }
 
 absl::Status TranslateSqueeze(NodeContext& c) {
-  RETURN_IF_ERROR(CheckInputs(c, 1, 1));
+  KILN_RETURN_IF_ERROR(CheckInputs(c, 1, 1));
   std::vector<int64_t> dims;
   if (c.node().attr().count("squeeze_dims")) {
-    ASSIGN_OR_RETURN(dims, c.attr_ints("squeeze_dims"));
+    KILN_ASSIGN_OR_RETURN(dims, c.attr_ints("squeeze_dims"));
   } else if (c.node().attr().count("axis")) {
-    ASSIGN_OR_RETURN(dims, c.attr_ints("axis"));
+    KILN_ASSIGN_OR_RETURN(dims, c.attr_ints("axis"));
   }
   std::vector<std::string> in = {c.input(0)};
   if (!dims.empty()) in.push_back(I64Const(c, "axes", dims));
-  ASSIGN_OR_RETURN(std::string y, Emit1(c, "Squeeze", in, {}, c.out(0)));
+  KILN_ASSIGN_OR_RETURN(std::string y, Emit1(c, "Squeeze", in, {}, c.out(0)));
   return absl::OkStatus();
 }
 
 absl::Status TranslateExpandDims(NodeContext& c) {
-  RETURN_IF_ERROR(CheckInputs(c, 2, 2));
-  ASSIGN_OR_RETURN(std::vector<int64_t> dim, c.const_ints(1, "dim"));
+  KILN_RETURN_IF_ERROR(CheckInputs(c, 2, 2));
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> dim, c.const_ints(1, "dim"));
   if (dim.size() != 1) return c.Error("dim must be a single value");
-  ASSIGN_OR_RETURN(std::string y, Emit1(c, "Unsqueeze", {c.input(0), I64Const(c, "axes", dim)}, {}, c.out(0)));
+  KILN_ASSIGN_OR_RETURN(std::string y, Emit1(c, "Unsqueeze", {c.input(0), I64Const(c, "axes", dim)}, {}, c.out(0)));
   return absl::OkStatus();
 }
 
 absl::Status TranslateReshape(NodeContext& c) {
-  RETURN_IF_ERROR(CheckInputs(c, 2, 2));
+  KILN_RETURN_IF_ERROR(CheckInputs(c, 2, 2));
   // TensorFlow's 0 is a zero extent, not "copy": allowzero.
-  ASSIGN_OR_RETURN(std::string y, Emit1(c, "Reshape", {c.input(0), c.input(1)}, {{"allowzero", int64_t{1}}}, c.out(0)));
+  KILN_ASSIGN_OR_RETURN(std::string y, Emit1(c, "Reshape", {c.input(0), c.input(1)}, {{"allowzero", int64_t{1}}}, c.out(0)));
   return absl::OkStatus();
 }
 
 absl::Status TranslateTranspose(NodeContext& c) {
-  RETURN_IF_ERROR(CheckInputs(c, 2, 2));
-  ASSIGN_OR_RETURN(std::vector<int64_t> perm, c.const_ints(1, "perm"));
-  ASSIGN_OR_RETURN(std::string y, Emit1(c, "Transpose", {c.input(0)}, {{"perm", perm}}, c.out(0)));
+  KILN_RETURN_IF_ERROR(CheckInputs(c, 2, 2));
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> perm, c.const_ints(1, "perm"));
+  KILN_ASSIGN_OR_RETURN(std::string y, Emit1(c, "Transpose", {c.input(0)}, {{"perm", perm}}, c.out(0)));
   return absl::OkStatus();
 }
 
 absl::Status TranslateShape(NodeContext& c) {
-  RETURN_IF_ERROR(CheckInputs(c, 1, 1));
+  KILN_RETURN_IF_ERROR(CheckInputs(c, 1, 1));
   DType out_type = DType::kS32;
   if (c.node().attr().count("out_type")) {
-    ASSIGN_OR_RETURN(out_type, c.attr_dtype("out_type"));
+    KILN_ASSIGN_OR_RETURN(out_type, c.attr_dtype("out_type"));
   }
   const bool cast = out_type != DType::kS64;
-  ASSIGN_OR_RETURN(std::string y, Emit1(c, "Shape", {c.input(0)}, {}, cast ? "" : c.out(0)));
+  KILN_ASSIGN_OR_RETURN(std::string y, Emit1(c, "Shape", {c.input(0)}, {}, cast ? "" : c.out(0)));
   if (cast) {
-    ASSIGN_OR_RETURN(y, Emit1(c, "Cast", {y}, {{"to", OnnxType(out_type)}}, c.out(0)));
+    KILN_ASSIGN_OR_RETURN(y, Emit1(c, "Cast", {y}, {{"to", OnnxType(out_type)}}, c.out(0)));
   }
   return absl::OkStatus();
 }
 
 absl::Status TranslateCast(NodeContext& c) {
-  RETURN_IF_ERROR(CheckInputs(c, 1, 1));
-  ASSIGN_OR_RETURN(DType to, c.attr_dtype("DstT"));
-  ASSIGN_OR_RETURN(std::string y, Emit1(c, "Cast", {c.input(0)}, {{"to", OnnxType(to)}}, c.out(0)));
+  KILN_RETURN_IF_ERROR(CheckInputs(c, 1, 1));
+  KILN_ASSIGN_OR_RETURN(DType to, c.attr_dtype("DstT"));
+  KILN_ASSIGN_OR_RETURN(std::string y, Emit1(c, "Cast", {c.input(0)}, {{"to", OnnxType(to)}}, c.out(0)));
   return absl::OkStatus();
 }
 
 absl::Status TranslateGather(NodeContext& c, bool v2) {
-  RETURN_IF_ERROR(CheckInputs(c, v2 ? 3 : 2, v2 ? 3 : 2));
+  KILN_RETURN_IF_ERROR(CheckInputs(c, v2 ? 3 : 2, v2 ? 3 : 2));
   int64_t axis = 0;
   if (v2) {
-    ASSIGN_OR_RETURN(std::vector<int64_t> a, c.const_ints(2, "axis"));
+    KILN_ASSIGN_OR_RETURN(std::vector<int64_t> a, c.const_ints(2, "axis"));
     if (a.size() != 1) return c.Error("axis must be a single value");
     axis = a[0];
-    ASSIGN_OR_RETURN(int64_t batch_dims, c.attr_int("batch_dims", 0));
+    KILN_ASSIGN_OR_RETURN(int64_t batch_dims, c.attr_int("batch_dims", 0));
     if (batch_dims != 0) return c.Unsupported("batch_dims other than 0");
   }
-  ASSIGN_OR_RETURN(std::string y, Emit1(c, "Gather", {c.input(0), c.input(1)}, {{"axis", axis}}, c.out(0)));
+  KILN_ASSIGN_OR_RETURN(std::string y, Emit1(c, "Gather", {c.input(0), c.input(1)}, {{"axis", axis}}, c.out(0)));
   return absl::OkStatus();
 }
 
 absl::Status TranslateSlice(NodeContext& c) {
-  RETURN_IF_ERROR(CheckInputs(c, 3, 3));
-  ASSIGN_OR_RETURN(std::vector<int64_t> begin, c.const_ints(1, "begin"));
-  ASSIGN_OR_RETURN(std::vector<int64_t> size, c.const_ints(2, "size"));
+  KILN_RETURN_IF_ERROR(CheckInputs(c, 3, 3));
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> begin, c.const_ints(1, "begin"));
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> size, c.const_ints(2, "size"));
   if (begin.size() != size.size()) return c.Error("begin and size differ in length");
   std::vector<int64_t> end(begin.size());
   for (size_t i = 0; i < begin.size(); ++i) {
@@ -556,7 +556,7 @@ absl::Status TranslateSlice(NodeContext& c) {
     }
     end[i] = size[i] == -1 ? kMaxI64 : begin[i] + size[i];
   }
-  ASSIGN_OR_RETURN(std::string y, Emit1(c, "Slice", {c.input(0), I64Const(c, "starts", begin), I64Const(c, "ends", end)},
+  KILN_ASSIGN_OR_RETURN(std::string y, Emit1(c, "Slice", {c.input(0), I64Const(c, "starts", begin), I64Const(c, "ends", end)},
                                         {}, c.out(0)));
   return absl::OkStatus();
 }
@@ -564,17 +564,17 @@ absl::Status TranslateSlice(NodeContext& c) {
 // StridedSlice with constant begin / end / strides and every mask: one Slice over all input
 // dimensions, then Squeeze (shrink_axis_mask) and Unsqueeze (new_axis_mask).
 absl::Status TranslateStridedSlice(NodeContext& c) {
-  RETURN_IF_ERROR(CheckInputs(c, 4, 4));
-  ASSIGN_OR_RETURN(std::vector<int64_t> begin, c.const_ints(1, "begin"));
-  ASSIGN_OR_RETURN(std::vector<int64_t> end, c.const_ints(2, "end"));
-  ASSIGN_OR_RETURN(std::vector<int64_t> strides, c.const_ints(3, "strides"));
+  KILN_RETURN_IF_ERROR(CheckInputs(c, 4, 4));
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> begin, c.const_ints(1, "begin"));
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> end, c.const_ints(2, "end"));
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> strides, c.const_ints(3, "strides"));
   if (begin.size() != end.size() || begin.size() != strides.size()) return c.Error("begin, end and strides differ in length");
-  ASSIGN_OR_RETURN(int rank, KnownRank(c, 0));
-  ASSIGN_OR_RETURN(int64_t begin_mask, c.attr_int("begin_mask", 0));
-  ASSIGN_OR_RETURN(int64_t end_mask, c.attr_int("end_mask", 0));
-  ASSIGN_OR_RETURN(int64_t ellipsis_mask, c.attr_int("ellipsis_mask", 0));
-  ASSIGN_OR_RETURN(int64_t new_axis_mask, c.attr_int("new_axis_mask", 0));
-  ASSIGN_OR_RETURN(int64_t shrink_mask, c.attr_int("shrink_axis_mask", 0));
+  KILN_ASSIGN_OR_RETURN(int rank, KnownRank(c, 0));
+  KILN_ASSIGN_OR_RETURN(int64_t begin_mask, c.attr_int("begin_mask", 0));
+  KILN_ASSIGN_OR_RETURN(int64_t end_mask, c.attr_int("end_mask", 0));
+  KILN_ASSIGN_OR_RETURN(int64_t ellipsis_mask, c.attr_int("ellipsis_mask", 0));
+  KILN_ASSIGN_OR_RETURN(int64_t new_axis_mask, c.attr_int("new_axis_mask", 0));
+  KILN_ASSIGN_OR_RETURN(int64_t shrink_mask, c.attr_int("shrink_axis_mask", 0));
   const int n = static_cast<int>(begin.size());
   // Bits past 63 are 0 (shifting an int64 by 64 or more is undefined behaviour).
   auto bit = [](int64_t mask, int i) { return i < 64 && ((static_cast<uint64_t>(mask) >> i) & 1) != 0; };
@@ -628,7 +628,7 @@ absl::Status TranslateStridedSlice(NodeContext& c) {
   std::string y = c.input(0);
   const bool more_squeeze = !squeeze.empty(), more_unsqueeze = !unsqueeze.empty();
   if (!trivial) {
-    ASSIGN_OR_RETURN(y, Emit1(c, "Slice",
+    KILN_ASSIGN_OR_RETURN(y, Emit1(c, "Slice",
                               {y, I64Const(c, "starts", starts), I64Const(c, "ends", ends), I64Const(c, "axes", [&] {
                                  std::vector<int64_t> a(rank);
                                  for (int k = 0; k < rank; ++k) a[k] = k;
@@ -638,20 +638,20 @@ absl::Status TranslateStridedSlice(NodeContext& c) {
                               {}, more_squeeze || more_unsqueeze ? "" : c.out(0)));
   }
   if (more_squeeze) {
-    ASSIGN_OR_RETURN(y, Emit1(c, "Squeeze", {y, I64Const(c, "squeeze_axes", squeeze)}, {}, more_unsqueeze ? "" : c.out(0)));
+    KILN_ASSIGN_OR_RETURN(y, Emit1(c, "Squeeze", {y, I64Const(c, "squeeze_axes", squeeze)}, {}, more_unsqueeze ? "" : c.out(0)));
   }
   if (more_unsqueeze) {
-    ASSIGN_OR_RETURN(y, Emit1(c, "Unsqueeze", {y, I64Const(c, "new_axes", unsqueeze)}, {}, c.out(0)));
+    KILN_ASSIGN_OR_RETURN(y, Emit1(c, "Unsqueeze", {y, I64Const(c, "new_axes", unsqueeze)}, {}, c.out(0)));
   }
   if (trivial && !more_squeeze && !more_unsqueeze) {
-    ASSIGN_OR_RETURN(y, Emit1(c, "Identity", {y}, {}, c.out(0)));
+    KILN_ASSIGN_OR_RETURN(y, Emit1(c, "Identity", {y}, {}, c.out(0)));
   }
   return absl::OkStatus();
 }
 
 absl::Status TranslatePad(NodeContext& c, const std::string& mode) {
-  RETURN_IF_ERROR(CheckInputs(c, 2, mode == "constant" ? 3 : 2));
-  ASSIGN_OR_RETURN(std::vector<int64_t> p, c.const_ints(1, "paddings"));
+  KILN_RETURN_IF_ERROR(CheckInputs(c, 2, mode == "constant" ? 3 : 2));
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> p, c.const_ints(1, "paddings"));
   if (p.size() % 2 != 0) return c.Error("paddings must have shape [rank, 2]");
   const size_t r = p.size() / 2;
   std::vector<int64_t> pads(p.size());
@@ -661,21 +661,21 @@ absl::Status TranslatePad(NodeContext& c, const std::string& mode) {
   }
   std::vector<std::string> in = {c.input(0), I64Const(c, "pads", pads)};
   if (c.num_inputs() == 3) in.push_back(c.input(2));
-  ASSIGN_OR_RETURN(std::string y, Emit1(c, "Pad", in, {{"mode", mode}}, c.out(0)));
+  KILN_ASSIGN_OR_RETURN(std::string y, Emit1(c, "Pad", in, {{"mode", mode}}, c.out(0)));
   return absl::OkStatus();
 }
 
 absl::Status TranslateMirrorPad(NodeContext& c) {
-  ASSIGN_OR_RETURN(std::string mode, c.attr_string("mode"));
+  KILN_ASSIGN_OR_RETURN(std::string mode, c.attr_string("mode"));
   if (mode != "REFLECT") return c.Unsupported(absl::StrCat("mode '", mode, "' (only REFLECT is supported)"));
   return TranslatePad(c, "reflect");
 }
 
 absl::Status TranslateResize(NodeContext& c, bool bilinear) {
-  RETURN_IF_ERROR(CheckInputs(c, 2, 2));
-  ASSIGN_OR_RETURN(bool align, c.attr_bool("align_corners", false));
-  ASSIGN_OR_RETURN(bool half, c.attr_bool("half_pixel_centers", false));
-  ASSIGN_OR_RETURN(std::string y, Emit1(c, "NhwcResize", {c.input(0), c.input(1)},
+  KILN_RETURN_IF_ERROR(CheckInputs(c, 2, 2));
+  KILN_ASSIGN_OR_RETURN(bool align, c.attr_bool("align_corners", false));
+  KILN_ASSIGN_OR_RETURN(bool half, c.attr_bool("half_pixel_centers", false));
+  KILN_ASSIGN_OR_RETURN(std::string y, Emit1(c, "NhwcResize", {c.input(0), c.input(1)},
                                         {{"mode", std::string(bilinear ? "linear" : "nearest")},
                                          {"align_corners", int64_t{align}},
                                          {"half_pixel_centers", int64_t{half}}},
@@ -685,7 +685,7 @@ absl::Status TranslateResize(NodeContext& c, bool bilinear) {
 
 absl::Status TranslateIdentityN(NodeContext& c) {
   for (int i = 0; i < c.num_inputs(); ++i) {
-    ASSIGN_OR_RETURN(std::string y, Emit1(c, "Identity", {c.input(i)}, {}, c.out(i)));
+    KILN_ASSIGN_OR_RETURN(std::string y, Emit1(c, "Identity", {c.input(i)}, {}, c.out(i)));
   }
   return absl::OkStatus();
 }
@@ -694,7 +694,7 @@ absl::Status TranslateAddN(NodeContext& c) {
   if (c.num_inputs() < 1) return c.Error("needs at least one value");
   std::vector<std::string> in;
   for (int i = 0; i < c.num_inputs(); ++i) in.push_back(c.input(i));
-  ASSIGN_OR_RETURN(std::string y, Emit1(c, c.num_inputs() == 1 ? "Identity" : "Sum", in, {}, c.out(0)));
+  KILN_ASSIGN_OR_RETURN(std::string y, Emit1(c, c.num_inputs() == 1 ? "Identity" : "Sum", in, {}, c.out(0)));
   return absl::OkStatus();
 }
 
@@ -736,22 +736,22 @@ const std::map<std::string, TranslateFn>& TranslationTable() {
       {"FloorDiv", [](NodeContext& c) { return TranslateFloorDiv(c, false); }},
       {"FloorMod", [](NodeContext& c) { return TranslateFloorDiv(c, true); }},
       {"SquaredDifference", Composite([](NodeContext& c) -> absl::Status {
-         RETURN_IF_ERROR(CheckInputs(c, 2, 2));
-         ASSIGN_OR_RETURN(std::string d, Emit1(c, "Sub", {c.input(0), c.input(1)}));
-         ASSIGN_OR_RETURN(std::string y, Emit1(c, "Mul", {d, d}, {}, c.out(0)));
+         KILN_RETURN_IF_ERROR(CheckInputs(c, 2, 2));
+         KILN_ASSIGN_OR_RETURN(std::string d, Emit1(c, "Sub", {c.input(0), c.input(1)}));
+         KILN_ASSIGN_OR_RETURN(std::string y, Emit1(c, "Mul", {d, d}, {}, c.out(0)));
          return absl::OkStatus();
        })},
       {"AddN", TranslateAddN},
       {"Relu", Unary("Relu")},
       {"Relu6", Composite([](NodeContext& c) -> absl::Status {
-         RETURN_IF_ERROR(CheckInputs(c, 1, 1));
+         KILN_RETURN_IF_ERROR(CheckInputs(c, 1, 1));
          return EmitActivation(c, "Relu6", c.input(0), 0, c.out(0)).status();
        })},
       {"Elu", Unary("Elu", {{"alpha", 1.0f}})},
       {"Selu", Unary("Selu", {{"alpha", 1.6732632423543772f}, {"gamma", 1.0507009873554805f}})},
       {"LeakyRelu", Composite([](NodeContext& c) -> absl::Status {
-         RETURN_IF_ERROR(CheckInputs(c, 1, 1));
-         ASSIGN_OR_RETURN(float alpha, c.attr_float("alpha", 0.2f));
+         KILN_RETURN_IF_ERROR(CheckInputs(c, 1, 1));
+         KILN_ASSIGN_OR_RETURN(float alpha, c.attr_float("alpha", 0.2f));
          return Emit1(c, "LeakyRelu", {c.input(0)}, {{"alpha", alpha}}, c.out(0)).status();
        })},
       {"Sigmoid", Unary("Sigmoid")},
@@ -761,12 +761,12 @@ const std::map<std::string, TranslateFn>& TranslationTable() {
       {"Softplus", Unary("Softplus")},
       {"Sqrt", Unary("Sqrt")},
       {"Rsqrt", Composite([](NodeContext& c) -> absl::Status {
-         RETURN_IF_ERROR(CheckInputs(c, 1, 1));
-         ASSIGN_OR_RETURN(std::string s, Emit1(c, "Sqrt", {c.input(0)}));
+         KILN_RETURN_IF_ERROR(CheckInputs(c, 1, 1));
+         KILN_ASSIGN_OR_RETURN(std::string s, Emit1(c, "Sqrt", {c.input(0)}));
          return Emit1(c, "Reciprocal", {s}, {}, c.out(0)).status();
        })},
       {"Square", Composite([](NodeContext& c) -> absl::Status {
-         RETURN_IF_ERROR(CheckInputs(c, 1, 1));
+         KILN_RETURN_IF_ERROR(CheckInputs(c, 1, 1));
          return Emit1(c, "Mul", {c.input(0), c.input(0)}, {}, c.out(0)).status();
        })},
       {"Exp", Unary("Exp")},
@@ -800,7 +800,7 @@ const std::map<std::string, TranslateFn>& TranslationTable() {
       {"Shape", TranslateShape},
       {"Cast", TranslateCast},
       {"Fill", Composite([](NodeContext& c) -> absl::Status {
-         RETURN_IF_ERROR(CheckInputs(c, 2, 2));
+         KILN_RETURN_IF_ERROR(CheckInputs(c, 2, 2));
          return Emit1(c, "Expand", {c.input(1), c.input(0)}, {}, c.out(0)).status();
        })},
       {"Tile", Binary("Tile")},
@@ -813,11 +813,11 @@ const std::map<std::string, TranslateFn>& TranslationTable() {
       {"PadV2", [](NodeContext& c) { return TranslatePad(c, "constant"); }},
       {"MirrorPad", TranslateMirrorPad},
       {"Range", Composite([](NodeContext& c) -> absl::Status {
-         RETURN_IF_ERROR(CheckInputs(c, 3, 3));
+         KILN_RETURN_IF_ERROR(CheckInputs(c, 3, 3));
          return Emit1(c, "Range", {c.input(0), c.input(1), c.input(2)}, {}, c.out(0)).status();
        })},
       {"SelectV2", Composite([](NodeContext& c) -> absl::Status {
-         RETURN_IF_ERROR(CheckInputs(c, 3, 3));
+         KILN_RETURN_IF_ERROR(CheckInputs(c, 3, 3));
          return Emit1(c, "Where", {c.input(0), c.input(1), c.input(2)}, {}, c.out(0)).status();
        })},
       {"Greater", Binary("Greater")},
@@ -826,8 +826,8 @@ const std::map<std::string, TranslateFn>& TranslationTable() {
       {"LessEqual", Binary("LessOrEqual")},
       {"Equal", Binary("Equal")},
       {"NotEqual", Composite([](NodeContext& c) -> absl::Status {
-         RETURN_IF_ERROR(CheckInputs(c, 2, 2));
-         ASSIGN_OR_RETURN(std::string eq, Emit1(c, "Equal", {c.input(0), c.input(1)}));
+         KILN_RETURN_IF_ERROR(CheckInputs(c, 2, 2));
+         KILN_ASSIGN_OR_RETURN(std::string eq, Emit1(c, "Equal", {c.input(0), c.input(1)}));
          return Emit1(c, "Not", {eq}, {}, c.out(0)).status();
        })},
       {"LogicalAnd", Binary("And")},

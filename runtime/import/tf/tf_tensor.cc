@@ -77,7 +77,7 @@ absl::StatusOr<Tensor> TensorFromTf(const tf::TensorProto& proto, absl::string_v
   absl::StatusOr<DType> dtype = DTypeFromTf(proto.dtype());
   if (!dtype.ok()) return Annotate(dtype.status(), what);
   bool rank_known = true;
-  ASSIGN_OR_RETURN(Dims dims, DimsFromTf(proto.tensor_shape(), &rank_known, what));
+  KILN_ASSIGN_OR_RETURN(Dims dims, DimsFromTf(proto.tensor_shape(), &rank_known, what));
   for (int64_t d : dims) {
     if (d < 0 || !rank_known) {
       return absl::InvalidArgumentError(absl::StrCat(what, " has a shape with unknown dimensions"));
@@ -102,40 +102,40 @@ absl::StatusOr<Tensor> TensorFromTf(const tf::TensorProto& proto, absl::string_v
                                                      " values; Kiln accepts at most ", kMaxFilledElements));
     }
   }
-  ASSIGN_OR_RETURN(Tensor t, Tensor::Create(*dtype, dims));
+  KILN_ASSIGN_OR_RETURN(Tensor t, Tensor::Create(*dtype, dims));
   if (!proto.tensor_content().empty()) {
     std::memcpy(t.raw_data(), proto.tensor_content().data(), t.byte_size());
     return t;
   }
   switch (*dtype) {
     case DType::kF32:
-      RETURN_IF_ERROR(FillFromValues(proto.float_val_size(), n, [&](int i) { return proto.float_val(i); },
+      KILN_RETURN_IF_ERROR(FillFromValues(proto.float_val_size(), n, [&](int i) { return proto.float_val(i); },
                                      t.data<float>(), what));
       break;
     case DType::kF16:
     case DType::kBF16:
-      RETURN_IF_ERROR(FillFromValues(proto.half_val_size(), n,
+      KILN_RETURN_IF_ERROR(FillFromValues(proto.half_val_size(), n,
                                      [&](int i) { return static_cast<uint16_t>(proto.half_val(i)); },
                                      t.data<uint16_t>(), what));
       break;
     case DType::kS8:
-      RETURN_IF_ERROR(FillFromValues(proto.int_val_size(), n, [&](int i) { return proto.int_val(i); },
+      KILN_RETURN_IF_ERROR(FillFromValues(proto.int_val_size(), n, [&](int i) { return proto.int_val(i); },
                                      t.data<int8_t>(), what));
       break;
     case DType::kU8:
-      RETURN_IF_ERROR(FillFromValues(proto.int_val_size(), n, [&](int i) { return proto.int_val(i); },
+      KILN_RETURN_IF_ERROR(FillFromValues(proto.int_val_size(), n, [&](int i) { return proto.int_val(i); },
                                      t.data<uint8_t>(), what));
       break;
     case DType::kS32:
-      RETURN_IF_ERROR(FillFromValues(proto.int_val_size(), n, [&](int i) { return proto.int_val(i); },
+      KILN_RETURN_IF_ERROR(FillFromValues(proto.int_val_size(), n, [&](int i) { return proto.int_val(i); },
                                      t.data<int32_t>(), what));
       break;
     case DType::kS64:
-      RETURN_IF_ERROR(FillFromValues(proto.int64_val_size(), n, [&](int i) { return proto.int64_val(i); },
+      KILN_RETURN_IF_ERROR(FillFromValues(proto.int64_val_size(), n, [&](int i) { return proto.int64_val(i); },
                                      t.data<int64_t>(), what));
       break;
     case DType::kBool:
-      RETURN_IF_ERROR(FillFromValues(proto.bool_val_size(), n, [&](int i) { return proto.bool_val(i); },
+      KILN_RETURN_IF_ERROR(FillFromValues(proto.bool_val_size(), n, [&](int i) { return proto.bool_val(i); },
                                      t.data<bool>(), what));
       break;
     default:
