@@ -718,12 +718,6 @@ const std::map<std::string, LowerFn>& LoweringTable() {
 
 bool HasLowering(const std::string& op) { return LoweringTable().count(op) > 0; }
 
-std::vector<std::string> LoweredOps() {
-  std::vector<std::string> ops;
-  for (const auto& [name, fn] : LoweringTable()) ops.push_back(name);
-  return ops;
-}
-
 absl::StatusOr<std::unique_ptr<hlo::Module>> LowerGraph(const Graph& graph, const std::string& module_name,
                                                         const std::vector<kiln::Dims>& input_dims) {
   if (!input_dims.empty() && input_dims.size() != graph.inputs.size()) {

@@ -16,8 +16,6 @@ namespace kiln::jit {
 // Whether runtime op `op` has a lowering at all (a particular node may still fail to lower, e.g. a
 // Reshape whose target shape is not a constant).
 bool HasLowering(const std::string& op);
-// The runtime ops that have a lowering, sorted.
-std::vector<std::string> LoweredOps();
 
 // Lowers `graph` to an HLO module named `module_name`. The entry computation takes one parameter
 // per graph input, in order, of the input's dtype and of `input_dims[i]` (the declared dims when
