@@ -1,7 +1,8 @@
 // Shared pieces of the ONNX backend conformance runners (../shared/data/onnx-backend-tests): running
 // one case folder (model.onnx + test_data_set_N/{input,output}_M.pb) or one "light" model
 // (light_X.onnx + light_X_output_0.pb, inputs made as ONNX's runner makes them), comparing outputs
-// with a tolerance, and the per-case / per-op report with the checked-in expected-pass lists.
+// with a tolerance, and the per-case / per-op report held to the checked-in expected-pass and
+// expected-compiled lists (docs/conformance.md, "Expected lists").
 //
 // A case is "unsupported" when Kiln answers Unimplemented (an op or element type it lacks); anything
 // else that goes wrong is a failure. How a graph runs (Executor, Session with or without the JIT) is
@@ -290,25 +291,78 @@ inline PrepareFn ExecutorPrepare() {
   };
 }
 
+// The checked-in lists a run is held to, a ratchet in both directions: a listed case that stops
+// passing (or compiling) fails, and so does an unlisted case that starts to, until it is added.
+struct ExpectedLists {
+  std::string pass_path;            // The expected-pass list.
+  std::set<std::string> pass;
+  std::string compiled_path;        // The expected-compiled list; "" when the run does not check one.
+  std::set<std::string> compiled;
+  std::function<bool()> last_case_compiled;  // Whether the case just run compiled a JIT cluster.
+};
+
+// Reads the expected-pass list and, when `compiled_path` is not empty, the expected-compiled one
+// (then `last_case_compiled` must be set by the caller).
+inline ExpectedLists ReadExpectedLists(const std::string& pass_path, const std::string& compiled_path = "") {
+  ExpectedLists lists;
+  EXPECT_TRUE(fs::exists(pass_path)) << pass_path;
+  lists.pass_path = pass_path;
+  lists.pass = ReadNameList(pass_path);
+  if (!compiled_path.empty()) {
+    EXPECT_TRUE(fs::exists(compiled_path)) << compiled_path;
+    lists.compiled_path = compiled_path;
+    lists.compiled = ReadNameList(compiled_path);
+  }
+  return lists;
+}
+
+// Every listed name must be one of `names` (sorted), the cases found in `where`.
+inline void ExpectListedCasesExist(const ExpectedLists& lists, const std::vector<std::string>& names,
+                                   const std::string& where) {
+  for (const std::set<std::string>* list : {&lists.pass, &lists.compiled}) {
+    for (const std::string& name : *list) {
+      EXPECT_TRUE(std::binary_search(names.begin(), names.end(), name))
+          << "listed case '" << name << "' is not in " << where << "; remove it from the list";
+    }
+  }
+}
+
+// Holds one case's result to the lists: any failure (a wrong answer, or an error other than
+// Unimplemented) fails, listed or not; a listed case must pass and an unlisted one must not; with an
+// expected-compiled list, the same for "compiled at least one cluster". Call right after the case ran.
+inline void CheckCase(const std::string& name, const CaseResult& r, const ExpectedLists& lists) {
+  const bool listed = lists.pass.count(name) > 0;
+  if (r.outcome == Outcome::kFail) {
+    ADD_FAILURE() << name << " failed" << (listed ? " (listed as passing)" : "") << ": " << r.detail;
+  } else if (listed && r.outcome != Outcome::kPass) {
+    ADD_FAILURE() << name << " is listed as passing but is unsupported: " << r.detail;
+  } else if (!listed && r.outcome == Outcome::kPass) {
+    ADD_FAILURE() << name << " passes but is not in " << lists.pass_path << ": add it to the list";
+  }
+  if (lists.compiled_path.empty()) return;
+  const bool compiled = lists.last_case_compiled();
+  if (lists.compiled.count(name) && !compiled) {
+    ADD_FAILURE() << name << " is listed in " << lists.compiled_path
+                  << " but compiled no JIT cluster: none was formed, or each failed to compile and ran on the "
+                     "runtime kernels (the log's 'JIT: cluster ... runs with the runtime kernels' warning says why)";
+  } else if (!lists.compiled.count(name) && compiled) {
+    ADD_FAILURE() << name << " compiles a JIT cluster but is not in " << lists.compiled_path << ": add it to the list";
+  }
+}
+
 // Runs every case folder of `suite_dir` whose name contains `filter`, prints one line per case, the
-// per-op table and the totals, and expects each case of `expected_pass` to pass (and to exist).
-inline Report RunSuite(const std::string& suite_dir, const std::set<std::string>& expected_pass,
-                       const PrepareFn& prepare, const Tolerance& tol, const std::string& title,
-                       const std::string& filter = "") {
+// per-op table and the totals, and holds each case to `lists` (CheckCase; listed cases must exist).
+inline Report RunSuite(const std::string& suite_dir, const ExpectedLists& lists, const PrepareFn& prepare,
+                       const Tolerance& tol, const std::string& title, const std::string& filter = "") {
   Report report;
   std::vector<std::string> cases = CaseFolders(suite_dir);
-  for (const std::string& name : expected_pass) {
-    EXPECT_TRUE(std::binary_search(cases.begin(), cases.end(), name))
-        << "listed case '" << name << "' is not in " << suite_dir;
-  }
+  ExpectListedCasesExist(lists, cases, suite_dir);
   for (const std::string& name : cases) {
     if (!filter.empty() && name.find(filter) == std::string::npos) continue;
     fs::path dir = fs::path(suite_dir) / name;
     CaseResult r = RunCaseDir(dir, prepare, tol);
     report.Add(name, ModelOps(dir / "model.onnx"), r);
-    if (expected_pass.count(name)) {
-      EXPECT_EQ(r.outcome, Outcome::kPass) << name << " is listed as passing but did not pass: " << r.detail;
-    }
+    CheckCase(name, r, lists);
   }
   report.Print(title);
   return report;

@@ -2,8 +2,9 @@
 // `node`: `simple`, `pytorch-converted`, `pytorch-operator` (case folders like the node cases) and
 // `light` (real networks with their float initializers replaced by ConstantOfShape; inputs made as
 // ONNX's runner makes them, see RunLightModel). Each suite runs with the JIT off (Executor) and with
-// auto_jit=2 (Session), prints one line per case, a per-op table and the totals, and expects every
-// case in tests/conformance/expected/<suite>.txt to pass in both modes.
+// auto_jit=2 (Session), prints one line per case, a per-op table and the totals, and holds the cases
+// to tests/conformance/expected/<suite>.txt (pass, in both modes) and, with the JIT,
+// <suite>_jit_compiled.txt (at least one cluster compiled), both as ratchets (docs/conformance.md).
 //
 // Tolerance: ONNX's loader defaults for model tests, rtol 1e-3 and atol 1e-7 (no data.json in these
 // suites overrides them).
@@ -29,17 +30,19 @@ TEST_P(OnnxModelSuiteTest, ListedCasesPass) {
   RegisterStandardOps();
   const auto& [suite, auto_jit] = GetParam();
   const std::string dir = kSuites + "/" + suite;
-  const std::string list = std::string(KILN_SOURCE_DIR) + "/tests/conformance/expected/" + suite + ".txt";
+  const std::string lists_dir = std::string(KILN_SOURCE_DIR) + "/tests/conformance/expected/";
   ASSERT_TRUE(fs::is_directory(dir)) << dir;
-  ASSERT_TRUE(fs::exists(list)) << list;
-  const std::set<std::string> expected = conformance::ReadNameList(list);
   conformance::JitCounters counters;
+  counters.cold_cache = true;
+  conformance::ExpectedLists lists = conformance::ReadExpectedLists(
+      lists_dir + suite + ".txt", auto_jit > 0 ? lists_dir + suite + "_jit_compiled.txt" : "");
+  lists.last_case_compiled = [&counters] { return counters.TakeLastCompiled(); };
   conformance::PrepareFn prepare =
       auto_jit > 0 ? conformance::SessionPrepare(auto_jit, &counters) : conformance::ExecutorPrepare();
   const conformance::Tolerance tol{1e-3, 1e-7};
   const std::string title = "ONNX " + suite + " (" + (auto_jit > 0 ? "auto_jit=2" : "JIT off") + ")";
   if (suite != "light") {
-    conformance::RunSuite(dir, expected, prepare, tol, title);
+    conformance::RunSuite(dir, lists, prepare, tol, title);
   } else {
     conformance::Report report;
     std::vector<std::string> names;
@@ -47,9 +50,7 @@ TEST_P(OnnxModelSuiteTest, ListedCasesPass) {
       if (entry.path().extension() == ".onnx") names.push_back(entry.path().stem().string());
     }
     std::sort(names.begin(), names.end());
-    for (const std::string& name : expected) {
-      EXPECT_TRUE(std::binary_search(names.begin(), names.end(), name)) << "listed model '" << name << "' is not in " << dir;
-    }
+    conformance::ExpectListedCasesExist(lists, names, dir);
     for (const std::string& name : names) {
       const fs::path model = fs::path(dir) / (name + ".onnx");
       const auto start = std::chrono::steady_clock::now();
@@ -57,9 +58,7 @@ TEST_P(OnnxModelSuiteTest, ListedCasesPass) {
       const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
       std::printf("%s: %.0f ms (import, prepare%s, one run)\n", name.c_str(), ms, auto_jit > 0 ? ", compile" : "");
       report.Add(name, conformance::ModelOps(model), r);
-      if (expected.count(name)) {
-        EXPECT_EQ(r.outcome, conformance::Outcome::kPass) << name << " is listed as passing but did not pass: " << r.detail;
-      }
+      conformance::CheckCase(name, r, lists);
     }
     report.Print(title);
   }
