@@ -36,24 +36,27 @@ TEST(OpRegistryTest, DuplicateNameIsRefusedAndTheFirstDefinitionStays) {
 TEST(OpRegistryTest, LookupsWhileRegisteringFromAnotherThread) {
   RegisterStandardOps();
   OpRegistry& registry = OpRegistry::Global();
+  constexpr int kReaders = 3;
   std::atomic<bool> done{false};
+  std::atomic<int> started{0}, found{0};
   std::vector<std::thread> readers;
-  std::atomic<int> found{0};
-  for (int t = 0; t < 3; ++t) {
+  for (int t = 0; t < kReaders; ++t) {
     readers.emplace_back([&] {
-      while (!done.load()) {
+      ++started;
+      do {  // At least one round, however the threads are scheduled.
         found += registry.Find("Conv") != nullptr;
         found += registry.Find("_TestRegistryOp_7") != nullptr;
         (void)registry.OpNames().size();
-      }
+      } while (!done.load());
     });
   }
+  while (started.load() < kReaders) std::this_thread::yield();  // Register while they look up.
   for (int i = 0; i < 200; ++i) {
     EXPECT_TRUE(registry.Register(Dummy(absl::StrCat("_TestRegistryOp_", i))).ok());
   }
   done = true;
   for (std::thread& t : readers) t.join();
-  EXPECT_GT(found.load(), 0);
+  EXPECT_GE(found.load(), kReaders);  // Each reader found Conv at least once.
   EXPECT_NE(registry.Find("_TestRegistryOp_199"), nullptr);
 }
 
