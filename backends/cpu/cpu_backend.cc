@@ -449,7 +449,6 @@ Epilogue Planner::MatchEpilogue(const Instruction* producer, int64_t feature_dim
       if (u->opcode() == Opcode::kMaximum) {
         op.lo = static_cast<float>(*c);
         op.hi = kInf;
-        if (*c == 0.0) op.kind = PostOp::Kind::kRelu;
       } else {
         op.lo = -kInf;
         op.hi = static_cast<float>(*c);

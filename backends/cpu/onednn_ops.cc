@@ -1,7 +1,6 @@
 #include "backends/cpu/onednn_ops.h"
 
 #include <cstdlib>
-#include <limits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -43,11 +42,10 @@ absl::StatusOr<dnnl::primitive_attr> MakeAttr(const std::vector<PostOp>& post_op
   return attr;
 }
 
-// The relu and clip post-ops in order, as the bounds of IeeeClampInPlace.
+// The clip post-ops in order, as the bounds of IeeeClampInPlace.
 std::vector<std::pair<float, float>> Clamps(const std::vector<PostOp>& post_ops) {
   std::vector<std::pair<float, float>> clamps;
   for (const PostOp& op : post_ops) {
-    if (op.kind == PostOp::Kind::kRelu) clamps.emplace_back(0.0f, std::numeric_limits<float>::infinity());
     if (op.kind == PostOp::Kind::kClip) clamps.emplace_back(op.lo, op.hi);
   }
   return clamps;

@@ -40,12 +40,13 @@ struct ArgCache {
 };
 
 // Post-op applied to a primitive's result, in order. kSum adds the destination's previous
-// contents (the caller pre-fills dst) inside oneDNN and must come first; kRelu and kClip run after
-// the primitive with Kiln's IEEE maximum/minimum (NaN propagates), over the whole destination
-// buffer, padding of blocked layouts included: callers fuse only clamps that map 0 to 0.
+// contents (the caller pre-fills dst) inside oneDNN and must come first; kClip (relu is a kClip to
+// [0, inf)) runs after the primitive with Kiln's IEEE maximum/minimum (NaN propagates), over the
+// whole destination buffer, padding of blocked layouts included: callers fuse only clamps that map
+// 0 to 0.
 struct PostOp {
-  enum class Kind { kRelu, kClip, kSum };
-  Kind kind = Kind::kRelu;
+  enum class Kind { kClip, kSum };
+  Kind kind = Kind::kClip;
   float lo = 0.0f;  // kClip: result = min(max(x, lo), hi).
   float hi = 0.0f;
 };
