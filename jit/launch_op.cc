@@ -81,7 +81,8 @@ class LaunchKernel : public OpKernel {
     std::shared_ptr<const CompiledCluster> compiled =
         CompilationCache::Global().GetOrCompile(key, [&] { return Compile(dims); }, &lookup);
     switch (lookup) {
-      case CompilationCache::Lookup::kHit: ++hits_; break;
+      // A hit on a remembered failure runs on the kernels: it counts as a failure, not a hit.
+      case CompilationCache::Lookup::kHit: ++(compiled->executable != nullptr ? hits_ : failures_); break;
       case CompilationCache::Lookup::kCompiled: ++compilations_; break;
       case CompilationCache::Lookup::kFailed: ++failures_; break;
     }

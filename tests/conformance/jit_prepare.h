@@ -1,7 +1,7 @@
 // A conformance PrepareFn that runs graphs through Session with the JIT on (auto_jit=2, cpu
 // backend, min_cluster_size 1), counting how many prepared graphs formed at least one cluster and
-// telling whether the last case really compiled one (a cluster that fails to compile runs on the
-// runtime kernels, and its case still passes).
+// telling whether the last case really ran a compiled one (a cluster that fails to compile runs on
+// the runtime kernels, and its case still passes).
 #ifndef KILN_TESTS_CONFORMANCE_JIT_PREPARE_H_
 #define KILN_TESTS_CONFORMANCE_JIT_PREPARE_H_
 
@@ -10,7 +10,6 @@
 #include <string>
 #include <vector>
 
-#include "kiln/jit/jit.h"
 #include "kiln/runtime/session.h"
 #include "tests/conformance/onnx_case_runner.h"
 
@@ -19,16 +18,14 @@ namespace kiln::conformance {
 struct JitCounters {
   int graphs = 0;         // Graphs prepared.
   int with_clusters = 0;  // Of those, graphs with at least one `_KilnLaunch` node.
-  // Empty the process-wide compilation cache before each graph, so that a cluster seen in an earlier
-  // case (compiled or failed) is compiled again and TakeLastCompiled sees this case's own outcome.
-  bool cold_cache = false;
   std::shared_ptr<const Session> last;  // The last prepared session.
 
-  // Whether the last prepared session compiled at least one cluster (a cache miss that produced an
-  // executable; with `cold_cache` every cluster's first run is a miss). Forgets that session, so a
-  // case that fails before its prepare does not see the previous case's answer.
+  // Whether the last prepared session ran at least one cluster as compiled code: it compiled it, or
+  // found an executable an earlier case compiled (a remembered failure counts as a failure, not a
+  // hit: Session::stats). Forgets that session, so a case that fails before its prepare does not see
+  // the previous case's answer.
   bool TakeLastCompiled() {
-    const bool compiled = last != nullptr && last->stats().compilations > 0;
+    const bool compiled = last != nullptr && last->stats().compilations + last->stats().cache_hits > 0;
     last.reset();
     return compiled;
   }
@@ -42,7 +39,6 @@ inline PrepareFn SessionPrepare(int auto_jit, JitCounters* counters) {
     options.min_cluster_size = 1;  // Single-op cases compile too, so every lowering is exercised.
     std::vector<std::string> fetches;
     for (const ValueInfo& out : graph.outputs) fetches.push_back(out.name);
-    if (counters != nullptr && counters->cold_cache) jit::ClearCompilationCache();
     absl::StatusOr<std::unique_ptr<Session>> session = Session::Create(std::move(graph), options);
     if (!session.ok()) return session.status();
     if (counters != nullptr) {

@@ -33,7 +33,6 @@ TEST_P(OnnxModelSuiteTest, ListedCasesPass) {
   const std::string lists_dir = std::string(KILN_SOURCE_DIR) + "/tests/conformance/expected/";
   ASSERT_TRUE(fs::is_directory(dir)) << dir;
   conformance::JitCounters counters;
-  counters.cold_cache = true;
   conformance::ExpectedLists lists = conformance::ReadExpectedLists(
       lists_dir + suite + ".txt", auto_jit > 0 ? lists_dir + suite + "_jit_compiled.txt" : "");
   lists.last_case_compiled = [&counters] { return counters.TakeLastCompiled(); };

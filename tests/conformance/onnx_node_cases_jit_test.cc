@@ -24,7 +24,6 @@ TEST(OnnxNodeCasesJitTest, ListedCasesPassWithAutoJit2) {
   ASSERT_TRUE(conformance::fs::is_directory(suite)) << suite;
   const char* filter = std::getenv("KILN_NODE_CASES_FILTER");
   conformance::JitCounters counters;
-  counters.cold_cache = true;
   conformance::ExpectedLists lists = conformance::ReadExpectedLists(
       list, std::string(KILN_SOURCE_DIR) + "/tests/conformance/expected/node_jit_compiled.txt");
   lists.last_case_compiled = [&counters] { return counters.TakeLastCompiled(); };

@@ -192,6 +192,12 @@ TEST(FallbackTest, FailedCompilationRunsTheKernelsAndIsNotRetried) {
   ASSERT_TRUE(out.ok()) << out.status();
   EXPECT_EQ(GetCacheStats().failures, before.failures + 1) << "the failed compilation was retried";
   EXPECT_EQ(GetCacheStats().compilations, before.compilations);
+  // The launch node's own counters: both runs fell back, the second by finding the remembered
+  // failure, which counts as a failure and not as a cache hit.
+  const CacheStats own = LaunchKernelStats((*executor)->kernel(static_cast<int>(g.nodes.size()) - 1));
+  EXPECT_EQ(own.failures, 2);
+  EXPECT_EQ(own.hits, 0);
+  EXPECT_EQ(own.compilations, 0);
 }
 
 TEST(LaunchOpTest, ShapeFunctionInfersClusterOutputs) {

@@ -31,8 +31,9 @@ struct SessionOptions {
 struct SessionStats {
   int num_clusters = 0;        // Launch nodes in the executed graph.
   int64_t compilations = 0;    // Cluster compilations this session caused (cache misses).
-  int64_t cache_hits = 0;      // Lookups that found an executable (or a remembered failure).
-  int64_t failures = 0;        // Misses whose lowering or compilation failed (run on the kernels).
+  int64_t cache_hits = 0;      // Lookups that found an executable.
+  int64_t failures = 0;        // Lookups whose cluster runs on the kernels: its lowering or compilation
+                               // failed, in this call or in an earlier one (remembered).
 };
 
 class Session {
