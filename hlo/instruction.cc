@@ -81,6 +81,17 @@ std::string_view RandomAlgorithmString(RandomAlgorithm algorithm) {
   return kRngNames[static_cast<int>(algorithm)];
 }
 
+std::string_view FusionKindString(FusionKind kind) {
+  return kind == FusionKind::kOutput ? "kOutput" : "kLoop";
+}
+
+absl::StatusOr<FusionKind> ParseFusionKind(std::string_view text) {
+  if (text == "kLoop") return FusionKind::kLoop;
+  if (text == "kOutput") return FusionKind::kOutput;
+  return absl::InvalidArgumentError(
+      internal::Cat("unknown fusion kind '", std::string(text), "' (kLoop or kOutput)"));
+}
+
 std::unique_ptr<Instruction> Instruction::Create(Opcode opcode, Shape shape,
                                                  std::vector<Instruction*> operands) {
   std::unique_ptr<Instruction> instr(new Instruction(opcode, std::move(shape)));
@@ -166,6 +177,7 @@ bool Instruction::IdenticalAttributes(const Instruction& o) const {
          exponent_bits_ == o.exponent_bits_ && mantissa_bits_ == o.mantissa_bits_ &&
          epsilon_ == o.epsilon_ && feature_index_ == o.feature_index_ &&
          is_stable_ == o.is_stable_ && rng_algorithm_ == o.rng_algorithm_ &&
+         fusion_kind_ == o.fusion_kind_ &&
          quantization_ == o.quantization_;
 }
 
@@ -200,6 +212,7 @@ std::unique_ptr<Instruction> Instruction::CloneWithNewOperands(
   c->feature_index_ = feature_index_;
   c->is_stable_ = is_stable_;
   c->rng_algorithm_ = rng_algorithm_;
+  c->fusion_kind_ = fusion_kind_;
   c->quantization_ = quantization_;
   c->custom_call_target_ = custom_call_target_;
   c->backend_config_ = backend_config_;
@@ -426,6 +439,12 @@ std::string Instruction::AttributesToString() const {
       }
       break;
     }
+    case Opcode::kFusion:
+      a.push_back(internal::Cat("kind=", std::string(FusionKindString(fusion_kind_))));
+      if (!called_computations_.empty()) {
+        a.push_back(internal::Cat("calls=", comp(called_computations_[0])));
+      }
+      break;
     default:
       if (!called_computations_.empty()) {
         a.push_back(internal::Cat("to_apply=", comp(called_computations_[0])));

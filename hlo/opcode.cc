@@ -39,6 +39,7 @@ bool OpcodeCallsComputations(Opcode opcode) {
     case Opcode::kSort:
     case Opcode::kMap:
     case Opcode::kCall:
+    case Opcode::kFusion:
     case Opcode::kWhile:
     case Opcode::kConditional:
     case Opcode::kCustomCall: return true;

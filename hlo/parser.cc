@@ -683,6 +683,12 @@ class Parser {
           v = std::string(value);
         }
         instr->set_backend_config(std::move(v));
+      } else if (key == "kind" && op == Opcode::kFusion) {
+        KILN_ASSIGN_OR_RETURN(FusionKind kind, ParseFusionKind(value));
+        instr->set_fusion_kind(kind);
+      } else if (key == "calls") {
+        KILN_ASSIGN_OR_RETURN(Computation * c, FindComputation(value));
+        called = {c};
       } else if (key == "to_apply") {
         KILN_ASSIGN_OR_RETURN(Computation * c, FindComputation(value));
         called = {c};

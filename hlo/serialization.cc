@@ -169,6 +169,7 @@ void AttributesToProto(const Instruction& instr, hloproto::InstructionProto* p) 
   }
   p->set_custom_call_target(instr.custom_call_target());
   p->set_backend_config(instr.backend_config());
+  p->set_fusion_kind(static_cast<hloproto::FusionKindProto>(instr.fusion_kind()));
 }
 
 // --- Reading ---------------------------------------------------------------------------------
@@ -414,6 +415,10 @@ absl::Status AttributesFromProto(const hloproto::InstructionProto& p, Instructio
   instr->set_quantization(std::move(q));
   instr->set_custom_call_target(p.custom_call_target());
   instr->set_backend_config(p.backend_config());
+  if (p.fusion_kind() < 0 || p.fusion_kind() > 1) {
+    return absl::InvalidArgumentError(Cat("unknown fusion kind ", p.fusion_kind()));
+  }
+  instr->set_fusion_kind(static_cast<FusionKind>(p.fusion_kind()));
   return absl::OkStatus();
 }
 

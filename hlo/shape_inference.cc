@@ -630,7 +630,8 @@ absl::StatusOr<Shape> InferShapeImpl(const Instruction& instr) {
       return ShapeUtil::MakeShape(instr.to_apply()->root_instruction()->shape().element_type(),
                                   ops[0]->dimensions());
     }
-    case Opcode::kCall: {
+    case Opcode::kCall:
+    case Opcode::kFusion: {
       if (instr.called_computations().size() != 1) return Err("needs to_apply");
       const Computation* c = instr.to_apply();
       if (c->num_parameters() != instr.operand_count()) return Err("argument count mismatch");

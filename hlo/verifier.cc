@@ -10,6 +10,25 @@
 namespace kiln::hlo {
 namespace {
 
+// A fusion calls one computation; a kOutput fusion's computation holds exactly one convolution
+// or dot (the contraction its epilogue follows).
+absl::Status VerifyFusion(const Instruction& fusion, const auto& err) {
+  if (fusion.called_computations().size() != 1) {
+    return err(&fusion, "fusion calls ", fusion.called_computations().size(),
+               " computations (it must call one, `calls=`)");
+  }
+  if (fusion.fusion_kind() != FusionKind::kOutput) return absl::OkStatus();
+  int contractions = 0;
+  for (const Instruction* i : fusion.fused_computation()->instructions()) {
+    if (i->opcode() == Opcode::kConvolution || i->opcode() == Opcode::kDot) ++contractions;
+  }
+  if (contractions != 1) {
+    return err(&fusion, "kOutput fusion computes ", contractions,
+               " convolutions or dots (it must compute exactly one)");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status VerifyComputation(const Module& module, const Computation& c,
                                absl::flat_hash_set<std::string>& names) {
   auto err = [&](const Instruction* instr, auto&&... parts) {
@@ -41,6 +60,7 @@ absl::Status VerifyComputation(const Module& module, const Computation& c,
         return err(instr, "calls a computation that is not in the module");
       }
     }
+    if (instr->opcode() == Opcode::kFusion) KILN_RETURN_IF_ERROR(VerifyFusion(*instr, err));
     absl::StatusOr<Shape> inferred = InferShape(*instr);
     if (!inferred.ok()) return err(instr, inferred.status().message());
     if (!ShapeUtil::Compatible(*inferred, instr->shape())) {

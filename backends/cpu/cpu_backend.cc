@@ -33,6 +33,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "backends/cpu/cpu_fusion.h"
+#include "backends/cpu/cpu_pipeline.h"
 #include "backends/cpu/ir_emitter.h"
 #include "backends/cpu/jit_compiler.h"
 #include "backends/cpu/onednn_ops.h"
@@ -57,7 +59,7 @@ bool IsStandardConv(const Instruction& conv);
 
 std::string OpName(const Instruction* instr) { return std::string(hlo::OpcodeString(instr->opcode())); }
 
-bool IsF32(const hlo::Shape& s) { return s.IsArray() && s.element_type() == PrimitiveType::F32 && s.has_default_layout(); }
+bool IsF32(const hlo::Shape& s) { return cpu::IsRowMajorF32(s); }
 
 // ---------------------------------------------------------------------------------------------
 // Run-time state and thunks.
@@ -236,56 +238,6 @@ class CpuExecutable : public Executable {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Pattern helpers.
-
-// The value of a scalar constant, a broadcast of one, or a constant whose elements are all equal.
-std::optional<double> UniformConstant(const Instruction* instr) {
-  if (instr->opcode() == Opcode::kBroadcast) instr = instr->operand(0);
-  if (instr->opcode() != Opcode::kConstant) return std::nullopt;
-  const hlo::Literal& lit = instr->literal();
-  if (lit.element_count() == 0) return std::nullopt;
-  const double v = lit.GetAsDouble(0);
-  for (int64_t i = 1; i < lit.element_count(); ++i) {
-    if (lit.GetAsDouble(i) != v) return std::nullopt;
-  }
-  return v;
-}
-
-// When `b` broadcasts an [O]-element vector (any number of size-1 dimensions) along result
-// dimension `feature_dim` of size O, returns the vector's instruction.
-const Instruction* FeatureBroadcastSource(const Instruction* b, int64_t feature_dim) {
-  if (b->opcode() != Opcode::kBroadcast) return nullptr;
-  const Instruction* x = b->operand(0);
-  // Constants and parameters only: their buffers exist before any thunk runs.
-  if (!IsF32(x->shape()) || (x->opcode() != Opcode::kConstant && x->opcode() != Opcode::kParameter)) {
-    return nullptr;
-  }
-  const int64_t o = b->shape().dimensions(feature_dim);
-  int64_t mapped = -1, non_unit = 0;
-  for (int64_t d = 0; d < x->shape().rank(); ++d) {
-    if (x->shape().dimensions(d) != 1) {
-      ++non_unit;
-      mapped = b->dimensions(d);
-    }
-  }
-  if (hlo::ShapeUtil::ElementsIn(x->shape()) != o) return nullptr;
-  if (o != 1 && (non_unit != 1 || mapped != feature_dim)) return nullptr;
-  return x;
-}
-
-// What a oneDNN thunk computes beyond its convolution / dot.
-struct Epilogue {
-  const Instruction* bias = nullptr;      // [O] vector added along the feature dimension.
-  std::vector<PostOp> post_ops;
-  const Instruction* final = nullptr;     // The instruction whose value the thunk produces.
-  std::vector<const Instruction*> absorbed;  // Instructions computed by the thunk (not `final`).
-  // Residual add folded in as a oneDNN sum post-op: `sum_add` = add(chain, `sum`); the thunk's
-  // destination is pre-filled with `sum`'s value.
-  const Instruction* sum = nullptr;
-  const Instruction* sum_add = nullptr;
-};
-
-// ---------------------------------------------------------------------------------------------
 // The planner.
 
 class Planner {
@@ -297,11 +249,6 @@ class Planner {
 
  private:
   bool IsOutput(const Instruction* instr) const { return outputs_.count(instr) > 0; }
-  // `sum_pos` >= 0 allows folding one residual add whose other operand is computed before the
-  // instruction at that position of the post order.
-  Epilogue MatchEpilogue(const Instruction* producer, int64_t feature_dim, int64_t sum_pos = -1);
-  bool ComputedBefore(const Instruction* v, int64_t pos) const;
-  absl::Status Decide(const std::vector<Instruction*>& order);
   int NewSlot(Slot slot) {
     exe_->slots_.push_back(slot);
     return static_cast<int>(exe_->slots_.size()) - 1;
@@ -310,6 +257,15 @@ class Planner {
   int SlotOf(const Instruction* instr) const {
     auto it = slot_.find(instr);
     return it == slot_.end() ? -1 : it->second;
+  }
+  // The emitter's view while it emits the loop kernel of kLoop fusion `loop_fusion_`: the fused
+  // computation's parameters are the fusion's operands and its root is the fusion.
+  int KernelSlotOf(const Instruction* instr) const {
+    if (loop_fusion_ != nullptr && instr->parent() == loop_fusion_->fused_computation()) {
+      if (instr->opcode() == Opcode::kParameter) return SlotOf(loop_fusion_->operand(instr->parameter_number()));
+      return instr == loop_fusion_->fused_computation()->root_instruction() ? SlotOf(loop_fusion_) : -1;
+    }
+    return SlotOf(instr);
   }
   bool HasSlot(const Instruction* instr) const { return slot_.count(instr) > 0 || blocked_.count(instr) > 0; }
   // The row-major buffer of a computed value; when only its channel-blocked copy exists, adds a
@@ -324,8 +280,9 @@ class Planner {
   int NewTemp(size_t bytes) { return NewSlot({Slot::Kind::kTemp, 0, 0, bytes}); }
   // Slots a kernel rooted at `root` reads (through inlined instructions).
   void CollectReads(const Instruction* root, std::set<int>& reads) const;
-  absl::Status EmitConv(const Instruction* conv, const Epilogue& ep);
-  absl::Status EmitDot(const Instruction* dot, const Epilogue& ep);
+  absl::Status EmitConv(const cpu::ContractionPlan& plan);
+  absl::Status EmitDot(const cpu::ContractionPlan& plan);
+  absl::Status EmitLoopKernel(const Instruction* instr, cpu::IrEmitter& emitter, std::vector<KernelThunk*>& kernels);
   void AddThunk(std::unique_ptr<Thunk> thunk, int def_slot, const std::set<int>& reads) {
     const int t = static_cast<int>(exe_->thunks_.size());
     exe_->thunks_.push_back(std::move(thunk));
@@ -337,13 +294,8 @@ class Planner {
   CpuBackendOptions options_;
   CompileOptions compile_options_;
   std::unique_ptr<CpuExecutable> exe_;
-  std::set<const Instruction*> outputs_;             // Values that are module results.
-  std::map<const Instruction*, Epilogue> library_;   // conv / dot -> its epilogue.
-  std::set<const Instruction*> absorbed_;
-  std::set<const Instruction*> finals_;              // Values produced by oneDNN thunks.
-  std::set<const Instruction*> force_slot_;          // Read as raw buffers by oneDNN thunks.
-  std::map<const Instruction*, const Instruction*> group_;  // Fused elementwise op -> group root.
-  std::set<const Instruction*> materialize_;
+  std::set<const Instruction*> outputs_;  // Values that are module results.
+  const Instruction* loop_fusion_ = nullptr;  // The kLoop fusion being emitted (KernelSlotOf).
   std::map<const Instruction*, int> slot_;
   // Values kept in oneDNN's channel-blocked layout between convolutions: slot and layout.
   struct Blocked {
@@ -351,18 +303,8 @@ class Planner {
     dnnl::memory::desc desc;
   };
   std::map<const Instruction*, Blocked> blocked_;
-  std::map<const Instruction*, int64_t> pos_;     // Position in the post order.
-  std::set<const Instruction*> emitted_;          // oneDNN instructions whose thunks exist.
+  std::set<const Instruction*> emitted_;  // Contraction results whose thunks exist.
 };
-
-bool Planner::ComputedBefore(const Instruction* v, int64_t pos) const {
-  const Opcode op = v->opcode();
-  if (op == Opcode::kParameter || op == Opcode::kConstant) return true;
-  if (finals_.count(v)) return true;  // Its thunk comes from an earlier oneDNN instruction.
-  if (absorbed_.count(v) || op == Opcode::kTuple || op == Opcode::kGetTupleElement) return false;
-  auto it = pos_.find(v);
-  return it != pos_.end() && it->second < pos;
-}
 
 int Planner::PlainSlot(const Instruction* instr) {
   if (const int s = SlotOf(instr); s >= 0) return s;
@@ -409,141 +351,6 @@ void Planner::EnsurePlainReads(const Instruction* root) {
   }
 }
 
-Epilogue Planner::MatchEpilogue(const Instruction* producer, int64_t feature_dim, int64_t sum_pos) {
-  Epilogue ep;
-  ep.final = producer;
-  auto sole_user = [&](const Instruction* v) -> const Instruction* {
-    if (v->user_count() != 1 || IsOutput(v) || v == v->parent()->root_instruction()) return nullptr;
-    const Instruction* u = v->users()[0];
-    int uses = 0;
-    for (const Instruction* o : u->operands()) uses += o == v;
-    return uses == 1 ? u : nullptr;
-  };
-  const Instruction* u = sole_user(ep.final);
-  if (u != nullptr && u->opcode() == Opcode::kAdd && IsF32(u->shape())) {
-    const Instruction* other = u->operand(0) == ep.final ? u->operand(1) : u->operand(0);
-    if (const Instruction* bias = FeatureBroadcastSource(other, feature_dim)) {
-      ep.bias = bias;
-      ep.absorbed.push_back(ep.final);
-      ep.final = u;
-    }
-  }
-  constexpr float kInf = std::numeric_limits<float>::infinity();
-  while ((u = sole_user(ep.final)) != nullptr && IsF32(u->shape())) {
-    PostOp op;
-    op.kind = PostOp::Kind::kClip;
-    if (u->opcode() == Opcode::kAdd) {
-      const Instruction* other = u->operand(0) == ep.final ? u->operand(1) : u->operand(0);
-      // Sum only as the first post-op (after the bias), where every oneDNN implementation takes it.
-      if (sum_pos < 0 || ep.sum != nullptr || !ep.post_ops.empty() || !IsF32(other->shape()) ||
-          other->shape().dimensions() != u->shape().dimensions() || !ComputedBefore(other, sum_pos)) {
-        break;
-      }
-      op.kind = PostOp::Kind::kSum;
-      ep.sum = other;
-      ep.sum_add = u;
-    } else if (u->opcode() == Opcode::kMaximum || u->opcode() == Opcode::kMinimum) {
-      const Instruction* other = u->operand(0) == ep.final ? u->operand(1) : u->operand(0);
-      std::optional<double> c = UniformConstant(other);
-      if (!c) break;
-      if (u->opcode() == Opcode::kMaximum) {
-        op.lo = static_cast<float>(*c);
-        op.hi = kInf;
-      } else {
-        op.lo = -kInf;
-        op.hi = static_cast<float>(*c);
-      }
-    } else if (u->opcode() == Opcode::kClamp && u->operand(1) == ep.final) {
-      std::optional<double> lo = UniformConstant(u->operand(0));
-      std::optional<double> hi = UniformConstant(u->operand(2));
-      if (!lo || !hi || *lo > *hi) break;
-      op.lo = static_cast<float>(*lo);
-      op.hi = static_cast<float>(*hi);
-    } else {
-      break;
-    }
-    // Clamps run over padded blocked buffers too (cpu::PostOp): only those that keep 0 at 0 fuse.
-    if (op.kind != PostOp::Kind::kSum && !(op.lo <= 0.0f && op.hi >= 0.0f)) break;
-    ep.post_ops.push_back(op);
-    ep.absorbed.push_back(ep.final);
-    ep.final = u;
-  }
-  return ep;
-}
-
-// Decides which instructions are oneDNN thunks, which are fused, and which are materialized.
-absl::Status Planner::Decide(const std::vector<Instruction*>& order) {
-  for (size_t i = 0; i < order.size(); ++i) pos_[order[i]] = static_cast<int64_t>(i);
-  for (const Instruction* instr : order) {
-    if (absorbed_.count(instr)) continue;
-    if (instr->opcode() == Opcode::kConvolution) {
-      Epilogue ep = MatchEpilogue(instr, instr->convolution_dimension_numbers().output_feature_dimension,
-                                  pos_[instr]);
-      for (const Instruction* a : ep.absorbed) absorbed_.insert(a);
-      finals_.insert(ep.final);
-      if (ep.bias) force_slot_.insert(ep.bias);
-      if (ep.sum) force_slot_.insert(ep.sum);
-      force_slot_.insert(instr->operand(0));
-      force_slot_.insert(instr->operand(1));
-      library_[instr] = ep;
-    } else if (instr->opcode() == Opcode::kDot) {
-      const bool has_n = instr->operand(1)->shape().rank() ==
-                         static_cast<int64_t>(instr->dot_dimension_numbers().rhs_batch_dimensions.size()) + 2;
-      Epilogue ep = has_n ? MatchEpilogue(instr, instr->shape().rank() - 1) : Epilogue{nullptr, {}, instr, {}};
-      for (const Instruction* a : ep.absorbed) absorbed_.insert(a);
-      finals_.insert(ep.final);
-      if (ep.bias) force_slot_.insert(ep.bias);
-      force_slot_.insert(instr->operand(0));
-      force_slot_.insert(instr->operand(1));
-      library_[instr] = ep;
-    }
-  }
-  // Consumers before producers.
-  for (auto it = order.rbegin(); it != order.rend(); ++it) {
-    const Instruction* instr = *it;
-    if (absorbed_.count(instr) || finals_.count(instr)) continue;
-    const Opcode op = instr->opcode();
-    if (op == Opcode::kParameter || op == Opcode::kConstant || op == Opcode::kTuple ||
-        op == Opcode::kGetTupleElement || library_.count(instr)) {
-      continue;
-    }
-    bool needs = IsOutput(instr) || force_slot_.count(instr) > 0;
-    if (op == Opcode::kReduce || op == Opcode::kReduceWindow) needs = true;
-    if (instr->IsElementwise() && !needs) {
-      // Join the users' group when every user is a fused elementwise op of one group.
-      const Instruction* group = nullptr;
-      bool ok = instr->user_count() > 0;
-      for (const Instruction* u : instr->users()) {
-        auto g = group_.find(u);
-        if (!u->IsElementwise() || absorbed_.count(u) || g == group_.end() ||
-            u->shape().dimensions() != instr->shape().dimensions() ||
-            (group != nullptr && g->second != group)) {
-          ok = false;
-          break;
-        }
-        group = g->second;
-      }
-      if (ok) {
-        group_[instr] = group;
-        continue;
-      }
-      needs = true;
-    }
-    if (instr->IsElementwise()) {
-      group_[instr] = instr;
-      materialize_.insert(instr);
-      continue;
-    }
-    // Index ops: read inline by their users unless some user needs a buffer. oneDNN thunks read
-    // only the operands in force_slot_: a bias or bound broadcast that an epilogue absorbed is dead.
-    for (const Instruction* u : instr->users()) {
-      if (u->opcode() == Opcode::kTuple || u->opcode() == Opcode::kGetTupleElement) needs = true;
-    }
-    if (needs) materialize_.insert(instr);
-  }
-  return absl::OkStatus();
-}
-
 void Planner::CollectReads(const Instruction* root, std::set<int>& reads) const {
   std::vector<const Instruction*> stack(root->operands().begin(), root->operands().end());
   std::set<const Instruction*> seen;
@@ -560,7 +367,22 @@ void Planner::CollectReads(const Instruction* root, std::set<int>& reads) const 
   }
 }
 
-absl::Status Planner::EmitConv(const Instruction* conv, const Epilogue& ep) {
+// The post-ops of a contraction thunk: the residual sum first, then the clamps.
+std::vector<PostOp> PostOpsOf(const cpu::ContractionPlan& plan) {
+  std::vector<PostOp> ops;
+  if (plan.sum != nullptr) ops.push_back({PostOp::Kind::kSum});
+  for (const cpu::EpilogueClamp& c : plan.clamps) {
+    PostOp op;
+    op.kind = PostOp::Kind::kClip;
+    op.lo = c.lo;
+    op.hi = c.hi;
+    ops.push_back(op);
+  }
+  return ops;
+}
+
+absl::Status Planner::EmitConv(const cpu::ContractionPlan& plan) {
+  const Instruction* conv = plan.contraction;
   const hlo::ConvolutionDimensionNumbers& dn = conv->convolution_dimension_numbers();
   const hlo::Shape& in = conv->operand(0)->shape();
   const hlo::Shape& k = conv->operand(1)->shape();
@@ -602,10 +424,10 @@ absl::Status Planner::EmitConv(const Instruction* conv, const Epilogue& ep) {
   const dnnl::memory::desc src_plain = cpu::StridedDesc(src_dims, src_strides);
   const dnnl::memory::desc dst_plain = cpu::StridedDesc(dst_dims, dst_strides);
   spec.weights = cpu::StridedDesc(w_dims, w_strides);
-  spec.has_bias = ep.bias != nullptr;
-  spec.post_ops = ep.post_ops;
-  const Instruction* input = conv->operand(0);
-  const Instruction* weights = conv->operand(1);
+  spec.has_bias = plan.bias != nullptr;
+  spec.post_ops = PostOpsOf(plan);
+  const Instruction* input = plan.input;
+  const Instruction* weights = plan.weights;
   const void* const_weights = weights->opcode() == Opcode::kConstant ? weights->literal().untyped_data() : nullptr;
 
   // Layouts, best first: activations stay channel-blocked between convolutions (oneDNN's direct
@@ -644,8 +466,8 @@ absl::Status Planner::EmitConv(const Instruction* conv, const Epilogue& ep) {
     src = PlainSlot(input);
   }
   const int w = PlainSlot(weights);
-  const int bias = ep.bias ? PlainSlot(ep.bias) : -1;
-  if (src < 0 || w < 0 || (ep.bias && bias < 0)) {
+  const int bias = plan.bias ? PlainSlot(plan.bias) : -1;
+  if (src < 0 || w < 0 || (plan.bias && bias < 0)) {
     return absl::InternalError(absl::StrCat("CPU backend: an operand of ", conv->name(), " has no buffer"));
   }
   std::set<int> reads = {src, w};
@@ -653,25 +475,27 @@ absl::Status Planner::EmitConv(const Instruction* conv, const Epilogue& ep) {
 
   // The destination. A result keeps its row-major result buffer (a blocked destination is
   // reordered into it).
-  const Instruction* f = ep.final;
+  const Instruction* f = plan.result;
+  const Instruction* sum = plan.sum;
   const int result_slot = SlotOf(f);
   const size_t dst_bytes = chosen.dst_blocked ? spec.dst.get_size()
                                               : static_cast<size_t>(hlo::ShapeUtil::ByteSizeOf(f->shape()));
   int dst = -1;
-  if (ep.sum != nullptr) {
+  if (sum != nullptr) {
     // Pre-fill the destination with the residual operand: in place when that buffer has the
     // destination's layout, is a temporary and nothing reads the operand afterwards.
     int same = -1;
     if (chosen.dst_blocked) {
-      auto it = blocked_.find(ep.sum);
+      auto it = blocked_.find(sum);
       if (it != blocked_.end() && it->second.desc == spec.dst) same = it->second.slot;
     } else {
-      same = SlotOf(ep.sum);  // Both are the row-major buffers of one HLO shape.
+      same = SlotOf(sum);  // Both are the row-major buffers of one HLO shape.
     }
-    bool dies_here = same >= 0 && exe_->slots_[same].kind == Slot::Kind::kTemp && !IsOutput(ep.sum) &&
+    bool dies_here = same >= 0 && exe_->slots_[same].kind == Slot::Kind::kTemp && !IsOutput(sum) &&
                      (chosen.dst_blocked || result_slot < 0) && reads.count(same) == 0;
-    for (const Instruction* u : ep.sum->users()) {
-      if (u != ep.sum_add && !(library_.count(u) && emitted_.count(u))) dies_here = false;
+    // Every other reader of `sum` must be a contraction thunk that already ran.
+    for (const Instruction* u : sum->users()) {
+      if (u != f && !emitted_.count(u)) dies_here = false;
     }
     if (dies_here) {
       dst = same;
@@ -680,13 +504,13 @@ absl::Status Planner::EmitConv(const Instruction* conv, const Epilogue& ep) {
       if (same >= 0) {
         AddThunk(std::make_unique<CopyThunk>(same, dst, dst_bytes), dst, {same});
       } else if (chosen.dst_blocked) {
-        const int from = PlainSlot(ep.sum);
-        if (from < 0) return absl::InternalError(absl::StrCat("CPU backend: ", ep.sum->name(), " has no buffer"));
+        const int from = PlainSlot(sum);
+        if (from < 0) return absl::InternalError(absl::StrCat("CPU backend: ", sum->name(), " has no buffer"));
         KILN_RETURN_IF_ERROR(AddReorder(from, cpu::RowMajorDesc(dst_dims), dst, spec.dst));
       } else {
-        auto it = blocked_.find(ep.sum);
+        auto it = blocked_.find(sum);
         if (it == blocked_.end()) {
-          return absl::InternalError(absl::StrCat("CPU backend: ", ep.sum->name(), " has no buffer"));
+          return absl::InternalError(absl::StrCat("CPU backend: ", sum->name(), " has no buffer"));
         }
         KILN_RETURN_IF_ERROR(AddReorder(it->second.slot, it->second.desc, dst, cpu::RowMajorDesc(it->second.desc.dims())));
       }
@@ -696,7 +520,7 @@ absl::Status Planner::EmitConv(const Instruction* conv, const Epilogue& ep) {
     dst = (!chosen.dst_blocked && result_slot >= 0) ? result_slot : NewTemp(dst_bytes);
   }
   AddThunk(std::make_unique<ConvThunk>(std::move(prim), src, w, bias, dst), dst, reads);
-  emitted_.insert(conv);
+  emitted_.insert(f);
   if (chosen.dst_blocked) {
     blocked_[f] = {dst, spec.dst};
     if (result_slot >= 0) KILN_RETURN_IF_ERROR(AddReorder(dst, spec.dst, result_slot, cpu::RowMajorDesc(dst_dims)));
@@ -706,7 +530,8 @@ absl::Status Planner::EmitConv(const Instruction* conv, const Epilogue& ep) {
   return absl::OkStatus();
 }
 
-absl::Status Planner::EmitDot(const Instruction* dot, const Epilogue& ep) {
+absl::Status Planner::EmitDot(const cpu::ContractionPlan& plan) {
+  const Instruction* dot = plan.contraction;
   const hlo::DotDimensionNumbers& dn = dot->dot_dimension_numbers();
   const hlo::Shape& l = dot->operand(0)->shape();
   const hlo::Shape& r = dot->operand(1)->shape();
@@ -734,18 +559,17 @@ absl::Status Planner::EmitDot(const Instruction* dot, const Epilogue& ep) {
   spec.src = cpu::StridedDesc(src_dims, src_strides);
   spec.weights = cpu::StridedDesc(w_dims, w_strides);
   spec.dst = cpu::RowMajorDesc(dst_dims);
-  spec.has_bias = ep.bias != nullptr;
-  spec.post_ops = ep.post_ops;
+  spec.has_bias = plan.bias != nullptr;
+  spec.post_ops = PostOpsOf(plan);
   KILN_ASSIGN_OR_RETURN(std::unique_ptr<cpu::MatmulPrimitive> prim, cpu::MatmulPrimitive::Create(spec));
-  if (!slot_.count(ep.final)) {
-    slot_[ep.final] = NewTemp(static_cast<size_t>(hlo::ShapeUtil::ByteSizeOf(ep.final->shape())));
-  }
-  const int src = PlainSlot(dot->operand(0)), w = PlainSlot(dot->operand(1)), dst = SlotOf(ep.final);
-  const int bias = ep.bias ? PlainSlot(ep.bias) : -1;
+  const Instruction* f = plan.result;
+  if (!slot_.count(f)) slot_[f] = NewTemp(static_cast<size_t>(hlo::ShapeUtil::ByteSizeOf(f->shape())));
+  const int src = PlainSlot(plan.input), w = PlainSlot(plan.weights), dst = SlotOf(f);
+  const int bias = plan.bias ? PlainSlot(plan.bias) : -1;
   std::set<int> reads = {src, w};
   if (bias >= 0) reads.insert(bias);
   AddThunk(std::make_unique<MatmulThunk>(std::move(prim), src, w, bias, dst), dst, reads);
-  emitted_.insert(dot);
+  emitted_.insert(f);
   return absl::OkStatus();
 }
 
@@ -786,6 +610,36 @@ void Planner::AssignArena() {
   exe_->scratch_bytes_ = scratch;
 }
 
+// A loop kernel that stores `instr` (a kLoop fusion, or an instruction whose operands all have
+// buffers) into its buffer; a reshape of a buffer aliases it instead.
+absl::Status Planner::EmitLoopKernel(const Instruction* instr, cpu::IrEmitter& emitter,
+                                     std::vector<KernelThunk*>& kernels) {
+  const Opcode op = instr->opcode();
+  if ((op == Opcode::kReshape || op == Opcode::kBitcast) && HasSlot(instr->operand(0)) && !slot_.count(instr)) {
+    slot_[instr] = PlainSlot(instr->operand(0));  // A row-major reshape is the same bytes.
+    return absl::OkStatus();
+  }
+  if (!slot_.count(instr)) {
+    slot_[instr] = NewSlot({Slot::Kind::kTemp, 0, 0, static_cast<size_t>(hlo::ShapeUtil::ByteSizeOf(instr->shape()))});
+  }
+  if (hlo::ShapeUtil::ElementsIn(instr->shape()) == 0) return absl::OkStatus();
+  const std::string name = absl::StrCat("kiln_k", kernels.size());
+  EnsurePlainReads(instr);
+  const bool fused = op == Opcode::kFusion;
+  const Instruction* root = fused ? instr->fused_computation()->root_instruction() : instr;
+  loop_fusion_ = fused ? instr : nullptr;
+  std::vector<const Instruction*> outs = {root};
+  absl::Status st = emitter.EmitLoopKernel(name, outs);
+  loop_fusion_ = nullptr;
+  KILN_RETURN_IF_ERROR(Annotate(st, absl::StrCat("emitting ", instr->ToString())));
+  auto thunk = std::make_unique<KernelThunk>(name);
+  kernels.push_back(thunk.get());
+  std::set<int> reads;
+  CollectReads(instr, reads);
+  AddThunk(std::move(thunk), SlotOf(instr), reads);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<Executable>> Planner::Run(std::unique_ptr<hlo::Module> module) {
   const hlo::Computation* entry = module->entry_computation();
   if (entry == nullptr) return absl::InvalidArgumentError("CPU backend: module has no entry computation");
@@ -815,7 +669,6 @@ absl::StatusOr<std::unique_ptr<Executable>> Planner::Run(std::unique_ptr<hlo::Mo
     }
     outputs_.insert(r);
   }
-  KILN_RETURN_IF_ERROR(Decide(order));
 
   // Slots: parameters, then the values that are results, constants, temporaries.
   for (int64_t i = 0; i < entry->num_parameters(); ++i) {
@@ -847,14 +700,12 @@ absl::StatusOr<std::unique_ptr<Executable>> Planner::Run(std::unique_ptr<hlo::Mo
 
   std::unique_ptr<llvm::LLVMContext> context = std::make_unique<llvm::LLVMContext>();
   auto llvm_module = std::make_unique<llvm::Module>(module_name, *context);
-  cpu::IrEmitter emitter(*context, *llvm_module, [this](const Instruction* i) { return SlotOf(i); });
+  cpu::IrEmitter emitter(*context, *llvm_module, [this](const Instruction* i) { return KernelSlotOf(i); });
   std::vector<KernelThunk*> kernels;
 
   for (const Instruction* instr : order) {
     const Opcode op = instr->opcode();
-    if ((absorbed_.count(instr) && !library_.count(instr)) || op == Opcode::kParameter || op == Opcode::kTuple) {
-      continue;
-    }
+    if (op == Opcode::kParameter || op == Opcode::kTuple || op == Opcode::kConstant) continue;
     if (op == Opcode::kGetTupleElement) {
       const Instruction* v = resolve(instr);
       if (v == instr) {
@@ -864,37 +715,19 @@ absl::StatusOr<std::unique_ptr<Executable>> Planner::Run(std::unique_ptr<hlo::Mo
       if (HasSlot(v) && !slot_.count(instr)) slot_[instr] = PlainSlot(v);
       continue;
     }
-    if (op == Opcode::kConstant) continue;
-    auto lib = library_.find(instr);
-    if (lib != library_.end()) {
-      const Epilogue& ep = lib->second;
-      for (const Instruction* operand : instr->operands()) {
-        if (!HasSlot(operand)) {
-          return absl::InternalError(absl::StrCat("CPU backend: operand ", operand->name(), " of ", instr->name(),
-                                                  " has no buffer"));
-        }
+    for (const Instruction* operand : instr->operands()) {
+      if (!HasSlot(operand) && !(operand->opcode() == Opcode::kConstant)) {
+        return absl::InternalError(absl::StrCat("CPU backend: operand ", operand->name(), " of ", instr->name(),
+                                                " has no buffer (cpu-fusion should have fused it)"));
       }
-      KILN_RETURN_IF_ERROR(op == Opcode::kConvolution ? EmitConv(instr, ep) : EmitDot(instr, ep));
+    }
+    if (op == Opcode::kConvolution || op == Opcode::kDot ||
+        (op == Opcode::kFusion && instr->fusion_kind() == hlo::FusionKind::kOutput)) {
+      KILN_ASSIGN_OR_RETURN(const cpu::ContractionPlan plan, cpu::DescribeContraction(*instr));
+      KILN_RETURN_IF_ERROR(plan.contraction->opcode() == Opcode::kConvolution ? EmitConv(plan) : EmitDot(plan));
       continue;
     }
-    if (!materialize_.count(instr) || finals_.count(instr)) continue;
-    if ((op == Opcode::kReshape || op == Opcode::kBitcast) && HasSlot(instr->operand(0)) && !slot_.count(instr)) {
-      slot_[instr] = PlainSlot(instr->operand(0));  // A row-major reshape is the same bytes.
-      continue;
-    }
-    if (!slot_.count(instr)) {
-      slot_[instr] = NewSlot({Slot::Kind::kTemp, 0, 0, static_cast<size_t>(hlo::ShapeUtil::ByteSizeOf(instr->shape()))});
-    }
-    if (hlo::ShapeUtil::ElementsIn(instr->shape()) == 0) continue;
-    const std::string name = absl::StrCat("kiln_k", kernels.size());
-    std::vector<const Instruction*> outs = {instr};
-    EnsurePlainReads(instr);
-    KILN_RETURN_IF_ERROR(Annotate(emitter.EmitLoopKernel(name, outs), absl::StrCat("emitting ", instr->ToString())));
-    auto thunk = std::make_unique<KernelThunk>(name);
-    kernels.push_back(thunk.get());
-    std::set<int> reads;
-    CollectReads(instr, reads);
-    AddThunk(std::move(thunk), SlotOf(instr), reads);
+    KILN_RETURN_IF_ERROR(EmitLoopKernel(instr, emitter, kernels));
   }
   for (const auto& [result_slot, value] : result_copies) {
     const int src = PlainSlot(value);
@@ -984,6 +817,12 @@ class CpuBackend : public Backend {
     switch (instr.opcode()) {
       case Opcode::kConvolution: return ConvSupported(instr);
       case Opcode::kDot: return DotSupported(instr);
+      case Opcode::kFusion: {
+        for (const Instruction* i : instr.fused_computation()->instructions()) {
+          if (!IsOpSupported(*i)) return false;
+        }
+        return true;
+      }
       default: return cpu::EmitterSupports(instr);
     }
   }
@@ -1000,6 +839,10 @@ class CpuBackend : public Backend {
             "'; the JIT should leave it to the runtime kernels (check Backend::IsOpSupported)"));
       }
     }
+    hlo::PipelineOptions pipeline_options;
+    std::unique_ptr<hlo::Pipeline> pipeline = cpu::BuildCpuPipeline(pipeline_options);
+    KILN_RETURN_IF_ERROR(Annotate(pipeline->Run(module.get()).status(),
+                                  absl::StrCat("running the cpu pipeline on module '", module->name(), "'")));
     Planner planner(options_, options);
     return planner.Run(std::move(module));
   }

@@ -85,6 +85,7 @@ absl::StatusOr<Literal> EvalInstruction(const hlo::Instruction& instr, Operands 
     case Opcode::kGetTupleElement:
       return ops[0]->tuple_elements()[instr.tuple_index()];
     case Opcode::kCall:
+    case Opcode::kFusion:
       return EvaluateComputation(*instr.to_apply(), ops);
     case Opcode::kWhile: {
       const hlo::Computation& cond = *instr.called_computations()[0];

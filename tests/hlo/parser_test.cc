@@ -199,5 +199,51 @@ TEST(ParserTest, VerifierRefusesCallsFromOpcodesThatCallNothing) {
   EXPECT_THAT(v.message(), HasSubstr("parameter does not call computations, but calls 1"));
 }
 
+
+// A fusion prints and parses back as `kind=..., calls=...`; the verifier checks that a kOutput
+// fusion computes exactly one contraction, and the parser names an unknown kind.
+TEST(ParserTest, FusionRoundTripsAndIsVerified) {
+  constexpr const char* kText = R"(HloModule m
+
+fused {
+  a = f32[4] parameter(0)
+  b = f32[4] parameter(1)
+  ROOT s = f32[4] add(a, b)
+}
+
+ENTRY main {
+  x = f32[4] parameter(0)
+  y = f32[4] parameter(1)
+  ROOT f = f32[4] fusion(x, y), kind=KIND, calls=fused
+}
+)";
+  auto with_kind = [&](std::string_view kind) {
+    std::string text = kText;
+    text.replace(text.find("KIND"), 4, kind);
+    return ParseModule(text);
+  };
+  absl::StatusOr<std::unique_ptr<Module>> m = with_kind("kLoop");
+  ASSERT_TRUE(m.ok()) << m.status();
+  ASSERT_TRUE(VerifyModule(**m).ok()) << VerifyModule(**m);
+  const Instruction* f = (*m)->entry_computation()->root_instruction();
+  EXPECT_EQ(f->fusion_kind(), FusionKind::kLoop);
+  EXPECT_EQ(f->fused_computation()->name(), "fused");
+  std::string printed = (*m)->ToString();
+  EXPECT_NE(printed.find("%y), kind=kLoop, calls=%fused"), std::string::npos) << printed;
+  absl::StatusOr<std::unique_ptr<Module>> again = ParseModule(printed);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ((*again)->ToString(), printed);
+
+  absl::StatusOr<std::unique_ptr<Module>> output = with_kind("kOutput");
+  ASSERT_TRUE(output.ok()) << output.status();
+  absl::Status v = VerifyModule(**output);
+  ASSERT_FALSE(v.ok());
+  EXPECT_THAT(v.message(), HasSubstr("kOutput fusion computes 0 convolutions or dots"));
+
+  absl::StatusOr<std::unique_ptr<Module>> bad = with_kind("kInput");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("unknown fusion kind 'kInput'"));
+}
+
 }  // namespace
 }  // namespace kiln::hlo

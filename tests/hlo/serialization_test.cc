@@ -114,6 +114,15 @@ ENTRY main {
 
 constexpr const char* kContractions = R"(HloModule contractions
 
+fused_dot_bias {
+  x = f32[3,4] parameter(0)
+  w = f32[4,5] parameter(1)
+  bias = f32[5] parameter(2)
+  d = f32[3,5] dot(x, w), lhs_contracting_dims={1}, rhs_contracting_dims={0}
+  bb = f32[3,5] broadcast(bias), dimensions={1}
+  ROOT r = f32[3,5] add(d, bb)
+}
+
 ENTRY main {
   a = f32[2,3,4] parameter(0)
   b = f32[2,4,5] parameter(1)
@@ -126,7 +135,11 @@ ENTRY main {
   dilated = f32[1,4,8,3] convolution(in, k2), window={size=3x3 pad=0_1x2_0 lhs_dilate=2x1 rhs_dilate=1x2}, dim_labels=bf01_oi01->bf01
   nhwc = f32[1,3,3,4] convolution(in, k2), window={size=3x3 stride=2x2 pad=1_1x1_1 rhs_reversal=1x0}, dim_labels=bf01_oi01->b01f
   grouped = f32[1,4,3,3] convolution(in2, k2), window={size=3x3}, dim_labels=bf01_oi01->bf01, batch_group_count=2
-  ROOT out = (f32[2,3,5], f32[1,4,3,3], f32[1,4,8,3]) tuple(dot, conv, dilated)
+  x = f32[3,4] parameter(6)
+  w = f32[4,5] parameter(7)
+  bias = f32[5] parameter(8)
+  fused = f32[3,5] fusion(x, w, bias), kind=kOutput, calls=fused_dot_bias
+  ROOT out = (f32[2,3,5], f32[1,4,3,3], f32[1,4,8,3], f32[3,5]) tuple(dot, conv, dilated, fused)
 }
 )";
 
@@ -226,6 +239,13 @@ unused {
   ROOT nu = f32[] negate(u)
 }
 
+fused_loop {
+  a = f32[2] parameter(0)
+  b = f32[2] parameter(1)
+  s = f32[2] add(a, b)
+  ROOT m = f32[2] multiply(s, b)
+}
+
 callee {
   x = f32[2] parameter(0)
   y = f32[2] parameter(1)
@@ -244,7 +264,8 @@ ENTRY main {
   c1 = f32[2] conditional(p, v, wv), true_computation=double, false_computation=negb
   c2 = f32[2] conditional(k, v, wv, v), branch_computations={double, negb, double}
   called = f32[2] call(c1, c2), to_apply=callee
-  ROOT out = (f32[2], (s32[], f32[2])) tuple(called, w)
+  fused = f32[2] fusion(called, v), kind=kLoop, calls=fused_loop
+  ROOT out = (f32[2], (s32[], f32[2])) tuple(fused, w)
 }
 )";
 
@@ -389,6 +410,7 @@ TEST(SerializationTest, AttributesSurviveExactly) {
         EXPECT_EQ(ia[i]->parameter_number(), ib[i]->parameter_number());
         EXPECT_EQ(ia[i]->custom_call_target(), ib[i]->custom_call_target());
         EXPECT_EQ(ia[i]->backend_config(), ib[i]->backend_config());
+        EXPECT_EQ(ia[i]->fusion_kind(), ib[i]->fusion_kind()) << ia[i]->name();
         ASSERT_EQ(ia[i]->called_computations().size(), ib[i]->called_computations().size());
         for (size_t k = 0; k < ia[i]->called_computations().size(); ++k) {
           EXPECT_EQ(ia[i]->called_computations()[k]->name(),

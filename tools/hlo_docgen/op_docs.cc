@@ -35,6 +35,13 @@ add_T {
   ROOT s = $T[] add(a, b)
 }
 )";
+constexpr std::string_view kFusedAddMul = R"(fused_T {
+  a = $T[4] parameter(0)
+  b = $T[4] parameter(1)
+  s = $T[4] add(a, b)
+  ROOT m = $T[4] multiply(s, b)
+}
+)";
 constexpr std::string_view kWhile = R"(cond_T {
   s = $T[4] parameter(0)
   ROOT f = pred[] constant(false)
@@ -328,6 +335,12 @@ op = $T[4] map(x, y), dimensions={0}, to_apply=add_T)"},
      kAdd, R"(x = $T[] parameter(0)
 y = $T[] parameter(1)
 op = $T[] call(x, y), to_apply=add_T)"},
+    {Opcode::kFusion, "`calls`'s result shape; arguments match its parameters. `kind=kLoop` "
+     "(elementwise work over the result's index space) or `kind=kOutput` (one convolution or dot "
+     "and its epilogue). Backends' fusion passes emit it; frontends do not.",
+     kFusedAddMul, R"(x = $T[4] parameter(0)
+y = $T[4] parameter(1)
+op = $T[4] fusion(x, y), kind=kLoop, calls=fused_T)"},
     {Opcode::kWhile, "init, condition parameter, body parameter and body result share one shape; "
      "condition returns pred[].",
      kWhile, R"(x = $T[4] parameter(0)

@@ -102,6 +102,15 @@ enum class ComparisonType : uint8_t { kDefault, kFloat, kTotalOrder, kSigned, kU
 std::string_view ComparisonTypeString(ComparisonType type);  // "", "FLOAT", "TOTALORDER", ...
 absl::StatusOr<ComparisonType> ParseComparisonType(std::string_view text);
 
+// kFusion: what a backend emits for the fused computation (XLA's kinds). kLoop: one loop nest over
+// the root's elements that computes every fused instruction inline (elementwise ops, index ops, a
+// reduction at the root). kOutput: a library contraction (convolution or dot) whose result passes
+// through the rest of the fused computation (bias add, clamps, one residual add) before it is
+// stored. The fused computation's parameters are the fusion's operands, in order.
+enum class FusionKind : uint8_t { kLoop, kOutput };
+std::string_view FusionKindString(FusionKind kind);  // "kLoop", "kOutput"
+absl::StatusOr<FusionKind> ParseFusionKind(std::string_view text);
+
 enum class RandomAlgorithm : uint8_t { kDefault, kThreeFry, kPhilox };
 std::string_view RandomAlgorithmString(RandomAlgorithm algorithm);  // "rng_default", ...
 
@@ -231,6 +240,11 @@ class Instruction {
   }
   Computation* to_apply() const { return called_computations_.at(0); }
 
+  // kFusion: {fused computation}, printed `kind=kLoop, calls=%fused_computation`.
+  FusionKind fusion_kind() const { return fusion_kind_; }
+  void set_fusion_kind(FusionKind k) { fusion_kind_ = k; }
+  Computation* fused_computation() const { return called_computations_.at(0); }
+
   // kConstant.
   const Literal& literal() const { return literal_; }
   void set_literal(Literal literal) { literal_ = std::move(literal); }
@@ -326,6 +340,7 @@ class Instruction {
   int64_t feature_index_ = 0;
   bool is_stable_ = false;
   RandomAlgorithm rng_algorithm_ = RandomAlgorithm::kDefault;
+  FusionKind fusion_kind_ = FusionKind::kLoop;
   QuantizationParams quantization_;
   std::string custom_call_target_;
   std::string backend_config_;

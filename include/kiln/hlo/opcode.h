@@ -90,6 +90,7 @@ namespace kiln::hlo {
   V(kMap, "map", -1)                                                 \
   /* Control flow and tuples. */                                     \
   V(kCall, "call", -1)                                               \
+  V(kFusion, "fusion", -1)                                           \
   V(kWhile, "while", 1)                                              \
   V(kConditional, "conditional", -1)                                 \
   V(kTuple, "tuple", -1)                                             \
