@@ -1,0 +1,240 @@
+// Lowerings of the neural-network layers: convolution, pooling, batch normalization, softmax.
+#include "jit/lower_internal.h"
+
+#include <algorithm>
+#include <cstddef>
+#include <limits>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "kiln/support/status.h"
+
+namespace kiln::jit::lowering {
+namespace {
+
+// Per spatial dimension: explicit pads, or those that auto_pad implies.
+struct SpatialWindow {
+  std::vector<int64_t> kernel, strides, dilations;
+  std::vector<hlo::PaddingPair> padding;
+};
+
+absl::StatusOr<SpatialWindow> ReadWindow(LowerContext& ctx, const std::vector<int64_t>& input_dims,
+                                         std::vector<int64_t> kernel) {
+  const Node& node = ctx.node();
+  const size_t n = input_dims.size() - 2;
+  SpatialWindow w;
+  w.kernel = std::move(kernel);
+  if (w.kernel.size() != n) {
+    return ctx.Error(absl::StrCat("kernel has ", w.kernel.size(), " spatial dims, input has ", n));
+  }
+  KILN_ASSIGN_OR_RETURN(w.strides, node.GetInts("strides", std::vector<int64_t>(n, 1)));
+  KILN_ASSIGN_OR_RETURN(w.dilations, node.GetInts("dilations", std::vector<int64_t>(n, 1)));
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> pads, node.GetInts("pads", std::vector<int64_t>(2 * n, 0)));
+  KILN_ASSIGN_OR_RETURN(std::string auto_pad, node.GetString("auto_pad", std::string("NOTSET")));
+  if (w.strides.size() != n || w.dilations.size() != n || pads.size() != 2 * n) {
+    return ctx.Error("strides, dilations or pads do not match the number of spatial dims");
+  }
+  for (size_t i = 0; i < n; ++i) {
+    int64_t in = input_dims[2 + i];
+    int64_t extent = (w.kernel[i] - 1) * w.dilations[i] + 1;
+    if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+      int64_t out = (in + w.strides[i] - 1) / w.strides[i];
+      int64_t total = std::max<int64_t>(0, (out - 1) * w.strides[i] + extent - in);
+      int64_t small = total / 2;
+      w.padding.push_back(auto_pad == "SAME_UPPER" ? hlo::PaddingPair{small, total - small}
+                                                   : hlo::PaddingPair{total - small, small});
+    } else if (auto_pad == "VALID") {
+      w.padding.push_back({0, 0});
+    } else if (auto_pad == "NOTSET" || auto_pad.empty()) {
+      w.padding.push_back({pads[i], pads[n + i]});
+    } else {
+      return ctx.Error(absl::StrCat("unknown auto_pad '", auto_pad, "'"));
+    }
+  }
+  return w;
+}
+
+// Output extent of a pooling window along one dim, with ONNX's ceil_mode.
+int64_t PoolOutput(int64_t padded, int64_t extent, int64_t stride, bool ceil_mode) {
+  int64_t span = padded - extent;
+  return (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
+}
+
+// softmax along `axis` of x.
+Op SoftmaxAlong(hlo::Builder& b, Op x, int64_t axis) {
+  std::vector<int64_t> kept;
+  for (int64_t i = 0; i < Rank(x); ++i) {
+    if (i != axis) kept.push_back(i);
+  }
+  Op max = b.Reduce(x, b.ConstantR0<float>(-std::numeric_limits<float>::infinity()),
+                    b.ScalarComputation(hlo::Opcode::kMaximum, PrimitiveType::F32), {axis});
+  Op e = b.Exp(b.Sub(x, max, kept));
+  Op sum = b.Reduce(e, b.ConstantR0<float>(0.0f), b.ScalarComputation(hlo::Opcode::kAdd, PrimitiveType::F32),
+                    {axis});
+  return b.Div(e, sum, kept);
+}
+
+}  // namespace
+
+absl::Status LowerConv(LowerContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
+  KILN_ASSIGN_OR_RETURN(Op w, ctx.input(1));
+  if (Rank(x) < 3 || Rank(w) != Rank(x)) return ctx.Error("Conv needs input and weights of equal rank >= 3");
+  const Node& node = ctx.node();
+  KILN_ASSIGN_OR_RETURN(int64_t group, node.GetInt("group", 1));
+  std::vector<int64_t> kernel(DimsOf(w).begin() + 2, DimsOf(w).end());
+  KILN_ASSIGN_OR_RETURN(SpatialWindow win, ReadWindow(ctx, DimsOf(x), kernel));
+  hlo::Builder& b = ctx.b();
+  Op y = b.ConvGeneralDilated(x, w, win.strides, win.padding, {}, win.dilations,
+                              hlo::ConvolutionDimensionNumbers::Nchw(Rank(x) - 2), group);
+  if (ctx.has_input(2)) {
+    KILN_ASSIGN_OR_RETURN(Op bias, ctx.input(2));
+    y = b.Add(y, bias, {1});
+  }
+  ctx.set_output(0, y);
+  return absl::OkStatus();
+}
+
+absl::Status LowerMaxPool(LowerContext& ctx) {
+  const Node& node = ctx.node();
+  if (node.outputs.size() > 1 && !node.outputs[1].empty()) {
+    return ctx.Unimplemented("MaxPool's Indices output");
+  }
+  KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> kernel, node.GetInts("kernel_shape"));
+  KILN_ASSIGN_OR_RETURN(SpatialWindow win, ReadWindow(ctx, DimsOf(x), kernel));
+  KILN_ASSIGN_OR_RETURN(int64_t ceil_mode, node.GetInt("ceil_mode", 0));
+  const std::vector<int64_t>& d = DimsOf(x);
+  std::vector<int64_t> window = {1, 1}, strides = {1, 1}, dilations = {1, 1};
+  std::vector<hlo::PaddingPair> padding = {{0, 0}, {0, 0}};
+  for (size_t i = 0; i < kernel.size(); ++i) {
+    int64_t extent = (kernel[i] - 1) * win.dilations[i] + 1;
+    int64_t padded = d[2 + i] + win.padding[i].first + win.padding[i].second;
+    int64_t out = PoolOutput(padded, extent, win.strides[i], ceil_mode != 0);
+    // As ONNX (and the MaxPool kernel): a last ceil_mode window that would start in the end
+    // padding is dropped.
+    if (ceil_mode != 0 && (out - 1) * win.strides[i] >= d[2 + i] + win.padding[i].first) --out;
+    // ceil_mode's last window may start inside the padded input and run past it: pad more with
+    // -inf, which max ignores.
+    int64_t needed = (out - 1) * win.strides[i] + extent;
+    window.push_back(kernel[i]);
+    strides.push_back(win.strides[i]);
+    dilations.push_back(win.dilations[i]);
+    padding.push_back({win.padding[i].first, win.padding[i].second + std::max<int64_t>(0, needed - padded)});
+  }
+  hlo::Builder& b = ctx.b();
+  Op init = b.ConstantR0<float>(-std::numeric_limits<float>::infinity());
+  Op xs[] = {x};
+  Op inits[] = {init};
+  ctx.set_output(0, b.ReduceWindow(xs, inits, b.ScalarComputation(hlo::Opcode::kMaximum, PrimitiveType::F32),
+                                   window, strides, {}, dilations, padding));
+  return absl::OkStatus();
+}
+
+absl::Status LowerAveragePool(LowerContext& ctx) {
+  const Node& node = ctx.node();
+  KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> kernel, node.GetInts("kernel_shape"));
+  KILN_ASSIGN_OR_RETURN(SpatialWindow win, ReadWindow(ctx, DimsOf(x), kernel));
+  KILN_ASSIGN_OR_RETURN(int64_t ceil_mode, node.GetInt("ceil_mode", 0));
+  KILN_ASSIGN_OR_RETURN(int64_t count_include_pad, node.GetInt("count_include_pad", 0));
+  if (ceil_mode != 0) return ctx.Unimplemented("AveragePool with ceil_mode=1");
+  const std::vector<int64_t>& d = DimsOf(x);
+  const size_t n = kernel.size();
+  std::vector<int64_t> window = {1, 1}, strides = {1, 1}, dilations = {1, 1};
+  std::vector<hlo::PaddingPair> padding = {{0, 0}, {0, 0}};
+  // Per spatial dim, how many window taps fall inside the input (or inside the padded input).
+  std::vector<std::vector<int64_t>> counts(n);
+  for (size_t i = 0; i < n; ++i) {
+    int64_t extent = (kernel[i] - 1) * win.dilations[i] + 1;
+    auto [lo, hi] = win.padding[i];
+    int64_t out = PoolOutput(d[2 + i] + lo + hi, extent, win.strides[i], false);
+    for (int64_t o = 0; o < out; ++o) {
+      int64_t start = o * win.strides[i] - lo, count = 0;
+      for (int64_t k = 0; k < kernel[i]; ++k) {
+        int64_t pos = start + k * win.dilations[i];
+        bool inside = count_include_pad ? (pos >= -lo && pos < d[2 + i] + hi) : (pos >= 0 && pos < d[2 + i]);
+        count += inside ? 1 : 0;
+      }
+      counts[i].push_back(count);
+    }
+    window.push_back(kernel[i]);
+    strides.push_back(win.strides[i]);
+    dilations.push_back(win.dilations[i]);
+    padding.push_back(win.padding[i]);
+  }
+  hlo::Builder& b = ctx.b();
+  Op xs[] = {x};
+  Op inits[] = {b.ConstantR0<float>(0.0f)};
+  Op sum = b.ReduceWindow(xs, inits, b.ScalarComputation(hlo::Opcode::kAdd, PrimitiveType::F32), window,
+                          strides, {}, dilations, padding);
+  // Divide by the tap counts, a constant of the spatial output shape broadcast over N and C.
+  std::vector<int64_t> out_dims;
+  for (size_t i = 0; i < n; ++i) out_dims.push_back(static_cast<int64_t>(counts[i].size()));
+  std::vector<float> divisor(NumElements(out_dims));
+  for (int64_t flat = 0; flat < static_cast<int64_t>(divisor.size()); ++flat) {
+    int64_t rest = flat, product = 1;
+    for (size_t i = n; i-- > 0;) {
+      product *= counts[i][rest % out_dims[i]];
+      rest /= out_dims[i];
+    }
+    divisor[flat] = static_cast<float>(std::max<int64_t>(product, 1));
+  }
+  std::vector<int64_t> spatial_mapping;
+  for (size_t i = 0; i < n; ++i) spatial_mapping.push_back(static_cast<int64_t>(2 + i));
+  Op div = b.ConstantLiteral(hlo::Literal::CreateFromVector<float>(out_dims, divisor));
+  ctx.set_output(0, b.Div(sum, div, spatial_mapping));
+  return absl::OkStatus();
+}
+
+absl::Status LowerGlobalAveragePool(LowerContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
+  if (Rank(x) < 3) return ctx.Error("GlobalAveragePool needs rank >= 3");
+  std::vector<int64_t> spatial;
+  for (int64_t i = 2; i < Rank(x); ++i) spatial.push_back(i);
+  ctx.set_output(0, MeanOver(ctx.b(), x, spatial, true));
+  return absl::OkStatus();
+}
+
+absl::Status LowerBatchNormalization(LowerContext& ctx) {
+  const Node& node = ctx.node();
+  for (size_t i = 1; i < node.outputs.size(); ++i) {
+    if (!node.outputs[i].empty()) return ctx.Unimplemented("BatchNormalization's training outputs");
+  }
+  KILN_ASSIGN_OR_RETURN(int64_t training, node.GetInt("training_mode", 0));
+  if (training) return ctx.Unimplemented("BatchNormalization with training_mode=1");
+  KILN_ASSIGN_OR_RETURN(float epsilon, node.GetFloat("epsilon", 1e-5f));
+  KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
+  KILN_ASSIGN_OR_RETURN(Op scale, ctx.input(1));
+  KILN_ASSIGN_OR_RETURN(Op bias, ctx.input(2));
+  KILN_ASSIGN_OR_RETURN(Op mean, ctx.input(3));
+  KILN_ASSIGN_OR_RETURN(Op var, ctx.input(4));
+  if (Rank(x) < 2) return ctx.Error("BatchNormalization needs rank >= 2");
+  hlo::Builder& b = ctx.b();
+  // y = (x - mean) / sqrt(var + epsilon) * scale + bias, per channel (dim 1).
+  Op inv = b.Div(scale, b.Sqrt(b.Add(var, b.ConstantR0<float>(epsilon))));
+  Op centered = b.Sub(x, mean, {1});
+  ctx.set_output(0, b.Add(b.Mul(centered, inv, {1}), bias, {1}));
+  return absl::OkStatus();
+}
+
+absl::Status LowerSoftmax(LowerContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
+  KILN_ASSIGN_OR_RETURN(int64_t coerce_2d, ctx.node().GetInt("coerce_2d", 0));
+  KILN_ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", coerce_2d ? 1 : -1));
+  KILN_ASSIGN_OR_RETURN(int64_t axis, NormalizeAxis(ctx, axis_attr, std::max<int64_t>(Rank(x), 1)));
+  hlo::Builder& b = ctx.b();
+  if (Rank(x) == 0) return ctx.Error("Softmax needs rank >= 1");
+  if (!coerce_2d) {
+    ctx.set_output(0, SoftmaxAlong(b, x, axis));
+    return absl::OkStatus();
+  }
+  // Opset < 13: softmax of the input flattened to 2-D at `axis`.
+  int64_t outer = 1, inner = 1;
+  for (int64_t i = 0; i < Rank(x); ++i) (i < axis ? outer : inner) *= DimsOf(x)[i];
+  Op y = SoftmaxAlong(b, b.Reshape(x, {outer, inner}), 1);
+  ctx.set_output(0, b.Reshape(y, DimsOf(x)));
+  return absl::OkStatus();
+}
+
+}  // namespace kiln::jit::lowering

@@ -1,0 +1,141 @@
+// Lowerings of the ops that move or name data without arithmetic: Reshape, Flatten, Transpose,
+// Concat, Pad, Identity, Constant.
+#include "jit/lower_internal.h"
+
+#include <cstddef>
+#include <optional>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "kiln/support/status.h"
+
+namespace kiln::jit::lowering {
+
+absl::Status LowerReshape(LowerContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
+  std::vector<int64_t> target;
+  if (ctx.has_input(1)) {
+    KILN_ASSIGN_OR_RETURN(target, ctx.constant_ints(1));
+  } else {
+    KILN_ASSIGN_OR_RETURN(target, ctx.node().GetInts("shape"));  // Opset < 5.
+  }
+  KILN_ASSIGN_OR_RETURN(int64_t allow_zero, ctx.node().GetInt("allowzero", 0));
+  const std::vector<int64_t>& in = DimsOf(x);
+  int64_t known = 1, infer = -1;
+  for (size_t i = 0; i < target.size(); ++i) {
+    if (target[i] == 0 && !allow_zero) {
+      if (i >= in.size()) return ctx.Error("shape copies a dim (0) past the input's rank");
+      target[i] = in[i];
+    }
+    if (target[i] == -1) {
+      if (infer >= 0) return ctx.Error("shape has more than one -1");
+      infer = static_cast<int64_t>(i);
+      continue;
+    }
+    if (target[i] < 0) return ctx.Error(absl::StrCat("shape has negative dim ", target[i]));
+    known *= target[i];
+  }
+  const int64_t total = NumElements(in);
+  if (infer >= 0) {
+    if (known == 0 || total % known != 0) {
+      return ctx.Error(absl::StrCat("cannot reshape ", DimsToString(in), " to ", DimsToString(target)));
+    }
+    target[infer] = total / known;
+  }
+  if (NumElements(target) != total) {
+    return ctx.Error(absl::StrCat("cannot reshape ", DimsToString(in), " to ", DimsToString(target)));
+  }
+  ctx.set_output(0, ctx.b().Reshape(x, target));
+  return absl::OkStatus();
+}
+
+absl::Status LowerFlatten(LowerContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
+  KILN_ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", 1));
+  const int64_t rank = Rank(x);
+  if (axis_attr < -rank || axis_attr > rank) return ctx.Error(absl::StrCat("axis ", axis_attr, " out of range"));
+  int64_t axis = axis_attr < 0 ? axis_attr + rank : axis_attr;
+  int64_t outer = 1, inner = 1;
+  for (int64_t i = 0; i < rank; ++i) (i < axis ? outer : inner) *= DimsOf(x)[i];
+  ctx.set_output(0, ctx.b().Reshape(x, {outer, inner}));
+  return absl::OkStatus();
+}
+
+absl::Status LowerConcat(LowerContext& ctx) {
+  std::vector<Op> parts;
+  for (int i = 0; i < ctx.node().num_inputs(); ++i) {
+    if (!ctx.has_input(i)) continue;
+    KILN_ASSIGN_OR_RETURN(Op x, ctx.input(i));
+    parts.push_back(x);
+  }
+  if (parts.empty()) return ctx.Error("Concat needs at least one input");
+  KILN_ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis"));
+  KILN_ASSIGN_OR_RETURN(int64_t axis, NormalizeAxis(ctx, axis_attr, Rank(parts[0])));
+  ctx.set_output(0, ctx.b().ConcatInDim(parts, axis));
+  return absl::OkStatus();
+}
+
+absl::Status LowerTranspose(LowerContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
+  std::vector<int64_t> reversed;
+  for (int64_t i = Rank(x) - 1; i >= 0; --i) reversed.push_back(i);
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> perm, ctx.node().GetInts("perm", reversed));
+  ctx.set_output(0, ctx.b().Transpose(x, perm));
+  return absl::OkStatus();
+}
+
+absl::Status LowerIdentity(LowerContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
+  Value v{x, std::nullopt};
+  if (absl::StatusOr<Tensor> c = ctx.constant(0); c.ok()) v.constant = *c;
+  ctx.set_output(0, std::move(v));
+  return absl::OkStatus();
+}
+
+absl::Status LowerConstant(LowerContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(Tensor t, ctx.node().GetTensor("value"));
+  KILN_ASSIGN_OR_RETURN(Op op, ConstantFromTensor(ctx.b(), t));
+  ctx.set_output(0, Value{op, t});
+  return absl::OkStatus();
+}
+
+absl::Status LowerPad(LowerContext& ctx) {
+  const Node& node = ctx.node();
+  KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
+  KILN_ASSIGN_OR_RETURN(std::string mode, node.GetString("mode", std::string("constant")));
+  if (mode != "constant") return ctx.Unimplemented(absl::StrCat("Pad mode '", mode, "'"));
+  std::vector<int64_t> pads;
+  float value = 0.0f;
+  if (ctx.has_input(1)) {
+    KILN_ASSIGN_OR_RETURN(pads, ctx.constant_ints(1));
+    if (ctx.has_input(2)) {
+      KILN_ASSIGN_OR_RETURN(value, ctx.constant_scalar(2));
+    }
+  } else {
+    KILN_ASSIGN_OR_RETURN(pads, node.GetInts("pads"));  // Opset < 11.
+    KILN_ASSIGN_OR_RETURN(value, node.GetFloat("value", 0.0f));
+  }
+  const int64_t rank = Rank(x);
+  std::vector<int64_t> axes;
+  if (ctx.has_input(3)) {
+    KILN_ASSIGN_OR_RETURN(std::vector<int64_t> raw, ctx.constant_ints(3));
+    for (int64_t a : raw) {
+      KILN_ASSIGN_OR_RETURN(int64_t axis, NormalizeAxis(ctx, a, rank));
+      axes.push_back(axis);
+    }
+  } else {
+    for (int64_t i = 0; i < rank; ++i) axes.push_back(i);
+  }
+  if (pads.size() != 2 * axes.size()) {
+    return ctx.Error(absl::StrCat("pads has ", pads.size(), " values for ", axes.size(), " axes"));
+  }
+  hlo::PaddingConfig config(rank);
+  for (size_t i = 0; i < axes.size(); ++i) {
+    config[axes[i]].edge_padding_low = pads[i];
+    config[axes[i]].edge_padding_high = pads[axes.size() + i];
+  }
+  ctx.set_output(0, ctx.b().Pad(x, ctx.b().ConstantR0<float>(value), config));
+  return absl::OkStatus();
+}
+
+}  // namespace kiln::jit::lowering
