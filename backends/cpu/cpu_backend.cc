@@ -840,6 +840,7 @@ class CpuBackend : public Backend {
       }
     }
     hlo::PipelineOptions pipeline_options;
+    pipeline_options.dump_to = options.dump_to;  // The module after every pass that changed it.
     std::unique_ptr<hlo::Pipeline> pipeline = cpu::BuildCpuPipeline(pipeline_options);
     KILN_RETURN_IF_ERROR(Annotate(pipeline->Run(module.get()).status(),
                                   absl::StrCat("running the cpu pipeline on module '", module->name(), "'")));

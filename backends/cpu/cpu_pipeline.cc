@@ -7,6 +7,7 @@ namespace kiln::cpu {
 
 std::unique_ptr<hlo::Pipeline> BuildCpuPipeline(hlo::PipelineOptions options) {
   auto pipeline = std::make_unique<hlo::Pipeline>("cpu", options);
+  hlo::AddTargetIndependentPasses(*pipeline);
   hlo::LayoutAssignmentOptions layout;
   layout.propagate = false;
   pipeline->AddPass<hlo::LayoutAssignment>(layout);

@@ -195,39 +195,6 @@ absl::StatusOr<Rewrite> CopyIdentity(Instruction* i) {
   return kNoMatch;
 }
 
-// reshape(x) to x's own dimensions -> x.
-absl::StatusOr<Rewrite> ReshapeIdentity(Instruction* i) {
-  if (SameDims(i, i->operand(0))) return Existing(i->operand(0));
-  return kNoMatch;
-}
-
-// reshape chain -> one(x).
-absl::StatusOr<Rewrite> ReshapeReshape(Instruction* i) {
-  if (i->operand(0)->opcode() != Opcode::kReshape) return kNoMatch;
-  KILN_ASSIGN_OR_RETURN(Instruction* r, passes_internal::MakeReshape(
-      i->parent(), i->operand(0)->operand(0), i->shape().dimensions()));
-  return New(r);
-}
-
-// transpose(x, identity) -> x.
-absl::StatusOr<Rewrite> TransposeIdentity(Instruction* i) {
-  if (IsIdentityPermutation(i->dimensions())) return Existing(i->operand(0));
-  return kNoMatch;
-}
-
-// transpose(transpose(x, p), q) -> transpose(x, p o q).
-absl::StatusOr<Rewrite> TransposeTranspose(Instruction* i) {
-  const Instruction* inner = i->operand(0);
-  if (inner->opcode() != Opcode::kTranspose) return kNoMatch;
-  // Result dim k = inner dim q[k] = x dim p[q[k]].
-  std::vector<int64_t> composed;
-  for (int64_t q : i->dimensions()) composed.push_back(inner->dimensions(q));
-  if (IsIdentityPermutation(composed)) return Existing(inner->operand(0));
-  KILN_ASSIGN_OR_RETURN(Instruction* t, passes_internal::MakeTranspose(
-      i->parent(), inner->operand(0), composed));
-  return New(t);
-}
-
 // broadcast(x) to x's own dimensions with dimensions={0,1,...} -> x.
 absl::StatusOr<Rewrite> BroadcastIdentity(Instruction* i) {
   if (SameDims(i, i->operand(0)) && IsIdentityPermutation(i->dimensions())) {
@@ -302,10 +269,6 @@ const Rule kRules[] = {
     {"select-constant", Opcode::kSelect, SelectConstant},            // select(true, a, b) -> a
     {"convert-identity", Opcode::kConvert, ConvertIdentity},         // convert(x) to its type -> x
     {"copy-identity", Opcode::kCopy, CopyIdentity},                  // copy(x) to its layout -> x
-    {"reshape-identity", Opcode::kReshape, ReshapeIdentity},         // reshape(x) to its dims -> x
-    {"reshape-reshape", Opcode::kReshape, ReshapeReshape},           // reshape chain -> one
-    {"transpose-identity", Opcode::kTranspose, TransposeIdentity},   // transpose(x, {0,1,..}) -> x
-    {"transpose-transpose", Opcode::kTranspose, TransposeTranspose}, // transpose chain -> one
     {"broadcast-identity", Opcode::kBroadcast, BroadcastIdentity},   // broadcast to its dims -> x
     {"broadcast-broadcast", Opcode::kBroadcast, BroadcastBroadcast}, // bcast(bcast(x)) -> bcast(x)
     {"slice-identity", Opcode::kSlice, SliceIdentity},               // slice of all of x -> x
@@ -324,33 +287,28 @@ std::vector<std::string_view> AlgebraicSimplifier::RuleNames() {
 }
 
 absl::StatusOr<bool> AlgebraicSimplifier::Run(Module* module) {
-  bool changed_any = false;
-  for (int sweep = 0; sweep < options_.max_sweeps; ++sweep) {
-    bool changed = false;
-    for (Computation* c : module->MakeComputationPostOrder()) {
-      for (Instruction* instr : c->MakeInstructionPostOrder()) {
-        // Dead instructions are DCE's business; rewriting them would only add more.
-        if (instr->user_count() == 0 && instr != c->root_instruction()) continue;
-        for (const Rule& rule : kRules) {
-          if (rule.opcode != instr->opcode()) continue;
-          absl::StatusOr<Rewrite> r = rule.rewrite(instr);
-          if (!r.ok()) {
-            return Annotate(r.status(), internal::Cat("rule ", rule.name, " on %", instr->name()));
-          }
-          if (r->replacement == nullptr) continue;
-          KILN_ASSIGN_OR_RETURN(bool replaced, passes_internal::ReplaceInstruction(
-                                              instr, r->replacement, r->is_new));
-          if (replaced) {
-            changed = true;
-            break;  // `instr` is gone.
-          }
+  bool changed = false;
+  for (Computation* c : module->MakeComputationPostOrder()) {
+    for (Instruction* instr : c->MakeInstructionPostOrder()) {
+      // Dead instructions are DCE's business; rewriting them would only add more.
+      if (instr->user_count() == 0 && instr != c->root_instruction()) continue;
+      for (const Rule& rule : kRules) {
+        if (rule.opcode != instr->opcode()) continue;
+        absl::StatusOr<Rewrite> r = rule.rewrite(instr);
+        if (!r.ok()) {
+          return Annotate(r.status(), internal::Cat("rule ", rule.name, " on %", instr->name()));
+        }
+        if (r->replacement == nullptr) continue;
+        KILN_ASSIGN_OR_RETURN(bool replaced, passes_internal::ReplaceInstruction(
+                                                 instr, r->replacement, r->is_new));
+        if (replaced) {
+          changed = true;
+          break;  // `instr` is gone.
         }
       }
     }
-    changed_any |= changed;
-    if (!changed) break;
   }
-  return changed_any;
+  return changed;
 }
 
 }  // namespace kiln::hlo

@@ -52,12 +52,20 @@ absl::StatusOr<std::unique_ptr<Pass>> CreatePass(std::string_view name) {
 }
 
 absl::StatusOr<std::unique_ptr<Pipeline>> CreatePipeline(std::string_view pass_list,
-                                                         PipelineOptions options) {
+                                                         PipelineOptions options,
+                                                         int fixed_point_iterations) {
   if (pass_list.empty()) {
     return absl::InvalidArgumentError(
         internal::Cat("empty pass list; known passes: ", KnownNames()));
   }
-  auto pipeline = std::make_unique<Pipeline>("hlo-opt", options);
+  std::unique_ptr<Pipeline> pipeline;
+  if (fixed_point_iterations > 0) {
+    auto fix = std::make_unique<PassFix<Pipeline>>("hlo-opt", options);
+    fix->set_max_iterations(fixed_point_iterations);
+    pipeline = std::move(fix);
+  } else {
+    pipeline = std::make_unique<Pipeline>("hlo-opt", options);
+  }
   for (absl::string_view name :
        absl::StrSplit(absl::string_view(pass_list.data(), pass_list.size()), ',')) {
     if (name.empty()) {
@@ -68,6 +76,17 @@ absl::StatusOr<std::unique_ptr<Pipeline>> CreatePipeline(std::string_view pass_l
     pipeline->AddPass(std::move(pass));
   }
   return pipeline;
+}
+
+void AddTargetIndependentPasses(Pipeline& pipeline) {
+  pipeline.AddPass<BatchNormExpander>();
+  auto* simplify = pipeline.AddPass<PassFix<Pipeline>>("simplification", pipeline.options());
+  simplify->AddPass<AlgebraicSimplifier>();
+  simplify->AddPass<ReshapeFolding>();
+  simplify->AddPass<TransposeFolding>();
+  simplify->AddPass<ConstantFolding>();
+  simplify->AddPass<CommonSubexpressionElimination>();
+  simplify->AddPass<DeadCodeElimination>();
 }
 
 }  // namespace kiln::hlo

@@ -271,7 +271,7 @@ TEST(PassCorpusTest, AllPassesKeepTheResultsOfJaxLoweredModules) {
     if (ss.str().find(" while(") != std::string::npos) continue;
     std::unique_ptr<Module> after = (*before)->Clone();
     absl::StatusOr<std::unique_ptr<Pipeline>> pipeline =
-        CreatePipeline(absl::StrJoin(names, ","), {.max_iterations = 4});
+        CreatePipeline(absl::StrJoin(names, ","), {}, /*fixed_point_iterations=*/4);
     ASSERT_TRUE(pipeline.ok());
     absl::StatusOr<bool> c = (*pipeline)->Run(after.get());
     ASSERT_TRUE(c.ok()) << entry.path() << ": " << c.status();

@@ -1,9 +1,16 @@
 // Pass tests: HLO stated as text, parsed, run through the pass, printed and matched.
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "kiln/hlo/parser.h"
 #include "kiln/hlo/pass.h"
+#include "kiln/hlo/passes.h"
 #include "kiln/hlo/verifier.h"
 
 namespace kiln::hlo {
@@ -62,7 +69,7 @@ ENTRY %main (p: f32[4]) -> f32[4] {
   ROOT %r = f32[4]{0} add(f32[4]{0} %s, f32[4]{0} %m3)
 }
 )");
-  Pipeline pipeline("cleanup", {.max_iterations = 4});
+  PassFix<Pipeline> pipeline("cleanup");
   pipeline.AddPass<CommonSubexpressionElimination>();
   pipeline.AddPass<DeadCodeElimination>();
   absl::StatusOr<bool> changed = pipeline.Run(m.get());
@@ -75,6 +82,44 @@ ENTRY %main (p: f32[4]) -> f32[4] {
   // Operand order matters: multiply(b1, p) is a different expression.
   EXPECT_THAT(text, HasSubstr("%m3 = f32[4]{0} multiply(f32[4]{0} %b1, f32[4]{0} %p)"));
   EXPECT_THAT(text, HasSubstr("%s = f32[4]{0} add(f32[4]{0} %m1, f32[4]{0} %m1)"));
+}
+
+
+// --dump_to: the module before the first pass and after every pass that changed it, numbered in
+// one sequence across nested pipelines; a pass that changed nothing writes nothing.
+TEST(PipelineTest, DumpsTheModuleAfterEveryChangingPass) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(::testing::TempDir()) / "kiln_pipeline_dumps";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  auto m = Parse(R"(HloModule dumped
+
+ENTRY %main {
+  %p = f32[4] parameter(0)
+  %q = f32[4] negate(f32[4] %p)
+  %n1 = f32[4] negate(f32[4] %p)
+  %n2 = f32[4] negate(f32[4] %n1)
+  ROOT %r = f32[4] add(f32[4] %n2, f32[4] %q)
+}
+)");
+  Pipeline pipeline("outer", {.dump_to = dir.string(), .dump_prefix = "t."});
+  AddTargetIndependentPasses(pipeline);
+  pipeline.AddPass<DeadCodeElimination>();  // Nothing left to remove: no dump.
+  absl::StatusOr<bool> changed = pipeline.Run(m.get());
+  ASSERT_TRUE(changed.ok()) << changed.status();
+  EXPECT_TRUE(*changed);
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  EXPECT_THAT(names, ::testing::ElementsAre("t.dumped.0000.outer.before.txt",
+                                            "t.dumped.0001.simplification.algebraic-simplifier.txt",
+                                            "t.dumped.0002.simplification.cse.txt"));
+  std::ifstream last(dir / names.back());
+  std::stringstream text;
+  text << last.rdbuf();
+  EXPECT_EQ(text.str(), m->ToString());
+  EXPECT_THAT(text.str(), HasSubstr("ROOT %r = f32[4]{0} add(f32[4]{0} %p, f32[4]{0} %q)"));
+  fs::remove_all(dir);
 }
 
 }  // namespace

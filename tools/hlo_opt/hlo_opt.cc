@@ -2,8 +2,15 @@
 //
 //   hlo-opt FILE --passes=constant-folding,dce [--fixed-point[=N]] [--check[=TRIALS]]
 //           [--tolerance=REL] [--split-input-file] [--no-verify] [--emit-proto=OUT]
+//           [--dump-to=DIR]
+//   hlo-opt FILE --pipeline=cpu|target-independent [...]
 //   hlo-opt --list-passes
 //
+// --pipeline runs a production pipeline as the compiler does: `target-independent` is the prefix
+// every backend starts with (AddTargetIndependentPasses), `cpu` the CPU backend's whole pipeline
+// (BuildCpuPipeline: the prefix, layout assignment, cpu-fusion, dce). --fixed-point runs the
+// --passes list as PassFix<Pipeline> (at most N runs, default 16). --dump-to writes the module
+// before the first pass and after every pass that changed it into the existing folder DIR.
 // FILE "-" reads standard input. A FILE whose name ends in ".pb" holds a module in Kiln's binary
 // form (kiln/hlo/serialization.h) instead of text. --emit-proto=OUT also writes the resulting
 // module in the binary form to OUT (one module: not with --split-input-file). An empty pass list
@@ -21,10 +28,12 @@
 #include <vector>
 
 #include "absl/strings/numbers.h"
+#include "kiln/support/files.h"
 #include "kiln/hlo/parser.h"
 #include "kiln/hlo/passes.h"
 #include "kiln/hlo/serialization.h"
 #include "kiln/hlo/verifier.h"
+#include "backends/cpu/cpu_pipeline.h"
 
 namespace {
 
@@ -36,7 +45,9 @@ struct Options {
   std::string file;
   std::string passes;
   bool passes_given = false;
-  int iterations = 1;
+  std::string pipeline;  // --pipeline: "cpu" or "target-independent"; empty: --passes.
+  std::string dump_to;
+  int iterations = 0;    // 0: run --passes once; N: to a fixed point, at most N runs.
   int check_trials = 0;
   double tolerance = 0;
   bool split = false;
@@ -48,7 +59,8 @@ int Usage(const std::string& problem) {
   std::cerr << "hlo-opt: " << problem << "\n"
             << "usage: hlo-opt FILE --passes=NAME[,NAME...] [--fixed-point[=N]]\n"
             << "               [--check[=TRIALS]] [--tolerance=REL] [--split-input-file]\n"
-            << "               [--no-verify] [--emit-proto=OUT]\n"
+            << "               [--no-verify] [--emit-proto=OUT] [--dump-to=DIR]\n"
+            << "       hlo-opt FILE --pipeline=cpu|target-independent [options]\n"
             << "       hlo-opt --list-passes\n";
   return 2;
 }
@@ -79,6 +91,18 @@ std::string ParseError(const Options& o, int first_line, const absl::Status& s) 
   return o.file + ":" + std::to_string(first_line) + ": error: " + m;
 }
 
+// The pipeline the options name: a production one (--pipeline) or the --passes list.
+absl::StatusOr<std::unique_ptr<kiln::hlo::Pipeline>> MakePipeline(const Options& o) {
+  kiln::hlo::PipelineOptions options{.verify_after_each_pass = o.verify, .dump_to = o.dump_to};
+  if (o.pipeline == "cpu") return kiln::cpu::BuildCpuPipeline(options);
+  if (o.pipeline == "target-independent") {
+    auto pipeline = std::make_unique<kiln::hlo::Pipeline>("target-independent", options);
+    kiln::hlo::AddTargetIndependentPasses(*pipeline);
+    return pipeline;
+  }
+  return kiln::hlo::CreatePipeline(o.passes, options, o.iterations);
+}
+
 // Processes one module's text (starting at `first_line` of the file); prints the result to
 // stdout or an error to stderr. Returns whether it succeeded.
 // `binary`: the text is a serialized module (a .pb file).
@@ -98,9 +122,8 @@ bool Process(const Options& o, const std::string& text, int first_line, bool bin
     return false;
   }
   std::unique_ptr<Module> before = o.check_trials > 0 ? module->Clone() : nullptr;
-  if (!o.passes.empty()) {
-    absl::StatusOr<std::unique_ptr<kiln::hlo::Pipeline>> pipeline = kiln::hlo::CreatePipeline(
-        o.passes, {.max_iterations = o.iterations, .verify_after_each_pass = o.verify});
+  if (!o.passes.empty() || !o.pipeline.empty()) {
+    absl::StatusOr<std::unique_ptr<kiln::hlo::Pipeline>> pipeline = MakePipeline(o);
     if (!pipeline.ok()) {
       std::cerr << "hlo-opt: " << pipeline.status().message() << "\n";
       return false;
@@ -143,6 +166,14 @@ int main(int argc, char** argv) {
     } else if (StartsWith(a, "--passes=")) {
       o.passes = a.substr(9);
       o.passes_given = true;
+    } else if (StartsWith(a, "--pipeline=")) {
+      o.pipeline = a.substr(11);
+      if (o.pipeline != "cpu" && o.pipeline != "target-independent") {
+        return Usage("--pipeline is cpu or target-independent, not '" + o.pipeline + "'");
+      }
+    } else if (StartsWith(a, "--dump-to=")) {
+      o.dump_to = a.substr(10);
+      if (o.dump_to.empty()) return Usage("--dump-to needs a folder");
     } else if (a == "--fixed-point") {
       o.iterations = 16;
     } else if (StartsWith(a, "--fixed-point=")) {
@@ -174,7 +205,17 @@ int main(int argc, char** argv) {
     }
   }
   if (o.file.empty()) return Usage("no input file");
-  if (!o.passes_given) return Usage("no --passes given");
+  if (o.passes_given == !o.pipeline.empty()) return Usage("give either --passes or --pipeline");
+  if (o.iterations > 0 && !o.pipeline.empty()) {
+    return Usage("--fixed-point applies to --passes; the pipelines fix their own loops");
+  }
+  if (!o.dump_to.empty()) {
+    if (absl::Status s = kiln::CheckOutputFolder(o.dump_to, /*create=*/true, "--dump-to folder");
+        !s.ok()) {
+      std::cerr << "hlo-opt: " << s.message() << "\n";
+      return 1;
+    }
+  }
   const bool binary = o.file.size() > 3 && o.file.compare(o.file.size() - 3, 3, ".pb") == 0;
   if (!o.emit_proto.empty() && o.split) return Usage("--emit-proto takes one module, not --split-input-file");
   if (binary && o.split) return Usage("--split-input-file splits text, not a binary .pb module");

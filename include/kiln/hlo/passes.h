@@ -39,22 +39,16 @@ class ConstantFolding : public Pass {
 };
 
 // Local rewrites from a rule table (algebraic_simplifier.cc; the table is listed in
-// docs/hlo_passes.md). Runs the table over every instruction until nothing changes (at most
-// `max_sweeps` sweeps). Rules never change a result bit under IEEE semantics: x*0 -> 0 only for
-// integers, x+0 -> x for floats only when the zero is -0.0, x-0 -> x for floats only for +0.0.
-struct AlgebraicSimplifierOptions {
-  int max_sweeps = 8;
-};
+// docs/hlo_passes.md), one sweep over every live instruction (PassFix repeats it). Rules never
+// change a result bit under IEEE semantics: x*0 -> 0 only for integers, x+0 -> x for floats only
+// when the zero is -0.0, x-0 -> x for floats only for +0.0. Chains and identities of reshapes and
+// transposes are ReshapeFolding's and TransposeFolding's, not rules here.
 class AlgebraicSimplifier : public Pass {
  public:
-  explicit AlgebraicSimplifier(AlgebraicSimplifierOptions options = {}) : options_(options) {}
   std::string_view name() const override { return "algebraic-simplifier"; }
   absl::StatusOr<bool> Run(Module* module) override;
   // The rule names in table order (for docs and tests).
   static std::vector<std::string_view> RuleNames();
-
- private:
-  AlgebraicSimplifierOptions options_;
 };
 
 // Expands batch-norm-inference and batch-norm-training into elementwise ops, broadcasts along
@@ -132,10 +126,19 @@ struct PassInfo {
 const std::vector<PassInfo>& RegisteredPasses();
 // A new pass by name; NotFound listing the known names otherwise.
 absl::StatusOr<std::unique_ptr<Pass>> CreatePass(std::string_view name);
-// A pipeline of the comma-separated pass names in `pass_list` ("cse,dce"); errors as CreatePass,
-// InvalidArgument for an empty list or an empty name.
+// A pipeline of the comma-separated pass names in `pass_list` ("cse,dce"), run once or, with
+// `fixed_point_iterations` > 0, as PassFix<Pipeline> until a run changes nothing (at most that many
+// runs); errors as CreatePass, InvalidArgument for an empty list or an empty name.
 absl::StatusOr<std::unique_ptr<Pipeline>> CreatePipeline(std::string_view pass_list,
-                                                         PipelineOptions options = {});
+                                                         PipelineOptions options = {},
+                                                         int fixed_point_iterations = 0);
+
+// --- Pipelines --------------------------------------------------------------------------------
+
+// The target-independent prefix every backend's pipeline starts with: batch-norm expansion, then
+// PassFix of {algebraic-simplifier, reshape-folding, transpose-folding, constant-folding, cse,
+// dce}. Backends append layout assignment and their own passes (docs/hlo_passes.md, "Pipelines").
+void AddTargetIndependentPasses(Pipeline& pipeline);
 
 // --- Equivalence check ------------------------------------------------------------------------
 
