@@ -2,6 +2,7 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -156,6 +157,24 @@ TEST(DumpTest, WritesOneHloTextFilePerCompilation) {
   EXPECT_NE(text.str().find("ENTRY"), std::string::npos) << text.str();
   EXPECT_NE(text.str().find("maximum"), std::string::npos) << "Relu lowers to maximum:\n" << text.str();
   EXPECT_NE(text.str().find("f32[3,3]"), std::string::npos) << text.str();
+  // The CPU pipeline dumps the module before its first pass and after every pass that changed it;
+  // the fusion pass's output shows its decisions as fusion instructions.
+  std::set<std::string> pipeline_dumps;
+  std::regex pass_dump("cluster_" + fingerprint + "\\.[0-9]{4}\\.([a-z-]+\\.[a-z-]+)\\.txt");
+  for (const auto& entry : std::filesystem::directory_iterator(dir / "nested")) {
+    std::smatch m;
+    const std::string name = entry.path().filename().string();
+    if (std::regex_match(name, m, pass_dump)) pipeline_dumps.insert(m[1]);
+  }
+  EXPECT_TRUE(pipeline_dumps.contains("cpu.before")) << ::testing::PrintToString(pipeline_dumps);
+  ASSERT_TRUE(pipeline_dumps.contains("cpu.cpu-fusion")) << ::testing::PrintToString(pipeline_dumps);
+  for (const auto& entry : std::filesystem::directory_iterator(dir / "nested")) {
+    if (entry.path().filename().string().find(".cpu.cpu-fusion.txt") == std::string::npos) continue;
+    std::ifstream fused(entry.path());
+    std::stringstream fused_text;
+    fused_text << fused.rdbuf();
+    EXPECT_NE(fused_text.str().find("kind=k"), std::string::npos) << fused_text.str();
+  }
   std::filesystem::remove_all(dir);
 }
 
