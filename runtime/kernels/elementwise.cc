@@ -655,18 +655,6 @@ absl::Status CastInto(const Tensor& src, Tensor* dst) {
   });
 }
 
-namespace {
-
-// ---------------------------------------------------------------------------------------------
-
-absl::Status SameAsInput(InferenceContext& ctx) {
-  const TensorType& x = ctx.input(0);
-  ctx.set_output(0, TensorType{x.dtype, x.dims, x.rank_known});
-  return absl::OkStatus();
-}
-
-}  // namespace
-
 void RegisterElementwiseOps(OpRegistry& registry) {
   const std::pair<const char*, UnaryKind> unary[] = {
       {"Relu", UnaryKind::kRelu},           {"Neg", UnaryKind::kNeg},

@@ -1,5 +1,5 @@
 // Indexing and generator ops: CastLike, Dropout (inference), Range, Trilu, GatherElements,
-// ScatterElements, CumSum, TopK, OneHot, IsNaN, IsInf.
+// ScatterElements, ScatterND, CumSum, CumProd, ReverseSequence, TopK, OneHot, IsNaN, IsInf.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -12,25 +12,6 @@
 
 namespace kiln::kernels {
 namespace {
-
-TensorType UnknownRank(DType dtype) {
-  TensorType t;
-  t.dtype = dtype;
-  t.rank_known = false;
-  return t;
-}
-
-OpDef Def(const char* name, int min_inputs, int max_inputs, ShapeFn shape_fn, KernelFactory factory,
-          int num_outputs = 1) {
-  OpDef def;
-  def.name = name;
-  def.min_inputs = min_inputs;
-  def.max_inputs = max_inputs;
-  def.num_outputs = num_outputs;
-  def.shape_fn = std::move(shape_fn);
-  def.kernel_factory = std::move(factory);
-  return def;
-}
 
 // Offset of element `i` along `axis` for an odometer index of a row-major tensor.
 int64_t OffsetOf(const std::vector<int64_t>& idx, const std::vector<int64_t>& strides) {
@@ -225,6 +206,71 @@ absl::Status ScatterElementsCompute(KernelContext& ctx) {
   return absl::OkStatus();
 }
 
+// ---------------------------------------------------------------------------------------------
+// ScatterND(data, indices, updates; reduction).
+
+absl::Status ScatterNDCompute(KernelContext& ctx) {
+  const Tensor& data = ctx.input(0);
+  const Tensor& indices = ctx.input(1);
+  const Tensor& updates = ctx.input(2);
+  KILN_ASSIGN_OR_RETURN(std::string reduction, ctx.node().GetString("reduction", "none"));
+  if (reduction != "none" && reduction != "add" && reduction != "mul" && reduction != "max" && reduction != "min") {
+    return ctx.Error(absl::StrCat("reduction '", reduction, "' is not one of none, add, mul, max, min"));
+  }
+  if (indices.rank() < 1) return ctx.Error("indices must have rank 1 or more");
+  const int64_t k = indices.dims().back();
+  if (k > data.rank()) return ctx.Error("indices' last dimension exceeds data's rank");
+  Dims want(indices.dims().begin(), indices.dims().end() - 1);
+  for (int64_t d = k; d < data.rank(); ++d) want.push_back(data.dims()[d]);
+  if (updates.dims() != want) {
+    return ctx.Error(absl::StrCat("updates ", updates.TypeString(), " must have dims ", DimsToString(want)));
+  }
+  if (updates.dtype() != data.dtype()) return ctx.Error("updates must have data's type");
+  Tensor out = data.Clone();
+  int64_t slice = 1;
+  for (int64_t d = k; d < data.rank(); ++d) slice *= data.dims()[d];
+  const std::vector<int64_t> strides = Strides(data.dims());
+  const int64_t groups = k > 0 ? indices.num_elements() / k : indices.num_elements();
+  const std::vector<int64_t> idx = ToInt64Vector(indices);
+  std::vector<int64_t> offsets(groups);
+  for (int64_t g = 0; g < groups; ++g) {
+    int64_t off = 0;
+    for (int64_t j = 0; j < k; ++j) {
+      int64_t v = idx[g * k + j];
+      if (v < 0) v += data.dims()[j];
+      if (v < 0 || v >= data.dims()[j]) return ctx.Error(absl::StrCat("index ", idx[g * k + j], " is out of range"));
+      off += v * strides[j];
+    }
+    offsets[g] = off;
+  }
+  if (reduction == "none") {
+    const size_t es = DTypeSize(data.dtype());
+    for (int64_t g = 0; g < groups; ++g) {
+      std::memcpy(static_cast<char*>(out.raw_data()) + offsets[g] * es,
+                  static_cast<const char*>(updates.raw_data()) + g * slice * es, slice * es);
+    }
+  } else {
+    KILN_RETURN_IF_ERROR(DispatchNumeric(data.dtype(), "ScatterND", [&](auto tag) -> absl::Status {
+      using T = decltype(tag);
+      T* o = out.data<T>();
+      const T* u = updates.data<T>();
+      for (int64_t g = 0; g < groups; ++g) {
+        for (int64_t s = 0; s < slice; ++s) {
+          T& dst = o[offsets[g] + s];
+          const T src = u[g * slice + s];
+          if (reduction == "add") dst = WrapAdd<T>(dst, src);
+          else if (reduction == "mul") dst = WrapMul<T>(dst, src);
+          else if (reduction == "max") dst = IeeeMaximum(dst, src);
+          else dst = IeeeMinimum(dst, src);
+        }
+      }
+      return absl::OkStatus();
+    }));
+  }
+  ctx.SetOutput(0, out);
+  return absl::OkStatus();
+}
+
 // CumSum(x, axis) with exclusive and reverse.
 absl::Status CumSumCompute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
@@ -259,6 +305,82 @@ absl::Status CumSumCompute(KernelContext& ctx) {
     }
     return absl::OkStatus();
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// CumProd(x, axis; exclusive, reverse).
+
+absl::Status CumProdCompute(KernelContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  KILN_ASSIGN_OR_RETURN(int64_t exclusive, ctx.node().GetInt("exclusive", 0));
+  KILN_ASSIGN_OR_RETURN(int64_t reverse, ctx.node().GetInt("reverse", 0));
+  if (ctx.input(1).num_elements() != 1) return ctx.Error("axis must be a scalar");
+  absl::StatusOr<int64_t> axis = NormalizeAxis(ctx.input(1).GetAsInt64(0), x.rank());
+  if (!axis.ok()) return ctx.Error(axis.status().message());
+  KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), x.dims()));
+  int64_t outer = 1, inner = 1;
+  const int64_t len = x.dims()[*axis];
+  for (int64_t d = 0; d < *axis; ++d) outer *= x.dims()[d];
+  for (int64_t d = *axis + 1; d < x.rank(); ++d) inner *= x.dims()[d];
+  return DispatchNumeric(x.dtype(), "CumProd", [&](auto tag) -> absl::Status {
+    using T = decltype(tag);
+    const T* src = x.data<T>();
+    T* dst = y->data<T>();
+    for (int64_t o = 0; o < outer; ++o) {
+      for (int64_t i = 0; i < inner; ++i) {
+        T acc = T(1);
+        for (int64_t s = 0; s < len; ++s) {
+          const int64_t k = reverse ? len - 1 - s : s;
+          const int64_t off = (o * len + k) * inner + i;
+          if (exclusive) {
+            dst[off] = acc;
+            acc = WrapMul<T>(acc, src[off]);
+          } else {
+            acc = WrapMul<T>(acc, src[off]);
+            dst[off] = acc;
+          }
+        }
+      }
+    }
+    return absl::OkStatus();
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// ReverseSequence(input, sequence_lens; batch_axis, time_axis).
+
+absl::Status ReverseSequenceCompute(KernelContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  KILN_ASSIGN_OR_RETURN(int64_t batch_axis, ctx.node().GetInt("batch_axis", 1));
+  KILN_ASSIGN_OR_RETURN(int64_t time_axis, ctx.node().GetInt("time_axis", 0));
+  if (x.rank() < 2 || (batch_axis != 0 && batch_axis != 1) || (time_axis != 0 && time_axis != 1) ||
+      batch_axis == time_axis) {
+    return ctx.Error("input must have rank 2 or more and batch_axis, time_axis must be 0 and 1");
+  }
+  const std::vector<int64_t> lens = ToInt64Vector(ctx.input(1));
+  const int64_t nb = x.dims()[batch_axis], nt = x.dims()[time_axis];
+  if (static_cast<int64_t>(lens.size()) != nb) return ctx.Error("sequence_lens must have one value per batch");
+  Tensor out = x.Clone();
+  const size_t es = DTypeSize(x.dtype());
+  int64_t inner = 1;
+  for (int64_t d = 2; d < x.rank(); ++d) inner *= x.dims()[d];
+  const char* src = static_cast<const char*>(x.raw_data());
+  char* dst = static_cast<char*>(out.raw_data());
+  const int64_t d1 = x.dims()[1];
+  for (int64_t b = 0; b < nb; ++b) {
+    const int64_t len = lens[b];
+    if (len < 0 || len > nt) return ctx.Error(absl::StrCat("sequence length ", len, " is outside [0, ", nt, "]"));
+    for (int64_t t = 0; t < len; ++t) {
+      const int64_t from_t = len - 1 - t;
+      auto off = [&](int64_t tt) {
+        const int64_t i0 = time_axis == 0 ? tt : b, i1 = time_axis == 0 ? b : tt;
+        return (i0 * d1 + i1) * inner;
+      };
+      std::memcpy(dst + off(t) * es, src + off(from_t) * es, inner * es);
+    }
+  }
+  ctx.SetOutput(0, out);
+  return absl::OkStatus();
 }
 
 // TopK(X, K) -> Values, Indices along `axis`; ties keep the lower index first.
@@ -410,47 +532,47 @@ absl::Status IsNanInfCompute(KernelContext& ctx) {
   return absl::OkStatus();
 }
 
-absl::Status SameAsInput(InferenceContext& ctx) {
-  const TensorType& x = ctx.input(0);
-  ctx.set_output(0, TensorType{x.dtype, x.dims, x.rank_known});
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 void RegisterIndexOps(OpRegistry& registry) {
-  AddOp(registry, Def("CastLike", 2, 2,
-                      [](InferenceContext& ctx) {
-                        const TensorType& x = ctx.input(0);
-                        ctx.set_output(0, TensorType{ctx.input(1).dtype, x.dims, x.rank_known});
-                        return absl::OkStatus();
-                      },
-                      StatelessKernel([](KernelContext& ctx) -> absl::Status {
-                        const Tensor& x = ctx.input(0);
-                        const DType to = ctx.input(1).dtype();
-                        if (x.dtype() == to) {
-                          ctx.SetOutput(0, x);
-                          return absl::OkStatus();
-                        }
-                        KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, to, x.dims()));
-                        return CastInto(x, y);
-                      })));
-  AddOp(registry, Def("Dropout", 1, 3, DropoutShapeFn, StatelessKernel(DropoutCompute), 2));
-  AddOp(registry, Def("Range", 3, 3, RangeShapeFn, StatelessKernel(RangeCompute)), /*half_via_f32=*/true);
-  AddOp(registry, Def("Trilu", 1, 2, SameAsInput, StatelessKernel(TriluCompute)));
-  AddOp(registry, Def("GatherElements", 2, 2,
-                      [](InferenceContext& ctx) {
-                        ctx.set_output(0, TensorType{ctx.input(0).dtype, ctx.input(1).dims, ctx.input(1).rank_known});
-                        return absl::OkStatus();
-                      },
-                      StatelessKernel(GatherElementsCompute)));
-  AddOp(registry, Def("ScatterElements", 3, 3, SameAsInput, StatelessKernel(ScatterElementsCompute)),
+  AddOp(registry, MakeOpDef("CastLike", 2, 2,
+                            [](InferenceContext& ctx) {
+                              const TensorType& x = ctx.input(0);
+                              ctx.set_output(0, TensorType{ctx.input(1).dtype, x.dims, x.rank_known});
+                              return absl::OkStatus();
+                            },
+                            StatelessKernel([](KernelContext& ctx) -> absl::Status {
+                              const Tensor& x = ctx.input(0);
+                              const DType to = ctx.input(1).dtype();
+                              if (x.dtype() == to) {
+                                ctx.SetOutput(0, x);
+                                return absl::OkStatus();
+                              }
+                              KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, to, x.dims()));
+                              return CastInto(x, y);
+                            })));
+  AddOp(registry, MakeOpDef("Dropout", 1, 3, DropoutShapeFn, StatelessKernel(DropoutCompute), 2));
+  AddOp(registry, MakeOpDef("Range", 3, 3, RangeShapeFn, StatelessKernel(RangeCompute)), /*half_via_f32=*/true);
+  AddOp(registry, MakeOpDef("Trilu", 1, 2, SameAsInput, StatelessKernel(TriluCompute)));
+  AddOp(registry, MakeOpDef("GatherElements", 2, 2,
+                            [](InferenceContext& ctx) {
+                              ctx.set_output(0, TensorType{ctx.input(0).dtype, ctx.input(1).dims, ctx.input(1).rank_known});
+                              return absl::OkStatus();
+                            },
+                            StatelessKernel(GatherElementsCompute)));
+  AddOp(registry, MakeOpDef("ScatterElements", 3, 3, SameAsInput, StatelessKernel(ScatterElementsCompute)),
         /*half_via_f32=*/true);
-  AddOp(registry, Def("CumSum", 2, 2, SameAsInput, StatelessKernel(CumSumCompute)), /*half_via_f32=*/true);
-  AddOp(registry, Def("TopK", 2, 2, TopKShapeFn, StatelessKernel(TopKCompute), 2), /*half_via_f32=*/true);
-  AddOp(registry, Def("OneHot", 3, 3, OneHotShapeFn, StatelessKernel(OneHotCompute)));
-  AddOp(registry, Def("IsNaN", 1, 1, BoolLikeInput, StatelessKernel(IsNanInfCompute)), /*half_via_f32=*/true);
-  AddOp(registry, Def("IsInf", 1, 1, BoolLikeInput, StatelessKernel(IsNanInfCompute)), /*half_via_f32=*/true);
+  AddOp(registry, StatelessOpDef("ScatterND", 3, 3, SameAsInput, ScatterNDCompute));
+  AddOp(registry, MakeOpDef("CumSum", 2, 2, SameAsInput, StatelessKernel(CumSumCompute)), /*half_via_f32=*/true);
+  AddOp(registry, StatelessOpDef("CumProd", 2, 2, [](InferenceContext& ctx) -> absl::Status {
+    if (!IsFloatType(ctx.input(0).dtype) && !IsF64OrInt(ctx.input(0).dtype)) return ctx.Error("input must be numeric");
+    return SameAsInput(ctx);
+  }, CumProdCompute), /*half_via_f32=*/true);
+  AddOp(registry, StatelessOpDef("ReverseSequence", 2, 2, SameAsInput, ReverseSequenceCompute));
+  AddOp(registry, MakeOpDef("TopK", 2, 2, TopKShapeFn, StatelessKernel(TopKCompute), 2), /*half_via_f32=*/true);
+  AddOp(registry, MakeOpDef("OneHot", 3, 3, OneHotShapeFn, StatelessKernel(OneHotCompute)));
+  AddOp(registry, MakeOpDef("IsNaN", 1, 1, BoolLikeInput, StatelessKernel(IsNanInfCompute)), /*half_via_f32=*/true);
+  AddOp(registry, MakeOpDef("IsInf", 1, 1, BoolLikeInput, StatelessKernel(IsNanInfCompute)), /*half_via_f32=*/true);
 }
 
 }  // namespace kiln::kernels

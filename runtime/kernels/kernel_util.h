@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -35,11 +36,17 @@ void RegisterShapeOps(OpRegistry& registry);
 void RegisterReduceOps(OpRegistry& registry);
 void RegisterNormalizationOps(OpRegistry& registry);
 void RegisterIndexOps(OpRegistry& registry);
-// Conformance additions (loss_ops.cc, attention.cc, extra_ops.cc, resize.cc, conv_transpose.cc,
+// Conformance additions (loss_ops.cc, attention.cc, bitwise_ops.cc, generator_ops.cc,
+// selection_ops.cc, quantize_ops.cc, image_ops.cc, linalg_ops.cc, resize.cc, conv_transpose.cc,
 // recurrent.cc).
 void RegisterLossOps(OpRegistry& registry);
 void RegisterAttentionOps(OpRegistry& registry);
-void RegisterExtraOps(OpRegistry& registry);
+void RegisterBitwiseOps(OpRegistry& registry);
+void RegisterGeneratorOps(OpRegistry& registry);
+void RegisterSelectionOps(OpRegistry& registry);
+void RegisterQuantizeOps(OpRegistry& registry);
+void RegisterImageOps(OpRegistry& registry);
+void RegisterLinalgOps(OpRegistry& registry);
 void RegisterResizeOps(OpRegistry& registry);
 void RegisterConvTransposeOps(OpRegistry& registry);
 void RegisterRecurrentOps(OpRegistry& registry);
@@ -50,6 +57,54 @@ inline KernelFactory StatelessKernel(std::function<absl::Status(KernelContext&)>
   return [fn](const KernelConstruction&) -> absl::StatusOr<std::unique_ptr<OpKernel>> {
     return MakeFunctionKernel(fn);
   };
+}
+
+// An OpDef of `name` taking `min_inputs` to `max_inputs` inputs (-1: variadic) and giving
+// `num_outputs` outputs, with its shape function and kernel factory.
+inline OpDef MakeOpDef(const char* name, int min_inputs, int max_inputs, ShapeFn shape_fn, KernelFactory factory,
+                       int num_outputs = 1) {
+  OpDef def;
+  def.name = name;
+  def.min_inputs = min_inputs;
+  def.max_inputs = max_inputs;
+  def.num_outputs = num_outputs;
+  def.shape_fn = std::move(shape_fn);
+  def.kernel_factory = std::move(factory);
+  return def;
+}
+
+// As MakeOpDef, for an op whose kernel is the stateless function `fn`.
+inline OpDef StatelessOpDef(const char* name, int min_inputs, int max_inputs, ShapeFn shape_fn,
+                            std::function<absl::Status(KernelContext&)> fn, int num_outputs = 1) {
+  return MakeOpDef(name, min_inputs, max_inputs, std::move(shape_fn), StatelessKernel(std::move(fn)), num_outputs);
+}
+
+// A value of type `dtype` whose rank is not known.
+inline TensorType UnknownRank(DType dtype) {
+  TensorType t;
+  t.dtype = dtype;
+  t.rank_known = false;
+  return t;
+}
+
+// Shape function of an op whose output 0 has the type and shape of input 0.
+inline absl::Status SameAsInput(InferenceContext& ctx) {
+  const TensorType& x = ctx.input(0);
+  ctx.set_output(0, TensorType{x.dtype, x.dims, x.rank_known});
+  return absl::OkStatus();
+}
+
+// The DType of the ONNX TensorProto data type in integer attribute `attr` of `node` (`def` when
+// absent); Unimplemented, naming the node, for a type Kiln does not have (defined in register.cc).
+absl::StatusOr<DType> OutputDataType(const Node& node, const char* attr, int64_t def);
+
+// Advances the row-major odometer `idx` over `dims`; false when it wraps around to all zeros.
+inline bool NextIndex(std::vector<int64_t>& idx, const Dims& dims) {
+  for (int d = static_cast<int>(dims.size()) - 1; d >= 0; --d) {
+    if (++idx[d] < dims[d]) return true;
+    idx[d] = 0;
+  }
+  return false;
 }
 
 // Converts `src` elementwise into `dst` (same element count, any two dtypes; floats to integers

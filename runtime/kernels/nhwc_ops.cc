@@ -527,32 +527,21 @@ absl::Status GatherNdCompute(KernelContext& ctx) {
   return absl::OkStatus();
 }
 
-OpDef Def(const char* name, int min_inputs, int max_inputs, ShapeFn shape_fn,
-          std::function<absl::Status(KernelContext&)> fn) {
-  OpDef def;
-  def.name = name;
-  def.min_inputs = min_inputs;
-  def.max_inputs = max_inputs;
-  def.shape_fn = std::move(shape_fn);
-  def.kernel_factory = StatelessKernel(std::move(fn));
-  return def;
-}
-
 }  // namespace
 
 void RegisterNhwcOps(OpRegistry& registry) {
-  OpDef conv = Def("NhwcConv", 2, 3, NhwcConvShapeFn, nullptr);
+  OpDef conv = StatelessOpDef("NhwcConv", 2, 3, NhwcConvShapeFn, nullptr);
   conv.kernel_factory = [](const KernelConstruction& kc) -> absl::StatusOr<std::unique_ptr<OpKernel>> {
     return std::unique_ptr<OpKernel>(std::make_unique<NhwcConvKernel>(kc));
   };
   AddOp(registry, std::move(conv), /*half_via_f32=*/true);
-  AddOp(registry, Def("NhwcMaxPool", 1, 1, NhwcPoolShapeFn, NhwcPoolCompute), /*half_via_f32=*/true);
-  AddOp(registry, Def("NhwcAveragePool", 1, 1, NhwcPoolShapeFn, NhwcPoolCompute), /*half_via_f32=*/true);
-  AddOp(registry, Def("NhwcResize", 2, 2, NhwcResizeShapeFn, NhwcResizeCompute), /*half_via_f32=*/true);
+  AddOp(registry, StatelessOpDef("NhwcMaxPool", 1, 1, NhwcPoolShapeFn, NhwcPoolCompute), /*half_via_f32=*/true);
+  AddOp(registry, StatelessOpDef("NhwcAveragePool", 1, 1, NhwcPoolShapeFn, NhwcPoolCompute), /*half_via_f32=*/true);
+  AddOp(registry, StatelessOpDef("NhwcResize", 2, 2, NhwcResizeShapeFn, NhwcResizeCompute), /*half_via_f32=*/true);
   // ONNX's GatherND (TensorFlow's GatherNd is batch_dims = 0); registered here only when the ONNX
   // kernels do not already provide it.
   if (registry.Find("GatherND") == nullptr) {
-    AddOp(registry, Def("GatherND", 2, 2, GatherNdShapeFn, GatherNdCompute));
+    AddOp(registry, StatelessOpDef("GatherND", 2, 2, GatherNdShapeFn, GatherNdCompute));
   }
 }
 

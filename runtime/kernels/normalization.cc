@@ -1,9 +1,10 @@
 // Normalizations: LayerNormalization, RMSNormalization, InstanceNormalization, LRN,
-// LpNormalization (f32; f16/bf16 through f32).
+// LpNormalization (f32; f16/bf16 through f32); GroupNormalization and MeanVarianceNormalization
+// (computed in double, so f64 too).
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
-#include "runtime/kernels/kernel_util.h"
+#include "runtime/kernels/f64_util.h"
 
 namespace kiln::kernels {
 namespace {
@@ -208,34 +209,98 @@ absl::Status SameShapeFloat(InferenceContext& ctx) {
   return absl::OkStatus();
 }
 
-OpDef Def(const char* name, int min_inputs, int max_inputs, ShapeFn shape_fn, KernelFactory factory,
-          int num_outputs = 1) {
-  OpDef def;
-  def.name = name;
-  def.min_inputs = min_inputs;
-  def.max_inputs = max_inputs;
-  def.num_outputs = num_outputs;
-  def.shape_fn = std::move(shape_fn);
-  def.kernel_factory = std::move(factory);
-  return def;
+// ---------------------------------------------------------------------------------------------
+// GroupNormalization(X, scale, bias; epsilon, num_groups) and MeanVarianceNormalization(X; axes).
+
+absl::Status SameShapeAnyFloat(InferenceContext& ctx) {
+  if (!IsAnyFloat(ctx.input(0).dtype)) return ctx.Error("input must be float");
+  return SameAsInput(ctx);
+}
+
+absl::Status GroupNormCompute(KernelContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  KILN_ASSIGN_OR_RETURN(float eps, ctx.node().GetFloat("epsilon", 1e-5f));
+  KILN_ASSIGN_OR_RETURN(int64_t groups, ctx.node().GetInt("num_groups"));
+  if (x.rank() < 2 || groups <= 0 || x.dims()[1] % groups) return ctx.Error("channels must be a multiple of num_groups");
+  const int64_t n = x.dims()[0], c = x.dims()[1], inner = x.num_elements() / std::max<int64_t>(1, n * c);
+  const std::vector<double> v = ReadDoubles(x), scale = ReadDoubles(ctx.input(1)), bias = ReadDoubles(ctx.input(2));
+  // Opset 21: scale and bias per channel; opset 18: per group.
+  const bool per_channel = static_cast<int64_t>(scale.size()) == c;
+  if ((!per_channel && static_cast<int64_t>(scale.size()) != groups) || bias.size() != scale.size()) {
+    return ctx.Error("scale and bias must hold one value per channel (or per group)");
+  }
+  std::vector<double> y(v.size());
+  const int64_t cg = c / groups, span = cg * inner;
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t gi = 0; gi < groups; ++gi) {
+      const int64_t base = (b * c + gi * cg) * inner;
+      double mean = 0, var = 0;
+      for (int64_t i = 0; i < span; ++i) mean += v[base + i];
+      mean /= span;
+      for (int64_t i = 0; i < span; ++i) var += (v[base + i] - mean) * (v[base + i] - mean);
+      var /= span;
+      const double inv = 1.0 / std::sqrt(var + eps);
+      for (int64_t i = 0; i < span; ++i) {
+        const int64_t ch = gi * cg + i / inner;
+        const double s = per_channel ? scale[ch] : scale[gi], bb = per_channel ? bias[ch] : bias[gi];
+        y[base + i] = (v[base + i] - mean) * inv * s + bb;
+      }
+    }
+  return WriteDoubles(ctx, 0, x.dtype(), x.dims(), y);
+}
+
+absl::Status MvnCompute(KernelContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> axes, ctx.node().GetInts("axes", std::vector<int64_t>{0, 2, 3}));
+  std::vector<bool> reduce(x.rank(), false);
+  for (int64_t a : axes) {
+    absl::StatusOr<int64_t> n = NormalizeAxis(a, x.rank());
+    if (!n.ok()) return ctx.Error(n.status().message());
+    reduce[*n] = true;
+  }
+  const std::vector<double> v = ReadDoubles(x);
+  Dims kept = x.dims();
+  for (int64_t d = 0; d < x.rank(); ++d) if (reduce[d]) kept[d] = 1;
+  const std::vector<int64_t> ks = Strides(kept);
+  const int64_t nk = NumElements(kept);
+  std::vector<double> sum(nk, 0), sq(nk, 0);
+  std::vector<int64_t> idx(x.rank(), 0), key(v.size());
+  for (int64_t i = 0; i < static_cast<int64_t>(v.size()); ++i) {
+    int64_t k = 0;
+    for (int64_t d = 0; d < x.rank(); ++d) k += reduce[d] ? 0 : idx[d] * ks[d];
+    key[i] = k;
+    sum[k] += v[i];
+    sq[k] += v[i] * v[i];
+    NextIndex(idx, x.dims());
+  }
+  const double count = static_cast<double>(v.size()) / static_cast<double>(std::max<int64_t>(1, nk));
+  std::vector<double> y(v.size());
+  for (size_t i = 0; i < v.size(); ++i) {
+    const double mean = sum[key[i]] / count;
+    const double var = sq[key[i]] / count - mean * mean;
+    y[i] = (v[i] - mean) / (std::sqrt(var) + 1e-9);
+  }
+  return WriteDoubles(ctx, 0, x.dtype(), x.dims(), y);
 }
 
 }  // namespace
 
 void RegisterNormalizationOps(OpRegistry& registry) {
   AddOp(registry,
-        Def("LayerNormalization", 2, 3, LayerNormShapeFn,
-            StatelessKernel([](KernelContext& ctx) { return LayerNormCompute(false, ctx); }), 3),
+        MakeOpDef("LayerNormalization", 2, 3, LayerNormShapeFn,
+                  StatelessKernel([](KernelContext& ctx) { return LayerNormCompute(false, ctx); }), 3),
         /*half_via_f32=*/true);
   AddOp(registry,
-        Def("RMSNormalization", 2, 2, LayerNormShapeFn,
-            StatelessKernel([](KernelContext& ctx) { return LayerNormCompute(true, ctx); })),
+        MakeOpDef("RMSNormalization", 2, 2, LayerNormShapeFn,
+                  StatelessKernel([](KernelContext& ctx) { return LayerNormCompute(true, ctx); })),
         /*half_via_f32=*/true);
-  AddOp(registry, Def("InstanceNormalization", 3, 3, SameShapeFloat, StatelessKernel(InstanceNormCompute)),
+  AddOp(registry, MakeOpDef("InstanceNormalization", 3, 3, SameShapeFloat, StatelessKernel(InstanceNormCompute)),
         /*half_via_f32=*/true);
-  AddOp(registry, Def("LRN", 1, 1, SameShapeFloat, StatelessKernel(LrnCompute)), /*half_via_f32=*/true);
-  AddOp(registry, Def("LpNormalization", 1, 1, SameShapeFloat, StatelessKernel(LpNormCompute)),
+  AddOp(registry, MakeOpDef("LRN", 1, 1, SameShapeFloat, StatelessKernel(LrnCompute)), /*half_via_f32=*/true);
+  AddOp(registry, MakeOpDef("LpNormalization", 1, 1, SameShapeFloat, StatelessKernel(LpNormCompute)),
         /*half_via_f32=*/true);
+  AddOp(registry, StatelessOpDef("GroupNormalization", 3, 3, SameShapeAnyFloat, GroupNormCompute));
+  AddOp(registry, StatelessOpDef("MeanVarianceNormalization", 1, 1, SameShapeAnyFloat, MvnCompute));
 }
 
 }  // namespace kiln::kernels

@@ -1,10 +1,10 @@
-// Pooling (MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool) and BatchNormalization.
+// Pooling (MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool, LpPool) and BatchNormalization.
 #include <cmath>
 #include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "kiln/support/ieee_minmax.h"
-#include "runtime/kernels/kernel_util.h"
+#include "runtime/kernels/f64_util.h"
 
 namespace kiln::kernels {
 namespace {
@@ -267,6 +267,59 @@ absl::Status BatchNormCompute(float epsilon, float momentum, bool training, Kern
   return absl::OkStatus();
 }
 
+// ---------------------------------------------------------------------------------------------
+// LpPool(X; kernel_shape, p, strides, pads, auto_pad, dilations, ceil_mode).
+
+absl::Status LpPoolShape(InferenceContext& ctx) {
+  const TensorType& x = ctx.input(0);
+  if (!IsAnyFloat(x.dtype)) return ctx.Error("input must be float");
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> kernel, ctx.node().GetInts("kernel_shape"));
+  if (!x.rank_known) {
+    ctx.set_output(0, UnknownRank(x.dtype));
+    return absl::OkStatus();
+  }
+  if (x.dims.size() != kernel.size() + 2 || kernel.size() > 3 || kernel.empty()) {
+    return ctx.Error("input rank must be kernel_shape's length + 2 (1 to 3 spatial dimensions)");
+  }
+  std::vector<int64_t> in(x.dims.begin() + 2, x.dims.end());
+  absl::StatusOr<WindowGeometry> g = ComputeWindow(ctx.node(), in, kernel, /*pooling=*/true);
+  if (!g.ok()) return ctx.Error(g.status().message());
+  Dims od{x.dims[0], x.dims[1]};
+  od.insert(od.end(), g->out.begin(), g->out.end());
+  ctx.set_output(0, TensorType{x.dtype, od});
+  return absl::OkStatus();
+}
+
+absl::Status LpPoolCompute(KernelContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> kernel, ctx.node().GetInts("kernel_shape"));
+  KILN_ASSIGN_OR_RETURN(int64_t p, ctx.node().GetInt("p", 2));
+  if (x.rank() != static_cast<int64_t>(kernel.size()) + 2 || kernel.size() > 3) return ctx.Error("bad input rank");
+  std::vector<int64_t> in(x.dims().begin() + 2, x.dims().end());
+  KILN_ASSIGN_OR_RETURN(WindowGeometry g2, ComputeWindow(ctx.node(), in, kernel, true));
+  const WindowGeometry g = ExpandTo3D(g2);
+  const int64_t n = x.dims()[0], c = x.dims()[1];
+  KILN_RETURN_IF_ERROR(CheckScratch(ctx, {n, c, g.out[0], g.out[1], g.out[2]}));
+  const std::vector<double> v = ReadDoubles(x);
+  std::vector<double> y(n * c * g.out[0] * g.out[1] * g.out[2]);
+  int64_t o = 0;
+  for (int64_t bc = 0; bc < n * c; ++bc) {
+    const double* src = v.data() + bc * g.in[0] * g.in[1] * g.in[2];
+    for (int64_t od = 0; od < g.out[0]; ++od)
+      for (int64_t oh = 0; oh < g.out[1]; ++oh)
+        for (int64_t ow = 0; ow < g.out[2]; ++ow) {
+          double acc = 0;
+          ForEachTapInside(g, od, oh, ow, [&](int64_t id, int64_t ih, int64_t iw) {
+            acc += std::pow(std::fabs(src[(id * g.in[1] + ih) * g.in[2] + iw]), static_cast<double>(p));
+          });
+          y[o++] = std::pow(acc, 1.0 / static_cast<double>(p));
+        }
+  }
+  Dims od{n, c};
+  od.insert(od.end(), g2.out.begin(), g2.out.end());
+  return WriteDoubles(ctx, 0, x.dtype(), od, y);
+}
+
 }  // namespace
 
 void RegisterPoolOps(OpRegistry& registry) {
@@ -301,6 +354,7 @@ void RegisterPoolOps(OpRegistry& registry) {
     });
   };
   AddOp(registry, std::move(bn), /*half_via_f32=*/true);
+  AddOp(registry, StatelessOpDef("LpPool", 1, 1, LpPoolShape, LpPoolCompute));
 }
 
 }  // namespace kiln::kernels

@@ -128,6 +128,27 @@ void AddOp(OpRegistry& registry, OpDef def, bool half_via_f32) {
   KILN_CHECK(registered.ok(), absl::StrCat("registering the standard op ", name, ": ", registered.message()));
 }
 
+absl::StatusOr<DType> OutputDataType(const Node& node, const char* attr, int64_t def) {
+  KILN_ASSIGN_OR_RETURN(int64_t t, node.GetInt(attr, def));
+  switch (t) {
+    case 1: return DType::kF32;
+    case 2: return DType::kU8;
+    case 3: return DType::kS8;
+    case 4: return DType::kU16;
+    case 5: return DType::kS16;
+    case 6: return DType::kS32;
+    case 7: return DType::kS64;
+    case 9: return DType::kBool;
+    case 10: return DType::kF16;
+    case 11: return DType::kF64;
+    case 12: return DType::kU32;
+    case 13: return DType::kU64;
+    case 16: return DType::kBF16;
+    default:
+      return absl::UnimplementedError(absl::StrCat(node.op, " node '", node.name, "': ", attr, " ", t, " is not supported"));
+  }
+}
+
 absl::StatusOr<WindowGeometry> ComputeWindow(const Node& node, const std::vector<int64_t>& in,
                                              const std::vector<int64_t>& kernel, bool pooling) {
   const int r = static_cast<int>(in.size());
@@ -221,7 +242,12 @@ void RegisterStandardOps() {
     kernels::RegisterIndexOps(registry);
     kernels::RegisterLossOps(registry);
     kernels::RegisterAttentionOps(registry);
-    kernels::RegisterExtraOps(registry);
+    kernels::RegisterBitwiseOps(registry);
+    kernels::RegisterGeneratorOps(registry);
+    kernels::RegisterSelectionOps(registry);
+    kernels::RegisterQuantizeOps(registry);
+    kernels::RegisterImageOps(registry);
+    kernels::RegisterLinalgOps(registry);
     kernels::RegisterResizeOps(registry);
     kernels::RegisterConvTransposeOps(registry);
     kernels::RegisterRecurrentOps(registry);

@@ -19,13 +19,6 @@ std::optional<std::vector<int64_t>> ConstInts(const InferenceContext& ctx, int i
   return ToInt64Vector(*ctx.input(i).value);
 }
 
-TensorType UnknownRank(DType dtype) {
-  TensorType t;
-  t.dtype = dtype;
-  t.rank_known = false;
-  return t;
-}
-
 absl::Status RequireIntTensor(const TensorType& t, const std::string& what, const InferenceContext& ctx) {
   if (t.dtype != DType::kS64 && t.dtype != DType::kS32) {
     return ctx.Error(absl::StrCat(what, " must be an s64 (or s32) tensor; got ", t.ToString()));
@@ -1027,68 +1020,58 @@ absl::Status TileCompute(KernelContext& ctx) {
   return absl::OkStatus();
 }
 
-OpDef MakeDef(const char* name, int min_inputs, int max_inputs, ShapeFn shape_fn, KernelFactory factory) {
-  OpDef def;
-  def.name = name;
-  def.min_inputs = min_inputs;
-  def.max_inputs = max_inputs;
-  def.shape_fn = std::move(shape_fn);
-  def.kernel_factory = std::move(factory);
-  return def;
-}
-
 }  // namespace
 
 void RegisterShapeOps(OpRegistry& registry) {
-  AddOp(registry, MakeDef("Identity", 1, 1,
-                          [](InferenceContext& ctx) {
-                            ctx.set_output(0, ctx.input(0));
-                            return absl::OkStatus();
-                          },
-                          StatelessKernel([](KernelContext& ctx) {
-                            ctx.SetOutput(0, ctx.input(0));
-                            return absl::OkStatus();
-                          })));
-  AddOp(registry, MakeDef("Constant", 0, 0, ConstantShapeFn,
-                          [](const KernelConstruction& kc) -> absl::StatusOr<std::unique_ptr<OpKernel>> {
-                            KILN_ASSIGN_OR_RETURN(Tensor value, ConstantValue(kc.node));
-                            return MakeFunctionKernel([value](KernelContext& ctx) {
-                              ctx.SetOutput(0, value);
+  AddOp(registry, MakeOpDef("Identity", 1, 1,
+                            [](InferenceContext& ctx) {
+                              ctx.set_output(0, ctx.input(0));
                               return absl::OkStatus();
-                            });
-                          }));
-  AddOp(registry, MakeDef("ConstantOfShape", 1, 1, ConstantOfShapeShapeFn, StatelessKernel(ConstantOfShapeCompute)));
-  AddOp(registry, MakeDef("Shape", 1, 1, ShapeShapeFn, StatelessKernel(ShapeCompute)));
-  AddOp(registry, MakeDef("Size", 1, 1,
-                          [](InferenceContext& ctx) {
-                            TensorType t{DType::kS64, {}};
-                            const TensorType& x = ctx.input(0);
-                            if (x.fully_defined()) t.value = Tensor::Scalar<int64_t>(NumElements(x.dims));
-                            ctx.set_output(0, std::move(t));
-                            return absl::OkStatus();
-                          },
-                          StatelessKernel([](KernelContext& ctx) {
-                            ctx.SetOutput(0, Tensor::Scalar<int64_t>(ctx.input(0).num_elements()));
-                            return absl::OkStatus();
-                          })));
-  AddOp(registry, MakeDef("Reshape", 2, 2, ReshapeShapeFn, StatelessKernel(ReshapeCompute)));
-  AddOp(registry, MakeDef("Flatten", 1, 1, FlattenShapeFn, StatelessKernel(FlattenCompute)));
-  AddOp(registry, MakeDef("Squeeze", 1, 2, SqueezeLikeShapeFn, StatelessKernel(SqueezeLikeCompute)));
-  AddOp(registry, MakeDef("Unsqueeze", 1, 2, SqueezeLikeShapeFn, StatelessKernel(SqueezeLikeCompute)));
-  AddOp(registry, MakeDef("Transpose", 1, 1, TransposeShapeFn, StatelessKernel(TransposeCompute)));
-  AddOp(registry, MakeDef("Concat", 1, -1, ConcatShapeFn, StatelessKernel(ConcatCompute)));
-  OpDef split = MakeDef("Split", 1, 2, SplitShapeFn, StatelessKernel(SplitCompute));
+                            },
+                            StatelessKernel([](KernelContext& ctx) {
+                              ctx.SetOutput(0, ctx.input(0));
+                              return absl::OkStatus();
+                            })));
+  AddOp(registry, MakeOpDef("Constant", 0, 0, ConstantShapeFn,
+                            [](const KernelConstruction& kc) -> absl::StatusOr<std::unique_ptr<OpKernel>> {
+                              KILN_ASSIGN_OR_RETURN(Tensor value, ConstantValue(kc.node));
+                              return MakeFunctionKernel([value](KernelContext& ctx) {
+                                ctx.SetOutput(0, value);
+                                return absl::OkStatus();
+                              });
+                            }));
+  AddOp(registry, MakeOpDef("ConstantOfShape", 1, 1, ConstantOfShapeShapeFn, StatelessKernel(ConstantOfShapeCompute)));
+  AddOp(registry, MakeOpDef("Shape", 1, 1, ShapeShapeFn, StatelessKernel(ShapeCompute)));
+  AddOp(registry, MakeOpDef("Size", 1, 1,
+                            [](InferenceContext& ctx) {
+                              TensorType t{DType::kS64, {}};
+                              const TensorType& x = ctx.input(0);
+                              if (x.fully_defined()) t.value = Tensor::Scalar<int64_t>(NumElements(x.dims));
+                              ctx.set_output(0, std::move(t));
+                              return absl::OkStatus();
+                            },
+                            StatelessKernel([](KernelContext& ctx) {
+                              ctx.SetOutput(0, Tensor::Scalar<int64_t>(ctx.input(0).num_elements()));
+                              return absl::OkStatus();
+                            })));
+  AddOp(registry, MakeOpDef("Reshape", 2, 2, ReshapeShapeFn, StatelessKernel(ReshapeCompute)));
+  AddOp(registry, MakeOpDef("Flatten", 1, 1, FlattenShapeFn, StatelessKernel(FlattenCompute)));
+  AddOp(registry, MakeOpDef("Squeeze", 1, 2, SqueezeLikeShapeFn, StatelessKernel(SqueezeLikeCompute)));
+  AddOp(registry, MakeOpDef("Unsqueeze", 1, 2, SqueezeLikeShapeFn, StatelessKernel(SqueezeLikeCompute)));
+  AddOp(registry, MakeOpDef("Transpose", 1, 1, TransposeShapeFn, StatelessKernel(TransposeCompute)));
+  AddOp(registry, MakeOpDef("Concat", 1, -1, ConcatShapeFn, StatelessKernel(ConcatCompute)));
+  OpDef split = MakeOpDef("Split", 1, 2, SplitShapeFn, StatelessKernel(SplitCompute));
   split.num_outputs = -1;
   AddOp(registry, std::move(split));
-  AddOp(registry, MakeDef("Gather", 2, 2, GatherShapeFn, StatelessKernel(GatherCompute)));
-  AddOp(registry, MakeDef("Slice", 3, 5, SliceShapeFn, StatelessKernel(SliceCompute)));
-  AddOp(registry, MakeDef("Pad", 2, 4, PadShapeFn,
-                          [](const KernelConstruction& kc) -> absl::StatusOr<std::unique_ptr<OpKernel>> {
-                            KILN_ASSIGN_OR_RETURN(std::string mode, kc.node.GetString("mode", "constant"));
-                            return MakeFunctionKernel([mode](KernelContext& ctx) { return PadCompute(mode, ctx); });
-                          }));
-  AddOp(registry, MakeDef("Expand", 2, 2, ExpandShapeFn, StatelessKernel(ExpandCompute)));
-  AddOp(registry, MakeDef("Tile", 2, 2, TileShapeFn, StatelessKernel(TileCompute)));
+  AddOp(registry, MakeOpDef("Gather", 2, 2, GatherShapeFn, StatelessKernel(GatherCompute)));
+  AddOp(registry, MakeOpDef("Slice", 3, 5, SliceShapeFn, StatelessKernel(SliceCompute)));
+  AddOp(registry, MakeOpDef("Pad", 2, 4, PadShapeFn,
+                            [](const KernelConstruction& kc) -> absl::StatusOr<std::unique_ptr<OpKernel>> {
+                              KILN_ASSIGN_OR_RETURN(std::string mode, kc.node.GetString("mode", "constant"));
+                              return MakeFunctionKernel([mode](KernelContext& ctx) { return PadCompute(mode, ctx); });
+                            }));
+  AddOp(registry, MakeOpDef("Expand", 2, 2, ExpandShapeFn, StatelessKernel(ExpandCompute)));
+  AddOp(registry, MakeOpDef("Tile", 2, 2, TileShapeFn, StatelessKernel(TileCompute)));
 }
 
 }  // namespace kiln::kernels
