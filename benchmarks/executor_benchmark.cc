@@ -9,7 +9,7 @@
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
-#include "kiln/runtime/session.h"
+#include "kiln/session/session.h"
 
 namespace kiln {
 namespace {

@@ -7,7 +7,7 @@
 #include <cstdio>
 
 #include "kiln/jit/jit.h"
-#include "kiln/runtime/session.h"
+#include "kiln/session/session.h"
 
 namespace kiln {
 namespace {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "kiln/runtime/session.h"
+#include "kiln/session/session.h"
 #include "tests/conformance/onnx_case_runner.h"
 
 namespace kiln::conformance {

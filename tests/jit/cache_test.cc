@@ -10,7 +10,7 @@
 #include "jit/encapsulate.h"
 #include "kiln/jit/jit.h"
 #include "kiln/runtime/executor.h"
-#include "kiln/runtime/session.h"
+#include "kiln/session/session.h"
 #include "tests/jit/jit_test_util.h"
 
 namespace kiln::jit {
@@ -94,6 +94,25 @@ TEST(CompilationCacheTest, SecondRunCompilesNothingAndSessionsShareTheCache) {
   auto expected = (*reference)->Run(feeds);
   ASSERT_TRUE(expected.ok());
   EXPECT_LE(MaxAbsDiff((*out1)[0], (*expected)[0]), 1e-6);
+}
+
+TEST(SessionStatsTest, EachSessionCountsOnlyItsOwnLaunches) {
+  Graph g = SmallModel(2, 151);
+  auto ran = Session::Create(g, JitOptionsFor("cpu", 2));
+  auto idle = Session::Create(g, JitOptionsFor("cpu", 2));
+  ASSERT_TRUE(ran.ok() && idle.ok());
+  Feeds feeds = {{"x", RandomTensor({2, 3}, 13)}};
+  ASSERT_TRUE((*ran)->Run(feeds).ok());
+  ASSERT_TRUE((*ran)->Run(feeds).ok());
+  EXPECT_EQ((*ran)->stats().compilations, 1);
+  EXPECT_EQ((*ran)->stats().cache_hits, 1);
+  // The other session of the same model ran nothing: its counters stay zero although the
+  // process-wide cache now holds its cluster's executable.
+  const SessionStats idle_stats = (*idle)->stats();
+  EXPECT_EQ(idle_stats.num_clusters, 1);
+  EXPECT_EQ(idle_stats.compilations, 0);
+  EXPECT_EQ(idle_stats.cache_hits, 0);
+  EXPECT_EQ(idle_stats.failures, 0);
 }
 
 TEST(CompilationCacheTest, DifferentWeightsDoNotShareAnExecutable) {

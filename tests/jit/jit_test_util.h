@@ -9,7 +9,7 @@
 
 #include "gtest/gtest.h"
 #include "kiln/runtime/graph.h"
-#include "kiln/runtime/session.h"
+#include "kiln/session/session.h"
 #include "kiln/runtime/tensor.h"
 
 namespace kiln::jit::testing {

@@ -5,7 +5,7 @@
 
 #include "gtest/gtest.h"
 #include "kiln/jit/jit.h"
-#include "kiln/runtime/session.h"
+#include "kiln/session/session.h"
 #include "tests/jit/jit_test_util.h"
 
 namespace kiln::jit {

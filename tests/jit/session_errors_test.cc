@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "kiln/runtime/session.h"
+#include "kiln/session/session.h"
 #include "onnx.pb.h"
 
 namespace kiln {

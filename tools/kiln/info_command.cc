@@ -6,7 +6,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "kiln/runtime/import.h"
-#include "kiln/runtime/session.h"
+#include "kiln/session/session.h"
 #include "kiln/support/status.h"
 #include "tools/kiln/args.h"
 #include "tools/kiln/cli.h"

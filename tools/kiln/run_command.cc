@@ -14,7 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "kiln/image/image.h"
 #include "kiln/image/npy.h"
-#include "kiln/runtime/session.h"
+#include "kiln/session/session.h"
 #include "kiln/support/files.h"
 #include "kiln/support/flags.h"
 #include "kiln/support/read_file.h"

@@ -11,7 +11,7 @@
 
 #include "kiln/image/npy.h"
 #include "kiln/runtime/import.h"
-#include "kiln/runtime/session.h"
+#include "kiln/session/session.h"
 
 namespace kiln {
 namespace {

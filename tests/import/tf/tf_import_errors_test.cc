@@ -8,7 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "kiln/runtime/import.h"
-#include "kiln/runtime/session.h"
+#include "kiln/session/session.h"
 #include "tensorflow_graph.pb.h"
 
 namespace kiln {

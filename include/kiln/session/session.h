@@ -1,6 +1,6 @@
 // Session: load a model, optionally JIT-compile its clusters, run it.
-#ifndef KILN_RUNTIME_SESSION_H_
-#define KILN_RUNTIME_SESSION_H_
+#ifndef KILN_SESSION_SESSION_H_
+#define KILN_SESSION_SESSION_H_
 
 #include <memory>
 #include <string>
@@ -64,4 +64,4 @@ class Session {
 
 }  // namespace kiln
 
-#endif  // KILN_RUNTIME_SESSION_H_
+#endif  // KILN_SESSION_SESSION_H_

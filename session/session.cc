@@ -1,4 +1,4 @@
-#include "kiln/runtime/session.h"
+#include "kiln/session/session.h"
 
 #include "absl/strings/str_cat.h"
 #include "kiln/jit/jit.h"
