@@ -9,7 +9,8 @@
 //   kHeap   its own reference-counted allocation, as without a plan: values the caller fetches
 //           (they must outlive the run and never alias reused memory) and values whose size is not
 //           known before the run (data-dependent shapes).
-// Offsets come from AssignOffsetsGreedyBySize (TFLite's "greedy by size" arena planner).
+// Offsets come from AssignOffsetsGreedyBySize (kiln/support/arena_assigner.h), which the CPU
+// backend's temporaries use too.
 #ifndef KILN_RUNTIME_MEMORY_PLAN_H_
 #define KILN_RUNTIME_MEMORY_PLAN_H_
 
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "kiln/runtime/tensor.h"
+#include "kiln/support/arena_assigner.h"
 
 namespace kiln {
 
@@ -55,14 +57,6 @@ struct MemoryPlan {
   MemoryPlanStats stats;
 };
 
-// Assigns each buffer i (of `sizes[i]` bytes) an offset so that no two buffers for which
-// `conflict(i, j)` is true overlap. Buffers are placed largest first (ties: lower index first);
-// each goes into the smallest gap between already placed conflicting buffers that holds it, or
-// above all of them. Offsets are multiples of `alignment`. Returns the offsets; `*total` is the
-// arena size needed. Deterministic: the result depends only on the arguments.
-std::vector<int64_t> AssignOffsetsGreedyBySize(const std::vector<int64_t>& sizes,
-                                               const std::function<bool(int, int)>& conflict,
-                                               int64_t alignment, int64_t* total);
 
 }  // namespace kiln
 

@@ -1,4 +1,4 @@
-#include "kiln/runtime/memory_plan.h"
+#include "kiln/support/arena_assigner.h"
 
 #include <algorithm>
 #include <numeric>
