@@ -1,6 +1,61 @@
 #include "jit/compilation_cache.h"
 
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "jit/encapsulate.h"
+#include "kiln/hlo/computation.h"
+#include "kiln/version.h"
+
 namespace kiln::jit {
+namespace {
+
+std::string BytesHash(const void* data, size_t size) {
+  return absl::StrFormat("%016x", StableHash(data, size));
+}
+
+// The instruction's HLO text line; an array constant shows a hash of its bytes, not its values
+// (a cluster's weights would otherwise print as megabytes of decimals).
+std::string CanonicalInstructionText(const hlo::Instruction& instr) {
+  if (instr.opcode() != hlo::Opcode::kConstant || !instr.shape().IsArray()) return instr.ToString();
+  const hlo::Literal& literal = instr.literal();
+  return absl::StrCat("%", instr.name(), " = ", instr.shape().ToString(), " constant(bytes#",
+                      BytesHash(literal.untyped_data(), literal.size_bytes()), ")", instr.AttributesToString());
+}
+
+}  // namespace
+
+std::string CanonicalModuleText(const hlo::Module& module) {
+  std::unique_ptr<hlo::Module> copy = module.Clone();
+  copy->set_name("m");
+  const std::vector<hlo::Computation*> computations = copy->MakeComputationPostOrder();
+  int64_t next_computation = 0, next_instruction = 0;
+  // Every name first: an instruction's attributes name the computations it calls.
+  for (hlo::Computation* c : computations) {
+    c->set_name(c == copy->entry_computation() ? "main" : absl::StrCat("c", next_computation++));
+    for (hlo::Instruction* instr : c->MakeInstructionPostOrder()) {
+      instr->set_name(absl::StrCat("v", next_instruction++));
+    }
+  }
+  std::string text = absl::StrCat("HloModule ", copy->name(), "\n");
+  for (const hlo::Computation* c : computations) {
+    absl::StrAppend(&text, c == copy->entry_computation() ? "ENTRY %" : "%", c->name(), " ",
+                    c->ComputeProgramShape().ToString(/*print_layout=*/true), " {\n");
+    for (const hlo::Instruction* instr : c->MakeInstructionPostOrder()) {
+      absl::StrAppend(&text, instr == c->root_instruction() ? "  ROOT " : "  ", CanonicalInstructionText(*instr),
+                      "\n");
+    }
+    absl::StrAppend(&text, "}\n");
+  }
+  return text;
+}
+
+std::string CompilationKey(const hlo::Module& module, const backends::Backend& backend) {
+  const std::string text = CanonicalModuleText(module);
+  return absl::StrCat("hlo#", BytesHash(text.data(), text.size()), "|", std::string(backend.name()), "|",
+                      backend.TargetDescription(), "|kiln ", KILN_VERSION);
+}
 
 CompilationCache& CompilationCache::Global() {
   static CompilationCache* cache = new CompilationCache();
@@ -37,10 +92,16 @@ std::shared_ptr<const CompiledCluster> CompilationCache::GetOrCompile(const std:
   return value;
 }
 
+void CompilationCache::CountHit() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++stats_.hits;
+}
+
 void CompilationCache::Clear() {
   std::lock_guard<std::mutex> lock(mu_);
   entries_.clear();
   stats_.entries = 0;
+  generation_.fetch_add(1, std::memory_order_acq_rel);
 }
 
 CacheStats CompilationCache::stats() const {

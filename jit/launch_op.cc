@@ -1,9 +1,12 @@
-// The "_KilnLaunch" op: runs one encapsulated cluster through the compilation cache.
+// The "_KilnLaunch" op: runs one encapsulated cluster through the compilation cache. Each launch
+// node memoizes, per input signature, what it found, so a steady-state run neither lowers nor
+// takes the cache's lock more than once.
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
@@ -14,6 +17,7 @@
 #include "jit/lower.h"
 #include "kiln/backends/backend.h"
 #include "kiln/jit/jit.h"
+#include "kiln/runtime/executor.h"
 #include "kiln/support/flags.h"
 #include "kiln/support/log.h"
 #include "kiln/support/status.h"
@@ -65,7 +69,7 @@ class LaunchKernel : public OpKernel {
                                     cluster_->inputs.size()));
     }
     std::vector<kiln::Dims> dims;
-    std::string key = absl::StrCat(fingerprint_, "|", backend_);
+    std::string signature;
     for (int i = 0; i < ctx.num_inputs(); ++i) {
       if (!ctx.has_input(i)) return ctx.Error(absl::StrCat("input ", i, " is missing"));
       const Tensor& t = ctx.input(i);
@@ -75,80 +79,132 @@ class LaunchKernel : public OpKernel {
                                       DTypeName(cluster_->inputs[i].dtype)));
       }
       dims.push_back(t.dims());
-      absl::StrAppend(&key, "|", t.TypeString());
+      absl::StrAppend(&signature, "|", t.TypeString());
     }
-    CompilationCache::Lookup lookup = CompilationCache::Lookup::kHit;
-    std::shared_ptr<const CompiledCluster> compiled =
-        CompilationCache::Global().GetOrCompile(key, [&] { return Compile(dims); }, &lookup);
-    switch (lookup) {
-      // A hit on a remembered failure runs on the kernels: it counts as a failure, not a hit.
-      case CompilationCache::Lookup::kHit: ++(compiled->executable != nullptr ? hits_ : failures_); break;
-      case CompilationCache::Lookup::kCompiled: ++compilations_; break;
-      case CompilationCache::Lookup::kFailed: ++failures_; break;
-    }
-    if (compiled->executable != nullptr) return RunExecutable(*compiled->executable, ctx);
-    if (compiled->fallback == nullptr) {
+    std::shared_ptr<const SignatureEntry> entry = FindOrCompile(signature, dims);
+    if (entry->compiled->executable != nullptr) return RunExecutable(*entry->compiled->executable, ctx);
+    if (entry->fallback == nullptr) {
       return ctx.Error(absl::StrCat("cluster ", fingerprint_,
                                     " could neither be compiled nor run with the runtime kernels: ",
-                                    compiled->failure.message()));
+                                    entry->failure.message()));
     }
-    return RunFallback(*compiled->fallback, ctx);
+    return RunFallback(*entry->fallback, ctx);
   }
 
  private:
-  std::shared_ptr<const CompiledCluster> Compile(const std::vector<kiln::Dims>& dims) const {
-    auto result = std::make_shared<CompiledCluster>();
-    auto start = std::chrono::steady_clock::now();
-    absl::StatusOr<std::unique_ptr<backends::Executable>> executable = LowerAndCompile(dims);
-    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    std::vector<std::string> shapes;
-    for (const kiln::Dims& d : dims) shapes.push_back(DimsToString(d));
-    if (executable.ok()) {
-      if (GetFlags().log_compiles) {
-        Log(LogSeverity::kInfo, absl::StrFormat("JIT: compiled cluster %s (%zu ops, inputs %s) with %s in %.1f ms",
-                                                fingerprint_, cluster_->nodes.size(), absl::StrJoin(shapes, " "),
-                                                backend_, ms));
+  // What this node runs for one input signature: the process-wide cache's entry and, when that
+  // holds no executable, an executor of this node's cluster on the runtime kernels.
+  struct SignatureEntry {
+    int64_t generation = 0;  // CompilationCache::generation() when looked up.
+    std::shared_ptr<const CompiledCluster> compiled;
+    std::unique_ptr<Executor> fallback;
+    absl::Status failure;  // Why neither runs (fallback null, no executable).
+  };
+
+  // The fast path: what this node found for `signature` before, without lowering again. Otherwise
+  // lowers the cluster and looks up the process-wide cache by the module's CompilationKey.
+  std::shared_ptr<const SignatureEntry> FindOrCompile(const std::string& signature,
+                                                      const std::vector<kiln::Dims>& dims) const {
+    CompilationCache& cache = CompilationCache::Global();
+    const int64_t generation = cache.generation();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = by_signature_.find(signature);
+      if (it != by_signature_.end() && it->second->generation == generation) {
+        cache.CountHit();
+        // A remembered failure runs on the kernels: it counts as a failure, not a hit.
+        ++(it->second->compiled->executable != nullptr ? hits_ : failures_);
+        return it->second;
       }
-      result->executable = *std::move(executable);
-      return result;
     }
-    result->failure = executable.status();
-    Log(LogSeverity::kWarning, absl::StrFormat("JIT: cluster %s of node '%s' (%zu ops) runs with the runtime kernels: %s",
-                                               fingerprint_, node_name_, cluster_->nodes.size(),
-                                               result->failure.ToString()));
-    // The fallback executor sees the cluster with this signature's input dims.
-    auto graph = std::make_shared<Graph>(*cluster_);
-    for (size_t i = 0; i < graph->inputs.size(); ++i) graph->inputs[i].dims = dims[i];
-    absl::StatusOr<std::unique_ptr<Executor>> fallback = Executor::Create(graph);
-    if (fallback.ok()) {
-      result->fallback = *std::move(fallback);
-    } else {
-      result->failure = Annotate(fallback.status(), result->failure.ToString());
+    auto entry = std::make_shared<SignatureEntry>();
+    entry->generation = generation;
+    CompilationCache::Lookup lookup = CompilationCache::Lookup::kHit;
+    entry->compiled = LookUp(signature, dims, &lookup);
+    switch (lookup) {
+      case CompilationCache::Lookup::kHit: ++(entry->compiled->executable != nullptr ? hits_ : failures_); break;
+      case CompilationCache::Lookup::kCompiled: ++compilations_; break;
+      case CompilationCache::Lookup::kFailed: ++failures_; break;
     }
+    if (entry->compiled->executable == nullptr) {
+      // The fallback executor sees the cluster with this signature's input dims.
+      entry->failure = entry->compiled->failure;
+      auto graph = std::make_shared<Graph>(*cluster_);
+      for (size_t i = 0; i < graph->inputs.size(); ++i) graph->inputs[i].dims = dims[i];
+      absl::StatusOr<std::unique_ptr<Executor>> fallback = Executor::Create(graph);
+      if (fallback.ok()) {
+        entry->fallback = *std::move(fallback);
+      } else {
+        entry->failure = Annotate(fallback.status(), entry->failure.ToString());
+      }
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    by_signature_[signature] = entry;
+    return entry;
+  }
+
+  // Lowers the cluster for `dims` and finds or compiles its module in the process-wide cache. A
+  // failure before there is a module (unknown backend, lowering error) is remembered under the
+  // runtime graph's fingerprint and the signature instead.
+  std::shared_ptr<const CompiledCluster> LookUp(const std::string& signature, const std::vector<kiln::Dims>& dims,
+                                                CompilationCache::Lookup* lookup) const {
+    const auto start = std::chrono::steady_clock::now();
+    backends::RegisterBackends();
+    backends::Backend* backend = backends::BackendRegistry::Global().Find(backend_);
+    absl::StatusOr<std::unique_ptr<hlo::Module>> module =
+        backend == nullptr ? absl::NotFoundError(absl::StrCat("JIT backend '", backend_, "' is not registered"))
+                           : LowerGraph(*cluster_, absl::StrCat("cluster_", fingerprint_), dims);
+    if (!module.ok()) {
+      return CompilationCache::Global().GetOrCompile(
+          absl::StrCat("graph#", fingerprint_, "|", backend_, signature),
+          [&] { return Failed(module.status()); }, lookup);
+    }
+    const std::string key = CompilationKey(**module, *backend);
+    return CompilationCache::Global().GetOrCompile(
+        key, [&] { return Compile(*std::move(module), *backend, dims, start); }, lookup);
+  }
+
+  std::shared_ptr<const CompiledCluster> Compile(std::unique_ptr<hlo::Module> module, backends::Backend& backend,
+                                                 const std::vector<kiln::Dims>& dims,
+                                                 std::chrono::steady_clock::time_point start) const {
+    absl::StatusOr<std::unique_ptr<backends::Executable>> executable = CompileModule(std::move(module), backend);
+    if (!executable.ok()) return Failed(executable.status());
+    if (GetFlags().log_compiles) {
+      double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+      std::vector<std::string> shapes;
+      for (const kiln::Dims& d : dims) shapes.push_back(DimsToString(d));
+      Log(LogSeverity::kInfo, absl::StrFormat("JIT: compiled cluster %s (%zu ops, inputs %s) with %s in %.1f ms",
+                                              fingerprint_, cluster_->nodes.size(), absl::StrJoin(shapes, " "),
+                                              backend_, ms));
+    }
+    auto result = std::make_shared<CompiledCluster>();
+    result->executable = *std::move(executable);
     return result;
   }
 
-  absl::StatusOr<std::unique_ptr<backends::Executable>> LowerAndCompile(const std::vector<kiln::Dims>& dims) const {
-    backends::RegisterBackends();
-    backends::Backend* backend = backends::BackendRegistry::Global().Find(backend_);
-    if (backend == nullptr) {
-      return absl::NotFoundError(absl::StrCat("JIT backend '", backend_, "' is not registered"));
-    }
-    KILN_ASSIGN_OR_RETURN(std::unique_ptr<hlo::Module> module,
-                     LowerGraph(*cluster_, absl::StrCat("cluster_", fingerprint_), dims));
+  std::shared_ptr<const CompiledCluster> Failed(const absl::Status& failure) const {
+    Log(LogSeverity::kWarning, absl::StrFormat("JIT: cluster %s of node '%s' (%zu ops) runs with the runtime kernels: %s",
+                                               fingerprint_, node_name_, cluster_->nodes.size(), failure.ToString()));
+    auto result = std::make_shared<CompiledCluster>();
+    result->failure = failure;
+    return result;
+  }
+
+  absl::StatusOr<std::unique_ptr<backends::Executable>> CompileModule(std::unique_ptr<hlo::Module> module,
+                                                                      backends::Backend& backend) const {
     if (!dump_to_.empty()) {
       if (absl::Status s = DumpHlo(dump_to_, fingerprint_, *module); !s.ok()) {
         Log(LogSeverity::kWarning, absl::StrCat("JIT: ", s.ToString()));
       }
     }
-    std::vector<std::string> unsupported = UnsupportedInstructions(*module, *backend);
+    std::vector<std::string> unsupported = UnsupportedInstructions(*module, backend);
     if (!unsupported.empty()) {
       return absl::UnimplementedError(absl::StrCat("backend ", backend_, " does not support ",
                                                    absl::StrJoin(unsupported, ", ")));
     }
     backends::CompileOptions options;
     options.dump_to = dump_to_;
-    return backend->Compile(std::move(module), options);
+    return backend.Compile(std::move(module), options);
   }
 
   absl::Status RunExecutable(const backends::Executable& executable, KernelContext& ctx) const {
@@ -194,6 +250,8 @@ class LaunchKernel : public OpKernel {
   std::string fingerprint_;
   std::string dump_to_;
   mutable std::atomic<int64_t> compilations_{0}, hits_{0}, failures_{0};
+  mutable std::mutex mu_;  // Guards by_signature_.
+  mutable std::map<std::string, std::shared_ptr<const SignatureEntry>> by_signature_;
 };
 
 absl::Status LaunchShapeFn(InferenceContext& ctx) {

@@ -7,10 +7,15 @@
 #include <thread>
 
 #include "gtest/gtest.h"
+#include "jit/compilation_cache.h"
 #include "jit/encapsulate.h"
+#include "jit/lower.h"
+#include "kiln/backends/backend.h"
+#include "kiln/backends/cpu.h"
 #include "kiln/jit/jit.h"
 #include "kiln/runtime/executor.h"
 #include "kiln/session/session.h"
+#include "kiln/version.h"
 #include "tests/jit/jit_test_util.h"
 
 namespace kiln::jit {
@@ -79,7 +84,7 @@ TEST(CompilationCacheTest, SecondRunCompilesNothingAndSessionsShareTheCache) {
   EXPECT_EQ((*second)->stats().cache_hits, 1);
   EXPECT_EQ((*second)->stats().failures, 0);
 
-  // The same cluster with a new input shape compiles again (same fingerprint, new signature).
+  // The same cluster with a new input shape compiles again (same fingerprint, another HLO module).
   auto wider = Session::Create(SmallModel(5, 101), JitOptionsFor("cpu", 2));
   ASSERT_TRUE(wider.ok()) << wider.status();
   EXPECT_EQ(LaunchFingerprint(**wider), LaunchFingerprint(**first));
@@ -125,6 +130,129 @@ TEST(CompilationCacheTest, DifferentWeightsDoNotShareAnExecutable) {
   ASSERT_TRUE((*a)->Run(feeds).ok());
   ASSERT_TRUE((*b)->Run(feeds).ok());
   EXPECT_EQ(GetCacheStats().compilations, before + 2);
+}
+
+// SmallModel under other names, with an Identity after the Relu: a different runtime graph (and
+// fingerprint) that lowers to the same HLO.
+Graph RenamedSmallModelWithIdentity(int64_t rows, uint32_t weight_seed) {
+  Graph g;
+  g.name = "renamed";
+  g.inputs.push_back(ValueInfo{"input", DType::kF32, {rows, 3}, true});
+  g.initializers["bias"] = RandomTensor({3}, weight_seed);
+  g.nodes.push_back(MakeNode("activation", "Relu", {"input"}, {"act"}));
+  g.nodes.push_back(MakeNode("copy", "Identity", {"act"}, {"act_copy"}));
+  g.nodes.push_back(MakeNode("shift", "Add", {"act_copy", "bias"}, {"shifted"}));
+  g.nodes.push_back(MakeNode("scale", "Mul", {"shifted", "input"}, {"result"}));
+  g.outputs.push_back(ValueInfo{"result", DType::kF32, {rows, 3}, true});
+  return g;
+}
+
+// A backend that compiles with the CPU backend and reports `options` as its target description,
+// standing in for a backend whose options changed between two sessions.
+class OptionsProbeBackend : public backends::Backend {
+ public:
+  static constexpr char kName[] = "options_probe";
+  explicit OptionsProbeBackend(std::string* options) : options_(options), cpu_(backends::CreateCpuBackend()) {}
+  std::string_view name() const override { return kName; }
+  std::string TargetDescription() const override { return "options_probe " + *options_; }
+  bool IsOpSupported(const hlo::Instruction& instruction) const override {
+    return cpu_->IsOpSupported(instruction);
+  }
+  absl::StatusOr<std::unique_ptr<backends::Executable>> Compile(std::unique_ptr<hlo::Module> module,
+                                                                const backends::CompileOptions& options) override {
+    return cpu_->Compile(std::move(module), options);
+  }
+
+ private:
+  std::string* options_;
+  std::unique_ptr<backends::Backend> cpu_;
+};
+
+std::unique_ptr<hlo::Module> Lower(const Graph& g, const std::string& name, std::vector<Dims> dims = {}) {
+  absl::StatusOr<std::unique_ptr<hlo::Module>> module = LowerGraph(g, name, dims);
+  EXPECT_TRUE(module.ok()) << module.status();
+  return module.ok() ? *std::move(module) : nullptr;
+}
+
+TEST(CompilationKeyTest, IgnoresNamesAndHoldsBackendTargetAndVersion) {
+  backends::RegisterBackends();
+  const backends::Backend& cpu = *backends::BackendRegistry::Global().Find("cpu");
+  const backends::Backend& interpreter = *backends::BackendRegistry::Global().Find("interpreter");
+  std::unique_ptr<hlo::Module> a = Lower(SmallModel(2, 701), "cluster_a");
+  std::unique_ptr<hlo::Module> b = Lower(RenamedSmallModelWithIdentity(2, 701), "cluster_b");
+  ASSERT_TRUE(a != nullptr && b != nullptr);
+  ASSERT_NE(a->ToString(), b->ToString()) << "the two lowerings differ in names";
+  EXPECT_EQ(CanonicalModuleText(*a), CanonicalModuleText(*b));
+  EXPECT_EQ(CompilationKey(*a, cpu), CompilationKey(*b, cpu));
+  const std::string key = CompilationKey(*a, cpu);
+  EXPECT_NE(key.find(cpu.TargetDescription()), std::string::npos) << key;
+  EXPECT_NE(key.find(KILN_VERSION), std::string::npos) << key;
+  EXPECT_NE(key, CompilationKey(*a, interpreter));
+  // Other input shapes or other weights are another module.
+  std::unique_ptr<hlo::Module> wider = Lower(SmallModel(2, 701), "cluster_a", {{4, 3}});
+  std::unique_ptr<hlo::Module> reweighted = Lower(SmallModel(2, 702), "cluster_a");
+  ASSERT_TRUE(wider != nullptr && reweighted != nullptr);
+  EXPECT_NE(CompilationKey(*wider, cpu), key);
+  EXPECT_NE(CompilationKey(*reweighted, cpu), key);
+  // Constants appear as a hash of their bytes, not as their values.
+  EXPECT_NE(CanonicalModuleText(*a).find("constant(bytes#"), std::string::npos) << CanonicalModuleText(*a);
+}
+
+TEST(CompilationCacheTest, ClustersThatLowerToTheSameHloShareOneEntry) {
+  auto first = Session::Create(SmallModel(2, 711), JitOptionsFor("cpu", 2));
+  auto second = Session::Create(RenamedSmallModelWithIdentity(2, 711), JitOptionsFor("cpu", 2));
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_EQ((*second)->stats().num_clusters, 1);
+  EXPECT_NE(LaunchFingerprint(**first), LaunchFingerprint(**second)) << "the runtime graphs differ";
+  const CacheStats before = GetCacheStats();
+  const Tensor x = RandomTensor({2, 3}, 14);
+  auto out1 = (*first)->Run({{"x", x}});
+  auto out2 = (*second)->Run({{"input", x}});
+  ASSERT_TRUE(out1.ok()) << out1.status();
+  ASSERT_TRUE(out2.ok()) << out2.status();
+  EXPECT_EQ(GetCacheStats().compilations, before.compilations + 1);
+  EXPECT_EQ(GetCacheStats().entries, before.entries + 1);
+  EXPECT_EQ((*second)->stats().compilations, 0);
+  EXPECT_EQ((*second)->stats().cache_hits, 1);
+  EXPECT_EQ(MaxAbsDiff((*out1)[0], (*out2)[0]), 0.0);
+}
+
+TEST(CompilationCacheTest, OtherBackendOptionsOrInputShapesMiss) {
+  static std::string options;  // Outlives the test: the registry keeps the backend.
+  options = "fast";
+  backends::RegisterBackends();
+  backends::BackendRegistry::Global().Register(std::make_unique<OptionsProbeBackend>(&options));
+  Graph g = SmallModel(2, 721);
+  Feeds feeds = {{"x", RandomTensor({2, 3}, 15)}};
+  auto run_new_session = [&](const Graph& graph, const Feeds& f) -> SessionStats {
+    auto session = Session::Create(graph, JitOptionsFor(OptionsProbeBackend::kName, 2));
+    EXPECT_TRUE(session.ok()) << session.status();
+    if (!session.ok()) return {};
+    auto out = (*session)->Run(f);
+    EXPECT_TRUE(out.ok()) << out.status();
+    return (*session)->stats();
+  };
+  EXPECT_EQ(run_new_session(g, feeds).compilations, 1);
+  EXPECT_EQ(run_new_session(g, feeds).cache_hits, 1) << "same module, backend and options";
+  options = "small";
+  EXPECT_EQ(run_new_session(g, feeds).compilations, 1) << "other options";
+  EXPECT_EQ(run_new_session(SmallModel(3, 721), {{"x", RandomTensor({3, 3}, 16)}}).compilations, 1)
+      << "other input shapes";
+  options = "fast";
+  EXPECT_EQ(run_new_session(g, feeds).cache_hits, 1) << "the first options' entry is still there";
+}
+
+TEST(CompilationCacheTest, ClearingTheCacheMakesLaunchNodesCompileAgain) {
+  auto session = Session::Create(SmallModel(2, 731), JitOptionsFor("cpu", 2));
+  ASSERT_TRUE(session.ok()) << session.status();
+  Feeds feeds = {{"x", RandomTensor({2, 3}, 17)}};
+  ASSERT_TRUE((*session)->Run(feeds).ok());
+  ClearCompilationCache();
+  ASSERT_TRUE((*session)->Run(feeds).ok());
+  EXPECT_EQ((*session)->stats().compilations, 2) << "the launch node kept an executable the cache dropped";
+  ASSERT_TRUE((*session)->Run(feeds).ok());
+  EXPECT_EQ((*session)->stats().cache_hits, 1);
 }
 
 TEST(CompilationCacheTest, ConcurrentFirstRunsCompileOnce) {

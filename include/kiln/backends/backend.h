@@ -72,6 +72,10 @@ class Backend {
   virtual ~Backend();
   // The registry key ("interpreter", "cpu").
   virtual std::string_view name() const = 0;
+  // What compiled code depends on besides the module: options, target CPU name and features.
+  // Part of the JIT's compilation-cache key, so executables compiled for another target or with
+  // other options are not reused. Defaults to the backend's name.
+  virtual std::string TargetDescription() const { return std::string(name()); }
   // Whether Compile accepts modules containing `instruction` (its opcode, types and attributes).
   virtual bool IsOpSupported(const hlo::Instruction& instruction) const = 0;
   // Compiles a verified module. Thread-safe.
