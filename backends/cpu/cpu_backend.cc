@@ -2,16 +2,21 @@
 // target-independent prefix, layout assignment, cpu-fusion), then the thunk planner
 // (thunk_planner.h: buffers, layouts, thunks, one LLVM module of loop kernels) into a
 // CpuExecutable (cpu_executable.h).
+#include <algorithm>
 #include <memory>
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "backends/cpu/cpu_pipeline.h"
 #include "backends/cpu/ir_emitter.h"
 #include "backends/cpu/thunk_planner.h"
 #include "kiln/backends/cpu.h"
 #include "kiln/hlo/computation.h"
 #include "kiln/support/status.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/TargetParser/Host.h"
 
 namespace kiln::backends {
 namespace {
@@ -57,6 +62,17 @@ class CpuBackend : public Backend {
                                   absl::StrCat("running the cpu pipeline on module '", module->name(), "'")));
     cpu::ThunkPlanner planner(options_, options);
     return planner.Run(std::move(module));
+  }
+
+  // The options, then the host CPU's name and features (as JitCompiler targets them), sorted.
+  std::string TargetDescription() const override {
+    std::vector<std::string> features;
+    for (const auto& f : llvm::sys::getHostCPUFeatures()) {
+      features.push_back((f.getValue() ? "+" : "-") + f.getKey().str());
+    }
+    std::sort(features.begin(), features.end());
+    return absl::StrCat("cpu opt_level=", options_.opt_level, " blocked_layouts=", options_.blocked_layouts,
+                        " cpu=", llvm::sys::getHostCPUName().str(), " features=", absl::StrJoin(features, ","));
   }
 
  private:

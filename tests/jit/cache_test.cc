@@ -194,6 +194,12 @@ TEST(CompilationKeyTest, IgnoresNamesAndHoldsBackendTargetAndVersion) {
   ASSERT_TRUE(wider != nullptr && reweighted != nullptr);
   EXPECT_NE(CompilationKey(*wider, cpu), key);
   EXPECT_NE(CompilationKey(*reweighted, cpu), key);
+  // The CPU backend's options and the host CPU it targets are part of the key.
+  EXPECT_NE(cpu.TargetDescription().find(" cpu="), std::string::npos) << cpu.TargetDescription();
+  EXPECT_NE(cpu.TargetDescription().find(" features=+"), std::string::npos) << cpu.TargetDescription();
+  backends::CpuBackendOptions unoptimized;
+  unoptimized.opt_level = 0;
+  EXPECT_NE(CompilationKey(*a, *backends::CreateCpuBackend(unoptimized)), key);
   // Constants appear as a hash of their bytes, not as their values.
   EXPECT_NE(CanonicalModuleText(*a).find("constant(bytes#"), std::string::npos) << CanonicalModuleText(*a);
 }
