@@ -250,8 +250,13 @@ void Decisions::DecideLoops(const std::vector<Instruction*>& order) {
 // Builds one fused computation: parameters for the values read from buffers, clones of the rest.
 class FusedBuilder {
  public:
-  FusedBuilder(hlo::Module& module, std::string name)
-      : module_(module), computation_(std::make_unique<Computation>(std::move(name))) {}
+  // `fused_as`: the values earlier fusions replaced, and their fusions (Finish adds to it). The
+  // decisions name original instructions; an operand that a fusion already computes must be read
+  // from that fusion, or the replaced instructions would come back to life and run twice.
+  FusedBuilder(hlo::Module& module, std::string name,
+               std::map<const Instruction*, Instruction*>& fused_as)
+      : module_(module), computation_(std::make_unique<Computation>(std::move(name))),
+        fused_as_(fused_as) {}
 
   // The parameter for outside value `v` (one per distinct value, in order of first use).
   Instruction* Param(const Instruction* v) {
@@ -260,7 +265,8 @@ class FusedBuilder {
     const int64_t n = static_cast<int64_t>(operands_.size());
     Instruction* p = computation_->AddInstruction(
         Instruction::CreateParameter(n, v->shape(), absl::StrCat("param_", n)));
-    operands_.push_back(const_cast<Instruction*>(v));
+    auto fused = fused_as_.find(v);
+    operands_.push_back(fused != fused_as_.end() ? fused->second : const_cast<Instruction*>(v));
     map_[v] = p;
     return p;
   }
@@ -288,12 +294,14 @@ class FusedBuilder {
     fusion->set_name("fusion");
     Instruction* added = replaced->parent()->AddInstruction(std::move(fusion));
     replaced->ReplaceAllUsesWith(added);
+    fused_as_[replaced] = added;
     return added;
   }
 
  private:
   hlo::Module& module_;
   std::unique_ptr<Computation> computation_;
+  std::map<const Instruction*, Instruction*>& fused_as_;
   std::map<const Instruction*, Instruction*> map_;
   std::vector<Instruction*> operands_;
 };
@@ -307,9 +315,10 @@ Instruction* CloneBound(FusedBuilder& b, const Instruction* bound) {
   return b.Clone(bound, [](const Instruction*) { return nullptr; });
 }
 
-void FuseContraction(hlo::Module& module, const Epilogue& ep) {
+void FuseContraction(hlo::Module& module, const Epilogue& ep,
+                     std::map<const Instruction*, Instruction*>& fused_as) {
   const Instruction* contraction = ep.chain.front();
-  FusedBuilder b(module, absl::StrCat("fused_", contraction->name()));
+  FusedBuilder b(module, absl::StrCat("fused_", contraction->name()), fused_as);
   Instruction* input = b.Param(contraction->operand(0));
   Instruction* weights = b.Param(contraction->operand(1));
   Instruction* bias = ep.bias != nullptr ? b.Param(ep.bias) : nullptr;
@@ -340,11 +349,12 @@ bool ReadFromBuffer(const Decisions& d, const Instruction* v) {
 }
 
 // Makes `root` (materialized) a kLoop fusion when its kernel computes anything inline.
-bool FuseLoop(hlo::Module& module, const Decisions& d, Instruction* root) {
+bool FuseLoop(hlo::Module& module, const Decisions& d, Instruction* root,
+              std::map<const Instruction*, Instruction*>& fused_as) {
   bool inlines = false;
   for (const Instruction* o : root->operands()) inlines |= !ReadFromBuffer(d, o);
   if (!inlines) return false;
-  FusedBuilder b(module, absl::StrCat("fused_", root->name()));
+  FusedBuilder b(module, absl::StrCat("fused_", root->name()), fused_as);
   std::function<Instruction*(const Instruction*)> map = [&](const Instruction* v) -> Instruction* {
     if (v != root && ReadFromBuffer(d, v)) return b.Param(v);
     return b.Clone(v, map);
@@ -369,16 +379,17 @@ absl::StatusOr<bool> CpuFusion::Run(hlo::Module* module) {
   const Decisions d(*entry);
   const std::vector<Instruction*> order = entry->MakeInstructionPostOrder();
   bool changed = false;
+  std::map<const Instruction*, Instruction*> fused_as;  // Replaced value -> its fusion.
   // Output fusions first: a loop fusion made later takes the place of their operands (through
   // ReplaceAllUsesWith), while the values an epilogue names stay valid until its fusion exists.
   for (const Instruction* instr : order) {
     auto it = d.contractions.find(instr);
     if (it == d.contractions.end() || it->second.chain.size() == 1) continue;  // Nothing absorbed.
-    FuseContraction(*module, it->second);
+    FuseContraction(*module, it->second, fused_as);
     changed = true;
   }
   for (Instruction* instr : order) {
-    if (d.materialized.count(instr)) changed |= FuseLoop(*module, d, instr);
+    if (d.materialized.count(instr)) changed |= FuseLoop(*module, d, instr, fused_as);
   }
   return changed;
 }
