@@ -1,10 +1,13 @@
 #include "kiln/support/log.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <utility>
+
+#include "absl/strings/str_cat.h"
 
 namespace kiln {
 namespace {
@@ -47,4 +50,12 @@ void Log(LogSeverity severity, std::string_view message) {
   if (*sink) (*sink)(severity, message);
 }
 
+namespace internal {
+
+void CheckFailed(const char* file, int line, const char* condition, std::string_view message) {
+  Log(LogSeverity::kError, absl::StrCat(file, ":", line, ": check failed: ", condition, ": ", std::string(message)));
+  std::abort();
+}
+
+}  // namespace internal
 }  // namespace kiln

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "kiln/support/status.h"
 
 namespace kiln {
 namespace {
@@ -31,6 +32,20 @@ TEST(LogTest, MessagesReachTheInstalledSinkAndThePreviousOneIsReturned) {
   EXPECT_EQ(got[0].first, LogSeverity::kWarning);
   EXPECT_EQ(got[0].second, "cluster abc runs with the runtime kernels");
   for (size_t i = 1; i < got.size(); ++i) EXPECT_EQ(got[i].second, "compiled");
+}
+
+}  // namespace
+}  // namespace kiln
+
+namespace kiln {
+namespace {
+
+// A broken invariant reports through the logging sink (the default one writes "kiln: ..." to
+// stderr), naming the file, the condition and the message, then aborts.
+TEST(LogDeathTest, CheckFailureGoesThroughTheSinkThenAborts) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(KILN_CHECK(1 + 1 == 3, std::string("arithmetic is broken")),
+               "kiln: .*log_test.cc:[0-9]+: check failed: 1 \\+ 1 == 3: arithmetic is broken");
 }
 
 }  // namespace

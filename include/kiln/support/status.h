@@ -6,6 +6,8 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <string>
+#include <string_view>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -31,15 +33,17 @@
   if (!statusor.ok()) return std::move(statusor).status(); \
   lhs = std::move(statusor).value()
 
-// Programmer errors (broken invariants), never bad input: abort with a message.
-#define KILN_CHECK(cond, msg)                                                         \
-  do {                                                                                \
-    if (!(cond)) {                                                                    \
-      std::fprintf(stderr, "%s:%d: check failed: %s: %s\n", __FILE__, __LINE__, #cond, \
-                   std::string(msg).c_str());                                         \
-      std::abort();                                                                   \
-    }                                                                                 \
+// Programmer errors (broken invariants), never bad input: the message goes to the logging sink
+// (kiln/support/log.h, severity kError), then the process aborts.
+#define KILN_CHECK(cond, msg)                                                   \
+  do {                                                                          \
+    if (!(cond)) ::kiln::internal::CheckFailed(__FILE__, __LINE__, #cond, msg); \
   } while (0)
+
+namespace kiln::internal {
+[[noreturn]] void CheckFailed(const char* file, int line, const char* condition,
+                              std::string_view message);
+}  // namespace kiln::internal
 
 namespace kiln {
 
