@@ -22,13 +22,14 @@ namespace kiln::jit {
 // `module` printed as its HLO text with canonical names: the module "m", the entry computation
 // "main", other computations "c0", "c1", ... and instructions "v0", "v1", ... in post order, so that
 // clusters lowering to the same HLO under other names print alike. Array constants appear as their
-// shape and a hash of their bytes rather than their values.
-std::string CanonicalModuleText(const hlo::Module& module);
+// shape and a hash of their bytes rather than their values. The names are set on `module` while it
+// prints and restored before it returns (a clone would copy every weight).
+std::string CanonicalModuleText(hlo::Module& module);
 
 // The cache key of `module` compiled by `backend`: a 64-bit fingerprint of CanonicalModuleText,
 // the backend's name, its TargetDescription() (options, target CPU name and features) and
 // KILN_VERSION.
-std::string CompilationKey(const hlo::Module& module, const backends::Backend& backend);
+std::string CompilationKey(hlo::Module& module, const backends::Backend& backend);
 
 // The outcome of compiling one module: an executable, or the failure of lowering or compilation
 // (the launch node then runs its cluster with the runtime kernels).

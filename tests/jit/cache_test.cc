@@ -182,7 +182,9 @@ TEST(CompilationKeyTest, IgnoresNamesAndHoldsBackendTargetAndVersion) {
   std::unique_ptr<hlo::Module> b = Lower(RenamedSmallModelWithIdentity(2, 701), "cluster_b");
   ASSERT_TRUE(a != nullptr && b != nullptr);
   ASSERT_NE(a->ToString(), b->ToString()) << "the two lowerings differ in names";
+  const std::string a_before = a->ToString();
   EXPECT_EQ(CanonicalModuleText(*a), CanonicalModuleText(*b));
+  EXPECT_EQ(a->ToString(), a_before) << "CanonicalModuleText restores the names it changed";
   EXPECT_EQ(CompilationKey(*a, cpu), CompilationKey(*b, cpu));
   const std::string key = CompilationKey(*a, cpu);
   EXPECT_NE(key.find(cpu.TargetDescription()), std::string::npos) << key;
