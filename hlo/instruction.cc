@@ -279,9 +279,98 @@ std::string PaddingConfigToString(const PaddingConfig& padding) {
   return absl::StrJoin(parts, "x");
 }
 
+namespace {
+
+using Attributes = std::vector<std::string>;
+
+std::string ComputationRef(const Computation* c) { return internal::Cat("%", c->name()); }
+
+void AppendGatherAttributes(const Instruction& instr, Attributes& a) {
+  const GatherDimensionNumbers& g = instr.gather_dimension_numbers();
+  a.push_back(internal::Cat("offset_dims=", Braced(g.offset_dims)));
+  a.push_back(internal::Cat("collapsed_slice_dims=", Braced(g.collapsed_slice_dims)));
+  a.push_back(internal::Cat("start_index_map=", Braced(g.start_index_map)));
+  if (!g.operand_batching_dims.empty()) {
+    a.push_back(internal::Cat("operand_batching_dims=", Braced(g.operand_batching_dims)));
+    a.push_back(internal::Cat("start_indices_batching_dims=", Braced(g.start_indices_batching_dims)));
+  }
+  a.push_back(internal::Cat("index_vector_dim=", g.index_vector_dim));
+  a.push_back(internal::Cat("slice_sizes=", Braced(instr.slice_sizes())));
+  if (instr.indices_are_sorted()) a.push_back("indices_are_sorted=true");
+}
+
+void AppendScatterAttributes(const Instruction& instr, Attributes& a) {
+  const ScatterDimensionNumbers& s = instr.scatter_dimension_numbers();
+  a.push_back(internal::Cat("update_window_dims=", Braced(s.update_window_dims)));
+  a.push_back(internal::Cat("inserted_window_dims=", Braced(s.inserted_window_dims)));
+  a.push_back(internal::Cat("scatter_dims_to_operand_dims=", Braced(s.scatter_dims_to_operand_dims)));
+  if (!s.input_batching_dims.empty()) {
+    a.push_back(internal::Cat("input_batching_dims=", Braced(s.input_batching_dims)));
+    a.push_back(internal::Cat("scatter_indices_batching_dims=", Braced(s.scatter_indices_batching_dims)));
+  }
+  a.push_back(internal::Cat("index_vector_dim=", s.index_vector_dim));
+  if (instr.indices_are_sorted()) a.push_back("indices_are_sorted=true");
+  if (instr.unique_indices()) a.push_back("unique_indices=true");
+}
+
+void AppendQuantizationAttributes(const QuantizationParams& q, Attributes& a) {
+  std::vector<std::string> scales;
+  for (double s : q.scales) scales.push_back(ShortestDouble(s));
+  a.push_back(internal::Cat("scale={", absl::StrJoin(scales, ","), "}"));
+  a.push_back(internal::Cat("zero_point=", Braced(q.zero_points)));
+  if (q.quantization_dimension >= 0) {
+    a.push_back(internal::Cat("quantization_dimension=", q.quantization_dimension));
+  }
+}
+
+void AppendDotAttributes(const DotDimensionNumbers& d, Attributes& a) {
+  if (!d.lhs_batch_dimensions.empty()) a.push_back(internal::Cat("lhs_batch_dims=", Braced(d.lhs_batch_dimensions)));
+  a.push_back(internal::Cat("lhs_contracting_dims=", Braced(d.lhs_contracting_dimensions)));
+  if (!d.rhs_batch_dimensions.empty()) a.push_back(internal::Cat("rhs_batch_dims=", Braced(d.rhs_batch_dimensions)));
+  a.push_back(internal::Cat("rhs_contracting_dims=", Braced(d.rhs_contracting_dimensions)));
+}
+
+// The attributes that name called computations (to_apply=, condition=/body=, calls=, ...).
+void AppendCalledComputations(const Instruction& instr, Attributes& a) {
+  const std::vector<Computation*>& called = instr.called_computations();
+  switch (instr.opcode()) {
+    case Opcode::kSelectAndScatter:
+      if (called.size() == 2) {
+        a.push_back(internal::Cat("select=", ComputationRef(called[0])));
+        a.push_back(internal::Cat("scatter=", ComputationRef(called[1])));
+      }
+      break;
+    case Opcode::kWhile:
+      if (called.size() == 2) {
+        a.push_back(internal::Cat("condition=", ComputationRef(called[0])));
+        a.push_back(internal::Cat("body=", ComputationRef(called[1])));
+      }
+      break;
+    case Opcode::kConditional:
+      if (instr.operand_count() > 0 && instr.operand(0)->shape().element_type() == PrimitiveType::PRED &&
+          called.size() == 2) {
+        a.push_back(internal::Cat("true_computation=", ComputationRef(called[0])));
+        a.push_back(internal::Cat("false_computation=", ComputationRef(called[1])));
+      } else {
+        std::vector<std::string> names;
+        for (const Computation* c : called) names.push_back(ComputationRef(c));
+        a.push_back(internal::Cat("branch_computations={", absl::StrJoin(names, ", "), "}"));
+      }
+      break;
+    case Opcode::kFusion:
+      a.push_back(internal::Cat("kind=", std::string(FusionKindString(instr.fusion_kind()))));
+      if (!called.empty()) a.push_back(internal::Cat("calls=", ComputationRef(called[0])));
+      break;
+    default:
+      if (!called.empty()) a.push_back(internal::Cat("to_apply=", ComputationRef(called[0])));
+      break;
+  }
+}
+
+}  // namespace
+
 std::string Instruction::AttributesToString() const {
-  std::vector<std::string> a;
-  auto comp = [](const Computation* c) { return internal::Cat("%", c->name()); };
+  Attributes a;
   switch (opcode_) {
     case Opcode::kBroadcast:
     case Opcode::kTranspose:
@@ -330,16 +419,7 @@ std::string Instruction::AttributesToString() const {
       }
       break;
     case Opcode::kDot:
-      if (!dot_dnums_.lhs_batch_dimensions.empty()) {
-        a.push_back(internal::Cat("lhs_batch_dims=", Braced(dot_dnums_.lhs_batch_dimensions)));
-      }
-      a.push_back(
-          internal::Cat("lhs_contracting_dims=", Braced(dot_dnums_.lhs_contracting_dimensions)));
-      if (!dot_dnums_.rhs_batch_dimensions.empty()) {
-        a.push_back(internal::Cat("rhs_batch_dims=", Braced(dot_dnums_.rhs_batch_dimensions)));
-      }
-      a.push_back(
-          internal::Cat("rhs_contracting_dims=", Braced(dot_dnums_.rhs_contracting_dimensions)));
+      AppendDotAttributes(dot_dnums_, a);
       break;
     case Opcode::kCompare:
       a.push_back(internal::Cat("direction=", std::string(ComparisonDirectionString(comparison_direction_))));
@@ -360,52 +440,19 @@ std::string Instruction::AttributesToString() const {
       a.push_back(internal::Cat("epsilon=", ShortestFloat(epsilon_)));
       a.push_back(internal::Cat("feature_index=", feature_index_));
       break;
-    case Opcode::kGather: {
-      const GatherDimensionNumbers& g = gather_dnums_;
-      a.push_back(internal::Cat("offset_dims=", Braced(g.offset_dims)));
-      a.push_back(internal::Cat("collapsed_slice_dims=", Braced(g.collapsed_slice_dims)));
-      a.push_back(internal::Cat("start_index_map=", Braced(g.start_index_map)));
-      if (!g.operand_batching_dims.empty()) {
-        a.push_back(internal::Cat("operand_batching_dims=", Braced(g.operand_batching_dims)));
-        a.push_back(
-            internal::Cat("start_indices_batching_dims=", Braced(g.start_indices_batching_dims)));
-      }
-      a.push_back(internal::Cat("index_vector_dim=", g.index_vector_dim));
-      a.push_back(internal::Cat("slice_sizes=", Braced(slice_sizes_)));
-      if (indices_are_sorted_) a.push_back("indices_are_sorted=true");
+    case Opcode::kGather:
+      AppendGatherAttributes(*this, a);
       break;
-    }
-    case Opcode::kScatter: {
-      const ScatterDimensionNumbers& s = scatter_dnums_;
-      a.push_back(internal::Cat("update_window_dims=", Braced(s.update_window_dims)));
-      a.push_back(internal::Cat("inserted_window_dims=", Braced(s.inserted_window_dims)));
-      a.push_back(
-          internal::Cat("scatter_dims_to_operand_dims=", Braced(s.scatter_dims_to_operand_dims)));
-      if (!s.input_batching_dims.empty()) {
-        a.push_back(internal::Cat("input_batching_dims=", Braced(s.input_batching_dims)));
-        a.push_back(internal::Cat("scatter_indices_batching_dims=",
-                                 Braced(s.scatter_indices_batching_dims)));
-      }
-      a.push_back(internal::Cat("index_vector_dim=", s.index_vector_dim));
-      if (indices_are_sorted_) a.push_back("indices_are_sorted=true");
-      if (unique_indices_) a.push_back("unique_indices=true");
+    case Opcode::kScatter:
+      AppendScatterAttributes(*this, a);
       break;
-    }
     case Opcode::kRngBitGenerator:
       a.push_back(internal::Cat("algorithm=", std::string(RandomAlgorithmString(rng_algorithm_))));
       break;
     case Opcode::kUniformQuantize:
-    case Opcode::kUniformDequantize: {
-      std::vector<std::string> scales;
-      for (double s : quantization_.scales) scales.push_back(ShortestDouble(s));
-      a.push_back(internal::Cat("scale={", absl::StrJoin(scales, ","), "}"));
-      a.push_back(internal::Cat("zero_point=", Braced(quantization_.zero_points)));
-      if (quantization_.quantization_dimension >= 0) {
-        a.push_back(
-            internal::Cat("quantization_dimension=", quantization_.quantization_dimension));
-      }
+    case Opcode::kUniformDequantize:
+      AppendQuantizationAttributes(quantization_, a);
       break;
-    }
     case Opcode::kCustomCall:
       a.push_back(internal::Cat("custom_call_target=\"", custom_call_target_, "\""));
       break;
@@ -413,44 +460,7 @@ std::string Instruction::AttributesToString() const {
       break;
   }
   if (opcode_ == Opcode::kSort && is_stable_) a.push_back("is_stable=true");
-  // Called computations.
-  switch (opcode_) {
-    case Opcode::kSelectAndScatter:
-      if (called_computations_.size() == 2) {
-        a.push_back(internal::Cat("select=", comp(called_computations_[0])));
-        a.push_back(internal::Cat("scatter=", comp(called_computations_[1])));
-      }
-      break;
-    case Opcode::kWhile:
-      if (called_computations_.size() == 2) {
-        a.push_back(internal::Cat("condition=", comp(called_computations_[0])));
-        a.push_back(internal::Cat("body=", comp(called_computations_[1])));
-      }
-      break;
-    case Opcode::kConditional: {
-      if (!operands_.empty() && operands_[0]->shape().element_type() == PrimitiveType::PRED &&
-          called_computations_.size() == 2) {
-        a.push_back(internal::Cat("true_computation=", comp(called_computations_[0])));
-        a.push_back(internal::Cat("false_computation=", comp(called_computations_[1])));
-      } else {
-        std::vector<std::string> names;
-        for (const Computation* c : called_computations_) names.push_back(comp(c));
-        a.push_back(internal::Cat("branch_computations={", absl::StrJoin(names, ", "), "}"));
-      }
-      break;
-    }
-    case Opcode::kFusion:
-      a.push_back(internal::Cat("kind=", std::string(FusionKindString(fusion_kind_))));
-      if (!called_computations_.empty()) {
-        a.push_back(internal::Cat("calls=", comp(called_computations_[0])));
-      }
-      break;
-    default:
-      if (!called_computations_.empty()) {
-        a.push_back(internal::Cat("to_apply=", comp(called_computations_[0])));
-      }
-      break;
-  }
+  AppendCalledComputations(*this, a);
   if (!backend_config_.empty()) {
     std::string escaped;
     for (char c : backend_config_) {

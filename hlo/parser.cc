@@ -544,180 +544,212 @@ class Parser {
     return added;
   }
 
-  absl::Status ParseAttributes(std::string_view text, Instruction* instr) {
-    std::vector<Computation*> called;
+  // The computations an instruction's attributes name, by role, until ParseAttributes assigns
+  // them in the order the opcode calls them.
+  struct CalledComputations {
+    std::vector<Computation*> called;  // to_apply, calls or branch_computations.
     Computation* true_comp = nullptr;
     Computation* false_comp = nullptr;
     Computation* select = nullptr;
     Computation* scatter = nullptr;
     Computation* condition = nullptr;
     Computation* body = nullptr;
+  };
+
+  absl::Status ParseAttributes(std::string_view text, Instruction* instr) {
+    CalledComputations calls;
     for (std::string_view attr : SplitTopLevel(text)) {
       size_t eq = attr.find('=');
       if (eq == std::string_view::npos) return absl::InvalidArgumentError(Cat("bad attribute '", attr, "'"));
       std::string key(Trim(attr.substr(0, eq)));
       std::string_view value = Trim(attr.substr(eq + 1));
-      Opcode op = instr->opcode();
-      if (key == "dimensions") {
-        KILN_ASSIGN_OR_RETURN(std::vector<int64_t> d, ParseIntList(value));
-        instr->set_dimensions(std::move(d));
-      } else if (key == "iota_dimension") {
-        KILN_ASSIGN_OR_RETURN(int64_t d, ParseInt(value));
-        instr->set_dimensions({d});
-      } else if (key == "slice") {
-        std::vector<int64_t> starts, limits, strides;
-        KILN_ASSIGN_OR_RETURN(std::string_view all, Bracketed(value, '{', '}', "slice"));
-        for (std::string_view part : SplitTopLevel(all)) {
-          KILN_ASSIGN_OR_RETURN(std::string_view one, Bracketed(part, '[', ']', "a slice dimension"));
-          std::string inner(one);
-          std::vector<std::string> f;
-          for (absl::string_view x : absl::StrSplit(inner, ':')) f.emplace_back(x);
-          if (f.size() < 2) return absl::InvalidArgumentError("bad slice");
-          KILN_ASSIGN_OR_RETURN(int64_t s, ParseInt(f[0]));
-          KILN_ASSIGN_OR_RETURN(int64_t l, ParseInt(f[1]));
-          int64_t st = 1;
-          if (f.size() == 3) {
-            KILN_ASSIGN_OR_RETURN(st, ParseInt(f[2]));
-          }
-          starts.push_back(s);
-          limits.push_back(l);
-          strides.push_back(st);
-        }
-        instr->set_slice(starts, limits, strides);
-      } else if (key == "dynamic_slice_sizes" || key == "slice_sizes") {
-        KILN_ASSIGN_OR_RETURN(std::vector<int64_t> d, ParseIntList(value));
-        instr->set_slice_sizes(std::move(d));
-      } else if (key == "padding") {
-        KILN_ASSIGN_OR_RETURN(PaddingConfig p, ParsePadding(value));
-        instr->set_padding_config(std::move(p));
-      } else if (key == "window") {
-        KILN_ASSIGN_OR_RETURN(Window w, ParseWindow(value));
-        instr->set_window(std::move(w));
-      } else if (key == "dim_labels") {
-        KILN_ASSIGN_OR_RETURN(ConvolutionDimensionNumbers d, ParseDimLabels(value));
-        instr->set_convolution_dimension_numbers(std::move(d));
-      } else if (key == "feature_group_count") {
-        KILN_ASSIGN_OR_RETURN(int64_t v, ParseInt(value));
-        instr->set_feature_group_count(v);
-      } else if (key == "batch_group_count") {
-        KILN_ASSIGN_OR_RETURN(int64_t v, ParseInt(value));
-        instr->set_batch_group_count(v);
-      } else if (key == "lhs_batch_dims" || key == "rhs_batch_dims" ||
-                 key == "lhs_contracting_dims" || key == "rhs_contracting_dims") {
-        KILN_ASSIGN_OR_RETURN(std::vector<int64_t> d, ParseIntList(value));
-        DotDimensionNumbers dn = instr->dot_dimension_numbers();
-        if (key == "lhs_batch_dims") dn.lhs_batch_dimensions = d;
-        if (key == "rhs_batch_dims") dn.rhs_batch_dimensions = d;
-        if (key == "lhs_contracting_dims") dn.lhs_contracting_dimensions = d;
-        if (key == "rhs_contracting_dims") dn.rhs_contracting_dimensions = d;
-        instr->set_dot_dimension_numbers(std::move(dn));
-      } else if (key == "direction") {
-        KILN_ASSIGN_OR_RETURN(ComparisonDirection d, ParseComparisonDirection(value));
-        instr->set_comparison_direction(d);
-      } else if (key == "type" && op == Opcode::kCompare) {
-        KILN_ASSIGN_OR_RETURN(ComparisonType t, ParseComparisonType(value));
-        instr->set_comparison_type(t);
-      } else if (key == "index") {
-        KILN_ASSIGN_OR_RETURN(int64_t v, ParseInt(value));
-        instr->set_tuple_index(v);
-      } else if (key == "exponent_bits") {
-        KILN_ASSIGN_OR_RETURN(int64_t v, ParseInt(value));
-        instr->set_reduce_precision(v, instr->mantissa_bits());
-      } else if (key == "mantissa_bits") {
-        KILN_ASSIGN_OR_RETURN(int64_t v, ParseInt(value));
-        instr->set_reduce_precision(instr->exponent_bits(), v);
-      } else if (key == "epsilon") {
-        instr->set_epsilon(std::strtof(std::string(value).c_str(), nullptr));
-      } else if (key == "feature_index") {
-        KILN_ASSIGN_OR_RETURN(int64_t v, ParseInt(value));
-        instr->set_feature_index(v);
-      } else if (key == "is_stable") {
-        instr->set_is_stable(value == "true");
-      } else if (key == "indices_are_sorted") {
-        instr->set_indices_are_sorted(value == "true");
-      } else if (key == "unique_indices") {
-        instr->set_unique_indices(value == "true");
-      } else if (ListField(kGatherLists, key) != nullptr || (key == "index_vector_dim" && op == Opcode::kGather)) {
-        GatherDimensionNumbers g = instr->gather_dimension_numbers();
-        KILN_RETURN_IF_ERROR(SetDimensionNumbersField(kGatherLists, key, value, &g));
-        instr->set_gather_dimension_numbers(std::move(g));
-      } else if (ListField(kScatterLists, key) != nullptr || key == "index_vector_dim") {
-        ScatterDimensionNumbers sc = instr->scatter_dimension_numbers();
-        KILN_RETURN_IF_ERROR(SetDimensionNumbersField(kScatterLists, key, value, &sc));
-        instr->set_scatter_dimension_numbers(std::move(sc));
-      } else if (key == "algorithm") {
-        RandomAlgorithm a = RandomAlgorithm::kDefault;
-        if (value == "rng_three_fry") a = RandomAlgorithm::kThreeFry;
-        if (value == "rng_philox") a = RandomAlgorithm::kPhilox;
-        instr->set_rng_algorithm(a);
-      } else if (key == "scale") {
-        QuantizationParams q = instr->quantization();
-        q.scales.clear();
-        KILN_ASSIGN_OR_RETURN(std::string_view all, Bracketed(value, '{', '}', "scale"));
-        std::string inner(all);
-        for (absl::string_view p : absl::StrSplit(inner, ',', absl::SkipWhitespace())) {
-          double v = 0;
-          if (!absl::SimpleAtod(p, &v)) return absl::InvalidArgumentError(Cat("bad scale '", p, "'"));
-          q.scales.push_back(v);
-        }
-        instr->set_quantization(std::move(q));
-      } else if (key == "zero_point") {
-        QuantizationParams q = instr->quantization();
-        KILN_ASSIGN_OR_RETURN(q.zero_points, ParseIntList(value));
-        instr->set_quantization(std::move(q));
-      } else if (key == "quantization_dimension") {
-        QuantizationParams q = instr->quantization();
-        KILN_ASSIGN_OR_RETURN(q.quantization_dimension, ParseInt(value));
-        instr->set_quantization(std::move(q));
-      } else if (key == "custom_call_target") {
-        KILN_ASSIGN_OR_RETURN(std::string_view target, Bracketed(value, '"', '"', "custom_call_target"));
-        instr->set_custom_call_target(std::string(target));
-      } else if (key == "backend_config") {
-        std::string v;
-        if (!value.empty() && value.front() == '"') {
-          for (size_t i = 1; i + 1 < value.size(); ++i) {
-            if (value[i] == '\\' && i + 2 < value.size()) ++i;
-            v += value[i];
-          }
-        } else {
-          v = std::string(value);
-        }
-        instr->set_backend_config(std::move(v));
-      } else if (key == "kind" && op == Opcode::kFusion) {
-        KILN_ASSIGN_OR_RETURN(FusionKind kind, ParseFusionKind(value));
-        instr->set_fusion_kind(kind);
-      } else if (key == "calls") {
-        KILN_ASSIGN_OR_RETURN(Computation * c, FindComputation(value));
-        called = {c};
-      } else if (key == "to_apply") {
-        KILN_ASSIGN_OR_RETURN(Computation * c, FindComputation(value));
-        called = {c};
-      } else if (key == "select") {
-        KILN_ASSIGN_OR_RETURN(select, FindComputation(value));
-      } else if (key == "scatter") {
-        KILN_ASSIGN_OR_RETURN(scatter, FindComputation(value));
-      } else if (key == "condition") {
-        KILN_ASSIGN_OR_RETURN(condition, FindComputation(value));
-      } else if (key == "body") {
-        KILN_ASSIGN_OR_RETURN(body, FindComputation(value));
-      } else if (key == "true_computation") {
-        KILN_ASSIGN_OR_RETURN(true_comp, FindComputation(value));
-      } else if (key == "false_computation") {
-        KILN_ASSIGN_OR_RETURN(false_comp, FindComputation(value));
-      } else if (key == "branch_computations") {
-        called.clear();
-        KILN_ASSIGN_OR_RETURN(std::string_view all, Bracketed(value, '{', '}', "branch_computations"));
-        for (std::string_view c : SplitTopLevel(all)) {
-          KILN_ASSIGN_OR_RETURN(Computation * comp, FindComputation(c));
-          called.push_back(comp);
-        }
-      }
-      // Anything else (metadata, sharding, frontend_attributes, type, precision, ...) is skipped.
+      KILN_ASSIGN_OR_RETURN(bool called, ParseCalledComputation(key, value, calls));
+      if (!called) KILN_RETURN_IF_ERROR(ParseDataAttribute(key, value, instr));
     }
-    if (select && scatter) called = {select, scatter};
-    if (condition && body) called = {condition, body};
-    if (true_comp && false_comp) called = {true_comp, false_comp};
+    std::vector<Computation*> called = std::move(calls.called);
+    if (calls.select && calls.scatter) called = {calls.select, calls.scatter};
+    if (calls.condition && calls.body) called = {calls.condition, calls.body};
+    if (calls.true_comp && calls.false_comp) called = {calls.true_comp, calls.false_comp};
     if (!called.empty()) instr->set_called_computations(std::move(called));
+    return absl::OkStatus();
+  }
+
+  // An attribute that names computations; false when `key` is not one.
+  absl::StatusOr<bool> ParseCalledComputation(const std::string& key, std::string_view value,
+                                              CalledComputations& calls) {
+    if (key == "calls" || key == "to_apply") {
+      KILN_ASSIGN_OR_RETURN(Computation * c, FindComputation(value));
+      calls.called = {c};
+    } else if (key == "select") {
+      KILN_ASSIGN_OR_RETURN(calls.select, FindComputation(value));
+    } else if (key == "scatter") {
+      KILN_ASSIGN_OR_RETURN(calls.scatter, FindComputation(value));
+    } else if (key == "condition") {
+      KILN_ASSIGN_OR_RETURN(calls.condition, FindComputation(value));
+    } else if (key == "body") {
+      KILN_ASSIGN_OR_RETURN(calls.body, FindComputation(value));
+    } else if (key == "true_computation") {
+      KILN_ASSIGN_OR_RETURN(calls.true_comp, FindComputation(value));
+    } else if (key == "false_computation") {
+      KILN_ASSIGN_OR_RETURN(calls.false_comp, FindComputation(value));
+    } else if (key == "branch_computations") {
+      calls.called.clear();
+      KILN_ASSIGN_OR_RETURN(std::string_view all, Bracketed(value, '{', '}', "branch_computations"));
+      for (std::string_view c : SplitTopLevel(all)) {
+        KILN_ASSIGN_OR_RETURN(Computation * comp, FindComputation(c));
+        calls.called.push_back(comp);
+      }
+    } else {
+      return false;
+    }
+    return true;
+  }
+
+  // An attribute that sets the instruction's data (dimensions, window, dimension numbers, ...).
+  // Anything else (metadata, sharding, frontend_attributes, precision, ...) is skipped.
+  absl::Status ParseDataAttribute(const std::string& key, std::string_view value, Instruction* instr) {
+    const Opcode op = instr->opcode();
+    if (key == "dimensions") {
+      KILN_ASSIGN_OR_RETURN(std::vector<int64_t> d, ParseIntList(value));
+      instr->set_dimensions(std::move(d));
+    } else if (key == "iota_dimension") {
+      KILN_ASSIGN_OR_RETURN(int64_t d, ParseInt(value));
+      instr->set_dimensions({d});
+    } else if (key == "slice") {
+      KILN_RETURN_IF_ERROR(ParseSlice(value, instr));
+    } else if (key == "dynamic_slice_sizes" || key == "slice_sizes") {
+      KILN_ASSIGN_OR_RETURN(std::vector<int64_t> d, ParseIntList(value));
+      instr->set_slice_sizes(std::move(d));
+    } else if (key == "padding") {
+      KILN_ASSIGN_OR_RETURN(PaddingConfig p, ParsePadding(value));
+      instr->set_padding_config(std::move(p));
+    } else if (key == "window") {
+      KILN_ASSIGN_OR_RETURN(Window w, ParseWindow(value));
+      instr->set_window(std::move(w));
+    } else if (key == "dim_labels") {
+      KILN_ASSIGN_OR_RETURN(ConvolutionDimensionNumbers d, ParseDimLabels(value));
+      instr->set_convolution_dimension_numbers(std::move(d));
+    } else if (key == "feature_group_count") {
+      KILN_ASSIGN_OR_RETURN(int64_t v, ParseInt(value));
+      instr->set_feature_group_count(v);
+    } else if (key == "batch_group_count") {
+      KILN_ASSIGN_OR_RETURN(int64_t v, ParseInt(value));
+      instr->set_batch_group_count(v);
+    } else if (key == "lhs_batch_dims" || key == "rhs_batch_dims" ||
+               key == "lhs_contracting_dims" || key == "rhs_contracting_dims") {
+      KILN_ASSIGN_OR_RETURN(std::vector<int64_t> d, ParseIntList(value));
+      DotDimensionNumbers dn = instr->dot_dimension_numbers();
+      if (key == "lhs_batch_dims") dn.lhs_batch_dimensions = d;
+      if (key == "rhs_batch_dims") dn.rhs_batch_dimensions = d;
+      if (key == "lhs_contracting_dims") dn.lhs_contracting_dimensions = d;
+      if (key == "rhs_contracting_dims") dn.rhs_contracting_dimensions = d;
+      instr->set_dot_dimension_numbers(std::move(dn));
+    } else if (key == "direction") {
+      KILN_ASSIGN_OR_RETURN(ComparisonDirection d, ParseComparisonDirection(value));
+      instr->set_comparison_direction(d);
+    } else if (key == "type" && op == Opcode::kCompare) {
+      KILN_ASSIGN_OR_RETURN(ComparisonType t, ParseComparisonType(value));
+      instr->set_comparison_type(t);
+    } else if (key == "index") {
+      KILN_ASSIGN_OR_RETURN(int64_t v, ParseInt(value));
+      instr->set_tuple_index(v);
+    } else if (key == "exponent_bits") {
+      KILN_ASSIGN_OR_RETURN(int64_t v, ParseInt(value));
+      instr->set_reduce_precision(v, instr->mantissa_bits());
+    } else if (key == "mantissa_bits") {
+      KILN_ASSIGN_OR_RETURN(int64_t v, ParseInt(value));
+      instr->set_reduce_precision(instr->exponent_bits(), v);
+    } else if (key == "epsilon") {
+      instr->set_epsilon(std::strtof(std::string(value).c_str(), nullptr));
+    } else if (key == "feature_index") {
+      KILN_ASSIGN_OR_RETURN(int64_t v, ParseInt(value));
+      instr->set_feature_index(v);
+    } else if (key == "is_stable") {
+      instr->set_is_stable(value == "true");
+    } else if (key == "indices_are_sorted") {
+      instr->set_indices_are_sorted(value == "true");
+    } else if (key == "unique_indices") {
+      instr->set_unique_indices(value == "true");
+    } else if (ListField(kGatherLists, key) != nullptr || (key == "index_vector_dim" && op == Opcode::kGather)) {
+      GatherDimensionNumbers g = instr->gather_dimension_numbers();
+      KILN_RETURN_IF_ERROR(SetDimensionNumbersField(kGatherLists, key, value, &g));
+      instr->set_gather_dimension_numbers(std::move(g));
+    } else if (ListField(kScatterLists, key) != nullptr || key == "index_vector_dim") {
+      ScatterDimensionNumbers sc = instr->scatter_dimension_numbers();
+      KILN_RETURN_IF_ERROR(SetDimensionNumbersField(kScatterLists, key, value, &sc));
+      instr->set_scatter_dimension_numbers(std::move(sc));
+    } else if (key == "algorithm") {
+      RandomAlgorithm a = RandomAlgorithm::kDefault;
+      if (value == "rng_three_fry") a = RandomAlgorithm::kThreeFry;
+      if (value == "rng_philox") a = RandomAlgorithm::kPhilox;
+      instr->set_rng_algorithm(a);
+    } else if (key == "scale") {
+      KILN_RETURN_IF_ERROR(ParseScales(value, instr));
+    } else if (key == "zero_point") {
+      QuantizationParams q = instr->quantization();
+      KILN_ASSIGN_OR_RETURN(q.zero_points, ParseIntList(value));
+      instr->set_quantization(std::move(q));
+    } else if (key == "quantization_dimension") {
+      QuantizationParams q = instr->quantization();
+      KILN_ASSIGN_OR_RETURN(q.quantization_dimension, ParseInt(value));
+      instr->set_quantization(std::move(q));
+    } else if (key == "custom_call_target") {
+      KILN_ASSIGN_OR_RETURN(std::string_view target, Bracketed(value, '"', '"', "custom_call_target"));
+      instr->set_custom_call_target(std::string(target));
+    } else if (key == "backend_config") {
+      std::string v;
+      if (!value.empty() && value.front() == '"') {
+        for (size_t i = 1; i + 1 < value.size(); ++i) {
+          if (value[i] == '\\' && i + 2 < value.size()) ++i;
+          v += value[i];
+        }
+      } else {
+        v = std::string(value);
+      }
+      instr->set_backend_config(std::move(v));
+    } else if (key == "kind" && op == Opcode::kFusion) {
+      KILN_ASSIGN_OR_RETURN(FusionKind kind, ParseFusionKind(value));
+      instr->set_fusion_kind(kind);
+    }
+    return absl::OkStatus();
+  }
+
+  // slice={[start:limit(:stride)], ...}
+  absl::Status ParseSlice(std::string_view value, Instruction* instr) {
+    std::vector<int64_t> starts, limits, strides;
+    KILN_ASSIGN_OR_RETURN(std::string_view all, Bracketed(value, '{', '}', "slice"));
+    for (std::string_view part : SplitTopLevel(all)) {
+      KILN_ASSIGN_OR_RETURN(std::string_view one, Bracketed(part, '[', ']', "a slice dimension"));
+      std::string inner(one);
+      std::vector<std::string> f;
+      for (absl::string_view x : absl::StrSplit(inner, ':')) f.emplace_back(x);
+      if (f.size() < 2) return absl::InvalidArgumentError("bad slice");
+      KILN_ASSIGN_OR_RETURN(int64_t s, ParseInt(f[0]));
+      KILN_ASSIGN_OR_RETURN(int64_t l, ParseInt(f[1]));
+      int64_t st = 1;
+      if (f.size() == 3) {
+        KILN_ASSIGN_OR_RETURN(st, ParseInt(f[2]));
+      }
+      starts.push_back(s);
+      limits.push_back(l);
+      strides.push_back(st);
+    }
+    instr->set_slice(starts, limits, strides);
+    return absl::OkStatus();
+  }
+
+  // scale={s0,s1,...}
+  absl::Status ParseScales(std::string_view value, Instruction* instr) {
+    QuantizationParams q = instr->quantization();
+    q.scales.clear();
+    KILN_ASSIGN_OR_RETURN(std::string_view all, Bracketed(value, '{', '}', "scale"));
+    std::string inner(all);
+    for (absl::string_view p : absl::StrSplit(inner, ',', absl::SkipWhitespace())) {
+      double v = 0;
+      if (!absl::SimpleAtod(p, &v)) return absl::InvalidArgumentError(Cat("bad scale '", p, "'"));
+      q.scales.push_back(v);
+    }
+    instr->set_quantization(std::move(q));
     return absl::OkStatus();
   }
 

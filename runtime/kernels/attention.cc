@@ -132,6 +132,8 @@ absl::Status AttentionShapeFn(InferenceContext& ctx) {
   return absl::OkStatus();
 }
 
+// Longer than 150 lines on purpose: the reference kernel follows the ONNX Attention definition step
+// by step (inputs, past key/value, masks, scaled scores, softcap, softmax, output), in one place.
 absl::Status AttentionCompute(KernelContext& ctx) {
   KILN_ASSIGN_OR_RETURN(AttentionAttrs a, ReadAttentionAttrs(ctx.node()));
   const Tensor& qt = ctx.input(0);

@@ -112,6 +112,8 @@ bool IsLegacyBroadcastOp(const std::string& op) {
 
 }  // namespace
 
+// Longer than 150 lines on purpose: one short block per legacy op form, so that every upgrade the
+// importer applies reads in one place.
 absl::Status UpgradeNode(Node* node, const UpgradeContext& ctx) {
   const int64_t opset = ctx.opset;
   const std::string& op = node->op;

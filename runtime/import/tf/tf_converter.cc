@@ -208,6 +208,8 @@ std::string KilnValueName(const std::string& node, int index) {
 
 }  // namespace
 
+// Just over 150 lines: one pass over the GraphDef (index nodes, translate each, wire inputs, choose
+// outputs) whose steps share the name maps.
 absl::StatusOr<Graph> ConvertGraphDef(const tf::GraphDef& graph_def, const ConvertOptions& options) {
   RegisterStandardOps();
   std::map<std::string, int> by_name;
