@@ -7,58 +7,25 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "kiln/runtime/window_geometry.h"
 #include "kiln/support/status.h"
 
 namespace kiln::jit::lowering {
 namespace {
 
-// Per spatial dimension: explicit pads, or those that auto_pad implies.
-struct SpatialWindow {
-  std::vector<int64_t> kernel, strides, dilations;
-  std::vector<hlo::PaddingPair> padding;
-};
-
-absl::StatusOr<SpatialWindow> ReadWindow(LowerContext& ctx, const std::vector<int64_t>& input_dims,
-                                         std::vector<int64_t> kernel) {
-  const Node& node = ctx.node();
-  const size_t n = input_dims.size() - 2;
-  SpatialWindow w;
-  w.kernel = std::move(kernel);
-  if (w.kernel.size() != n) {
-    return ctx.Error(absl::StrCat("kernel has ", w.kernel.size(), " spatial dims, input has ", n));
-  }
-  KILN_ASSIGN_OR_RETURN(w.strides, node.GetInts("strides", std::vector<int64_t>(n, 1)));
-  KILN_ASSIGN_OR_RETURN(w.dilations, node.GetInts("dilations", std::vector<int64_t>(n, 1)));
-  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> pads, node.GetInts("pads", std::vector<int64_t>(2 * n, 0)));
-  KILN_ASSIGN_OR_RETURN(std::string auto_pad, node.GetString("auto_pad", std::string("NOTSET")));
-  if (w.strides.size() != n || w.dilations.size() != n || pads.size() != 2 * n) {
-    return ctx.Error("strides, dilations or pads do not match the number of spatial dims");
-  }
-  for (size_t i = 0; i < n; ++i) {
-    int64_t in = input_dims[2 + i];
-    int64_t extent = (w.kernel[i] - 1) * w.dilations[i] + 1;
-    if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-      int64_t out = (in + w.strides[i] - 1) / w.strides[i];
-      int64_t total = std::max<int64_t>(0, (out - 1) * w.strides[i] + extent - in);
-      int64_t small = total / 2;
-      w.padding.push_back(auto_pad == "SAME_UPPER" ? hlo::PaddingPair{small, total - small}
-                                                   : hlo::PaddingPair{total - small, small});
-    } else if (auto_pad == "VALID") {
-      w.padding.push_back({0, 0});
-    } else if (auto_pad == "NOTSET" || auto_pad.empty()) {
-      w.padding.push_back({pads[i], pads[n + i]});
-    } else {
-      return ctx.Error(absl::StrCat("unknown auto_pad '", auto_pad, "'"));
-    }
-  }
-  return w;
+// The window geometry of the node over x's spatial dimensions, resolved as the runtime kernels
+// resolve it (runtime/window_geometry.cc); its errors name the node.
+absl::StatusOr<WindowGeometry> NodeWindow(LowerContext& ctx, const std::vector<int64_t>& x_dims,
+                                          const std::vector<int64_t>& kernel, bool pooling) {
+  if (x_dims.size() < 3) return ctx.Error("the input needs rank >= 3 (N, C and spatial dimensions)");
+  absl::StatusOr<WindowGeometry> g =
+      ComputeWindow(ctx.node(), std::vector<int64_t>(x_dims.begin() + 2, x_dims.end()), kernel, pooling);
+  if (!g.ok()) return ctx.Error(g.status().message());
+  return *std::move(g);
 }
 
-// Output extent of a pooling window along one dim, with ONNX's ceil_mode.
-int64_t PoolOutput(int64_t padded, int64_t extent, int64_t stride, bool ceil_mode) {
-  int64_t span = padded - extent;
-  return (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
-}
+// The window's extent along spatial dimension i, dilation included.
+int64_t WindowExtent(const WindowGeometry& g, size_t i) { return (g.kernel[i] - 1) * g.dilations[i] + 1; }
 
 // softmax along `axis` of x.
 Op SoftmaxAlong(hlo::Builder& b, Op x, int64_t axis) {
@@ -83,9 +50,11 @@ absl::Status LowerConv(LowerContext& ctx) {
   const Node& node = ctx.node();
   KILN_ASSIGN_OR_RETURN(int64_t group, node.GetInt("group", 1));
   std::vector<int64_t> kernel(DimsOf(w).begin() + 2, DimsOf(w).end());
-  KILN_ASSIGN_OR_RETURN(SpatialWindow win, ReadWindow(ctx, DimsOf(x), kernel));
+  KILN_ASSIGN_OR_RETURN(WindowGeometry win, NodeWindow(ctx, DimsOf(x), kernel, /*pooling=*/false));
+  std::vector<hlo::PaddingPair> padding;
+  for (int i = 0; i < win.spatial_rank; ++i) padding.push_back({win.pad_begin[i], win.pad_end[i]});
   hlo::Builder& b = ctx.b();
-  Op y = b.ConvGeneralDilated(x, w, win.strides, win.padding, {}, win.dilations,
+  Op y = b.ConvGeneralDilated(x, w, win.strides, padding, {}, win.dilations,
                               hlo::ConvolutionDimensionNumbers::Nchw(Rank(x) - 2), group);
   if (ctx.has_input(2)) {
     KILN_ASSIGN_OR_RETURN(Op bias, ctx.input(2));
@@ -102,25 +71,18 @@ absl::Status LowerMaxPool(LowerContext& ctx) {
   }
   KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
   KILN_ASSIGN_OR_RETURN(std::vector<int64_t> kernel, node.GetInts("kernel_shape"));
-  KILN_ASSIGN_OR_RETURN(SpatialWindow win, ReadWindow(ctx, DimsOf(x), kernel));
-  KILN_ASSIGN_OR_RETURN(int64_t ceil_mode, node.GetInt("ceil_mode", 0));
-  const std::vector<int64_t>& d = DimsOf(x);
+  KILN_ASSIGN_OR_RETURN(WindowGeometry win, NodeWindow(ctx, DimsOf(x), kernel, /*pooling=*/true));
   std::vector<int64_t> window = {1, 1}, strides = {1, 1}, dilations = {1, 1};
   std::vector<hlo::PaddingPair> padding = {{0, 0}, {0, 0}};
   for (size_t i = 0; i < kernel.size(); ++i) {
-    int64_t extent = (kernel[i] - 1) * win.dilations[i] + 1;
-    int64_t padded = d[2 + i] + win.padding[i].first + win.padding[i].second;
-    int64_t out = PoolOutput(padded, extent, win.strides[i], ceil_mode != 0);
-    // As ONNX (and the MaxPool kernel): a last ceil_mode window that would start in the end
-    // padding is dropped.
-    if (ceil_mode != 0 && (out - 1) * win.strides[i] >= d[2 + i] + win.padding[i].first) --out;
+    const int64_t padded = win.in[i] + win.pad_begin[i] + win.pad_end[i];
     // ceil_mode's last window may start inside the padded input and run past it: pad more with
     // -inf, which max ignores.
-    int64_t needed = (out - 1) * win.strides[i] + extent;
+    const int64_t needed = (win.out[i] - 1) * win.strides[i] + WindowExtent(win, i);
     window.push_back(kernel[i]);
     strides.push_back(win.strides[i]);
     dilations.push_back(win.dilations[i]);
-    padding.push_back({win.padding[i].first, win.padding[i].second + std::max<int64_t>(0, needed - padded)});
+    padding.push_back({win.pad_begin[i], win.pad_end[i] + std::max<int64_t>(0, needed - padded)});
   }
   hlo::Builder& b = ctx.b();
   Op init = b.ConstantR0<float>(-std::numeric_limits<float>::infinity());
@@ -135,25 +97,22 @@ absl::Status LowerAveragePool(LowerContext& ctx) {
   const Node& node = ctx.node();
   KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
   KILN_ASSIGN_OR_RETURN(std::vector<int64_t> kernel, node.GetInts("kernel_shape"));
-  KILN_ASSIGN_OR_RETURN(SpatialWindow win, ReadWindow(ctx, DimsOf(x), kernel));
+  KILN_ASSIGN_OR_RETURN(WindowGeometry win, NodeWindow(ctx, DimsOf(x), kernel, /*pooling=*/true));
   KILN_ASSIGN_OR_RETURN(int64_t ceil_mode, node.GetInt("ceil_mode", 0));
   KILN_ASSIGN_OR_RETURN(int64_t count_include_pad, node.GetInt("count_include_pad", 0));
   if (ceil_mode != 0) return ctx.Unimplemented("AveragePool with ceil_mode=1");
-  const std::vector<int64_t>& d = DimsOf(x);
   const size_t n = kernel.size();
   std::vector<int64_t> window = {1, 1}, strides = {1, 1}, dilations = {1, 1};
   std::vector<hlo::PaddingPair> padding = {{0, 0}, {0, 0}};
   // Per spatial dim, how many window taps fall inside the input (or inside the padded input).
   std::vector<std::vector<int64_t>> counts(n);
   for (size_t i = 0; i < n; ++i) {
-    int64_t extent = (kernel[i] - 1) * win.dilations[i] + 1;
-    auto [lo, hi] = win.padding[i];
-    int64_t out = PoolOutput(d[2 + i] + lo + hi, extent, win.strides[i], false);
-    for (int64_t o = 0; o < out; ++o) {
+    const int64_t lo = win.pad_begin[i], hi = win.pad_end[i], in = win.in[i];
+    for (int64_t o = 0; o < win.out[i]; ++o) {
       int64_t start = o * win.strides[i] - lo, count = 0;
       for (int64_t k = 0; k < kernel[i]; ++k) {
         int64_t pos = start + k * win.dilations[i];
-        bool inside = count_include_pad ? (pos >= -lo && pos < d[2 + i] + hi) : (pos >= 0 && pos < d[2 + i]);
+        bool inside = count_include_pad ? (pos >= -lo && pos < in + hi) : (pos >= 0 && pos < in);
         count += inside ? 1 : 0;
       }
       counts[i].push_back(count);
@@ -161,7 +120,7 @@ absl::Status LowerAveragePool(LowerContext& ctx) {
     window.push_back(kernel[i]);
     strides.push_back(win.strides[i]);
     dilations.push_back(win.dilations[i]);
-    padding.push_back(win.padding[i]);
+    padding.push_back({lo, hi});
   }
   hlo::Builder& b = ctx.b();
   Op xs[] = {x};

@@ -9,82 +9,19 @@
 namespace kiln::kernels {
 namespace {
 
-struct ConvTransposeGeometry {
-  int r = 0;
-  std::vector<int64_t> in, kernel, strides, dilations, pad_begin, pad_end, out;
-};
-
-absl::StatusOr<ConvTransposeGeometry> ComputeGeometry(const Node& node, const Dims& x, const Dims& w) {
-  auto bad = [&node](const std::string& m) {
-    return absl::InvalidArgumentError(absl::StrCat("ConvTranspose node '", node.name, "': ", m));
-  };
-  if (x.size() < 3 || x.size() > 5 || w.size() != x.size()) return bad("X and W must have the same rank, 3 to 5");
-  ConvTransposeGeometry g;
-  g.r = static_cast<int>(x.size()) - 2;
-  const int r = g.r;
-  g.in.assign(x.begin() + 2, x.end());
-  std::vector<int64_t> wk(w.begin() + 2, w.end());
-  KILN_ASSIGN_OR_RETURN(g.kernel, node.GetInts("kernel_shape", wk));
-  KILN_ASSIGN_OR_RETURN(g.strides, node.GetInts("strides", std::vector<int64_t>(r, 1)));
-  KILN_ASSIGN_OR_RETURN(g.dilations, node.GetInts("dilations", std::vector<int64_t>(r, 1)));
-  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> pads, node.GetInts("pads", std::vector<int64_t>(2 * r, 0)));
-  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> out_pad, node.GetInts("output_padding", std::vector<int64_t>(r, 0)));
-  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> out_shape, node.GetInts("output_shape", std::vector<int64_t>{}));
-  KILN_ASSIGN_OR_RETURN(std::string auto_pad, node.GetString("auto_pad", "NOTSET"));
-  if (static_cast<int>(g.kernel.size()) != r || g.kernel != wk || static_cast<int>(g.strides.size()) != r ||
-      static_cast<int>(g.dilations.size()) != r || static_cast<int>(pads.size()) != 2 * r ||
-      static_cast<int>(out_pad.size()) != r) {
-    return bad("kernel_shape, strides, dilations, pads and output_padding must match the spatial rank and W");
+// Checks the ranks of X and W and kernel_shape against W, then resolves the geometry
+// (runtime/window_geometry.cc).
+absl::StatusOr<WindowGeometry> ComputeGeometry(const Node& node, const Dims& x, const Dims& w) {
+  if (x.size() < 3 || x.size() > 5 || w.size() != x.size()) {
+    return absl::InvalidArgumentError("X and W must have the same rank, 3 to 5");
   }
-  if (!out_shape.empty() && static_cast<int>(out_shape.size()) != r) {
-    if (static_cast<int>(out_shape.size()) == r + 2) {
-      out_shape.erase(out_shape.begin(), out_shape.begin() + 2);
-    } else {
-      return bad("output_shape must have one value per spatial dimension");
-    }
+  const std::vector<int64_t> in(x.begin() + 2, x.end()), wk(w.begin() + 2, w.end());
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> kernel, node.GetInts("kernel_shape", wk));
+  if (kernel != wk) {
+    return absl::InvalidArgumentError(absl::StrCat("kernel_shape ", DimsToString(kernel),
+                                                   " must match W's spatial dimensions ", DimsToString(wk)));
   }
-  g.pad_begin.assign(r, 0);
-  g.pad_end.assign(r, 0);
-  g.out.assign(r, 0);
-  for (int i = 0; i < r; ++i) {
-    constexpr int64_t kMax = int64_t{1} << 20, kMaxExtent = int64_t{1} << 40;
-    if (g.strides[i] <= 0 || g.dilations[i] <= 0 || g.kernel[i] <= 0 || g.strides[i] > kMax || g.dilations[i] > kMax ||
-        g.kernel[i] > kMax) {
-      return bad("strides, dilations and kernel extents must be in [1, 2^20]");
-    }
-    // Not std::abs: the attributes may hold INT64_MIN.
-    auto outside = [](int64_t v) { return v < -kMaxExtent || v > kMaxExtent; };
-    if (g.in[i] < 0 || g.in[i] > kMaxExtent || outside(out_pad[i]) || outside(pads[i]) || outside(pads[i + r]) ||
-        (!out_shape.empty() && outside(out_shape[i]))) {
-      return bad("input extents, pads, output_padding and output_shape must be within 2^40");
-    }
-    const int64_t ext = (g.kernel[i] - 1) * g.dilations[i] + 1;
-    const int64_t full = g.strides[i] * (g.in[i] - 1) + out_pad[i] + ext;
-    int64_t target = -1;
-    if (!out_shape.empty()) target = out_shape[i];
-    else if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") target = g.in[i] * g.strides[i];
-    if (target >= 0) {
-      // The total may be negative (output_shape larger than the full extent): halves round down.
-      const int64_t total = full - target;
-      const int64_t half = total >= 0 ? total / 2 : -((-total + 1) / 2);
-      if (auto_pad == "SAME_UPPER") {
-        g.pad_begin[i] = half;
-        g.pad_end[i] = total - half;
-      } else {
-        g.pad_begin[i] = total - half;
-        g.pad_end[i] = half;
-      }
-      g.out[i] = target;
-    } else {
-      if (auto_pad == "NOTSET") {
-        g.pad_begin[i] = pads[i];
-        g.pad_end[i] = pads[i + r];
-      }
-      g.out[i] = full - g.pad_begin[i] - g.pad_end[i];
-    }
-    if (g.out[i] < 0) return bad("the output would have a negative extent");
-  }
-  return g;
+  return ComputeTransposedWindow(node, in, kernel);
 }
 
 absl::Status ConvTransposeShape(InferenceContext& ctx) {
@@ -96,7 +33,7 @@ absl::Status ConvTransposeShape(InferenceContext& ctx) {
     ctx.set_output(0, TensorType{x.dtype, Dims(x.rank_known ? x.dims.size() : 0, -1), x.rank_known});
     return absl::OkStatus();
   }
-  absl::StatusOr<ConvTransposeGeometry> g = ComputeGeometry(ctx.node(), x.dims, w.dims);
+  absl::StatusOr<WindowGeometry> g = ComputeGeometry(ctx.node(), x.dims, w.dims);
   if (!g.ok()) return ctx.Error(g.status().message());
   if (group <= 0 || x.dims[1] != w.dims[0] || x.dims[1] % group) return ctx.Error("W's first dimension must equal X's channels, a multiple of group");
   Dims od{x.dims[0], SatMul(w.dims[1], group)};
@@ -109,17 +46,10 @@ absl::Status ConvTransposeCompute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   const Tensor& w = ctx.input(1);
   KILN_ASSIGN_OR_RETURN(int64_t group, ctx.node().GetInt("group", 1));
-  absl::StatusOr<ConvTransposeGeometry> gs = ComputeGeometry(ctx.node(), x.dims(), w.dims());
+  absl::StatusOr<WindowGeometry> gs = ComputeGeometry(ctx.node(), x.dims(), w.dims());
   if (!gs.ok()) return ctx.Error(gs.status().message());
   if (group <= 0 || x.dims()[1] != w.dims()[0] || x.dims()[1] % group) return ctx.Error("bad group or channel counts");
-  ConvTransposeGeometry g = *gs;
-  // Pad to 3 spatial dimensions.
-  while (g.r < 3) {
-    for (auto* v : {&g.in, &g.kernel, &g.strides, &g.dilations, &g.out}) v->insert(v->begin(), 1);
-    g.pad_begin.insert(g.pad_begin.begin(), 0);
-    g.pad_end.insert(g.pad_end.begin(), 0);
-    ++g.r;
-  }
+  const WindowGeometry g = ExpandTo3D(*gs);
   const int64_t n = x.dims()[0], c = x.dims()[1], mg = w.dims()[1], m = SatMul(mg, group), cg = c / group;
   if (m > kMaxTensorElements) {
     return ctx.Error(absl::StrCat("group ", group, " gives more than ", kMaxTensorElements, " output channels"));

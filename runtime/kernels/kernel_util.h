@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "kiln/runtime/op_registry.h"
 #include "kiln/runtime/tensor.h"
+#include "kiln/runtime/window_geometry.h"
 #include "kiln/support/status.h"
 
 namespace kiln::kernels {
@@ -238,22 +239,9 @@ inline std::vector<int64_t> ToInt64Vector(const Tensor& t) {
   return v;
 }
 
-// Geometry of a sliding-window op (Conv, pooling) over up to 3 spatial dimensions; unused leading
-// dimensions have extent 1, kernel 1, stride 1, dilation 1 and no padding.
-struct WindowGeometry {
-  int spatial_rank = 0;
-  std::vector<int64_t> kernel, strides, dilations, pad_begin, pad_end, in, out;
-};
-
-// Computes output extents and padding per ONNX (auto_pad NOTSET/SAME_UPPER/SAME_LOWER/VALID,
-// ceil_mode for pooling). `in` may hold -1 (unknown), giving -1 outputs. Reads the node's
-// `strides`, `dilations`, `pads`, `auto_pad` attributes (and `ceil_mode` when `pooling`).
-absl::StatusOr<WindowGeometry> ComputeWindow(const Node& node, const std::vector<int64_t>& in,
-                                             const std::vector<int64_t>& kernel, bool pooling);
-
 // The window taps i in [0, k) whose position start + i * dilation (dilation >= 1) lies in [lo, hi),
 // as [first, last). Pooling loops visit only these, so their work is bounded by the input whatever
-// the kernel size and padding (ComputeWindow bounds the values, so nothing here overflows).
+// the kernel size and padding (ResolveWindow bounds the values, so nothing here overflows).
 struct TapRange {
   int64_t first = 0, last = 0;
   int64_t count() const { return last - first; }

@@ -1,6 +1,6 @@
 // RegisterStandardOps and the pieces every family of kernels shares: constant folding of small
-// values during shape inference and the sliding-window geometry of Conv and the pools.
-#include <limits>
+// values during shape inference. The sliding-window geometry of Conv and the pools is in
+// runtime/window_geometry.cc.
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
@@ -103,9 +103,6 @@ class HalfViaF32Kernel : public OpKernel {
   std::unique_ptr<OpKernel> inner_;
 };
 
-// ceil(a / b) for b > 0, without overflow.
-int64_t CeilDiv(int64_t a, int64_t b) { return a / b + (a % b > 0 ? 1 : 0); }
-
 }  // namespace
 
 void AddOp(OpRegistry& registry, OpDef def, bool half_via_f32) {
@@ -147,83 +144,6 @@ absl::StatusOr<DType> OutputDataType(const Node& node, const char* attr, int64_t
     default:
       return absl::UnimplementedError(absl::StrCat(node.op, " node '", node.name, "': ", attr, " ", t, " is not supported"));
   }
-}
-
-absl::StatusOr<WindowGeometry> ComputeWindow(const Node& node, const std::vector<int64_t>& in,
-                                             const std::vector<int64_t>& kernel, bool pooling) {
-  const int r = static_cast<int>(in.size());
-  WindowGeometry g;
-  g.spatial_rank = r;
-  g.in = in;
-  g.kernel = kernel;
-  KILN_ASSIGN_OR_RETURN(std::string auto_pad, node.GetString("auto_pad", "NOTSET"));
-  KILN_ASSIGN_OR_RETURN(g.strides, node.GetInts("strides", std::vector<int64_t>(r, 1)));
-  KILN_ASSIGN_OR_RETURN(g.dilations, node.GetInts("dilations", std::vector<int64_t>(r, 1)));
-  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> pads, node.GetInts("pads", std::vector<int64_t>(2 * r, 0)));
-  KILN_ASSIGN_OR_RETURN(int64_t ceil_mode, node.GetInt("ceil_mode", 0));
-  if (!pooling) ceil_mode = 0;
-  if (static_cast<int>(kernel.size()) != r) {
-    return absl::InvalidArgumentError(absl::StrCat("kernel_shape has ", kernel.size(), " values; the input has ",
-                                                   r, " spatial dimensions"));
-  }
-  if (static_cast<int>(g.strides.size()) != r || static_cast<int>(g.dilations.size()) != r ||
-      static_cast<int>(pads.size()) != 2 * r) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "strides (", g.strides.size(), " values), dilations (", g.dilations.size(), ") and pads (",
-        pads.size(), ") must have ", r, ", ", r, " and ", 2 * r, " values for ", r, " spatial dimensions"));
-  }
-  if (auto_pad != "NOTSET" && auto_pad != "SAME_UPPER" && auto_pad != "SAME_LOWER" && auto_pad != "VALID") {
-    return absl::InvalidArgumentError(absl::StrCat("auto_pad '", auto_pad,
-                                                   "' is not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID"));
-  }
-  g.pad_begin.assign(r, 0);
-  g.pad_end.assign(r, 0);
-  g.out.assign(r, -1);
-  for (int i = 0; i < r; ++i) {
-    const int64_t k = kernel[i], s = g.strides[i], d = g.dilations[i];
-    if (k <= 0 || s <= 0 || d <= 0) {
-      return absl::InvalidArgumentError(absl::StrCat("kernel extents, strides and dilations must be positive (got kernel ",
-                                                     k, ", stride ", s, ", dilation ", d, ")"));
-    }
-    if (pads[i] < 0 || pads[i + r] < 0) {
-      return absl::InvalidArgumentError(absl::StrCat("pads must not be negative (got ", pads[i], ", ", pads[i + r], ")"));
-    }
-    // The attributes may hold any int64: bound the padded extent plus twice the window's, which
-    // bounds every position the kernels compute (o * stride - pad + j * dilation) within int64.
-    const int64_t ext = SatAdd(SatMul(k - 1, d), 1);
-    const int64_t reach = SatAdd(SatAdd(SatAdd(std::max<int64_t>(in[i], 0), pads[i]), pads[i + r]), SatMul(ext, 2));
-    if (reach == std::numeric_limits<int64_t>::max()) {
-      return absl::InvalidArgumentError(absl::StrCat("kernel extent ", k, ", dilation ", d, " and pads (", pads[i], ", ",
-                                                     pads[i + r], ") are too large for spatial dimension ", i));
-    }
-    if (auto_pad == "NOTSET") {
-      g.pad_begin[i] = pads[i];
-      g.pad_end[i] = pads[i + r];
-    }
-    if (in[i] < 0) continue;
-    if (auto_pad == "NOTSET" || auto_pad == "VALID") {
-      const int64_t span = in[i] + g.pad_begin[i] + g.pad_end[i] - ext;
-      if (span < 0) {
-        return absl::InvalidArgumentError(absl::StrCat("the window (extent ", ext, " with dilation) is larger than the padded input (",
-                                                       in[i] + g.pad_begin[i] + g.pad_end[i], ") in spatial dimension ", i));
-      }
-      int64_t out = ceil_mode ? CeilDiv(span, s) + 1 : span / s + 1;
-      // A last window that starts in the end padding is dropped.
-      if (ceil_mode && SatMul(out - 1, s) >= in[i] + g.pad_begin[i]) --out;
-      g.out[i] = out;
-    } else {
-      const int64_t out = CeilDiv(in[i], s);
-      const int64_t total = std::max<int64_t>(0, (out - 1) * s + ext - in[i]);
-      if (auto_pad == "SAME_UPPER") {
-        g.pad_begin[i] = total / 2;
-      } else {
-        g.pad_begin[i] = total - total / 2;
-      }
-      g.pad_end[i] = total - g.pad_begin[i];
-      g.out[i] = out;
-    }
-  }
-  return g;
 }
 
 }  // namespace kernels
