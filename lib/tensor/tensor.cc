@@ -1,4 +1,4 @@
-#include "kiln/runtime/tensor.h"
+#include "kiln/tensor/tensor.h"
 
 #include <cmath>
 #include <cstdlib>

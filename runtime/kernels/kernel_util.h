@@ -17,7 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "kiln/runtime/op_registry.h"
-#include "kiln/runtime/tensor.h"
+#include "kiln/tensor/tensor.h"
 #include "kiln/runtime/window_geometry.h"
 #include "kiln/support/status.h"
 

@@ -10,7 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "kiln/runtime/op_registry.h"
-#include "kiln/runtime/tensor.h"
+#include "kiln/tensor/tensor.h"
 
 namespace kiln::kernels {
 

@@ -10,7 +10,7 @@
 #include "gtest/gtest.h"
 #include "kiln/runtime/graph.h"
 #include "kiln/session/session.h"
-#include "kiln/runtime/tensor.h"
+#include "kiln/tensor/tensor.h"
 
 namespace kiln::jit::testing {
 

@@ -12,7 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "kiln/hlo/shape.h"
-#include "kiln/runtime/tensor.h"
+#include "kiln/tensor/tensor.h"
 #include "kiln/support/status.h"
 
 namespace kiln::hlo {

@@ -11,7 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "kiln/runtime/tensor.h"
+#include "kiln/tensor/tensor.h"
 
 namespace kiln {
 

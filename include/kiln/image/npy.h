@@ -12,7 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "kiln/runtime/tensor.h"
+#include "kiln/tensor/tensor.h"
 
 namespace kiln {
 

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "kiln/runtime/tensor.h"
+#include "kiln/tensor/tensor.h"
 
 namespace kiln {
 

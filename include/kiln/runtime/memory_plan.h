@@ -18,7 +18,7 @@
 #include <functional>
 #include <vector>
 
-#include "kiln/runtime/tensor.h"
+#include "kiln/tensor/tensor.h"
 #include "kiln/support/arena_assigner.h"
 
 namespace kiln {

@@ -13,7 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "kiln/runtime/graph.h"
-#include "kiln/runtime/tensor.h"
+#include "kiln/tensor/tensor.h"
 
 namespace kiln {
 

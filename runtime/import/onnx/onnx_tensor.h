@@ -8,7 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "kiln/runtime/tensor.h"
+#include "kiln/tensor/tensor.h"
 #include "onnx.pb.h"
 
 namespace kiln::onnx_import {

@@ -7,7 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "kiln/runtime/tensor.h"
+#include "kiln/tensor/tensor.h"
 #include "tensorflow_graph.pb.h"
 
 namespace kiln::tf_import {

@@ -1,6 +1,6 @@
 // Tensors: an element type, dimensions and a shared 64-byte-aligned buffer.
-#ifndef KILN_RUNTIME_TENSOR_H_
-#define KILN_RUNTIME_TENSOR_H_
+#ifndef KILN_TENSOR_TENSOR_H_
+#define KILN_TENSOR_TENSOR_H_
 
 #include <cmath>
 #include <cstdint>
@@ -164,4 +164,4 @@ Tensor Tensor::FromVector(Dims dims, const std::vector<T>& values) {
 
 }  // namespace kiln
 
-#endif  // KILN_RUNTIME_TENSOR_H_
+#endif  // KILN_TENSOR_TENSOR_H_
