@@ -3,7 +3,7 @@
 #include <vector>
 
 #include "hlo/passes/pass_util.h"
-#include "kiln/backends/interpreter.h"
+#include "kiln/hlo/evaluator.h"
 #include "kiln/hlo/passes.h"
 #include "kiln/support/status.h"
 
@@ -44,7 +44,7 @@ absl::StatusOr<Literal> Evaluate(const Instruction* instr) {
   scratch->set_root_instruction(root);
   Module module("fold");
   module.AddEntryComputation(std::move(scratch));
-  return backends::Evaluate(module, {});
+  return hlo::Evaluate(module, {});
 }
 
 }  // namespace

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "hlo/str_util.h"
-#include "kiln/backends/interpreter.h"
+#include "kiln/hlo/evaluator.h"
 #include "kiln/hlo/passes.h"
 #include "kiln/support/status.h"
 
@@ -96,9 +96,9 @@ absl::Status CheckEquivalent(const Module& before, const Module& after,
     std::mt19937_64 rng(options.seed + trial);
     std::vector<Literal> args;
     for (const Shape& p : pa.parameters) args.push_back(RandomLiteral(p, rng));
-    absl::StatusOr<Literal> ra = backends::Evaluate(before, args);
+    absl::StatusOr<Literal> ra = Evaluate(before, args);
     if (!ra.ok()) return Annotate(ra.status(), "evaluating the module before");
-    absl::StatusOr<Literal> rb = backends::Evaluate(after, args);
+    absl::StatusOr<Literal> rb = Evaluate(after, args);
     if (!rb.ok()) return Annotate(rb.status(), "evaluating the module after");
     KILN_RETURN_IF_ERROR(Compare(*ra, *rb, options, Cat("trial ", trial)));
   }

@@ -14,7 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "kiln/backends/backend.h"
-#include "kiln/backends/interpreter.h"
+#include "kiln/hlo/evaluator.h"
 #include "kiln/hlo/literal.h"
 #include "kiln/hlo/module.h"
 

@@ -7,8 +7,8 @@
 #include "gtest/gtest.h"
 #include "kiln/backends/backend.h"
 #include "kiln/backends/cpu.h"
-#include "kiln/backends/interpreter.h"
 #include "kiln/hlo/builder.h"
+#include "kiln/hlo/evaluator.h"
 #include "tests/backends/backend_test_util.h"
 
 namespace kiln::testing {
@@ -54,7 +54,7 @@ TEST(CpuBackendTest, CompilingTwiceGivesIndependentExecutables) {
   std::unique_ptr<hlo::Module> module = ConvModule();
   std::mt19937 rng(9);
   std::vector<hlo::Literal> args = {RandomLiteral(module->entry_program_shape().parameters[0], rng)};
-  absl::StatusOr<hlo::Literal> expected = backends::Evaluate(*module, args);
+  absl::StatusOr<hlo::Literal> expected = hlo::Evaluate(*module, args);
   ASSERT_TRUE(expected.ok()) << expected.status();
   std::vector<hlo::Literal> want = Flatten(std::move(*expected));
 
@@ -82,7 +82,7 @@ TEST(CpuBackendTest, ConcurrentRunsOnOneExecutable) {
   for (int t = 0; t < kThreads; ++t) {
     std::mt19937 rng(100 + t);
     inputs[t].push_back(RandomLiteral(module->entry_program_shape().parameters[0], rng));
-    absl::StatusOr<hlo::Literal> expected = backends::Evaluate(*module, inputs[t]);
+    absl::StatusOr<hlo::Literal> expected = hlo::Evaluate(*module, inputs[t]);
     ASSERT_TRUE(expected.ok()) << expected.status();
     wants[t] = Flatten(std::move(*expected));
   }
@@ -160,7 +160,7 @@ TEST(CpuBackendTest, ResidualBlocksMatchInterpreterWithAndWithoutBlockedLayouts)
   std::mt19937 rng(3);
   std::vector<hlo::Literal> args;
   for (const hlo::Shape& s : module->entry_program_shape().parameters) args.push_back(RandomLiteral(s, rng));
-  absl::StatusOr<hlo::Literal> expected = backends::Evaluate(*module, args);
+  absl::StatusOr<hlo::Literal> expected = hlo::Evaluate(*module, args);
   ASSERT_TRUE(expected.ok()) << expected.status();
   std::vector<hlo::Literal> want = Flatten(std::move(*expected));
   for (bool blocked : {true, false}) {

@@ -18,8 +18,8 @@
 #include "gtest/gtest.h"
 #include "kiln/backends/backend.h"
 #include "kiln/backends/cpu.h"
-#include "kiln/backends/interpreter.h"
 #include "kiln/hlo/builder.h"
+#include "kiln/hlo/evaluator.h"
 #include "tests/backends/backend_test_util.h"
 
 namespace kiln::testing {
@@ -376,7 +376,7 @@ class OperatorSuite : public ::testing::TestWithParam<std::tuple<std::string, Ca
       }
       args.push_back(std::move(lit));
     }
-    absl::StatusOr<hlo::Literal> expected = backends::Evaluate(**module, args);
+    absl::StatusOr<hlo::Literal> expected = hlo::Evaluate(**module, args);
     ASSERT_TRUE(expected.ok()) << expected.status();
     std::vector<hlo::Literal> want = Flatten(std::move(*expected));
     absl::StatusOr<std::vector<hlo::Literal>> got = RunOnBackend(*backend, **module, args);

@@ -9,7 +9,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "kiln/backends/interpreter.h"
+#include "kiln/hlo/evaluator.h"
 #include "kiln/hlo/parser.h"
 #include "kiln/hlo/verifier.h"
 
@@ -22,7 +22,7 @@ using ::testing::HasSubstr;
 absl::StatusOr<Literal> RunHlo(const std::string& text, std::vector<Literal> args) {
   KILN_ASSIGN_OR_RETURN(std::unique_ptr<Module> m, ParseModule(text));
   KILN_RETURN_IF_ERROR(VerifyModule(*m));
-  return backends::Evaluate(*m, args);
+  return hlo::Evaluate(*m, args);
 }
 
 template <typename T>

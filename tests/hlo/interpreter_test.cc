@@ -6,9 +6,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "kiln/backends/backend.h"
-#include "kiln/backends/interpreter.h"
 #include "kiln/hlo/builder.h"
+#include "kiln/hlo/evaluator.h"
 
 namespace kiln::hlo {
 namespace {
@@ -24,7 +23,7 @@ Shape S32(std::vector<int64_t> dims) { return ShapeUtil::MakeShape(PrimitiveType
 Literal Eval(Builder& b, Op root, std::vector<Literal> args) {
   absl::StatusOr<std::unique_ptr<Module>> m = b.Build(root);
   KILN_CHECK(m.ok(), std::string(m.status().message()));
-  absl::StatusOr<Literal> r = backends::Evaluate(**m, args);
+  absl::StatusOr<Literal> r = hlo::Evaluate(**m, args);
   KILN_CHECK(r.ok(), std::string(r.status().message()));
   return *std::move(r);
 }
@@ -332,39 +331,6 @@ TEST(InterpreterTest, QuantizeRoundsHalfToEvenAndSaturates) {
   q.zero_points = {0};
   Literal r = Eval(b, b.UniformQuantize(x, PrimitiveType::S8, q), {Literal::CreateR1<float>({0.5f, 1.5f, 1000, -1000})});
   EXPECT_THAT(Values<int8_t>(r), ElementsAre(0, 2, 127, -128));
-}
-
-TEST(InterpreterBackendTest, CompileAndRunOnBuffers) {
-  backends::RegisterInterpreterBackend();
-  backends::Backend* backend = backends::BackendRegistry::Global().Find("interpreter");
-  ASSERT_NE(backend, nullptr);
-  EXPECT_THAT(backends::BackendRegistry::Global().Names(), testing::Contains("interpreter"));
-  Builder b("softmax");
-  Op x = b.Parameter(0, F32({1, 2}), "x");
-  Op m = b.Reduce(x, b.ConstantR0<float>(-INFINITY), b.ScalarComputation(Opcode::kMaximum, PrimitiveType::F32), {1});
-  Op e = b.Exp(b.Sub(x, m, {0}));
-  Op s = b.Reduce(e, b.ConstantR0<float>(0.0f), b.ScalarComputation(Opcode::kAdd, PrimitiveType::F32), {1});
-  Op y = b.Div(e, s, {0});
-  auto module = b.Build(b.Tuple({y, m}));
-  ASSERT_TRUE(module.ok()) << module.status();
-  auto exe = backend->Compile(*std::move(module), {});
-  ASSERT_TRUE(exe.ok()) << exe.status();
-  ASSERT_EQ((*exe)->result_shapes().size(), 2u);
-  float in[2] = {0.0f, std::log(3.0f)};
-  float out[2] = {0, 0};
-  float max_out = 0;
-  backends::RunContext ctx;
-  backends::BufferRef args[] = {{in, sizeof(in)}};
-  backends::BufferRef results[] = {{out, sizeof(out)}, {&max_out, sizeof(max_out)}};
-  ASSERT_TRUE((*exe)->Run(args, results, ctx).ok());
-  // exp(0 - ln3) / (exp(-ln3) + 1) = (1/3) / (4/3) = 0.25.
-  EXPECT_NEAR(out[0], 0.25f, 1e-6);
-  EXPECT_NEAR(out[1], 0.75f, 1e-6);
-  EXPECT_NEAR(max_out, std::log(3.0f), 1e-6);
-  backends::BufferRef short_args[] = {{in, 4}};
-  absl::Status s2 = (*exe)->Run(short_args, results, ctx);
-  EXPECT_EQ(s2.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(s2.message(), HasSubstr("argument 0 has 4 bytes"));
 }
 
 }  // namespace

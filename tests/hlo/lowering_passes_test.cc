@@ -14,7 +14,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
-#include "kiln/backends/interpreter.h"
+#include "kiln/hlo/evaluator.h"
 #include "tests/hlo/hlo_matchers.h"
 #include "tests/hlo/pass_test_util.h"
 
@@ -74,7 +74,7 @@ TEST(BatchNormExpanderTest, TrainingMatchesADoublePrecisionReference) {
   EXPECT_EQ(CountInstructions(*run.module, Opcode::kBatchNormTraining), 0);
   std::vector<float> x(24), scale = {1.5f, -0.5f}, offset = {0.25f, 2.0f};
   for (int i = 0; i < 24; ++i) x[i] = std::sin(0.7 * i) * 3 + (i % 2);
-  absl::StatusOr<Literal> r = backends::Evaluate(
+  absl::StatusOr<Literal> r = hlo::Evaluate(
       *run.module, {Literal::CreateFromVector<float>({3, 2, 4}, x), Literal::CreateR1<float>(scale),
                     Literal::CreateR1<float>(offset)});
   ASSERT_TRUE(r.ok()) << r.status();

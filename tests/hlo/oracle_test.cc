@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "kiln/backends/interpreter.h"
+#include "kiln/hlo/evaluator.h"
 #include "kiln/hlo/literal.h"
 #include "kiln/hlo/parser.h"
 #include "kiln/hlo/verifier.h"
@@ -255,7 +255,7 @@ std::string RunCase(const Case& c, std::set<Opcode>* opcodes, bool* accumulates,
              printed;
     }
   }
-  absl::StatusOr<Literal> result = backends::Evaluate(**module, c.args);
+  absl::StatusOr<Literal> result = hlo::Evaluate(**module, c.args);
   if (!result.ok()) return "evaluate: " + std::string(result.status().message());
   std::vector<const Literal*> leaves;
   Flatten(*result, &leaves);

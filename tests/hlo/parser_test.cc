@@ -4,8 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "kiln/backends/interpreter.h"
 #include "kiln/hlo/builder.h"
+#include "kiln/hlo/evaluator.h"
 #include "kiln/hlo/parser.h"
 #include "kiln/hlo/verifier.h"
 
@@ -69,7 +69,7 @@ ENTRY main.9 {
   absl::StatusOr<std::unique_ptr<Module>> m = ParseModule(text);
   ASSERT_TRUE(m.ok()) << m.status();
   ASSERT_TRUE(VerifyModule(**m).ok()) << VerifyModule(**m);
-  auto r = backends::Evaluate(**m, {Literal::CreateR1<float>({1, 2, 3}), Literal::CreateR1<float>({4, 5, 6})});
+  auto r = hlo::Evaluate(**m, {Literal::CreateR1<float>({1, 2, 3}), Literal::CreateR1<float>({4, 5, 6})});
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->ToString(), "f32[] 32");  // 4 + 10 + 18.
 }
@@ -98,7 +98,7 @@ ENTRY %main (p: f32[2,3], i: s32[]) -> (f32[3,2], f32[2,3], f32[1,3], s32[2,3], 
   absl::StatusOr<std::unique_ptr<Module>> m = ParseModule(text);
   ASSERT_TRUE(m.ok()) << m.status();
   ASSERT_TRUE(VerifyModule(**m).ok()) << VerifyModule(**m);
-  auto r = backends::Evaluate(**m, {Literal::CreateR2<float>({{3, 1, 2}, {6, 5, 4}}), Literal::CreateR0<int32_t>(1)});
+  auto r = hlo::Evaluate(**m, {Literal::CreateR2<float>({{3, 1, 2}, {6, 5, 4}}), Literal::CreateR0<int32_t>(1)});
   ASSERT_TRUE(r.ok()) << r.status();
   const auto& e = r->tuple_elements();
   EXPECT_EQ(e[0].ToString(), "f32[3,2] {{3, 6}, {1, 5}, {2, 4}}");

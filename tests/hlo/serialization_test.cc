@@ -16,7 +16,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "hlo.pb.h"
-#include "kiln/backends/interpreter.h"
+#include "kiln/hlo/evaluator.h"
 #include "kiln/hlo/parser.h"
 #include "kiln/hlo/verifier.h"
 
@@ -517,9 +517,9 @@ TEST(SerializationTest, InterpreterResultsAreIdenticalAfterARoundTrip) {
     ASSERT_NE(m, nullptr);
     absl::StatusOr<std::unique_ptr<Module>> back = DeserializeModule(Serialize(*m));
     ASSERT_TRUE(back.ok()) << back.status();
-    absl::StatusOr<Literal> before = backends::Evaluate(*m, c.args);
+    absl::StatusOr<Literal> before = hlo::Evaluate(*m, c.args);
     ASSERT_TRUE(before.ok()) << before.status() << " in " << m->name();
-    absl::StatusOr<Literal> after = backends::Evaluate(**back, c.args);
+    absl::StatusOr<Literal> after = hlo::Evaluate(**back, c.args);
     ASSERT_TRUE(after.ok()) << after.status();
     EXPECT_TRUE(*before == *after)
         << m->name() << ": " << before->ToString() << " vs " << after->ToString();

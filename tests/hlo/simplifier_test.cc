@@ -11,7 +11,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "kiln/backends/interpreter.h"
+#include "kiln/hlo/evaluator.h"
 #include "tests/hlo/hlo_matchers.h"
 #include "tests/hlo/pass_test_util.h"
 
@@ -174,8 +174,8 @@ TEST(AlgebraicSimplifierTest, NegativeZeroIsTheExactAdditiveIdentity) {
                             ")\nROOT %r = f32[] add(f32[] %p, f32[] %z)\n"));
   };
   Literal minus_zero = Literal::CreateR0<float>(-0.0f);
-  absl::StatusOr<Literal> plus = backends::Evaluate(*add_zero("0"), {minus_zero});
-  absl::StatusOr<Literal> minus = backends::Evaluate(*add_zero("-0"), {minus_zero});
+  absl::StatusOr<Literal> plus = hlo::Evaluate(*add_zero("0"), {minus_zero});
+  absl::StatusOr<Literal> minus = hlo::Evaluate(*add_zero("-0"), {minus_zero});
   ASSERT_TRUE(plus.ok() && minus.ok());
   EXPECT_FALSE(std::signbit(plus->data<float>()[0]));  // -0 + 0 = +0: not x.
   EXPECT_TRUE(std::signbit(minus->data<float>()[0]));  // -0 + -0 = -0: x.

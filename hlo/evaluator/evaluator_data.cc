@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <cstring>
 
-#include "backends/interpreter/evaluator.h"
+#include "hlo/evaluator/evaluator.h"
 #include "hlo/str_util.h"
 #include "kiln/hlo/native_types.h"
 
-namespace kiln::backends::interpreter {
+namespace kiln::hlo::evaluator {
 namespace {
 
 using hlo::Literal;
@@ -183,4 +183,4 @@ absl::StatusOr<Literal> EvalDataMovement(const hlo::Instruction& instr, Operands
   }
 }
 
-}  // namespace kiln::backends::interpreter
+}  // namespace kiln::hlo::evaluator

@@ -1,33 +1,27 @@
-// The evaluator's driver (computations, control flow, tuples), the interpreter backend, and the
-// opcodes that call computations per element (sort, map) or are small (batch norm, quantization).
-#include "backends/interpreter/evaluator.h"
+// The evaluator's driver (hlo::Evaluate, computations, control flow, tuples), and the opcodes that
+// call computations per element (sort, map) or are small (quantization).
+#include "hlo/evaluator/evaluator.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 
 #include "absl/container/flat_hash_map.h"
 #include "hlo/str_util.h"
-#include "kiln/backends/interpreter.h"
+#include "kiln/hlo/evaluator.h"
 #include "kiln/hlo/native_types.h"
 #include "kiln/support/stable_sort.h"
 #include "kiln/support/status.h"
 
-namespace kiln::backends {
-namespace interpreter {
+namespace kiln::hlo {
+namespace evaluator {
 namespace {
 
 using hlo::Literal;
 using hlo::Opcode;
 using hlo::ShapeUtil;
 using hlo::internal::Cat;
-
-Literal ScalarAt(const Literal& l, int64_t i) {
-  Literal s(ShapeUtil::MakeScalarShape(l.shape().element_type()));
-  int64_t w = hlo::ByteWidth(l.shape().element_type());
-  std::memcpy(s.untyped_data(), static_cast<const uint8_t*>(l.untyped_data()) + i * w, w);
-  return s;
-}
 
 absl::StatusOr<Literal> EvalInstruction(const hlo::Instruction& instr, Operands ops,
                                         absl::Span<const Literal* const> args) {
@@ -66,12 +60,15 @@ absl::StatusOr<Literal> EvalInstruction(const hlo::Instruction& instr, Operands 
       return EvalMap(instr, ops);
     case Opcode::kBatchNormInference:
       return EvalBatchNormInference(instr, ops);
+    case Opcode::kBatchNormTraining:
+      return EvalBatchNormTraining(instr, ops);
+    case Opcode::kBatchNormGrad:
+      return EvalBatchNormGrad(instr, ops);
+    case Opcode::kRngBitGenerator:
+      return EvalRngBitGenerator(instr, ops);
     case Opcode::kGather:
     case Opcode::kScatter:
     case Opcode::kSelectAndScatter:
-    case Opcode::kRngBitGenerator:
-    case Opcode::kBatchNormTraining:
-    case Opcode::kBatchNormGrad:
     case Opcode::kCustomCall:
       return EvalIndexing(instr, ops);
     case Opcode::kUniformQuantize:
@@ -119,9 +116,16 @@ absl::StatusOr<Literal> EvalInstruction(const hlo::Instruction& instr, Operands 
 
 }  // namespace
 
-bool IsImplemented(Opcode opcode) {
-  // Every opcode; custom-call only for the targets IsKnownCustomCallTarget accepts.
-  return opcode != Opcode::kCustomCall;
+Literal ScalarAt(const Literal& l, int64_t i) {
+  Literal s(ShapeUtil::MakeScalarShape(l.shape().element_type()));
+  int64_t w = hlo::ByteWidth(l.shape().element_type());
+  std::memcpy(s.untyped_data(), static_cast<const uint8_t*>(l.untyped_data()) + i * w, w);
+  return s;
+}
+
+void StoreScalarAt(Literal& l, int64_t i, const Literal& s) {
+  int64_t w = hlo::ByteWidth(l.shape().element_type());
+  std::memcpy(static_cast<uint8_t*>(l.untyped_data()) + i * w, s.untyped_data(), w);
 }
 
 std::optional<Opcode> SimpleBinaryComputation(const hlo::Computation& c) {
@@ -239,37 +243,6 @@ absl::StatusOr<Literal> EvalMap(const hlo::Instruction& instr, Operands ops) {
   return out;
 }
 
-// y = scale * (x - mean) / sqrt(variance + epsilon) + offset, per feature, computed in the element
-// type's compute type.
-absl::StatusOr<Literal> EvalBatchNormInference(const hlo::Instruction& instr, Operands ops) {
-  Literal out(instr.shape());
-  const hlo::Shape& shape = ops[0]->shape();
-  const int64_t f = instr.feature_index();
-  auto strides = ShapeUtil::RowMajorStrides(shape.dimensions());
-  int64_t count = ShapeUtil::ElementsIn(shape);
-  hlo::DispatchArrayType(shape.element_type(), [&](auto tag) {
-    using T = decltype(tag);
-    if constexpr (hlo::kIsFloat<T>) {
-      using C = hlo::ComputeType<T>;
-      auto x = ops[0]->data<T>();
-      auto scale = ops[1]->data<T>();
-      auto offset = ops[2]->data<T>();
-      auto mean = ops[3]->data<T>();
-      auto var = ops[4]->data<T>();
-      auto y = out.data<T>();
-      C eps = static_cast<C>(instr.epsilon());
-      for (int64_t i = 0; i < count; ++i) {
-        int64_t c = (i / strides[f]) % shape.dimensions(f);
-        C v = (hlo::ToCompute(x[i]) - hlo::ToCompute(mean[c])) /
-                  std::sqrt(hlo::ToCompute(var[c]) + eps) * hlo::ToCompute(scale[c]) +
-              hlo::ToCompute(offset[c]);
-        y[i] = hlo::FromCompute<T>(v);
-      }
-    }
-  });
-  return out;
-}
-
 // Quantize: q = clamp(round_half_even(x / scale) + zero_point, storage range).
 // Dequantize: x = scale * (q - zero_point). Both computed in double.
 absl::StatusOr<Literal> EvalQuantize(const hlo::Instruction& instr, Operands ops) {
@@ -306,83 +279,16 @@ absl::StatusOr<Literal> EvalQuantize(const hlo::Instruction& instr, Operands ops
   return out;
 }
 
-}  // namespace interpreter
+}  // namespace evaluator
 
-namespace {
-
-class InterpreterExecutable : public Executable {
- public:
-  explicit InterpreterExecutable(std::unique_ptr<hlo::Module> module)
-      : Executable(*module), module_(std::move(module)) {}
-
-  absl::Status Run(absl::Span<const BufferRef> args, absl::Span<const BufferRef> results,
-                   RunContext& ctx) const override {
-    KILN_RETURN_IF_ERROR(CheckBuffers(args, results));
-    std::vector<hlo::Literal> arg_literals;
-    for (size_t i = 0; i < args.size(); ++i) {
-      KILN_ASSIGN_OR_RETURN(hlo::Literal l, hlo::Literal::CreateFromBytes(parameter_shapes()[i],
-                                                                     args[i].data, args[i].size));
-      arg_literals.push_back(std::move(l));
-    }
-    KILN_ASSIGN_OR_RETURN(hlo::Literal result, Evaluate(*module_, arg_literals));
-    std::vector<const hlo::Literal*> parts;
-    if (result_is_tuple()) {
-      for (const hlo::Literal& e : result.tuple_elements()) parts.push_back(&e);
-    } else {
-      parts.push_back(&result);
-    }
-    for (size_t i = 0; i < parts.size(); ++i) {
-      if (!parts[i]->shape().IsArray()) {
-        return absl::UnimplementedError("interpreter: nested tuple results are not supported");
-      }
-      if (parts[i]->size_bytes() > 0) {
-        std::memcpy(results[i].data, parts[i]->untyped_data(), parts[i]->size_bytes());
-      }
-    }
-    return absl::OkStatus();
+bool CanEvaluate(const Instruction& instruction) {
+  if (instruction.opcode() == Opcode::kCustomCall) {
+    return evaluator::IsKnownCustomCallTarget(instruction.custom_call_target());
   }
-
- private:
-  std::unique_ptr<hlo::Module> module_;
-};
-
-class InterpreterBackend : public Backend {
- public:
-  std::string_view name() const override { return "interpreter"; }
-  bool IsOpSupported(const hlo::Instruction& instruction) const override {
-    if (instruction.opcode() == hlo::Opcode::kCustomCall) {
-      return interpreter::IsKnownCustomCallTarget(instruction.custom_call_target());
-    }
-    return interpreter::IsImplemented(instruction.opcode());
-  }
-  absl::StatusOr<std::unique_ptr<Executable>> Compile(std::unique_ptr<hlo::Module> module,
-                                                      const CompileOptions& options) override {
-    for (const hlo::Computation* c : module->MakeComputationPostOrder()) {
-      for (const hlo::Instruction* i : c->instructions()) {
-        if (!IsOpSupported(*i)) {
-          return absl::UnimplementedError(hlo::internal::Cat(
-              "interpreter: ", hlo::OpcodeString(i->opcode()), " (instruction %", i->name(),
-              ") is not implemented"));
-        }
-      }
-    }
-    return std::unique_ptr<Executable>(new InterpreterExecutable(std::move(module)));
-  }
-};
-
-}  // namespace
-
-std::unique_ptr<Backend> CreateInterpreterBackend() {
-  return std::make_unique<InterpreterBackend>();
+  return true;
 }
 
-void RegisterInterpreterBackend() {
-  if (BackendRegistry::Global().Find("interpreter") != nullptr) return;
-  BackendRegistry::Global().Register(CreateInterpreterBackend());
-}
-
-absl::StatusOr<hlo::Literal> Evaluate(const hlo::Module& module,
-                                      absl::Span<const hlo::Literal> args) {
+absl::StatusOr<Literal> Evaluate(const Module& module, absl::Span<const Literal> args) {
   const hlo::Computation* entry = module.entry_computation();
   if (entry == nullptr) return absl::InvalidArgumentError("module has no entry computation");
   if (static_cast<int64_t>(args.size()) != entry->num_parameters()) {
@@ -399,7 +305,7 @@ absl::StatusOr<hlo::Literal> Evaluate(const hlo::Module& module,
     }
     ptrs.push_back(&args[i]);
   }
-  return interpreter::EvaluateComputation(*entry, ptrs);
+  return evaluator::EvaluateComputation(*entry, ptrs);
 }
 
-}  // namespace kiln::backends
+}  // namespace kiln::hlo

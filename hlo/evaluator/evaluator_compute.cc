@@ -1,18 +1,18 @@
 // Contractions and reductions: dot, convolution, reduce, reduce-window.
 //
-// Accumulation order (documented in kiln/backends/interpreter.h): in the result type (F16/BF16
+// Accumulation order (documented in kiln/hlo/evaluator.h): in the result type (F16/BF16
 // in F32), dot over the contracting dimensions in row-major order; convolution over input
 // features, then kernel positions in row-major order; reduce and reduce-window over the reduced
 // elements / window positions in row-major order, starting from the init value.
 #include <algorithm>
 
-#include "backends/interpreter/evaluator.h"
-#include "backends/interpreter/scalar_ops.h"
+#include "hlo/evaluator/evaluator.h"
+#include "hlo/evaluator/scalar_ops.h"
 #include "hlo/str_util.h"
 #include "kiln/hlo/native_types.h"
 #include "kiln/support/status.h"
 
-namespace kiln::backends::interpreter {
+namespace kiln::hlo::evaluator {
 namespace {
 
 using hlo::ComputeType;
@@ -232,16 +232,6 @@ bool FastReduce(Opcode op, const Literal& in, const Literal& init, absl::Span<co
   return ok;
 }
 
-Literal ScalarAt(const Literal& l, int64_t i) {
-  Literal s(ShapeUtil::MakeScalarShape(l.shape().element_type()));
-  int64_t w = hlo::ByteWidth(l.shape().element_type());
-  std::memcpy(s.untyped_data(), static_cast<const uint8_t*>(l.untyped_data()) + i * w, w);
-  return s;
-}
-void StoreScalar(Literal& l, int64_t i, const Literal& s) {
-  int64_t w = hlo::ByteWidth(l.shape().element_type());
-  std::memcpy(static_cast<uint8_t*>(l.untyped_data()) + i * w, s.untyped_data(), w);
-}
 
 // Splits a computation result (a scalar or a tuple of scalars) into its n scalars.
 std::vector<Literal> Split(Literal r, int64_t n) {
@@ -303,7 +293,7 @@ absl::StatusOr<Literal> EvalReduce(const hlo::Instruction& instr, Operands ops) 
   std::vector<Literal> outs;
   for (int64_t k = 0; k < n; ++k) {
     Literal out(n == 1 ? instr.shape() : instr.shape().tuple_shapes(k));
-    for (int64_t o = 0; o < out_count; ++o) StoreScalar(out, o, acc[o][k]);
+    for (int64_t o = 0; o < out_count; ++o) StoreScalarAt(out, o, acc[o][k]);
     outs.push_back(std::move(out));
   }
   if (n == 1) return std::move(outs[0]);
@@ -379,7 +369,7 @@ absl::StatusOr<Literal> EvalReduceWindow(const hlo::Instruction& instr, Operands
       }
       acc = Split(*std::move(r), n);
     });
-    for (int64_t k = 0; k < n; ++k) StoreScalar(outs[k], o, acc[k]);
+    for (int64_t k = 0; k < n; ++k) StoreScalarAt(outs[k], o, acc[k]);
     ++o;
   });
   KILN_RETURN_IF_ERROR(status);
@@ -387,4 +377,4 @@ absl::StatusOr<Literal> EvalReduceWindow(const hlo::Instruction& instr, Operands
   return Literal::MakeTuple(std::move(outs));
 }
 
-}  // namespace kiln::backends::interpreter
+}  // namespace kiln::hlo::evaluator

@@ -1,7 +1,8 @@
-// Private to backends/interpreter: the HLO evaluator behind the interpreter backend.
-#ifndef KILN_BACKENDS_INTERPRETER_EVALUATOR_H_
-#define KILN_BACKENDS_INTERPRETER_EVALUATOR_H_
+// Private to hlo/evaluator: the kernels and driver behind hlo::Evaluate (kiln/hlo/evaluator.h).
+#ifndef KILN_HLO_EVALUATOR_EVALUATOR_H_
+#define KILN_HLO_EVALUATOR_EVALUATOR_H_
 
+#include <cstdint>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -11,7 +12,7 @@
 #include "kiln/hlo/computation.h"
 #include "kiln/hlo/literal.h"
 
-namespace kiln::backends::interpreter {
+namespace kiln::hlo::evaluator {
 
 // Evaluates `computation` on `args` (one per parameter). Stateless; thread-safe.
 absl::StatusOr<hlo::Literal> EvaluateComputation(const hlo::Computation& computation,
@@ -25,19 +26,32 @@ absl::StatusOr<hlo::Literal> EvalDot(const hlo::Instruction& instr, Operands ops
 absl::StatusOr<hlo::Literal> EvalConvolution(const hlo::Instruction& instr, Operands ops);
 absl::StatusOr<hlo::Literal> EvalReduce(const hlo::Instruction& instr, Operands ops);
 absl::StatusOr<hlo::Literal> EvalReduceWindow(const hlo::Instruction& instr, Operands ops);
-// evaluator.cc: sort, map, batch-norm inference, uniform quantize / dequantize.
+// evaluator.cc: sort, map, uniform quantize / dequantize.
 absl::StatusOr<hlo::Literal> EvalSort(const hlo::Instruction& instr, Operands ops);
 absl::StatusOr<hlo::Literal> EvalMap(const hlo::Instruction& instr, Operands ops);
-absl::StatusOr<hlo::Literal> EvalBatchNormInference(const hlo::Instruction& instr, Operands ops);
 absl::StatusOr<hlo::Literal> EvalQuantize(const hlo::Instruction& instr, Operands ops);
-// evaluator_indexing.cc: gather, scatter, select-and-scatter, rng-bit-generator, batch-norm
-// training / grad, custom-call.
+// evaluator_batchnorm.cc: batch-norm inference, training and grad.
+absl::StatusOr<hlo::Literal> EvalBatchNormInference(const hlo::Instruction& instr, Operands ops);
+absl::StatusOr<hlo::Literal> EvalBatchNormTraining(const hlo::Instruction& instr, Operands ops);
+absl::StatusOr<hlo::Literal> EvalBatchNormGrad(const hlo::Instruction& instr, Operands ops);
+// evaluator_rng.cc: rng-bit-generator (XLA's Philox and ThreeFry bit generators).
+absl::StatusOr<hlo::Literal> EvalRngBitGenerator(const hlo::Instruction& instr, Operands ops);
+// evaluator_indexing.cc: gather, scatter, select-and-scatter, custom-call.
 absl::StatusOr<hlo::Literal> EvalIndexing(const hlo::Instruction& instr, Operands ops);
 // Custom-call targets EvalIndexing evaluates ("Sharding": the identity on one device).
 bool IsKnownCustomCallTarget(std::string_view target);
 
-// Whether the evaluator implements `opcode`.
-bool IsImplemented(hlo::Opcode opcode);
+// The position of `index` in row-major order, given the shape's row-major `strides`.
+inline int64_t Linear(absl::Span<const int64_t> index, absl::Span<const int64_t> strides) {
+  int64_t l = 0;
+  for (size_t i = 0; i < index.size(); ++i) l += index[i] * strides[i];
+  return l;
+}
+
+// Element `i` (row-major) of array literal `l`, as a scalar literal of its element type.
+hlo::Literal ScalarAt(const hlo::Literal& l, int64_t i);
+// Stores scalar literal `s` as element `i` (row-major) of `l`, which has the same element type.
+void StoreScalarAt(hlo::Literal& l, int64_t i, const hlo::Literal& s);
 
 // When `c` is `ROOT binary(p0, p1)` on scalars, its binary opcode (the reduction fast paths).
 std::optional<hlo::Opcode> SimpleBinaryComputation(const hlo::Computation& c);
@@ -60,6 +74,6 @@ void ForEachIndex(absl::Span<const int64_t> dims, F&& f) {
   }
 }
 
-}  // namespace kiln::backends::interpreter
+}  // namespace kiln::hlo::evaluator
 
-#endif  // KILN_BACKENDS_INTERPRETER_EVALUATOR_H_
+#endif  // KILN_HLO_EVALUATOR_EVALUATOR_H_

@@ -1,7 +1,7 @@
-// Private to backends/interpreter: scalar semantics of the elementwise binary opcodes, selected
+// Private to hlo/evaluator: scalar semantics of the elementwise binary opcodes, selected
 // once per loop (no per-element dispatch).
-#ifndef KILN_BACKENDS_INTERPRETER_SCALAR_OPS_H_
-#define KILN_BACKENDS_INTERPRETER_SCALAR_OPS_H_
+#ifndef KILN_HLO_EVALUATOR_SCALAR_OPS_H_
+#define KILN_HLO_EVALUATOR_SCALAR_OPS_H_
 
 #include <bit>
 #include <cmath>
@@ -12,7 +12,7 @@
 #include "kiln/hlo/native_types.h"
 #include "kiln/hlo/opcode.h"
 
-namespace kiln::backends::interpreter {
+namespace kiln::hlo::evaluator {
 
 template <typename T>
 using U = std::make_unsigned_t<T>;
@@ -134,6 +134,6 @@ bool WithBinaryFn(hlo::Opcode opcode, F&& f) {
   }
 }
 
-}  // namespace kiln::backends::interpreter
+}  // namespace kiln::hlo::evaluator
 
-#endif  // KILN_BACKENDS_INTERPRETER_SCALAR_OPS_H_
+#endif  // KILN_HLO_EVALUATOR_SCALAR_OPS_H_

@@ -7,12 +7,12 @@
 #include <limits>
 #include <type_traits>
 
-#include "backends/interpreter/evaluator.h"
-#include "backends/interpreter/scalar_ops.h"
+#include "hlo/evaluator/evaluator.h"
+#include "hlo/evaluator/scalar_ops.h"
 #include "hlo/str_util.h"
 #include "kiln/hlo/native_types.h"
 
-namespace kiln::backends::interpreter {
+namespace kiln::hlo::evaluator {
 namespace {
 
 using hlo::ComputeType;
@@ -292,4 +292,4 @@ absl::StatusOr<Literal> EvalElementwise(const hlo::Instruction& instr, Operands 
   }
 }
 
-}  // namespace kiln::backends::interpreter
+}  // namespace kiln::hlo::evaluator
