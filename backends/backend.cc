@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 
 namespace kiln::backends {
 
@@ -23,19 +23,19 @@ Executable::Executable(const hlo::Module& module) {
 absl::Status Executable::CheckBuffers(absl::Span<const BufferRef> args,
                                       absl::Span<const BufferRef> results) const {
   if (args.size() != parameter_shapes_.size()) {
-    return absl::InvalidArgumentError(absl::StrCat("Executable::Run: ", args.size(),
+    return absl::InvalidArgumentError(kiln::StrCat("Executable::Run: ", args.size(),
                                                    " argument buffers for ",
                                                    parameter_shapes_.size(), " parameters"));
   }
   if (results.size() != result_shapes_.size()) {
-    return absl::InvalidArgumentError(absl::StrCat("Executable::Run: ", results.size(),
+    return absl::InvalidArgumentError(kiln::StrCat("Executable::Run: ", results.size(),
                                                    " result buffers for ", result_shapes_.size(),
                                                    " results"));
   }
   for (size_t i = 0; i < args.size(); ++i) {
     size_t need = hlo::ShapeUtil::ByteSizeOf(parameter_shapes_[i]);
     if (args[i].size != need || (need > 0 && args[i].data == nullptr)) {
-      return absl::InvalidArgumentError(absl::StrCat(
+      return absl::InvalidArgumentError(kiln::StrCat(
           "Executable::Run: argument ", i, " has ", args[i].size, " bytes, parameter shape ",
           parameter_shapes_[i].ToString(), " needs ", need));
     }
@@ -43,7 +43,7 @@ absl::Status Executable::CheckBuffers(absl::Span<const BufferRef> args,
   for (size_t i = 0; i < results.size(); ++i) {
     size_t need = hlo::ShapeUtil::ByteSizeOf(result_shapes_[i]);
     if (results[i].size != need || (need > 0 && results[i].data == nullptr)) {
-      return absl::InvalidArgumentError(absl::StrCat(
+      return absl::InvalidArgumentError(kiln::StrCat(
           "Executable::Run: result buffer ", i, " has ", results[i].size, " bytes, result shape ",
           result_shapes_[i].ToString(), " needs ", need));
     }

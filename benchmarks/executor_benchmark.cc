@@ -8,7 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "kiln/session/session.h"
 
 namespace kiln {
@@ -33,7 +33,7 @@ void BM_MobileNetV2_Executor(benchmark::State& state) {
     auto out = (*session)->Run({{"input", input}});
     benchmark::DoNotOptimize(out);
   }
-  state.SetLabel(absl::StrCat(options.memory_plan ? "plan on" : "plan off", ", inter_op_threads=",
+  state.SetLabel(kiln::StrCat(options.memory_plan ? "plan on" : "plan off", ", inter_op_threads=",
                               options.inter_op_threads));
 }
 BENCHMARK(BM_MobileNetV2_Executor)

@@ -1,11 +1,10 @@
 #include "kiln/hlo/builder.h"
 
-#include "hlo/str_util.h"
+#include "kiln/support/strings.h"
 
 #include <algorithm>
 #include <map>
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "kiln/hlo/native_types.h"
 #include "kiln/hlo/shape_inference.h"
@@ -65,7 +64,7 @@ Op Builder::Fail(std::string_view op_name, absl::Span<const Op> operands,
                  const absl::Status& status) {
   std::vector<std::string> shapes;
   for (const Op& op : operands) shapes.push_back(op.shape().ToString(false));
-  ReportError(absl::InvalidArgumentError(internal::Cat(
+  ReportError(absl::InvalidArgumentError(kiln::StrCat(
       std::string(op_name), "(", absl::StrJoin(shapes, ", "), ") in computation '", computation_->name(),
       "': ", status.message())));
   return Op();
@@ -77,12 +76,12 @@ bool Builder::CheckOperands(std::string_view op_name, absl::Span<const Op> opera
       // An earlier error is the cause; record one only when there was none (default Op).
       if (state_->first_error.ok()) {
         ReportError(absl::InvalidArgumentError(
-            internal::Cat(std::string(op_name), ": an operand is an invalid (default-constructed) Op")));
+            kiln::StrCat(std::string(op_name), ": an operand is an invalid (default-constructed) Op")));
       }
       return false;
     }
     if (op.builder_ != this) {
-      ReportError(absl::InvalidArgumentError(internal::Cat(
+      ReportError(absl::InvalidArgumentError(kiln::StrCat(
           std::string(op_name), ": operand %", op.instruction_->name(), " belongs to another builder")));
       return false;
     }
@@ -97,7 +96,7 @@ Op Builder::Emit(std::unique_ptr<Instruction> instruction) {
 Op Builder::AddInstruction(std::unique_ptr<Instruction> instruction) {
   for (Instruction* op : instruction->operands()) {
     if (op->parent() != computation_.get()) {
-      ReportError(absl::InvalidArgumentError(internal::Cat(
+      ReportError(absl::InvalidArgumentError(kiln::StrCat(
           std::string(OpcodeString(instruction->opcode())), ": operand %", op->name(), " is not in this builder")));
       return Op();
     }
@@ -129,7 +128,7 @@ Computation* Builder::BuildSubComputation(Op root) {
   if (!root.valid()) {
     if (state_->first_error.ok()) {
       ReportError(absl::InvalidArgumentError(
-          internal::Cat("sub-computation '", computation_->name(), "' has an invalid root")));
+          kiln::StrCat("sub-computation '", computation_->name(), "' has an invalid root")));
     }
     return nullptr;
   }
@@ -142,7 +141,7 @@ Computation* Builder::ScalarComputation(Opcode binary, PrimitiveType type) {
   auto it = state_->scalar_computations.find(key);
   if (it != state_->scalar_computations.end()) return it->second;
   std::unique_ptr<Builder> sub = CreateSubBuilder(
-      internal::Cat(std::string(OpcodeString(binary)), "_", std::string(PrimitiveTypeName(type))));
+      kiln::StrCat(std::string(OpcodeString(binary)), "_", std::string(PrimitiveTypeName(type))));
   Shape s = ShapeUtil::MakeScalarShape(type);
   Op x = sub->Parameter(0, s, "x");
   Op y = sub->Parameter(1, s, "y");
@@ -155,7 +154,7 @@ absl::StatusOr<std::unique_ptr<Module>> Builder::Build(Op root) {
   if (!state_->first_error.ok()) return state_->first_error;
   if (!root.valid() || root.builder_ != this) {
     return absl::InvalidArgumentError(
-        internal::Cat("Build('", computation_->name(), "'): the root is not an Op of this builder"));
+        kiln::StrCat("Build('", computation_->name(), "'): the root is not an Op of this builder"));
   }
   if (state_->module == nullptr) {
     return absl::FailedPreconditionError("Build() called twice on one builder");
@@ -163,7 +162,7 @@ absl::StatusOr<std::unique_ptr<Module>> Builder::Build(Op root) {
   computation_->set_root_instruction(root.instruction());
   for (int64_t i = 0; i < computation_->num_parameters(); ++i) {
     if (computation_->parameter_instruction(i) == nullptr) {
-      return absl::InvalidArgumentError(internal::Cat(
+      return absl::InvalidArgumentError(kiln::StrCat(
           "Build('", computation_->name(), "'): parameter ", i, " is missing (parameters must be "
           "numbered 0..n-1)"));
     }
@@ -181,9 +180,9 @@ Op Builder::Parameter(int64_t number, const Shape& shape, std::string_view name)
   if (s.ok() && number < 0) s = absl::InvalidArgumentError("negative parameter number");
   if (s.ok() && number < computation_->num_parameters() &&
       computation_->parameter_instruction(number) != nullptr) {
-    s = absl::InvalidArgumentError(internal::Cat("parameter ", number, " defined twice"));
+    s = absl::InvalidArgumentError(kiln::StrCat("parameter ", number, " defined twice"));
   }
-  if (!s.ok()) return Fail(internal::Cat("parameter ", number, " '", std::string(name), "'"), {}, s);
+  if (!s.ok()) return Fail(kiln::StrCat("parameter ", number, " '", std::string(name), "'"), {}, s);
   return Emit(Instruction::CreateParameter(number, shape, std::string(name)));
 }
 
@@ -319,9 +318,9 @@ Op Builder::BroadcastInDim(Op operand, absl::Span<const int64_t> out_dimensions,
   if (!CheckOperands("broadcast_in_dim", {operand})) return Op();
   const Shape& s = operand.shape();
   auto fail = [&](auto&&... parts) {
-    return Fail(internal::Cat("broadcast_in_dim to [", absl::StrJoin(out_dimensions, ","),
+    return Fail(kiln::StrCat("broadcast_in_dim to [", absl::StrJoin(out_dimensions, ","),
                              "] with dimensions {", absl::StrJoin(broadcast_dimensions, ","), "}"),
-                {operand}, absl::InvalidArgumentError(internal::Cat(parts...)));
+                {operand}, absl::InvalidArgumentError(kiln::StrCat(parts...)));
   };
   if (static_cast<int64_t>(broadcast_dimensions.size()) != s.rank()) {
     return fail("needs one broadcast dimension per operand dimension");
@@ -363,14 +362,14 @@ Op Builder::Reshape(Op operand, absl::Span<const int64_t> new_sizes) {
   if (!CheckOperands("reshape", {operand})) return Op();
   for (int64_t d : new_sizes) {
     if (d < 0) {
-      return Fail(internal::Cat("reshape to [", absl::StrJoin(new_sizes, ","), "]"), {operand},
+      return Fail(kiln::StrCat("reshape to [", absl::StrJoin(new_sizes, ","), "]"), {operand},
                   absl::InvalidArgumentError("negative dimension"));
     }
   }
   auto instr = Instruction::Create(
       Opcode::kReshape, ShapeUtil::MakeShape(operand.shape().element_type(), new_sizes),
       {operand.instruction()});
-  KILN_BUILDER_FINISH_(instr, internal::Cat("reshape to [", absl::StrJoin(new_sizes, ","), "]"),
+  KILN_BUILDER_FINISH_(instr, kiln::StrCat("reshape to [", absl::StrJoin(new_sizes, ","), "]"),
                        {operand});
 }
 
@@ -502,7 +501,7 @@ Op Builder::ConvGeneralDilated(Op lhs, Op rhs, absl::Span<const int64_t> window_
   size_t ns = dimension_numbers.kernel_spatial_dimensions.size();
   auto bad = [&](std::string_view what) {
     return Fail("convolution", {lhs, rhs},
-                absl::InvalidArgumentError(internal::Cat(std::string(what), " must have ", ns, " entries (one per "
+                absl::InvalidArgumentError(kiln::StrCat(std::string(what), " must have ", ns, " entries (one per "
                                                         "spatial dimension) or be empty")));
   };
   if (window_strides.size() != ns && !window_strides.empty()) return bad("window_strides");
@@ -591,7 +590,7 @@ Op Builder::ReduceWindow(absl::Span<const Op> operands, absl::Span<const Op> ini
       (!base_dilations.empty() && base_dilations.size() != rank) ||
       (!window_dilations.empty() && window_dilations.size() != rank)) {
     return Fail("reduce-window", all,
-                absl::InvalidArgumentError(internal::Cat(
+                absl::InvalidArgumentError(kiln::StrCat(
                     "window sizes, strides, dilations and padding need one entry per operand "
                     "dimension (", rank, ")")));
   }
@@ -732,7 +731,7 @@ Op Builder::GetTupleElement(Op tuple, int64_t index) {
   if (!CheckOperands("get-tuple-element", {tuple})) return Op();
   auto instr = Instruction::Create(Opcode::kGetTupleElement, Shape(), {tuple.instruction()});
   instr->set_tuple_index(index);
-  KILN_BUILDER_FINISH_(instr, internal::Cat("get-tuple-element ", index), {tuple});
+  KILN_BUILDER_FINISH_(instr, kiln::StrCat("get-tuple-element ", index), {tuple});
 }
 
 // --- Random numbers, normalization, quantization, extensions ------------------------------------
@@ -801,7 +800,7 @@ Op Builder::CustomCall(std::string_view target, absl::Span<const Op> operands, c
   auto instr = Instruction::Create(Opcode::kCustomCall, shape, Instrs(operands));
   instr->set_custom_call_target(std::string(target));
   instr->set_backend_config(std::string(backend_config));
-  KILN_BUILDER_FINISH_(instr, internal::Cat("custom-call \"", std::string(target), "\""), operands);
+  KILN_BUILDER_FINISH_(instr, kiln::StrCat("custom-call \"", std::string(target), "\""), operands);
 }
 
 }  // namespace kiln::hlo

@@ -1,12 +1,11 @@
 #include "kiln/hlo/computation.h"
 
-#include "hlo/str_util.h"
+#include "kiln/support/strings.h"
 
 #include <algorithm>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "kiln/hlo/module.h"
 #include "kiln/support/status.h"
@@ -16,10 +15,10 @@ namespace kiln::hlo {
 std::string ProgramShape::ToString(bool print_layout) const {
   std::vector<std::string> params;
   for (size_t i = 0; i < parameters.size(); ++i) {
-    std::string name = i < parameter_names.size() ? parameter_names[i] : internal::Cat("p", i);
-    params.push_back(internal::Cat(name, ": ", parameters[i].ToString(print_layout)));
+    std::string name = i < parameter_names.size() ? parameter_names[i] : kiln::StrCat("p", i);
+    params.push_back(kiln::StrCat(name, ": ", parameters[i].ToString(print_layout)));
   }
-  return internal::Cat("(", absl::StrJoin(params, ", "), ") -> ", result.ToString(print_layout));
+  return kiln::StrCat("(", absl::StrJoin(params, ", "), ") -> ", result.ToString(print_layout));
 }
 
 Instruction* Computation::AddInstruction(std::unique_ptr<Instruction> instruction) {
@@ -34,7 +33,7 @@ Instruction* Computation::AddInstruction(std::unique_ptr<Instruction> instructio
     KILN_CHECK(n >= 0, "negative parameter number");
     if (static_cast<int64_t>(parameters_.size()) <= n) parameters_.resize(n + 1, nullptr);
     KILN_CHECK(parameters_[n] == nullptr,
-               internal::Cat("parameter ", n, " added twice to ", name_));
+               kiln::StrCat("parameter ", n, " added twice to ", name_));
     parameters_[n] = instr;
   }
   instructions_.push_back(std::move(instruction));
@@ -45,7 +44,7 @@ absl::Status Computation::RemoveInstruction(Instruction* instruction) {
   if (instruction->user_count() > 0 || instruction == root_ ||
       instruction->opcode() == Opcode::kParameter) {
     return absl::FailedPreconditionError(
-        internal::Cat("cannot remove %", instruction->name(), " from %", name_,
+        kiln::StrCat("cannot remove %", instruction->name(), " from %", name_,
                      ": it has users, is the root or is a parameter"));
   }
   instruction->DetachOperands();
@@ -53,7 +52,7 @@ absl::Status Computation::RemoveInstruction(Instruction* instruction) {
                          [&](const auto& p) { return p.get() == instruction; });
   if (it == instructions_.end()) {
     return absl::NotFoundError(
-        internal::Cat("%", instruction->name(), " is not in computation %", name_));
+        kiln::StrCat("%", instruction->name(), " is not in computation %", name_));
   }
   instructions_.erase(it);
   return absl::OkStatus();
@@ -103,11 +102,11 @@ ProgramShape Computation::ComputeProgramShape() const {
 }
 
 std::string Computation::ToString() const {
-  std::string s = internal::Cat("%", name_, " ", ComputeProgramShape().ToString(), " {\n");
+  std::string s = kiln::StrCat("%", name_, " ", ComputeProgramShape().ToString(), " {\n");
   for (const Instruction* instr : MakeInstructionPostOrder()) {
-    absl::StrAppend(&s, "  ", instr == root_ ? "ROOT " : "", instr->ToString(), "\n");
+    kiln::StrAppend(&s, "  ", instr == root_ ? "ROOT " : "", instr->ToString(), "\n");
   }
-  absl::StrAppend(&s, "}\n");
+  kiln::StrAppend(&s, "}\n");
   return s;
 }
 

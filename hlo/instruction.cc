@@ -1,11 +1,10 @@
 #include "kiln/hlo/instruction.h"
 
-#include "hlo/str_util.h"
+#include "kiln/support/strings.h"
 
 #include <algorithm>
 #include <charconv>
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "kiln/hlo/computation.h"
 
@@ -16,7 +15,7 @@ constexpr std::string_view kDirectionNames[] = {"EQ", "NE", "GE", "GT", "LE", "L
 constexpr std::string_view kRngNames[] = {"rng_default", "rng_three_fry", "rng_philox"};
 
 std::string Braced(const std::vector<int64_t>& v) {
-  return internal::Cat("{", absl::StrJoin(v, ","), "}");
+  return kiln::StrCat("{", absl::StrJoin(v, ","), "}");
 }
 
 std::string ShortestDouble(double v) {
@@ -57,7 +56,7 @@ absl::StatusOr<ComparisonDirection> ParseComparisonDirection(std::string_view te
   for (int i = 0; i < 6; ++i) {
     if (kDirectionNames[i] == text) return static_cast<ComparisonDirection>(i);
   }
-  return absl::InvalidArgumentError(internal::Cat("unknown comparison direction '", std::string(text), "'"));
+  return absl::InvalidArgumentError(kiln::StrCat("unknown comparison direction '", std::string(text), "'"));
 }
 
 namespace {
@@ -74,7 +73,7 @@ absl::StatusOr<ComparisonType> ParseComparisonType(std::string_view text) {
     if (kComparisonTypeNames[i] == text) return static_cast<ComparisonType>(i);
   }
   return absl::InvalidArgumentError(
-      internal::Cat("unknown comparison type '", std::string(text), "'"));
+      kiln::StrCat("unknown comparison type '", std::string(text), "'"));
 }
 
 std::string_view RandomAlgorithmString(RandomAlgorithm algorithm) {
@@ -89,7 +88,7 @@ absl::StatusOr<FusionKind> ParseFusionKind(std::string_view text) {
   if (text == "kLoop") return FusionKind::kLoop;
   if (text == "kOutput") return FusionKind::kOutput;
   return absl::InvalidArgumentError(
-      internal::Cat("unknown fusion kind '", std::string(text), "' (kLoop or kOutput)"));
+      kiln::StrCat("unknown fusion kind '", std::string(text), "' (kLoop or kOutput)"));
 }
 
 std::unique_ptr<Instruction> Instruction::Create(Opcode opcode, Shape shape,
@@ -223,11 +222,11 @@ std::string WindowToString(const Window& window) {
   std::vector<std::string> size, stride, pad, lhs, rhs, rev;
   bool any_stride = false, any_pad = false, any_lhs = false, any_rhs = false, any_rev = false;
   for (const WindowDimension& d : window.dimensions) {
-    size.push_back(internal::Cat(d.size));
-    stride.push_back(internal::Cat(d.stride));
-    pad.push_back(internal::Cat(d.padding_low, "_", d.padding_high));
-    lhs.push_back(internal::Cat(d.base_dilation));
-    rhs.push_back(internal::Cat(d.window_dilation));
+    size.push_back(kiln::StrCat(d.size));
+    stride.push_back(kiln::StrCat(d.stride));
+    pad.push_back(kiln::StrCat(d.padding_low, "_", d.padding_high));
+    lhs.push_back(kiln::StrCat(d.base_dilation));
+    rhs.push_back(kiln::StrCat(d.window_dilation));
     rev.push_back(d.window_reversal ? "1" : "0");
     any_stride |= d.stride != 1;
     any_pad |= d.padding_low != 0 || d.padding_high != 0;
@@ -235,12 +234,12 @@ std::string WindowToString(const Window& window) {
     any_rhs |= d.window_dilation != 1;
     any_rev |= d.window_reversal;
   }
-  std::string s = internal::Cat("size=", absl::StrJoin(size, "x"));
-  if (any_stride) absl::StrAppend(&s, " stride=", absl::StrJoin(stride, "x"));
-  if (any_pad) absl::StrAppend(&s, " pad=", absl::StrJoin(pad, "x"));
-  if (any_lhs) absl::StrAppend(&s, " lhs_dilate=", absl::StrJoin(lhs, "x"));
-  if (any_rhs) absl::StrAppend(&s, " rhs_dilate=", absl::StrJoin(rhs, "x"));
-  if (any_rev) absl::StrAppend(&s, " rhs_reversal=", absl::StrJoin(rev, "x"));
+  std::string s = kiln::StrCat("size=", absl::StrJoin(size, "x"));
+  if (any_stride) kiln::StrAppend(&s, " stride=", absl::StrJoin(stride, "x"));
+  if (any_pad) kiln::StrAppend(&s, " pad=", absl::StrJoin(pad, "x"));
+  if (any_lhs) kiln::StrAppend(&s, " lhs_dilate=", absl::StrJoin(lhs, "x"));
+  if (any_rhs) kiln::StrAppend(&s, " rhs_dilate=", absl::StrJoin(rhs, "x"));
+  if (any_rev) kiln::StrAppend(&s, " rhs_reversal=", absl::StrJoin(rev, "x"));
   return s;
 }
 
@@ -258,7 +257,7 @@ std::string ConvolutionDimensionNumbersToString(const ConvolutionDimensionNumber
     return s;
   };
   int64_t rank = static_cast<int64_t>(d.input_spatial_dimensions.size()) + 2;
-  return internal::Cat(
+  return kiln::StrCat(
       labels(rank, d.input_batch_dimension, 'b', d.input_feature_dimension, 'f',
              d.input_spatial_dimensions),
       "_",
@@ -272,8 +271,8 @@ std::string ConvolutionDimensionNumbersToString(const ConvolutionDimensionNumber
 std::string PaddingConfigToString(const PaddingConfig& padding) {
   std::vector<std::string> parts;
   for (const PaddingDimension& p : padding) {
-    std::string s = internal::Cat(p.edge_padding_low, "_", p.edge_padding_high);
-    if (p.interior_padding != 0) absl::StrAppend(&s, "_", p.interior_padding);
+    std::string s = kiln::StrCat(p.edge_padding_low, "_", p.edge_padding_high);
+    if (p.interior_padding != 0) kiln::StrAppend(&s, "_", p.interior_padding);
     parts.push_back(s);
   }
   return absl::StrJoin(parts, "x");
@@ -283,32 +282,32 @@ namespace {
 
 using Attributes = std::vector<std::string>;
 
-std::string ComputationRef(const Computation* c) { return internal::Cat("%", c->name()); }
+std::string ComputationRef(const Computation* c) { return kiln::StrCat("%", c->name()); }
 
 void AppendGatherAttributes(const Instruction& instr, Attributes& a) {
   const GatherDimensionNumbers& g = instr.gather_dimension_numbers();
-  a.push_back(internal::Cat("offset_dims=", Braced(g.offset_dims)));
-  a.push_back(internal::Cat("collapsed_slice_dims=", Braced(g.collapsed_slice_dims)));
-  a.push_back(internal::Cat("start_index_map=", Braced(g.start_index_map)));
+  a.push_back(kiln::StrCat("offset_dims=", Braced(g.offset_dims)));
+  a.push_back(kiln::StrCat("collapsed_slice_dims=", Braced(g.collapsed_slice_dims)));
+  a.push_back(kiln::StrCat("start_index_map=", Braced(g.start_index_map)));
   if (!g.operand_batching_dims.empty()) {
-    a.push_back(internal::Cat("operand_batching_dims=", Braced(g.operand_batching_dims)));
-    a.push_back(internal::Cat("start_indices_batching_dims=", Braced(g.start_indices_batching_dims)));
+    a.push_back(kiln::StrCat("operand_batching_dims=", Braced(g.operand_batching_dims)));
+    a.push_back(kiln::StrCat("start_indices_batching_dims=", Braced(g.start_indices_batching_dims)));
   }
-  a.push_back(internal::Cat("index_vector_dim=", g.index_vector_dim));
-  a.push_back(internal::Cat("slice_sizes=", Braced(instr.slice_sizes())));
+  a.push_back(kiln::StrCat("index_vector_dim=", g.index_vector_dim));
+  a.push_back(kiln::StrCat("slice_sizes=", Braced(instr.slice_sizes())));
   if (instr.indices_are_sorted()) a.push_back("indices_are_sorted=true");
 }
 
 void AppendScatterAttributes(const Instruction& instr, Attributes& a) {
   const ScatterDimensionNumbers& s = instr.scatter_dimension_numbers();
-  a.push_back(internal::Cat("update_window_dims=", Braced(s.update_window_dims)));
-  a.push_back(internal::Cat("inserted_window_dims=", Braced(s.inserted_window_dims)));
-  a.push_back(internal::Cat("scatter_dims_to_operand_dims=", Braced(s.scatter_dims_to_operand_dims)));
+  a.push_back(kiln::StrCat("update_window_dims=", Braced(s.update_window_dims)));
+  a.push_back(kiln::StrCat("inserted_window_dims=", Braced(s.inserted_window_dims)));
+  a.push_back(kiln::StrCat("scatter_dims_to_operand_dims=", Braced(s.scatter_dims_to_operand_dims)));
   if (!s.input_batching_dims.empty()) {
-    a.push_back(internal::Cat("input_batching_dims=", Braced(s.input_batching_dims)));
-    a.push_back(internal::Cat("scatter_indices_batching_dims=", Braced(s.scatter_indices_batching_dims)));
+    a.push_back(kiln::StrCat("input_batching_dims=", Braced(s.input_batching_dims)));
+    a.push_back(kiln::StrCat("scatter_indices_batching_dims=", Braced(s.scatter_indices_batching_dims)));
   }
-  a.push_back(internal::Cat("index_vector_dim=", s.index_vector_dim));
+  a.push_back(kiln::StrCat("index_vector_dim=", s.index_vector_dim));
   if (instr.indices_are_sorted()) a.push_back("indices_are_sorted=true");
   if (instr.unique_indices()) a.push_back("unique_indices=true");
 }
@@ -316,18 +315,18 @@ void AppendScatterAttributes(const Instruction& instr, Attributes& a) {
 void AppendQuantizationAttributes(const QuantizationParams& q, Attributes& a) {
   std::vector<std::string> scales;
   for (double s : q.scales) scales.push_back(ShortestDouble(s));
-  a.push_back(internal::Cat("scale={", absl::StrJoin(scales, ","), "}"));
-  a.push_back(internal::Cat("zero_point=", Braced(q.zero_points)));
+  a.push_back(kiln::StrCat("scale={", absl::StrJoin(scales, ","), "}"));
+  a.push_back(kiln::StrCat("zero_point=", Braced(q.zero_points)));
   if (q.quantization_dimension >= 0) {
-    a.push_back(internal::Cat("quantization_dimension=", q.quantization_dimension));
+    a.push_back(kiln::StrCat("quantization_dimension=", q.quantization_dimension));
   }
 }
 
 void AppendDotAttributes(const DotDimensionNumbers& d, Attributes& a) {
-  if (!d.lhs_batch_dimensions.empty()) a.push_back(internal::Cat("lhs_batch_dims=", Braced(d.lhs_batch_dimensions)));
-  a.push_back(internal::Cat("lhs_contracting_dims=", Braced(d.lhs_contracting_dimensions)));
-  if (!d.rhs_batch_dimensions.empty()) a.push_back(internal::Cat("rhs_batch_dims=", Braced(d.rhs_batch_dimensions)));
-  a.push_back(internal::Cat("rhs_contracting_dims=", Braced(d.rhs_contracting_dimensions)));
+  if (!d.lhs_batch_dimensions.empty()) a.push_back(kiln::StrCat("lhs_batch_dims=", Braced(d.lhs_batch_dimensions)));
+  a.push_back(kiln::StrCat("lhs_contracting_dims=", Braced(d.lhs_contracting_dimensions)));
+  if (!d.rhs_batch_dimensions.empty()) a.push_back(kiln::StrCat("rhs_batch_dims=", Braced(d.rhs_batch_dimensions)));
+  a.push_back(kiln::StrCat("rhs_contracting_dims=", Braced(d.rhs_contracting_dimensions)));
 }
 
 // The attributes that name called computations (to_apply=, condition=/body=, calls=, ...).
@@ -336,33 +335,33 @@ void AppendCalledComputations(const Instruction& instr, Attributes& a) {
   switch (instr.opcode()) {
     case Opcode::kSelectAndScatter:
       if (called.size() == 2) {
-        a.push_back(internal::Cat("select=", ComputationRef(called[0])));
-        a.push_back(internal::Cat("scatter=", ComputationRef(called[1])));
+        a.push_back(kiln::StrCat("select=", ComputationRef(called[0])));
+        a.push_back(kiln::StrCat("scatter=", ComputationRef(called[1])));
       }
       break;
     case Opcode::kWhile:
       if (called.size() == 2) {
-        a.push_back(internal::Cat("condition=", ComputationRef(called[0])));
-        a.push_back(internal::Cat("body=", ComputationRef(called[1])));
+        a.push_back(kiln::StrCat("condition=", ComputationRef(called[0])));
+        a.push_back(kiln::StrCat("body=", ComputationRef(called[1])));
       }
       break;
     case Opcode::kConditional:
       if (instr.operand_count() > 0 && instr.operand(0)->shape().element_type() == PrimitiveType::PRED &&
           called.size() == 2) {
-        a.push_back(internal::Cat("true_computation=", ComputationRef(called[0])));
-        a.push_back(internal::Cat("false_computation=", ComputationRef(called[1])));
+        a.push_back(kiln::StrCat("true_computation=", ComputationRef(called[0])));
+        a.push_back(kiln::StrCat("false_computation=", ComputationRef(called[1])));
       } else {
         std::vector<std::string> names;
         for (const Computation* c : called) names.push_back(ComputationRef(c));
-        a.push_back(internal::Cat("branch_computations={", absl::StrJoin(names, ", "), "}"));
+        a.push_back(kiln::StrCat("branch_computations={", absl::StrJoin(names, ", "), "}"));
       }
       break;
     case Opcode::kFusion:
-      a.push_back(internal::Cat("kind=", std::string(FusionKindString(instr.fusion_kind()))));
-      if (!called.empty()) a.push_back(internal::Cat("calls=", ComputationRef(called[0])));
+      a.push_back(kiln::StrCat("kind=", std::string(FusionKindString(instr.fusion_kind()))));
+      if (!called.empty()) a.push_back(kiln::StrCat("calls=", ComputationRef(called[0])));
       break;
     default:
-      if (!called.empty()) a.push_back(internal::Cat("to_apply=", ComputationRef(called[0])));
+      if (!called.empty()) a.push_back(kiln::StrCat("to_apply=", ComputationRef(called[0])));
       break;
   }
 }
@@ -379,66 +378,66 @@ std::string Instruction::AttributesToString() const {
     case Opcode::kReduce:
     case Opcode::kMap:
     case Opcode::kSort:
-      a.push_back(internal::Cat("dimensions=", Braced(dimensions_)));
+      a.push_back(kiln::StrCat("dimensions=", Braced(dimensions_)));
       break;
     case Opcode::kIota:
-      a.push_back(internal::Cat("iota_dimension=", dimensions_.empty() ? 0 : dimensions_[0]));
+      a.push_back(kiln::StrCat("iota_dimension=", dimensions_.empty() ? 0 : dimensions_[0]));
       break;
     case Opcode::kSlice: {
       std::vector<std::string> parts;
       for (size_t i = 0; i < slice_starts_.size(); ++i) {
-        std::string p = internal::Cat("[", slice_starts_[i], ":", slice_limits_[i]);
-        if (slice_strides_[i] != 1) absl::StrAppend(&p, ":", slice_strides_[i]);
+        std::string p = kiln::StrCat("[", slice_starts_[i], ":", slice_limits_[i]);
+        if (slice_strides_[i] != 1) kiln::StrAppend(&p, ":", slice_strides_[i]);
         parts.push_back(p + "]");
       }
-      a.push_back(internal::Cat("slice={", absl::StrJoin(parts, ", "), "}"));
+      a.push_back(kiln::StrCat("slice={", absl::StrJoin(parts, ", "), "}"));
       break;
     }
     case Opcode::kDynamicSlice:
-      a.push_back(internal::Cat("dynamic_slice_sizes=", Braced(slice_sizes_)));
+      a.push_back(kiln::StrCat("dynamic_slice_sizes=", Braced(slice_sizes_)));
       break;
     case Opcode::kPad:
-      a.push_back(internal::Cat("padding=", PaddingConfigToString(padding_config_)));
+      a.push_back(kiln::StrCat("padding=", PaddingConfigToString(padding_config_)));
       break;
     case Opcode::kReduceWindow:
     case Opcode::kSelectAndScatter:
       if (!window_.dimensions.empty()) {
-        a.push_back(internal::Cat("window={", WindowToString(window_), "}"));
+        a.push_back(kiln::StrCat("window={", WindowToString(window_), "}"));
       }
       break;
     case Opcode::kConvolution:
       if (!window_.dimensions.empty()) {
-        a.push_back(internal::Cat("window={", WindowToString(window_), "}"));
+        a.push_back(kiln::StrCat("window={", WindowToString(window_), "}"));
       }
-      a.push_back(internal::Cat("dim_labels=", ConvolutionDimensionNumbersToString(conv_dnums_)));
+      a.push_back(kiln::StrCat("dim_labels=", ConvolutionDimensionNumbersToString(conv_dnums_)));
       if (feature_group_count_ != 1) {
-        a.push_back(internal::Cat("feature_group_count=", feature_group_count_));
+        a.push_back(kiln::StrCat("feature_group_count=", feature_group_count_));
       }
       if (batch_group_count_ != 1) {
-        a.push_back(internal::Cat("batch_group_count=", batch_group_count_));
+        a.push_back(kiln::StrCat("batch_group_count=", batch_group_count_));
       }
       break;
     case Opcode::kDot:
       AppendDotAttributes(dot_dnums_, a);
       break;
     case Opcode::kCompare:
-      a.push_back(internal::Cat("direction=", std::string(ComparisonDirectionString(comparison_direction_))));
+      a.push_back(kiln::StrCat("direction=", std::string(ComparisonDirectionString(comparison_direction_))));
       if (comparison_type_ != ComparisonType::kDefault) {
-        a.push_back(internal::Cat("type=", std::string(ComparisonTypeString(comparison_type_))));
+        a.push_back(kiln::StrCat("type=", std::string(ComparisonTypeString(comparison_type_))));
       }
       break;
     case Opcode::kGetTupleElement:
-      a.push_back(internal::Cat("index=", tuple_index_));
+      a.push_back(kiln::StrCat("index=", tuple_index_));
       break;
     case Opcode::kReducePrecision:
-      a.push_back(internal::Cat("exponent_bits=", exponent_bits_));
-      a.push_back(internal::Cat("mantissa_bits=", mantissa_bits_));
+      a.push_back(kiln::StrCat("exponent_bits=", exponent_bits_));
+      a.push_back(kiln::StrCat("mantissa_bits=", mantissa_bits_));
       break;
     case Opcode::kBatchNormInference:
     case Opcode::kBatchNormTraining:
     case Opcode::kBatchNormGrad:
-      a.push_back(internal::Cat("epsilon=", ShortestFloat(epsilon_)));
-      a.push_back(internal::Cat("feature_index=", feature_index_));
+      a.push_back(kiln::StrCat("epsilon=", ShortestFloat(epsilon_)));
+      a.push_back(kiln::StrCat("feature_index=", feature_index_));
       break;
     case Opcode::kGather:
       AppendGatherAttributes(*this, a);
@@ -447,14 +446,14 @@ std::string Instruction::AttributesToString() const {
       AppendScatterAttributes(*this, a);
       break;
     case Opcode::kRngBitGenerator:
-      a.push_back(internal::Cat("algorithm=", std::string(RandomAlgorithmString(rng_algorithm_))));
+      a.push_back(kiln::StrCat("algorithm=", std::string(RandomAlgorithmString(rng_algorithm_))));
       break;
     case Opcode::kUniformQuantize:
     case Opcode::kUniformDequantize:
       AppendQuantizationAttributes(quantization_, a);
       break;
     case Opcode::kCustomCall:
-      a.push_back(internal::Cat("custom_call_target=\"", custom_call_target_, "\""));
+      a.push_back(kiln::StrCat("custom_call_target=\"", custom_call_target_, "\""));
       break;
     default:
       break;
@@ -467,27 +466,27 @@ std::string Instruction::AttributesToString() const {
       if (c == '"' || c == '\\') escaped += '\\';
       escaped += c;
     }
-    a.push_back(internal::Cat("backend_config=\"", escaped, "\""));
+    a.push_back(kiln::StrCat("backend_config=\"", escaped, "\""));
   }
   if (a.empty()) return "";
-  return internal::Cat(", ", absl::StrJoin(a, ", "));
+  return kiln::StrCat(", ", absl::StrJoin(a, ", "));
 }
 
 std::string Instruction::ToString() const {
-  std::string s = internal::Cat("%", name_, " = ", shape_.ToString(), " ", std::string(OpcodeString(opcode_)),
+  std::string s = kiln::StrCat("%", name_, " = ", shape_.ToString(), " ", std::string(OpcodeString(opcode_)),
                                "(");
   if (opcode_ == Opcode::kParameter) {
-    absl::StrAppend(&s, parameter_number_);
+    kiln::StrAppend(&s, parameter_number_);
   } else if (opcode_ == Opcode::kConstant) {
-    absl::StrAppend(&s, literal_.ValuesToString());
+    kiln::StrAppend(&s, literal_.ValuesToString());
   } else {
     std::vector<std::string> ops;
     for (const Instruction* op : operands_) {
-      ops.push_back(internal::Cat(op->shape().ToString(), " %", op->name()));
+      ops.push_back(kiln::StrCat(op->shape().ToString(), " %", op->name()));
     }
-    absl::StrAppend(&s, absl::StrJoin(ops, ", "));
+    kiln::StrAppend(&s, absl::StrJoin(ops, ", "));
   }
-  absl::StrAppend(&s, ")", AttributesToString());
+  kiln::StrAppend(&s, ")", AttributesToString());
   return s;
 }
 

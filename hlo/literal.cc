@@ -1,11 +1,10 @@
 #include "kiln/hlo/literal.h"
 
-#include "hlo/str_util.h"
+#include "kiln/support/strings.h"
 
 #include <charconv>
 #include <cmath>
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "kiln/hlo/native_types.h"
 
@@ -32,7 +31,7 @@ std::string ElementToString(T v) {
   } else if constexpr (std::is_floating_point_v<T>) {
     return FloatToString(v);
   } else {
-    return internal::Cat(v);
+    return kiln::StrCat(v);
   }
 }
 
@@ -50,11 +49,11 @@ absl::StatusOr<Literal> Literal::CreateFromBytes(const Shape& shape, const void*
                                                  size_t size) {
   if (!shape.IsArray()) {
     return absl::InvalidArgumentError(
-        internal::Cat("CreateFromBytes needs an array shape, got ", shape.ToString()));
+        kiln::StrCat("CreateFromBytes needs an array shape, got ", shape.ToString()));
   }
   Literal lit(shape);
   if (size != lit.bytes_.size()) {
-    return absl::InvalidArgumentError(internal::Cat("CreateFromBytes: ", size, " bytes for ",
+    return absl::InvalidArgumentError(kiln::StrCat("CreateFromBytes: ", size, " bytes for ",
                                                    shape.ToString(), " which needs ",
                                                    lit.bytes_.size()));
   }
@@ -105,7 +104,7 @@ void Literal::SetFromDouble(int64_t i, double value) {
 
 absl::StatusOr<Literal> Literal::Convert(PrimitiveType type) const {
   if (!shape_.IsArray() || !IsArrayType(type)) {
-    return absl::InvalidArgumentError(internal::Cat("cannot convert ", shape_.ToString(), " to ",
+    return absl::InvalidArgumentError(kiln::StrCat("cannot convert ", shape_.ToString(), " to ",
                                                    PrimitiveTypeName(type)));
   }
   Literal out(ShapeUtil::ChangeElementType(shape_, type));
@@ -126,7 +125,7 @@ absl::StatusOr<Literal> Literal::Reshape(absl::Span<const int64_t> dimensions) c
   Shape s = ShapeUtil::MakeShape(shape_.element_type(), dimensions);
   if (!shape_.IsArray() || ShapeUtil::ElementsIn(s) != element_count()) {
     return absl::InvalidArgumentError(
-        internal::Cat("cannot reshape ", shape_.ToString(), " to ", s.ToString()));
+        kiln::StrCat("cannot reshape ", shape_.ToString(), " to ", s.ToString()));
   }
   Literal out = *this;
   out.shape_ = std::move(s);
@@ -137,7 +136,7 @@ std::string Literal::ValuesToString() const {
   if (shape_.IsTuple()) {
     std::vector<std::string> parts;
     for (const Literal& e : elements_) parts.push_back(e.ToString());
-    return internal::Cat("(", absl::StrJoin(parts, ", "), ")");
+    return kiln::StrCat("(", absl::StrJoin(parts, ", "), ")");
   }
   if (!shape_.IsArray()) return "";
   return DispatchArrayType(shape_.element_type(), [&](auto tag) -> std::string {
@@ -166,7 +165,7 @@ std::string Literal::ValuesToString() const {
 
 std::string Literal::ToString() const {
   if (shape_.IsTuple()) return ValuesToString();
-  return internal::Cat(shape_.ToString(false), " ", ValuesToString());
+  return kiln::StrCat(shape_.ToString(false), " ", ValuesToString());
 }
 
 bool Literal::operator==(const Literal& other) const {

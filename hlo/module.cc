@@ -1,12 +1,11 @@
 #include "kiln/hlo/module.h"
 
-#include "hlo/str_util.h"
+#include "kiln/support/strings.h"
 
 #include <algorithm>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "kiln/support/status.h"
 
@@ -34,7 +33,7 @@ std::string Module::UniqueName(std::string_view base) {
     stem = stem.substr(0, dot);
   }
   for (int64_t i = 1;; ++i) {
-    std::string candidate = internal::Cat(stem, ".", i);
+    std::string candidate = kiln::StrCat(stem, ".", i);
     if (used_names_.insert(candidate).second) return candidate;
   }
 }
@@ -73,7 +72,7 @@ absl::Status Module::RemoveEmbeddedComputation(Computation* computation) {
     for (const Instruction* instr : c->instructions()) {
       for (const Computation* called : instr->called_computations()) {
         if (called == computation) {
-          return absl::FailedPreconditionError(internal::Cat(
+          return absl::FailedPreconditionError(kiln::StrCat(
               "computation %", computation->name(), " is still called by %", instr->name()));
         }
       }
@@ -112,17 +111,17 @@ Computation* Module::GetComputationWithName(std::string_view name) const {
 }
 
 std::string Module::ToString() const {
-  std::string s = internal::Cat("HloModule ", name_);
+  std::string s = kiln::StrCat("HloModule ", name_);
   if (entry_ != nullptr) {
     ProgramShape ps = entry_->ComputeProgramShape();
     std::vector<std::string> params;
     for (const Shape& p : ps.parameters) params.push_back(p.ToString(true));
-    absl::StrAppend(&s, ", entry_computation_layout={(", absl::StrJoin(params, ", "), ")->",
+    kiln::StrAppend(&s, ", entry_computation_layout={(", absl::StrJoin(params, ", "), ")->",
                     ps.result.ToString(true), "}");
   }
-  absl::StrAppend(&s, "\n");
+  kiln::StrAppend(&s, "\n");
   for (const Computation* c : MakeComputationPostOrder()) {
-    absl::StrAppend(&s, "\n", c == entry_ ? "ENTRY " : "", c->ToString());
+    kiln::StrAppend(&s, "\n", c == entry_ ? "ENTRY " : "", c->ToString());
   }
   return s;
 }

@@ -1,8 +1,7 @@
 #include "kiln/hlo/opcode.h"
 
-#include "hlo/str_util.h"
+#include "kiln/support/strings.h"
 
-#include "absl/strings/str_cat.h"
 
 namespace kiln::hlo {
 namespace {
@@ -27,7 +26,7 @@ absl::StatusOr<Opcode> StringToOpcode(std::string_view name) {
   for (int i = 0; i < kOpcodeCount; ++i) {
     if (kOpcodeInfo[i].name == name) return static_cast<Opcode>(i);
   }
-  return absl::NotFoundError(internal::Cat("unknown HLO opcode '", name, "'"));
+  return absl::NotFoundError(kiln::StrCat("unknown HLO opcode '", name, "'"));
 }
 
 bool OpcodeCallsComputations(Opcode opcode) {

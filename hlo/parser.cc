@@ -13,14 +13,13 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
-#include "hlo/str_util.h"
+#include "kiln/support/strings.h"
 #include "kiln/hlo/native_types.h"
 #include "kiln/support/status.h"
 
 namespace kiln::hlo {
 namespace {
 
-using internal::Cat;
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
@@ -132,9 +131,9 @@ absl::StatusOr<int64_t> ParseInt(std::string_view s) {
   errno = 0;
   long long v = std::strtoll(str.c_str(), &end, 10);
   if (str.empty() || end != str.c_str() + str.size()) {
-    return absl::InvalidArgumentError(Cat("expected an integer, got '", s, "'"));
+    return absl::InvalidArgumentError(kiln::StrCat("expected an integer, got '", s, "'"));
   }
-  if (errno == ERANGE) return absl::InvalidArgumentError(Cat("integer '", s, "' is out of the range of s64"));
+  if (errno == ERANGE) return absl::InvalidArgumentError(kiln::StrCat("integer '", s, "' is out of the range of s64"));
   return v;
 }
 
@@ -180,7 +179,7 @@ absl::Status SetDimensionNumbersField(const ListFields<Numbers> (&fields)[N], st
 absl::StatusOr<std::string_view> Bracketed(std::string_view s, char open, char close, std::string_view what) {
   s = Trim(s);
   if (s.size() < 2 || s.front() != open || s.back() != close) {
-    return absl::InvalidArgumentError(Cat(what, " must be written ", std::string(1, open), "...",
+    return absl::InvalidArgumentError(kiln::StrCat(what, " must be written ", std::string(1, open), "...",
                                           std::string(1, close), ", got '", s, "'"));
   }
   return s.substr(1, s.size() - 2);
@@ -189,7 +188,7 @@ absl::StatusOr<std::string_view> Bracketed(std::string_view s, char open, char c
 absl::StatusOr<std::vector<int64_t>> ParseIntList(std::string_view s) {
   s = Trim(s);
   if (s.size() < 2 || s.front() != '{' || s.back() != '}') {
-    return absl::InvalidArgumentError(Cat("expected {a,b,...}, got '", s, "'"));
+    return absl::InvalidArgumentError(kiln::StrCat("expected {a,b,...}, got '", s, "'"));
   }
   std::vector<int64_t> out;
   std::string inner(s.substr(1, s.size() - 2));
@@ -214,12 +213,12 @@ absl::StatusOr<Window> ParseWindow(std::string_view s) {
   std::string inner(s.substr(1, s.size() - 2));
   for (absl::string_view field : absl::StrSplit(inner, ' ', absl::SkipWhitespace())) {
     size_t eq = field.find('=');
-    if (eq == absl::string_view::npos) return absl::InvalidArgumentError("bad window field");
+    if (eq == std::string_view::npos) return absl::InvalidArgumentError("bad window field");
     std::string key(field.substr(0, eq));
     std::vector<std::string> vals = SplitX(std::string_view(field.data() + eq + 1, field.size() - eq - 1));
     if (key == "size") w.dimensions.resize(vals.size());
     if (vals.size() != w.dimensions.size()) {
-      return absl::InvalidArgumentError(Cat("window field ", key, " has the wrong rank"));
+      return absl::InvalidArgumentError(kiln::StrCat("window field ", key, " has the wrong rank"));
     }
     for (size_t i = 0; i < vals.size(); ++i) {
       WindowDimension& d = w.dimensions[i];
@@ -236,7 +235,7 @@ absl::StatusOr<Window> ParseWindow(std::string_view s) {
       else if (key == "lhs_dilate") d.base_dilation = v;
       else if (key == "rhs_dilate") d.window_dilation = v;
       else if (key == "rhs_reversal") d.window_reversal = v != 0;
-      else return absl::InvalidArgumentError(Cat("unknown window field ", key));
+      else return absl::InvalidArgumentError(kiln::StrCat("unknown window field ", key));
     }
   }
   return w;
@@ -257,7 +256,7 @@ absl::StatusOr<PaddingConfig> ParsePadding(std::string_view s) {
         ++i;
       }
     }
-    if (v.size() < 2 || v.size() > 3) return absl::InvalidArgumentError(Cat("bad padding '", dim, "'"));
+    if (v.size() < 2 || v.size() > 3) return absl::InvalidArgumentError(kiln::StrCat("bad padding '", dim, "'"));
     p.push_back({v[0], v[1], v.size() == 3 ? v[2] : 0});
   }
   return p;
@@ -266,7 +265,7 @@ absl::StatusOr<PaddingConfig> ParsePadding(std::string_view s) {
 absl::StatusOr<ConvolutionDimensionNumbers> ParseDimLabels(std::string_view s) {
   size_t us = s.find('_'), arrow = s.find("->");
   if (us == std::string_view::npos || arrow == std::string_view::npos || arrow < us || us < 2) {
-    return absl::InvalidArgumentError(Cat("bad dim_labels '", s, "' (expected e.g. b01f_01io->b01f)"));
+    return absl::InvalidArgumentError(kiln::StrCat("bad dim_labels '", s, "' (expected e.g. b01f_01io->b01f)"));
   }
   std::string_view in = s.substr(0, us), k = s.substr(us + 1, arrow - us - 1), out = s.substr(arrow + 2);
   ConvolutionDimensionNumbers d;
@@ -284,7 +283,7 @@ absl::StatusOr<ConvolutionDimensionNumbers> ParseDimLabels(std::string_view s) {
                     : (c >= '0' && c <= '9' && static_cast<size_t>(c - '0') < ns) ? &(*spatial)[c - '0']
                                                                                    : nullptr;
       if (slot == nullptr || *slot != -1) {
-        return absl::InvalidArgumentError(Cat("bad dim_labels '", s, "' (each label once per part)"));
+        return absl::InvalidArgumentError(kiln::StrCat("bad dim_labels '", s, "' (each label once per part)"));
       }
       *slot = static_cast<int64_t>(i);
     }
@@ -315,7 +314,7 @@ absl::StatusOr<Literal> ParseLiteral(const Shape& shape, std::string_view text) 
   }
   if (!cur.empty()) tokens.push_back(cur);
   if (static_cast<int64_t>(tokens.size()) != lit.element_count()) {
-    return absl::InvalidArgumentError(Cat("constant has ", tokens.size(), " values, ",
+    return absl::InvalidArgumentError(kiln::StrCat("constant has ", tokens.size(), " values, ",
                                           shape.ToString(false), " needs ", lit.element_count()));
   }
   for (size_t i = 0; i < tokens.size(); ++i) {
@@ -346,10 +345,10 @@ absl::StatusOr<Literal> ParseLiteral(const Shape& shape, std::string_view text) 
             value = static_cast<T>(v);
           }
           if (t.empty() || end != t.c_str() + t.size()) {
-            status = absl::InvalidArgumentError(Cat("bad integer constant value '", t, "'"));
+            status = absl::InvalidArgumentError(kiln::StrCat("bad integer constant value '", t, "'"));
           } else if (!fits) {
             status = absl::InvalidArgumentError(
-                Cat("constant value ", t, " does not fit ", PrimitiveTypeName(shape.element_type())));
+                kiln::StrCat("constant value ", t, " does not fit ", PrimitiveTypeName(shape.element_type())));
           } else {
             lit.data<T>()[i] = value;
           }
@@ -368,7 +367,7 @@ absl::StatusOr<Literal> ParseLiteral(const Shape& shape, std::string_view text) 
     char* end = nullptr;
     double v = std::strtod(t.c_str(), &end);
     if (end != t.c_str() + t.size()) {
-      return absl::InvalidArgumentError(Cat("bad constant value '", t, "'"));
+      return absl::InvalidArgumentError(kiln::StrCat("bad constant value '", t, "'"));
     }
     if (shape.element_type() == PrimitiveType::F32) {
       lit.data<float>()[i] = std::strtof(t.c_str(), nullptr);
@@ -383,7 +382,7 @@ class Parser {
  public:
   absl::StatusOr<std::unique_ptr<Module>> Parse(std::string_view text) {
     std::vector<std::string_view> lines;
-    for (absl::string_view l : absl::StrSplit(absl::string_view(text.data(), text.size()), '\n')) {
+    for (absl::string_view l : absl::StrSplit(AsAbsl(text), '\n')) {
       lines.emplace_back(l.data(), l.size());
     }
     std::unique_ptr<Module> module;
@@ -410,7 +409,7 @@ class Parser {
         size_t end = rest.find_first_of(", ");
         if (module != nullptr) return Error("a second 'HloModule' line");
         if (!IsValidHloName(rest.substr(0, end))) {
-          return Error(Cat("bad module name '", rest.substr(0, end), "' (use A-Z a-z 0-9 _ . -)"));
+          return Error(kiln::StrCat("bad module name '", rest.substr(0, end), "' (use A-Z a-z 0-9 _ . -)"));
         }
         module = std::make_unique<Module>(std::string(rest.substr(0, end)));
         continue;
@@ -423,10 +422,10 @@ class Parser {
         line = StripPercent(line);
         size_t end = line.find_first_of(" ({");
         if (!IsValidHloName(line.substr(0, end))) {
-          return Error(Cat("bad computation name '", line.substr(0, end), "' (use A-Z a-z 0-9 _ . -)"));
+          return Error(kiln::StrCat("bad computation name '", line.substr(0, end), "' (use A-Z a-z 0-9 _ . -)"));
         }
         if (computations_.count(std::string(line.substr(0, end))) != 0) {
-          return Error(Cat("computation '", line.substr(0, end), "' is defined twice"));
+          return Error(kiln::StrCat("computation '", line.substr(0, end), "' is defined twice"));
         }
         current = std::make_unique<Computation>(std::string(line.substr(0, end)));
         values_.clear();
@@ -468,14 +467,14 @@ class Parser {
 
  private:
   absl::Status Error(std::string_view what) const {
-    return absl::InvalidArgumentError(Cat("HLO text line ", line_, ": ", what));
+    return absl::InvalidArgumentError(kiln::StrCat("HLO text line ", line_, ": ", what));
   }
 
   absl::StatusOr<Computation*> FindComputation(std::string_view name) const {
     auto it = computations_.find(std::string(StripPercent(name)));
     if (it == computations_.end()) {
       return absl::InvalidArgumentError(
-          Cat("unknown computation '", name, "' (callees must precede their callers)"));
+          kiln::StrCat("unknown computation '", name, "' (callees must precede their callers)"));
     }
     return it->second;
   }
@@ -484,11 +483,11 @@ class Parser {
     size_t eq = line.find(" = ");
     if (eq == std::string_view::npos) return absl::InvalidArgumentError("expected 'name = ...'");
     std::string name(StripPercent(line.substr(0, eq)));
-    if (!IsValidHloName(name)) return absl::InvalidArgumentError(Cat("bad instruction name '", name, "' (use A-Z a-z 0-9 _ . -)"));
-    if (values_.count(name) != 0) return absl::InvalidArgumentError(Cat("instruction name '", name, "' is used twice"));
+    if (!IsValidHloName(name)) return absl::InvalidArgumentError(kiln::StrCat("bad instruction name '", name, "' (use A-Z a-z 0-9 _ . -)"));
+    if (values_.count(name) != 0) return absl::InvalidArgumentError(kiln::StrCat("instruction name '", name, "' is used twice"));
     std::string_view rest = Trim(line.substr(eq + 3));
     size_t shape_len = ShapeLength(rest);
-    if (shape_len == 0) return absl::InvalidArgumentError(Cat("expected a shape in '", rest, "'"));
+    if (shape_len == 0) return absl::InvalidArgumentError(kiln::StrCat("expected a shape in '", rest, "'"));
     KILN_ASSIGN_OR_RETURN(Shape shape, ParseShape(rest.substr(0, shape_len)));
     rest = Trim(rest.substr(shape_len));
     size_t paren = rest.find('(');
@@ -506,17 +505,17 @@ class Parser {
       KILN_ASSIGN_OR_RETURN(int64_t number, ParseInt(operand_text));
       if (number < 0 || number >= kMaxParameters) {
         return absl::InvalidArgumentError(
-            Cat("parameter number ", number, " of %", name, " is outside [0, ", kMaxParameters, ")"));
+            kiln::StrCat("parameter number ", number, " of %", name, " is outside [0, ", kMaxParameters, ")"));
       }
       if (number < comp->num_parameters() && comp->parameter_instruction(number) != nullptr) {
-        return absl::InvalidArgumentError(Cat("parameter number ", number, " is used twice (%", name, ")"));
+        return absl::InvalidArgumentError(kiln::StrCat("parameter number ", number, " is used twice (%", name, ")"));
       }
       instr = Instruction::CreateParameter(number, shape, name);
     } else if (opcode == Opcode::kConstant) {
       KILN_RETURN_IF_ERROR(ShapeUtil::ValidateShape(shape));
       // Each element is written out, so the text bounds the element count (and the allocation).
       if (shape.IsArray() && ShapeUtil::ElementsIn(shape) > static_cast<int64_t>(operand_text.size()) + 1) {
-        return absl::InvalidArgumentError(Cat("constant %", name, " of shape ", shape.ToString(), " has ",
+        return absl::InvalidArgumentError(kiln::StrCat("constant %", name, " of shape ", shape.ToString(), " has ",
                                               ShapeUtil::ElementsIn(shape), " elements but ",
                                               operand_text.size(), " characters of values"));
       }
@@ -531,14 +530,14 @@ class Parser {
         if (len > 0 && len < op.size() && op[len] == ' ') op = Trim(op.substr(len));
         auto it = values_.find(std::string(StripPercent(op)));
         if (it == values_.end()) {
-          return absl::InvalidArgumentError(Cat("unknown operand '", op, "' of %", name));
+          return absl::InvalidArgumentError(kiln::StrCat("unknown operand '", op, "' of %", name));
         }
         operands.push_back(it->second);
       }
       instr = Instruction::Create(opcode, shape, std::move(operands));
     }
     instr->set_name(name);
-    KILN_RETURN_IF_ERROR(Annotate(ParseAttributes(attr_text, instr.get()), Cat("%", name)));
+    KILN_RETURN_IF_ERROR(Annotate(ParseAttributes(attr_text, instr.get()), kiln::StrCat("%", name)));
     Instruction* added = comp->AddInstruction(std::move(instr));
     values_[name] = added;
     return added;
@@ -560,7 +559,7 @@ class Parser {
     CalledComputations calls;
     for (std::string_view attr : SplitTopLevel(text)) {
       size_t eq = attr.find('=');
-      if (eq == std::string_view::npos) return absl::InvalidArgumentError(Cat("bad attribute '", attr, "'"));
+      if (eq == std::string_view::npos) return absl::InvalidArgumentError(kiln::StrCat("bad attribute '", attr, "'"));
       std::string key(Trim(attr.substr(0, eq)));
       std::string_view value = Trim(attr.substr(eq + 1));
       KILN_ASSIGN_OR_RETURN(bool called, ParseCalledComputation(key, value, calls));
@@ -746,7 +745,7 @@ class Parser {
     std::string inner(all);
     for (absl::string_view p : absl::StrSplit(inner, ',', absl::SkipWhitespace())) {
       double v = 0;
-      if (!absl::SimpleAtod(p, &v)) return absl::InvalidArgumentError(Cat("bad scale '", p, "'"));
+      if (!absl::SimpleAtod(p, &v)) return absl::InvalidArgumentError(kiln::StrCat("bad scale '", p, "'"));
       q.scales.push_back(v);
     }
     instr->set_quantization(std::move(q));

@@ -8,14 +8,13 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "hlo.pb.h"
-#include "hlo/str_util.h"
+#include "kiln/support/strings.h"
 #include "kiln/hlo/verifier.h"
 #include "kiln/support/status.h"
 
 namespace kiln::hlo {
 namespace {
 
-using internal::Cat;
 
 constexpr int32_t kFormatVersion = 1;
 // Tuple shapes and literals nest at most this deep (protobuf itself stops at 100 levels).
@@ -175,7 +174,7 @@ void AttributesToProto(const Instruction& instr, hloproto::InstructionProto* p) 
 // --- Reading ---------------------------------------------------------------------------------
 
 absl::Status Invalid(auto&&... parts) {
-  return absl::InvalidArgumentError(Cat("DeserializeModule: ", parts...));
+  return absl::InvalidArgumentError(kiln::StrCat("DeserializeModule: ", parts...));
 }
 
 absl::StatusOr<PrimitiveType> ElementTypeFromProto(int type) {
@@ -197,7 +196,7 @@ absl::StatusOr<PrimitiveType> ElementTypeFromProto(int type) {
     case hloproto::TOKEN: return PrimitiveType::TOKEN;
     default: break;
   }
-  return absl::InvalidArgumentError(Cat("unknown element type ", type));
+  return absl::InvalidArgumentError(kiln::StrCat("unknown element type ", type));
 }
 
 // Bytes of a dense array of `dims`, or an error when the size does not fit in an int64.
@@ -230,7 +229,7 @@ absl::StatusOr<Shape> ShapeFromProto(const hloproto::ShapeProto& p, int depth = 
     return ShapeUtil::MakeTupleShape(std::move(elements));
   }
   if (p.tuple_shapes_size() > 0) {
-    return absl::InvalidArgumentError(Cat(PrimitiveTypeName(type), " shape has tuple elements"));
+    return absl::InvalidArgumentError(kiln::StrCat(PrimitiveTypeName(type), " shape has tuple elements"));
   }
   if (type == PrimitiveType::TOKEN) {
     if (has_array_fields) return absl::InvalidArgumentError("a token shape has dimensions");
@@ -238,17 +237,17 @@ absl::StatusOr<Shape> ShapeFromProto(const hloproto::ShapeProto& p, int depth = 
   }
   std::vector<int64_t> dims(p.dimensions().begin(), p.dimensions().end());
   for (int64_t d : dims) {
-    if (d < 0) return absl::InvalidArgumentError(Cat("negative dimension size ", d));
+    if (d < 0) return absl::InvalidArgumentError(kiln::StrCat("negative dimension size ", d));
   }
   KILN_RETURN_IF_ERROR(CheckedByteSize(type, dims).status());
   const int64_t rank = static_cast<int64_t>(dims.size());
   if (p.is_dynamic_dimension_size() != 0 && p.is_dynamic_dimension_size() != rank) {
     return absl::InvalidArgumentError(
-        Cat(p.is_dynamic_dimension_size(), " dynamic-dimension flags for rank ", rank));
+        kiln::StrCat(p.is_dynamic_dimension_size(), " dynamic-dimension flags for rank ", rank));
   }
   if (p.layout().minor_to_major_size() != rank) {
     return absl::InvalidArgumentError(
-        Cat("layout has ", p.layout().minor_to_major_size(), " dimensions for rank ", rank));
+        kiln::StrCat("layout has ", p.layout().minor_to_major_size(), " dimensions for rank ", rank));
   }
   std::vector<bool> seen(rank, false);
   for (int64_t d : p.layout().minor_to_major()) {
@@ -268,7 +267,7 @@ absl::StatusOr<Shape> ShapeFromProto(const hloproto::ShapeProto& p, int depth = 
   for (const hloproto::TileProto& t : p.layout().tiles()) {
     if (t.dimensions_size() == 0) return absl::InvalidArgumentError("a layout tile is empty");
     for (int64_t d : t.dimensions()) {
-      if (d < 1) return absl::InvalidArgumentError(Cat("layout tile dimension ", d, " < 1"));
+      if (d < 1) return absl::InvalidArgumentError(kiln::StrCat("layout tile dimension ", d, " < 1"));
     }
     layout->tiles.push_back(
         Tile{std::vector<int64_t>(t.dimensions().begin(), t.dimensions().end())});
@@ -282,14 +281,14 @@ absl::StatusOr<Literal> LiteralFromProto(const hloproto::LiteralProto& p, int de
   if (shape.IsTuple()) {
     if (!p.data().empty()) return absl::InvalidArgumentError("a tuple literal has array data");
     if (p.tuple_literals_size() != shape.tuple_shapes_size()) {
-      return absl::InvalidArgumentError(Cat("tuple literal has ", p.tuple_literals_size(),
+      return absl::InvalidArgumentError(kiln::StrCat("tuple literal has ", p.tuple_literals_size(),
                                             " elements, its shape ", shape.tuple_shapes_size()));
     }
     std::vector<Literal> elements;
     for (int i = 0; i < p.tuple_literals_size(); ++i) {
       KILN_ASSIGN_OR_RETURN(Literal e, LiteralFromProto(p.tuple_literals(i), depth + 1));
       if (!(e.shape() == shape.tuple_shapes(i))) {
-        return absl::InvalidArgumentError(Cat("tuple literal element ", i, " has shape ",
+        return absl::InvalidArgumentError(kiln::StrCat("tuple literal element ", i, " has shape ",
                                               e.shape().ToString(), ", the tuple says ",
                                               shape.tuple_shapes(i).ToString()));
       }
@@ -300,11 +299,11 @@ absl::StatusOr<Literal> LiteralFromProto(const hloproto::LiteralProto& p, int de
   if (p.tuple_literals_size() > 0) {
     return absl::InvalidArgumentError("an array literal has tuple elements");
   }
-  if (!shape.IsArray()) return absl::InvalidArgumentError(Cat(shape.ToString(), " literal"));
+  if (!shape.IsArray()) return absl::InvalidArgumentError(kiln::StrCat(shape.ToString(), " literal"));
   KILN_ASSIGN_OR_RETURN(int64_t bytes, CheckedByteSize(shape.element_type(), shape.dimensions()));
   // Checked before Literal allocates anything, so a corrupt shape cannot demand huge memory.
   if (static_cast<int64_t>(p.data().size()) != bytes) {
-    return absl::InvalidArgumentError(Cat("literal of ", shape.ToString(), " has ", p.data().size(),
+    return absl::InvalidArgumentError(kiln::StrCat("literal of ", shape.ToString(), " has ", p.data().size(),
                                           " bytes of data, needs ", bytes));
   }
   if (shape.element_type() == PrimitiveType::PRED) {
@@ -389,11 +388,11 @@ absl::Status AttributesFromProto(const hloproto::InstructionProto& p, Instructio
   instr->set_unique_indices(p.unique_indices());
   if (p.comparison_direction() < 0 || p.comparison_direction() > 5) {
     return absl::InvalidArgumentError(
-        Cat("unknown comparison direction ", p.comparison_direction()));
+        kiln::StrCat("unknown comparison direction ", p.comparison_direction()));
   }
   instr->set_comparison_direction(static_cast<ComparisonDirection>(p.comparison_direction()));
   if (p.comparison_type() < 0 || p.comparison_type() > 4) {
-    return absl::InvalidArgumentError(Cat("unknown comparison type ", p.comparison_type()));
+    return absl::InvalidArgumentError(kiln::StrCat("unknown comparison type ", p.comparison_type()));
   }
   instr->set_comparison_type(static_cast<ComparisonType>(p.comparison_type()));
   instr->set_tuple_index(p.tuple_index());
@@ -402,7 +401,7 @@ absl::Status AttributesFromProto(const hloproto::InstructionProto& p, Instructio
   instr->set_feature_index(p.feature_index());
   instr->set_is_stable(p.is_stable());
   if (p.rng_algorithm() < 0 || p.rng_algorithm() > 2) {
-    return absl::InvalidArgumentError(Cat("unknown random algorithm ", p.rng_algorithm()));
+    return absl::InvalidArgumentError(kiln::StrCat("unknown random algorithm ", p.rng_algorithm()));
   }
   instr->set_rng_algorithm(static_cast<RandomAlgorithm>(p.rng_algorithm()));
   QuantizationParams q;
@@ -416,7 +415,7 @@ absl::Status AttributesFromProto(const hloproto::InstructionProto& p, Instructio
   instr->set_custom_call_target(p.custom_call_target());
   instr->set_backend_config(p.backend_config());
   if (p.fusion_kind() < 0 || p.fusion_kind() > 1) {
-    return absl::InvalidArgumentError(Cat("unknown fusion kind ", p.fusion_kind()));
+    return absl::InvalidArgumentError(kiln::StrCat("unknown fusion kind ", p.fusion_kind()));
   }
   instr->set_fusion_kind(static_cast<FusionKind>(p.fusion_kind()));
   return absl::OkStatus();
@@ -532,7 +531,7 @@ class Reader {
       const hloproto::ComputationProto& p, const absl::flat_hash_map<int64_t, int>& comp_index) {
     auto err = [&](const hloproto::InstructionProto* instr, auto&&... parts) {
       return Invalid("computation %", p.name(),
-                     instr != nullptr ? Cat(", instruction %", instr->name()) : std::string(), ": ",
+                     instr != nullptr ? kiln::StrCat(", instruction %", instr->name()) : std::string(), ": ",
                      parts...);
     };
     const int n = p.instructions_size();
@@ -636,7 +635,7 @@ class Reader {
 absl::StatusOr<std::string> SerializeModule(const Module& module) {
   if (module.entry_computation() == nullptr) {
     return absl::InvalidArgumentError(
-        Cat("SerializeModule: module '", module.name(), "' has no entry computation"));
+        kiln::StrCat("SerializeModule: module '", module.name(), "' has no entry computation"));
   }
   hloproto::ModuleProto p;
   p.set_version(kFormatVersion);
@@ -662,7 +661,7 @@ absl::StatusOr<std::string> SerializeModule(const Module& module) {
       for (const Instruction* op : instr->operands()) {
         auto it = ids.find(op);
         if (it == ids.end()) {
-          return absl::InvalidArgumentError(Cat("SerializeModule: %", instr->name(), " in %",
+          return absl::InvalidArgumentError(kiln::StrCat("SerializeModule: %", instr->name(), " in %",
                                                 c->name(), " uses %", op->name(),
                                                 " of another computation"));
         }
@@ -671,7 +670,7 @@ absl::StatusOr<std::string> SerializeModule(const Module& module) {
       for (const Computation* called : instr->called_computations()) {
         auto it = comp_ids.find(called);
         if (it == comp_ids.end()) {
-          return absl::InvalidArgumentError(Cat("SerializeModule: %", instr->name(),
+          return absl::InvalidArgumentError(kiln::StrCat("SerializeModule: %", instr->name(),
                                                 " calls a computation outside module '",
                                                 module.name(), "'"));
         }
@@ -681,7 +680,7 @@ absl::StatusOr<std::string> SerializeModule(const Module& module) {
     }
     if (c->root_instruction() == nullptr || !ids.contains(c->root_instruction())) {
       return absl::InvalidArgumentError(
-          Cat("SerializeModule: computation %", c->name(), " has no root in it"));
+          kiln::StrCat("SerializeModule: computation %", c->name(), " has no root in it"));
     }
     cp->set_root_id(ids.at(c->root_instruction()));
   }
@@ -689,12 +688,12 @@ absl::StatusOr<std::string> SerializeModule(const Module& module) {
   std::string bytes;
   if (!p.SerializeToString(&bytes)) {
     return absl::InternalError(
-        Cat("SerializeModule: protobuf could not serialize module '", module.name(), "'"));
+        kiln::StrCat("SerializeModule: protobuf could not serialize module '", module.name(), "'"));
   }
   return bytes;
 }
 
-absl::StatusOr<std::unique_ptr<Module>> DeserializeModule(absl::string_view bytes) {
+absl::StatusOr<std::unique_ptr<Module>> DeserializeModule(std::string_view bytes) {
   if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max())) {
     return Invalid("input of ", bytes.size(), " bytes exceeds protobuf's 2 GiB limit");
   }

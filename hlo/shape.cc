@@ -1,13 +1,12 @@
 #include "kiln/hlo/shape.h"
 
-#include "hlo/str_util.h"
+#include "kiln/support/strings.h"
 
 #include <algorithm>
 #include <limits>
 #include <numeric>
 
 #include "absl/strings/numbers.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "kiln/support/status.h"
 
@@ -49,7 +48,7 @@ absl::StatusOr<PrimitiveType> ParsePrimitiveType(std::string_view name) {
   for (const TypeInfo& t : kTypes) {
     if (t.name == name && t.type != PrimitiveType::TUPLE) return t.type;
   }
-  return absl::InvalidArgumentError(internal::Cat("unknown element type '", name, "'"));
+  return absl::InvalidArgumentError(kiln::StrCat("unknown element type '", name, "'"));
 }
 
 int64_t ByteWidth(PrimitiveType type) {
@@ -80,13 +79,13 @@ bool IsArrayType(PrimitiveType type) {
 }
 
 std::string Layout::ToString() const {
-  std::string s = internal::Cat("{", absl::StrJoin(minor_to_major, ","));
+  std::string s = kiln::StrCat("{", absl::StrJoin(minor_to_major, ","));
   if (!tiles.empty()) {
     // XLA's form: one "T", then each tile: "{1,0:T(8,128)(2,1)}".
-    absl::StrAppend(&s, ":T");
-    for (const Tile& t : tiles) absl::StrAppend(&s, "(", absl::StrJoin(t.dimensions, ","), ")");
+    kiln::StrAppend(&s, ":T");
+    for (const Tile& t : tiles) kiln::StrAppend(&s, "(", absl::StrJoin(t.dimensions, ","), ")");
   }
-  absl::StrAppend(&s, "}");
+  kiln::StrAppend(&s, "}");
   return s;
 }
 
@@ -115,17 +114,17 @@ std::string Shape::ToString(bool print_layout) const {
   if (IsTuple()) {
     std::vector<std::string> parts;
     for (const Shape& s : tuple_shapes_) parts.push_back(s.ToString(print_layout));
-    return internal::Cat("(", absl::StrJoin(parts, ", "), ")");
+    return kiln::StrCat("(", absl::StrJoin(parts, ", "), ")");
   }
   if (IsToken()) return "token[]";
-  std::string s = internal::Cat(PrimitiveTypeName(element_type_), "[");
+  std::string s = kiln::StrCat(PrimitiveTypeName(element_type_), "[");
   for (int64_t i = 0; i < rank(); ++i) {
-    if (i > 0) absl::StrAppend(&s, ",");
-    if (dynamic_[i]) absl::StrAppend(&s, "<=");
-    absl::StrAppend(&s, dimensions_[i]);
+    if (i > 0) kiln::StrAppend(&s, ",");
+    if (dynamic_[i]) kiln::StrAppend(&s, "<=");
+    kiln::StrAppend(&s, dimensions_[i]);
   }
-  absl::StrAppend(&s, "]");
-  if (print_layout && rank() > 0) absl::StrAppend(&s, layout_.ToString());
+  kiln::StrAppend(&s, "]");
+  if (print_layout && rank() > 0) kiln::StrAppend(&s, layout_.ToString());
   return s;
 }
 
@@ -233,24 +232,24 @@ absl::Status ShapeUtil::ValidateShape(const Shape& shape) {
   for (int64_t d : shape.dimensions()) {
     if (d < 0) {
       return absl::InvalidArgumentError(
-          internal::Cat("shape ", shape.ToString(), " has a negative dimension"));
+          kiln::StrCat("shape ", shape.ToString(), " has a negative dimension"));
     }
     // The same rule as deserialization: the byte size, multiplied out in order, fits in 64 bits.
     if (__builtin_mul_overflow(bytes, d, &bytes)) {
-      return absl::InvalidArgumentError(internal::Cat("shape ", shape.ToString(), ": array size overflows 64 bits"));
+      return absl::InvalidArgumentError(kiln::StrCat("shape ", shape.ToString(), ": array size overflows 64 bits"));
     }
   }
   std::vector<int64_t> m = shape.layout().minor_to_major;
   std::sort(m.begin(), m.end());
   for (int64_t i = 0; i < static_cast<int64_t>(m.size()); ++i) {
     if (m[i] != i || static_cast<int64_t>(m.size()) != shape.rank()) {
-      return absl::InvalidArgumentError(internal::Cat(
+      return absl::InvalidArgumentError(kiln::StrCat(
           "layout of ", shape.ToString(), " is not a permutation of the dimensions"));
     }
   }
   if (static_cast<int64_t>(m.size()) != shape.rank()) {
     return absl::InvalidArgumentError(
-        internal::Cat("layout of ", shape.ToString(), " does not match its rank"));
+        kiln::StrCat("layout of ", shape.ToString(), " does not match its rank"));
   }
   return absl::OkStatus();
 }
@@ -284,7 +283,7 @@ class ShapeParser {
   }
   absl::Status Error(std::string_view what) const {
     return absl::InvalidArgumentError(
-        internal::Cat("cannot parse shape '", text_, "' at offset ", pos_, ": ", what));
+        kiln::StrCat("cannot parse shape '", text_, "' at offset ", pos_, ": ", what));
   }
   absl::StatusOr<int64_t> ParseInt() {
     SkipSpace();

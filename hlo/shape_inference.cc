@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <limits>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "absl/strings/str_join.h"
 #include "hlo/shape_inference_internal.h"
 #include "kiln/hlo/computation.h"
@@ -15,7 +15,7 @@ namespace kiln::hlo {
 namespace shape_inference_internal {
 
 std::string Dims(absl::Span<const int64_t> d) {
-  return absl::StrCat("{", absl::StrJoin(d, ","), "}");
+  return kiln::StrCat("{", absl::StrJoin(d, ","), "}");
 }
 
 bool IsPermutation(absl::Span<const int64_t> p, int64_t rank) {

@@ -10,14 +10,14 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "hlo/str_util.h"
+#include "kiln/support/strings.h"
 #include "kiln/hlo/instruction.h"
 
 namespace kiln::hlo::shape_inference_internal {
 
 // InvalidArgument with the concatenation of `parts`.
 absl::Status Err(const auto&... parts) {
-  return absl::InvalidArgumentError(internal::Cat(parts...));
+  return absl::InvalidArgumentError(kiln::StrCat(parts...));
 }
 
 // "{1,2,3}".

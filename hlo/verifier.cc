@@ -1,9 +1,8 @@
 #include "kiln/hlo/verifier.h"
 
-#include "hlo/str_util.h"
+#include "kiln/support/strings.h"
 
 #include "absl/container/flat_hash_set.h"
-#include "absl/strings/str_cat.h"
 #include "kiln/hlo/shape_inference.h"
 #include "kiln/support/status.h"
 
@@ -32,8 +31,8 @@ absl::Status VerifyFusion(const Instruction& fusion, const auto& err) {
 absl::Status VerifyComputation(const Module& module, const Computation& c,
                                absl::flat_hash_set<std::string>& names) {
   auto err = [&](const Instruction* instr, auto&&... parts) {
-    return absl::InvalidArgumentError(internal::Cat(
-        "HLO verifier: computation %", c.name(), instr ? internal::Cat(", instruction %", instr->name()) : "",
+    return absl::InvalidArgumentError(kiln::StrCat(
+        "HLO verifier: computation %", c.name(), instr ? kiln::StrCat(", instruction %", instr->name()) : "",
         ": ", parts...));
   };
   if (c.root_instruction() == nullptr) return err(nullptr, "has no root");
@@ -68,7 +67,7 @@ absl::Status VerifyComputation(const Module& module, const Computation& c,
                  inferred->ToString(false));
     }
     KILN_RETURN_IF_ERROR(Annotate(ShapeUtil::ValidateShape(instr->shape()),
-                             internal::Cat("HLO verifier: %", instr->name())));
+                             kiln::StrCat("HLO verifier: %", instr->name())));
   }
   return absl::OkStatus();
 }
@@ -78,7 +77,7 @@ absl::Status VerifyComputation(const Module& module, const Computation& c,
 absl::Status VerifyModule(const Module& module) {
   if (module.entry_computation() == nullptr) {
     return absl::InvalidArgumentError(
-        internal::Cat("HLO verifier: module ", module.name(), " has no entry computation"));
+        kiln::StrCat("HLO verifier: module ", module.name(), " has no entry computation"));
   }
   absl::flat_hash_set<std::string> names;
   for (const Computation* c : module.MakeComputationPostOrder()) {

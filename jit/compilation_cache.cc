@@ -2,7 +2,7 @@
 
 #include <vector>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "absl/strings/str_format.h"
 #include "jit/encapsulate.h"
 #include "kiln/hlo/computation.h"
@@ -20,7 +20,7 @@ std::string BytesHash(const void* data, size_t size) {
 std::string CanonicalInstructionText(const hlo::Instruction& instr) {
   if (instr.opcode() != hlo::Opcode::kConstant || !instr.shape().IsArray()) return instr.ToString();
   const hlo::Literal& literal = instr.literal();
-  return absl::StrCat("%", instr.name(), " = ", instr.shape().ToString(), " constant(bytes#",
+  return kiln::StrCat("%", instr.name(), " = ", instr.shape().ToString(), " constant(bytes#",
                       BytesHash(literal.untyped_data(), literal.size_bytes()), ")", instr.AttributesToString());
 }
 
@@ -36,21 +36,21 @@ std::string CanonicalModuleText(hlo::Module& module) {
   // Every name first: an instruction's attributes name the computations it calls.
   for (hlo::Computation* c : computations) {
     computation_names.push_back(c->name());
-    c->set_name(c == module.entry_computation() ? "main" : absl::StrCat("c", next_computation++));
+    c->set_name(c == module.entry_computation() ? "main" : kiln::StrCat("c", next_computation++));
     for (hlo::Instruction* instr : c->MakeInstructionPostOrder()) {
       instruction_names.emplace_back(instr, instr->name());
-      instr->set_name(absl::StrCat("v", next_instruction++));
+      instr->set_name(kiln::StrCat("v", next_instruction++));
     }
   }
   std::string text = "HloModule m\n";
   for (const hlo::Computation* c : computations) {
-    absl::StrAppend(&text, c == module.entry_computation() ? "ENTRY %" : "%", c->name(), " ",
+    kiln::StrAppend(&text, c == module.entry_computation() ? "ENTRY %" : "%", c->name(), " ",
                     c->ComputeProgramShape().ToString(/*print_layout=*/true), " {\n");
     for (const hlo::Instruction* instr : c->MakeInstructionPostOrder()) {
-      absl::StrAppend(&text, instr == c->root_instruction() ? "  ROOT " : "  ", CanonicalInstructionText(*instr),
+      kiln::StrAppend(&text, instr == c->root_instruction() ? "  ROOT " : "  ", CanonicalInstructionText(*instr),
                       "\n");
     }
-    absl::StrAppend(&text, "}\n");
+    kiln::StrAppend(&text, "}\n");
   }
   for (size_t i = 0; i < computations.size(); ++i) computations[i]->set_name(computation_names[i]);
   for (auto& [instr, name] : instruction_names) instr->set_name(std::move(name));
@@ -59,7 +59,7 @@ std::string CanonicalModuleText(hlo::Module& module) {
 
 std::string CompilationKey(hlo::Module& module, const backends::Backend& backend) {
   const std::string text = CanonicalModuleText(module);
-  return absl::StrCat("hlo#", BytesHash(text.data(), text.size()), "|", std::string(backend.name()), "|",
+  return kiln::StrCat("hlo#", BytesHash(text.data(), text.size()), "|", std::string(backend.name()), "|",
                       backend.TargetDescription(), "|kiln ", KILN_VERSION);
 }
 

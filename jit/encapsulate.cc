@@ -4,7 +4,7 @@
 #include <set>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "jit/mark_for_compilation.h"
@@ -39,28 +39,28 @@ std::string HashHex(uint64_t h) { return absl::StrFormat("%016x", h); }
 
 std::string TensorText(const Tensor& t) {
   if (!t.valid()) return "tensor<absent>";
-  return absl::StrCat(t.TypeString(), "#", HashHex(StableHash(t.raw_data(), t.byte_size())));
+  return kiln::StrCat(t.TypeString(), "#", HashHex(StableHash(t.raw_data(), t.byte_size())));
 }
 
 std::string AttrText(const AttrValue& value) {
   struct Visitor {
-    std::string operator()(int64_t v) const { return absl::StrCat(v); }
+    std::string operator()(int64_t v) const { return kiln::StrCat(v); }
     std::string operator()(float v) const { return absl::StrFormat("%.9gf", v); }
-    std::string operator()(const std::string& v) const { return absl::StrCat("\"", v, "\""); }
+    std::string operator()(const std::string& v) const { return kiln::StrCat("\"", v, "\""); }
     std::string operator()(const std::vector<int64_t>& v) const {
-      return absl::StrCat("[", absl::StrJoin(v, ","), "]");
+      return kiln::StrCat("[", absl::StrJoin(v, ","), "]");
     }
     std::string operator()(const std::vector<float>& v) const {
       std::vector<std::string> parts;
       for (float f : v) parts.push_back(absl::StrFormat("%.9gf", f));
-      return absl::StrCat("[", absl::StrJoin(parts, ","), "]");
+      return kiln::StrCat("[", absl::StrJoin(parts, ","), "]");
     }
     std::string operator()(const std::vector<std::string>& v) const {
-      return absl::StrCat("[\"", absl::StrJoin(v, "\",\""), "\"]");
+      return kiln::StrCat("[\"", absl::StrJoin(v, "\",\""), "\"]");
     }
     std::string operator()(const Tensor& t) const { return TensorText(t); }
     std::string operator()(const std::shared_ptr<const Graph>& g) const {
-      return g ? absl::StrCat("graph#", Fingerprint(*g)) : "graph<null>";
+      return g ? kiln::StrCat("graph#", Fingerprint(*g)) : "graph<null>";
     }
   };
   return std::visit(Visitor{}, value);
@@ -74,9 +74,9 @@ std::string CanonicalText(const Graph& graph) {
   std::string text;
   for (size_t i = 0; i < graph.inputs.size(); ++i) {
     const ValueInfo& in = graph.inputs[i];
-    ids[in.name] = absl::StrCat("%in", i);
-    absl::StrAppend(&text, "input %in", i, " ", DTypeName(in.dtype), " rank ",
-                    in.has_shape ? absl::StrCat(in.dims.size()) : "?", "\n");
+    ids[in.name] = kiln::StrCat("%in", i);
+    kiln::StrAppend(&text, "input %in", i, " ", DTypeName(in.dtype), " rank ",
+                    in.has_shape ? kiln::StrCat(in.dims.size()) : "?", "\n");
   }
   std::vector<int> order;
   if (absl::StatusOr<std::vector<int>> topo = graph.TopologicalOrder(); topo.ok()) {
@@ -89,12 +89,12 @@ std::string CanonicalText(const Graph& graph) {
     if (name.empty()) return "_";
     if (auto it = ids.find(name); it != ids.end()) return it->second;
     if (auto it = graph.initializers.find(name); it != graph.initializers.end()) {
-      std::string id = absl::StrCat("%c", num_constants++);
-      absl::StrAppend(&text, "constant ", id, " ", TensorText(it->second), "\n");
+      std::string id = kiln::StrCat("%c", num_constants++);
+      kiln::StrAppend(&text, "constant ", id, " ", TensorText(it->second), "\n");
       ids[name] = id;
       return id;
     }
-    return absl::StrCat("?", name);
+    return kiln::StrCat("?", name);
   };
   for (int index : order) {
     const Node& node = graph.nodes[index];
@@ -102,28 +102,28 @@ std::string CanonicalText(const Graph& graph) {
     for (const std::string& in : node.inputs) ins.push_back(id_of(in));
     for (const std::string& c : node.control_inputs) {
       auto it = node_ids.find(c);
-      controls.push_back(it == node_ids.end() ? absl::StrCat("?", c) : it->second);
+      controls.push_back(it == node_ids.end() ? kiln::StrCat("?", c) : it->second);
     }
-    for (const auto& [key, value] : node.attrs) attrs.push_back(absl::StrCat(key, "=", AttrText(value)));
+    for (const auto& [key, value] : node.attrs) attrs.push_back(kiln::StrCat(key, "=", AttrText(value)));
     for (const std::string& out : node.outputs) {
       if (out.empty()) {
         outs.push_back("_");
         continue;
       }
-      std::string id = absl::StrCat("%v", num_values++);
+      std::string id = kiln::StrCat("%v", num_values++);
       ids[out] = id;
       outs.push_back(id);
     }
-    std::string node_id = absl::StrCat("n", num_nodes++);
+    std::string node_id = kiln::StrCat("n", num_nodes++);
     node_ids[node.name] = node_id;
-    absl::StrAppend(&text, node_id, ": (", absl::StrJoin(outs, ", "), ") = ", node.op, "(",
+    kiln::StrAppend(&text, node_id, ": (", absl::StrJoin(outs, ", "), ") = ", node.op, "(",
                     absl::StrJoin(ins, ", "), ")");
-    if (!controls.empty()) absl::StrAppend(&text, " after {", absl::StrJoin(controls, ", "), "}");
-    absl::StrAppend(&text, " {", absl::StrJoin(attrs, "; "), "}\n");
+    if (!controls.empty()) kiln::StrAppend(&text, " after {", absl::StrJoin(controls, ", "), "}");
+    kiln::StrAppend(&text, " {", absl::StrJoin(attrs, "; "), "}\n");
   }
   std::vector<std::string> outs;
   for (const ValueInfo& out : graph.outputs) outs.push_back(id_of(out.name));
-  absl::StrAppend(&text, "outputs (", absl::StrJoin(outs, ", "), ")\n");
+  kiln::StrAppend(&text, "outputs (", absl::StrJoin(outs, ", "), ")\n");
   return text;
 }
 
@@ -183,7 +183,7 @@ absl::StatusOr<int> EncapsulateClusters(Graph& graph, const std::vector<std::vec
         }
         auto it = types.find(in);
         if (it == types.end()) {
-          return absl::InternalError(absl::StrCat("JIT encapsulation: value '", in, "' read by node '",
+          return absl::InternalError(kiln::StrCat("JIT encapsulation: value '", in, "' read by node '",
                                                   copy.name, "' has no inferred type"));
         }
         subgraph->inputs.push_back(ValueInfo{in, it->second.dtype, it->second.dims, it->second.rank_known});
@@ -201,10 +201,10 @@ absl::StatusOr<int> EncapsulateClusters(Graph& graph, const std::vector<std::vec
       }
     }
     if (subgraph->outputs.empty()) continue;  // Dead code: leave it for the executor to skip.
-    subgraph->name = absl::StrCat(graph.name.empty() ? "graph" : graph.name, "_cluster_", c);
+    subgraph->name = kiln::StrCat(graph.name.empty() ? "graph" : graph.name, "_cluster_", c);
     std::string fingerprint = Fingerprint(*subgraph);
 
-    std::string name = graph.UniqueName(absl::StrCat("_kiln_cluster_", c));
+    std::string name = graph.UniqueName(kiln::StrCat("_kiln_cluster_", c));
     while (reserved.count(name)) name += "_";
     reserved.insert(name);
     Node& launch = launches[c];

@@ -9,7 +9,7 @@
 #include <map>
 #include <mutex>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "jit/compilation_cache.h"
@@ -34,13 +34,13 @@ absl::Status DumpHlo(const std::string& dir, const std::string& fingerprint, con
   std::filesystem::create_directories(dir, ec);
   if (ec) {
     return absl::PermissionDeniedError(
-        absl::StrCat("cannot create dump folder '", dir, "': ", ec.message(), "; check --dump_to"));
+        kiln::StrCat("cannot create dump folder '", dir, "': ", ec.message(), "; check --dump_to"));
   }
-  std::string path = absl::StrCat(dir, "/cluster_", fingerprint, "_", next_dump_index++, ".hlo.txt");
+  std::string path = kiln::StrCat(dir, "/cluster_", fingerprint, "_", next_dump_index++, ".hlo.txt");
   std::ofstream out(path);
   out << module.ToString();
   out.close();
-  if (!out) return absl::PermissionDeniedError(absl::StrCat("cannot write HLO dump '", path, "'"));
+  if (!out) return absl::PermissionDeniedError(kiln::StrCat("cannot write HLO dump '", path, "'"));
   return absl::OkStatus();
 }
 
@@ -65,26 +65,26 @@ class LaunchKernel : public OpKernel {
 
   absl::Status Compute(KernelContext& ctx) const override {
     if (ctx.num_inputs() != static_cast<int>(cluster_->inputs.size())) {
-      return ctx.Error(absl::StrCat("has ", ctx.num_inputs(), " inputs; its cluster takes ",
+      return ctx.Error(kiln::StrCat("has ", ctx.num_inputs(), " inputs; its cluster takes ",
                                     cluster_->inputs.size()));
     }
     std::vector<kiln::Dims> dims;
     std::string signature;
     for (int i = 0; i < ctx.num_inputs(); ++i) {
-      if (!ctx.has_input(i)) return ctx.Error(absl::StrCat("input ", i, " is missing"));
+      if (!ctx.has_input(i)) return ctx.Error(kiln::StrCat("input ", i, " is missing"));
       const Tensor& t = ctx.input(i);
       if (t.dtype() != cluster_->inputs[i].dtype) {
-        return ctx.Error(absl::StrCat("input ", i, " ('", cluster_->inputs[i].name, "') is ",
+        return ctx.Error(kiln::StrCat("input ", i, " ('", cluster_->inputs[i].name, "') is ",
                                       t.TypeString(), "; the cluster was formed for ",
                                       DTypeName(cluster_->inputs[i].dtype)));
       }
       dims.push_back(t.dims());
-      absl::StrAppend(&signature, "|", t.TypeString());
+      kiln::StrAppend(&signature, "|", t.TypeString());
     }
     std::shared_ptr<const SignatureEntry> entry = FindOrCompile(signature, dims);
     if (entry->compiled->executable != nullptr) return RunExecutable(*entry->compiled->executable, ctx);
     if (entry->fallback == nullptr) {
-      return ctx.Error(absl::StrCat("cluster ", fingerprint_,
+      return ctx.Error(kiln::StrCat("cluster ", fingerprint_,
                                     " could neither be compiled nor run with the runtime kernels: ",
                                     entry->failure.message()));
     }
@@ -152,11 +152,11 @@ class LaunchKernel : public OpKernel {
     backends::RegisterBackends();
     backends::Backend* backend = backends::BackendRegistry::Global().Find(backend_);
     absl::StatusOr<std::unique_ptr<hlo::Module>> module =
-        backend == nullptr ? absl::NotFoundError(absl::StrCat("JIT backend '", backend_, "' is not registered"))
-                           : LowerGraph(*cluster_, absl::StrCat("cluster_", fingerprint_), dims);
+        backend == nullptr ? absl::NotFoundError(kiln::StrCat("JIT backend '", backend_, "' is not registered"))
+                           : LowerGraph(*cluster_, kiln::StrCat("cluster_", fingerprint_), dims);
     if (!module.ok()) {
       return CompilationCache::Global().GetOrCompile(
-          absl::StrCat("graph#", fingerprint_, "|", backend_, signature),
+          kiln::StrCat("graph#", fingerprint_, "|", backend_, signature),
           [&] { return Failed(module.status()); }, lookup);
     }
     const std::string key = CompilationKey(**module, *backend);
@@ -194,12 +194,12 @@ class LaunchKernel : public OpKernel {
                                                                       backends::Backend& backend) const {
     if (!dump_to_.empty()) {
       if (absl::Status s = DumpHlo(dump_to_, fingerprint_, *module); !s.ok()) {
-        Log(LogSeverity::kWarning, absl::StrCat("JIT: ", s.ToString()));
+        Log(LogSeverity::kWarning, kiln::StrCat("JIT: ", s.ToString()));
       }
     }
     std::vector<std::string> unsupported = UnsupportedInstructions(*module, backend);
     if (!unsupported.empty()) {
-      return absl::UnimplementedError(absl::StrCat("backend ", backend_, " does not support ",
+      return absl::UnimplementedError(kiln::StrCat("backend ", backend_, " does not support ",
                                                    absl::StrJoin(unsupported, ", ")));
     }
     backends::CompileOptions options;
@@ -210,7 +210,7 @@ class LaunchKernel : public OpKernel {
   absl::Status RunExecutable(const backends::Executable& executable, KernelContext& ctx) const {
     const std::vector<hlo::Shape>& result_shapes = executable.result_shapes();
     if (static_cast<int>(result_shapes.size()) != ctx.num_outputs()) {
-      return ctx.Error(absl::StrCat("executable has ", result_shapes.size(), " results for ",
+      return ctx.Error(kiln::StrCat("executable has ", result_shapes.size(), " results for ",
                                     ctx.num_outputs(), " outputs"));
     }
     std::vector<backends::BufferRef> args, results;
@@ -220,7 +220,7 @@ class LaunchKernel : public OpKernel {
     }
     for (int i = 0; i < ctx.num_outputs(); ++i) {
       if (result_shapes[i].element_type() != hlo::PrimitiveType::F32) {
-        return ctx.Error(absl::StrCat("result ", i, " is ", result_shapes[i].ToString(false), ", not f32"));
+        return ctx.Error(kiln::StrCat("result ", i, " is ", result_shapes[i].ToString(false), ", not f32"));
       }
       KILN_ASSIGN_OR_RETURN(Tensor * out, ctx.AllocateOutput(i, DType::kF32, result_shapes[i].dimensions()));
       results.push_back({out->raw_data(), out->byte_size()});
@@ -228,7 +228,7 @@ class LaunchKernel : public OpKernel {
     backends::RunContext run_context;
     absl::Status status = executable.Run(args, results, run_context);
     if (!status.ok()) {
-      return Annotate(status, absl::StrCat(kLaunchOp, " node '", node_name_, "' (cluster ", fingerprint_,
+      return Annotate(status, kiln::StrCat(kLaunchOp, " node '", node_name_, "' (cluster ", fingerprint_,
                                            "); rerun with KILN_FLAGS=--auto_jit=0 to bypass the JIT"));
     }
     return absl::OkStatus();
@@ -258,21 +258,21 @@ absl::Status LaunchShapeFn(InferenceContext& ctx) {
   KILN_ASSIGN_OR_RETURN(std::shared_ptr<const Graph> cluster, ctx.node().GetGraph("cluster"));
   if (cluster == nullptr) return ctx.Error("attribute 'cluster' holds no graph");
   if (ctx.num_inputs() != static_cast<int>(cluster->inputs.size())) {
-    return ctx.Error(absl::StrCat("has ", ctx.num_inputs(), " inputs; its cluster takes ", cluster->inputs.size()));
+    return ctx.Error(kiln::StrCat("has ", ctx.num_inputs(), " inputs; its cluster takes ", cluster->inputs.size()));
   }
   std::map<std::string, TensorType> overrides;
   for (int i = 0; i < ctx.num_inputs(); ++i) {
-    if (!ctx.has_input(i)) return ctx.Error(absl::StrCat("input ", i, " is missing"));
+    if (!ctx.has_input(i)) return ctx.Error(kiln::StrCat("input ", i, " is missing"));
     TensorType t = ctx.input(i);
     t.value.reset();  // The cluster is compiled for shapes, not values.
     overrides[cluster->inputs[i].name] = std::move(t);
   }
   absl::StatusOr<std::map<std::string, TensorType>> types = InferTypes(*cluster, overrides);
-  if (!types.ok()) return ctx.Error(absl::StrCat("in its cluster: ", types.status().message()));
+  if (!types.ok()) return ctx.Error(kiln::StrCat("in its cluster: ", types.status().message()));
   for (size_t i = 0; i < cluster->outputs.size(); ++i) {
     auto it = types->find(cluster->outputs[i].name);
     if (it == types->end()) {
-      return ctx.Error(absl::StrCat("cluster output '", cluster->outputs[i].name, "' has no type"));
+      return ctx.Error(kiln::StrCat("cluster output '", cluster->outputs[i].name, "' has no type"));
     }
     ctx.set_output(static_cast<int>(i), it->second);
   }
@@ -283,7 +283,7 @@ absl::StatusOr<std::unique_ptr<OpKernel>> MakeLaunchKernel(const KernelConstruct
   const Node& node = kc.node;
   KILN_ASSIGN_OR_RETURN(std::shared_ptr<const Graph> cluster, node.GetGraph("cluster"));
   if (cluster == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(kLaunchOp, " node '", node.name, "' has no cluster"));
+    return absl::InvalidArgumentError(kiln::StrCat(kLaunchOp, " node '", node.name, "' has no cluster"));
   }
   KILN_ASSIGN_OR_RETURN(std::string backend, node.GetString("backend", std::string("cpu")));
   KILN_ASSIGN_OR_RETURN(std::string fingerprint, node.GetString("fingerprint", Fingerprint(*cluster)));
@@ -310,7 +310,7 @@ void RegisterJitOps() {
     def.shape_fn = LaunchShapeFn;
     def.kernel_factory = MakeLaunchKernel;
     const absl::Status registered = OpRegistry::Global().Register(std::move(def));
-    KILN_CHECK(registered.ok(), absl::StrCat("registering ", kLaunchOp, ": ", registered.message()));
+    KILN_CHECK(registered.ok(), kiln::StrCat("registering ", kLaunchOp, ": ", registered.message()));
   });
 }
 

@@ -6,7 +6,7 @@
 #include <map>
 #include <set>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "jit/lower_internal.h"
 #include "kiln/hlo/builder.h"
 #include "kiln/support/status.h"
@@ -42,18 +42,18 @@ absl::StatusOr<Op> ConstantFromTensor(hlo::Builder& b, const Tensor& tensor) {
 }
 
 absl::StatusOr<Op> LowerContext::input(int i) {
-  if (!has_input(i)) return Error(absl::StrCat("input ", i, " is missing"));
+  if (!has_input(i)) return Error(kiln::StrCat("input ", i, " is missing"));
   Value& v = *inputs_[i];
   if (!v.op.valid() && v.constant.has_value()) {
     KILN_ASSIGN_OR_RETURN(v.op, ConstantFromTensor(b_, *v.constant));
   }
-  if (!v.op.valid()) return Error(absl::StrCat("input ", i, " ('", node_.inputs[i], "') has no value"));
+  if (!v.op.valid()) return Error(kiln::StrCat("input ", i, " ('", node_.inputs[i], "') has no value"));
   return v.op;
 }
 
 absl::StatusOr<Tensor> LowerContext::constant(int i) {
   if (!has_input(i) || !inputs_[i]->constant.has_value()) {
-    return Error(absl::StrCat("input ", i, (has_input(i) ? absl::StrCat(" ('", node_.inputs[i], "')") : ""),
+    return Error(kiln::StrCat("input ", i, (has_input(i) ? kiln::StrCat(" ('", node_.inputs[i], "')") : ""),
                               " must be a compile-time constant (an initializer or Constant output)"));
   }
   return *inputs_[i]->constant;
@@ -68,23 +68,23 @@ absl::StatusOr<std::vector<int64_t>> LowerContext::constant_ints(int i) {
 
 absl::StatusOr<float> LowerContext::constant_scalar(int i) {
   KILN_ASSIGN_OR_RETURN(Tensor t, constant(i));
-  if (t.num_elements() != 1) return Error(absl::StrCat("input ", i, " must be a scalar"));
+  if (t.num_elements() != 1) return Error(kiln::StrCat("input ", i, " must be a scalar"));
   return static_cast<float>(t.GetAsDouble(0));
 }
 
-absl::Status LowerContext::Error(absl::string_view message) const {
-  return absl::InvalidArgumentError(absl::StrCat(node_.op, " node '", node_.name, "': ", message));
+absl::Status LowerContext::Error(std::string_view message) const {
+  return absl::InvalidArgumentError(kiln::StrCat(node_.op, " node '", node_.name, "': ", message));
 }
 
-absl::Status LowerContext::Unimplemented(absl::string_view message) const {
+absl::Status LowerContext::Unimplemented(std::string_view message) const {
   return absl::UnimplementedError(
-      absl::StrCat(node_.op, " node '", node_.name, "': ", message, " is not lowered to HLO"));
+      kiln::StrCat(node_.op, " node '", node_.name, "': ", message, " is not lowered to HLO"));
 }
 
 // ONNX axis (negative counts from the end) into [0, rank).
 absl::StatusOr<int64_t> NormalizeAxis(LowerContext& ctx, int64_t axis, int64_t rank) {
   if (axis < -rank || axis >= rank) {
-    return ctx.Error(absl::StrCat("axis ", axis, " is out of range for rank ", rank));
+    return ctx.Error(kiln::StrCat("axis ", axis, " is out of range for rank ", rank));
   }
   return axis < 0 ? axis + rank : axis;
 }
@@ -99,7 +99,7 @@ absl::StatusOr<std::pair<Op, Op>> BroadcastPair(LowerContext& ctx, Op a, Op b) {
     int64_t x = i + da.size() >= rank ? da[i + da.size() - rank] : 1;
     int64_t y = i + db.size() >= rank ? db[i + db.size() - rank] : 1;
     if (x != y && x != 1 && y != 1) {
-      return ctx.Error(absl::StrCat("shapes ", DimsToString(da), " and ", DimsToString(db),
+      return ctx.Error(kiln::StrCat("shapes ", DimsToString(da), " and ", DimsToString(db),
                                     " do not broadcast"));
     }
     out[i] = x == 1 ? y : x;
@@ -170,11 +170,11 @@ bool HasLowering(const std::string& op) { return LoweringTable().count(op) > 0; 
 absl::StatusOr<std::unique_ptr<hlo::Module>> LowerGraph(const Graph& graph, const std::string& module_name,
                                                         const std::vector<kiln::Dims>& input_dims) {
   if (!input_dims.empty() && input_dims.size() != graph.inputs.size()) {
-    return absl::InvalidArgumentError(absl::StrCat("lowering graph '", graph.name, "': ", input_dims.size(),
+    return absl::InvalidArgumentError(kiln::StrCat("lowering graph '", graph.name, "': ", input_dims.size(),
                                                    " input shapes for ", graph.inputs.size(), " inputs"));
   }
   if (graph.outputs.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("lowering graph '", graph.name, "': it has no outputs"));
+    return absl::InvalidArgumentError(kiln::StrCat("lowering graph '", graph.name, "': it has no outputs"));
   }
   KILN_ASSIGN_OR_RETURN(std::vector<int> order, graph.TopologicalOrder());
   hlo::Builder b(module_name);
@@ -183,7 +183,7 @@ absl::StatusOr<std::unique_ptr<hlo::Module>> LowerGraph(const Graph& graph, cons
     const ValueInfo& in = graph.inputs[i];
     const kiln::Dims& dims = input_dims.empty() ? in.dims : input_dims[i];
     if (!in.has_shape || NumElements(dims) < 0) {
-      return absl::InvalidArgumentError(absl::StrCat("lowering graph '", graph.name, "': input '", in.name,
+      return absl::InvalidArgumentError(kiln::StrCat("lowering graph '", graph.name, "': input '", in.name,
                                                      "' has unknown dims ", DimsToString(dims)));
     }
     KILN_ASSIGN_OR_RETURN(PrimitiveType type, ToPrimitiveType(in.dtype));
@@ -198,7 +198,7 @@ absl::StatusOr<std::unique_ptr<hlo::Module>> LowerGraph(const Graph& graph, cons
     auto fn = LoweringTable().find(node.op);
     if (fn == LoweringTable().end()) {
       return absl::UnimplementedError(
-          absl::StrCat(node.op, " node '", node.name, "': op ", node.op, " has no lowering to HLO"));
+          kiln::StrCat(node.op, " node '", node.name, "': op ", node.op, " has no lowering to HLO"));
     }
     std::vector<Value*> inputs;
     for (const std::string& in : node.inputs) {
@@ -209,20 +209,20 @@ absl::StatusOr<std::unique_ptr<hlo::Module>> LowerGraph(const Graph& graph, cons
       auto it = values.find(in);
       if (it == values.end()) {
         return absl::InvalidArgumentError(
-            absl::StrCat(node.op, " node '", node.name, "' reads '", in, "', which has no value"));
+            kiln::StrCat(node.op, " node '", node.name, "' reads '", in, "', which has no value"));
       }
       inputs.push_back(&it->second);
     }
     LowerContext ctx(b, node, std::move(inputs));
     KILN_RETURN_IF_ERROR(fn->second(ctx));
     if (absl::Status s = b.first_error(); !s.ok()) {
-      return Annotate(s, absl::StrCat("lowering ", node.op, " node '", node.name, "'"));
+      return Annotate(s, kiln::StrCat("lowering ", node.op, " node '", node.name, "'"));
     }
     for (size_t i = 0; i < node.outputs.size(); ++i) {
       if (node.outputs[i].empty()) continue;
       auto it = ctx.outputs().find(static_cast<int>(i));
       if (it == ctx.outputs().end()) {
-        return absl::InternalError(absl::StrCat(node.op, " node '", node.name, "': lowering gave no output ", i));
+        return absl::InternalError(kiln::StrCat(node.op, " node '", node.name, "': lowering gave no output ", i));
       }
       values[node.outputs[i]] = std::move(it->second);
     }
@@ -232,7 +232,7 @@ absl::StatusOr<std::unique_ptr<hlo::Module>> LowerGraph(const Graph& graph, cons
     auto it = values.find(out.name);
     if (it == values.end()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("lowering graph '", graph.name, "': output '", out.name, "' has no value"));
+          kiln::StrCat("lowering graph '", graph.name, "': output '", out.name, "' has no value"));
     }
     Value& v = it->second;
     if (!v.op.valid() && v.constant.has_value()) {
@@ -242,7 +242,7 @@ absl::StatusOr<std::unique_ptr<hlo::Module>> LowerGraph(const Graph& graph, cons
   }
   Op root = results.size() == 1 ? results[0] : b.Tuple(results);
   absl::StatusOr<std::unique_ptr<hlo::Module>> module = b.Build(root);
-  if (!module.ok()) return Annotate(module.status(), absl::StrCat("lowering graph '", graph.name, "'"));
+  if (!module.ok()) return Annotate(module.status(), kiln::StrCat("lowering graph '", graph.name, "'"));
   return module;
 }
 
@@ -252,7 +252,7 @@ std::vector<std::string> UnsupportedInstructions(const hlo::Module& module, cons
   for (const hlo::Computation* computation : module.MakeComputationPostOrder()) {
     for (const hlo::Instruction* instruction : computation->instructions()) {
       if (backend.IsOpSupported(*instruction)) continue;
-      std::string text = absl::StrCat(std::string(hlo::OpcodeString(instruction->opcode())), " ",
+      std::string text = kiln::StrCat(std::string(hlo::OpcodeString(instruction->opcode())), " ",
                                       instruction->shape().ToString(false));
       if (seen.insert(text).second) unsupported.push_back(text);
     }

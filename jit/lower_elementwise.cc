@@ -4,7 +4,7 @@
 #include <cstddef>
 #include <optional>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "kiln/support/status.h"
 
 namespace kiln::jit::lowering {
@@ -14,7 +14,7 @@ absl::Status LowerBinary(LowerContext& ctx, hlo::Opcode opcode) {
   const size_t n = ctx.node().inputs.size();
   const bool variadic = opcode == hlo::Opcode::kMaximum || opcode == hlo::Opcode::kMinimum;
   if (n == 0 || (!variadic && n != 2)) {
-    return ctx.Unimplemented(absl::StrCat(ctx.node().op, " with ", n, " inputs"));
+    return ctx.Unimplemented(kiln::StrCat(ctx.node().op, " with ", n, " inputs"));
   }
   KILN_ASSIGN_OR_RETURN(Op acc, ctx.input(0));
   for (size_t i = 1; i < n; ++i) {

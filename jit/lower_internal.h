@@ -61,8 +61,8 @@ class LowerContext {
   std::map<int, Value>& outputs() { return outputs_; }
 
   // InvalidArgument / Unimplemented, prefixed with the node's op and name.
-  absl::Status Error(absl::string_view message) const;
-  absl::Status Unimplemented(absl::string_view message) const;
+  absl::Status Error(std::string_view message) const;
+  absl::Status Unimplemented(std::string_view message) const;
 
  private:
   hlo::Builder& b_;

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cstddef>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "kiln/support/status.h"
 
 namespace kiln::jit::lowering {
@@ -52,7 +52,7 @@ absl::Status LowerMatMul(LowerContext& ctx) {
     bm = b.Reshape(bm, db);
   }
   if (da[da.size() - 1] != db[db.size() - 2]) {
-    return ctx.Error(absl::StrCat("MatMul inner dims differ: ", DimsToString(da), " x ", DimsToString(db)));
+    return ctx.Error(kiln::StrCat("MatMul inner dims differ: ", DimsToString(da), " x ", DimsToString(db)));
   }
   const size_t nb = std::max(da.size(), db.size()) - 2;
   std::vector<int64_t> batch(nb);

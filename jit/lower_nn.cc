@@ -6,7 +6,7 @@
 #include <limits>
 #include <string>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "kiln/runtime/window_geometry.h"
 #include "kiln/support/status.h"
 
@@ -20,7 +20,7 @@ absl::StatusOr<WindowGeometry> NodeWindow(LowerContext& ctx, const std::vector<i
   if (x_dims.size() < 3) return ctx.Error("the input needs rank >= 3 (N, C and spatial dimensions)");
   absl::StatusOr<WindowGeometry> g =
       ComputeWindow(ctx.node(), std::vector<int64_t>(x_dims.begin() + 2, x_dims.end()), kernel, pooling);
-  if (!g.ok()) return ctx.Error(g.status().message());
+  if (!g.ok()) return ctx.Error(FromAbsl(g.status().message()));
   return *std::move(g);
 }
 

@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "kiln/support/status.h"
 
 namespace kiln::jit::lowering {
@@ -32,18 +32,18 @@ absl::Status LowerReshape(LowerContext& ctx) {
       infer = static_cast<int64_t>(i);
       continue;
     }
-    if (target[i] < 0) return ctx.Error(absl::StrCat("shape has negative dim ", target[i]));
+    if (target[i] < 0) return ctx.Error(kiln::StrCat("shape has negative dim ", target[i]));
     known *= target[i];
   }
   const int64_t total = NumElements(in);
   if (infer >= 0) {
     if (known == 0 || total % known != 0) {
-      return ctx.Error(absl::StrCat("cannot reshape ", DimsToString(in), " to ", DimsToString(target)));
+      return ctx.Error(kiln::StrCat("cannot reshape ", DimsToString(in), " to ", DimsToString(target)));
     }
     target[infer] = total / known;
   }
   if (NumElements(target) != total) {
-    return ctx.Error(absl::StrCat("cannot reshape ", DimsToString(in), " to ", DimsToString(target)));
+    return ctx.Error(kiln::StrCat("cannot reshape ", DimsToString(in), " to ", DimsToString(target)));
   }
   ctx.set_output(0, ctx.b().Reshape(x, target));
   return absl::OkStatus();
@@ -53,7 +53,7 @@ absl::Status LowerFlatten(LowerContext& ctx) {
   KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
   KILN_ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", 1));
   const int64_t rank = Rank(x);
-  if (axis_attr < -rank || axis_attr > rank) return ctx.Error(absl::StrCat("axis ", axis_attr, " out of range"));
+  if (axis_attr < -rank || axis_attr > rank) return ctx.Error(kiln::StrCat("axis ", axis_attr, " out of range"));
   int64_t axis = axis_attr < 0 ? axis_attr + rank : axis_attr;
   int64_t outer = 1, inner = 1;
   for (int64_t i = 0; i < rank; ++i) (i < axis ? outer : inner) *= DimsOf(x)[i];
@@ -103,7 +103,7 @@ absl::Status LowerPad(LowerContext& ctx) {
   const Node& node = ctx.node();
   KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
   KILN_ASSIGN_OR_RETURN(std::string mode, node.GetString("mode", std::string("constant")));
-  if (mode != "constant") return ctx.Unimplemented(absl::StrCat("Pad mode '", mode, "'"));
+  if (mode != "constant") return ctx.Unimplemented(kiln::StrCat("Pad mode '", mode, "'"));
   std::vector<int64_t> pads;
   float value = 0.0f;
   if (ctx.has_input(1)) {
@@ -127,7 +127,7 @@ absl::Status LowerPad(LowerContext& ctx) {
     for (int64_t i = 0; i < rank; ++i) axes.push_back(i);
   }
   if (pads.size() != 2 * axes.size()) {
-    return ctx.Error(absl::StrCat("pads has ", pads.size(), " values for ", axes.size(), " axes"));
+    return ctx.Error(kiln::StrCat("pads has ", pads.size(), " values for ", axes.size(), " axes"));
   }
   hlo::PaddingConfig config(rank);
   for (size_t i = 0; i < axes.size(); ++i) {

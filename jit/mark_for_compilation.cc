@@ -4,7 +4,7 @@
 #include <set>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "absl/strings/str_join.h"
 #include "jit/lower.h"
 #include "kiln/backends/backend.h"
@@ -38,12 +38,12 @@ bool IsStaticF32(const TensorType& t) { return t.dtype == DType::kF32 && t.fully
 std::string WhyNotCompilable(const Graph& graph, const std::map<std::string, TensorType>& types,
                              const JitOptions& options, const backends::Backend* backend, int index) {
   const Node& node = graph.nodes[index];
-  if (!HasLowering(node.op)) return absl::StrCat("op ", node.op, " has no lowering to HLO");
+  if (!HasLowering(node.op)) return kiln::StrCat("op ", node.op, " has no lowering to HLO");
   for (const std::string& out : node.outputs) {
     if (out.empty()) continue;
     auto it = types.find(out);
     if (it == types.end() || !IsStaticF32(it->second)) {
-      return absl::StrCat("output '", out, "' is ",
+      return kiln::StrCat("output '", out, "' is ",
                           it == types.end() ? std::string("of unknown type") : it->second.ToString(),
                           ", not f32 with static dims");
     }
@@ -60,7 +60,7 @@ std::string WhyNotCompilable(const Graph& graph, const std::map<std::string, Ten
     }
     auto it = types.find(in);
     if (it == types.end() || !IsStaticF32(it->second)) {
-      return absl::StrCat("input '", in, "' is ",
+      return kiln::StrCat("input '", in, "' is ",
                           it == types.end() ? std::string("of unknown type") : it->second.ToString(),
                           ", neither f32 with static dims nor a constant");
     }
@@ -74,11 +74,11 @@ std::string WhyNotCompilable(const Graph& graph, const std::map<std::string, Ten
     single.outputs.push_back(ValueInfo{out, DType::kF32, types.at(out).dims, true});
   }
   absl::StatusOr<std::unique_ptr<hlo::Module>> module = LowerGraph(single, single.name);
-  if (!module.ok()) return absl::StrCat("lowering failed: ", module.status().message());
+  if (!module.ok()) return kiln::StrCat("lowering failed: ", module.status().message());
   if (backend != nullptr) {
     std::vector<std::string> unsupported = UnsupportedInstructions(**module, *backend);
     if (!unsupported.empty()) {
-      return absl::StrCat("backend ", options.backend, " does not support ",
+      return kiln::StrCat("backend ", options.backend, " does not support ",
                           absl::StrJoin(unsupported, ", "));
     }
   }
@@ -89,7 +89,7 @@ absl::StatusOr<backends::Backend*> FindBackend(const std::string& name) {
   backends::RegisterBackends();
   backends::Backend* backend = backends::BackendRegistry::Global().Find(name);
   if (backend == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(
+    return absl::InvalidArgumentError(kiln::StrCat(
         "JIT backend '", name, "' is not registered; set KILN_FLAGS=--backend=cpu or --backend=interpreter"));
   }
   return backend;

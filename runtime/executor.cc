@@ -8,7 +8,7 @@
 #include <set>
 #include <thread>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "absl/strings/str_join.h"
 #include "kiln/support/status.h"
 #include "runtime/thread_pool.h"
@@ -183,13 +183,13 @@ absl::StatusOr<std::unique_ptr<Executor>> Executor::Create(std::shared_ptr<const
     const OpDef* def = registry.Find(node.op);  // InferTypes checked that it exists.
     if (!def->kernel_factory) {
       return absl::UnimplementedError(
-          absl::StrCat(node.op, " node '", node.name, "': op has no CPU kernel"));
+          kiln::StrCat(node.op, " node '", node.name, "': op has no CPU kernel"));
     }
     absl::StatusOr<std::unique_ptr<OpKernel>> kernel;
     try {
       kernel = def->kernel_factory(kc);
     } catch (const std::exception& e) {
-      kernel = absl::InternalError(absl::StrCat(node.op, " node '", node.name, "': ", e.what()));
+      kernel = absl::InternalError(kiln::StrCat(node.op, " node '", node.name, "': ", e.what()));
     }
     if (!kernel.ok()) return kernel.status();
     ex->kernels_[i] = *std::move(kernel);
@@ -229,20 +229,20 @@ absl::StatusOr<std::shared_ptr<Executor::RunPlan>> Executor::BuildPlan(
     }
     if (!is_fed[slot] && !is_initializer_[slot]) {
       return absl::InvalidArgumentError(
-          absl::StrCat("input '", slot_names_[slot], "' is not fed (needed by ", reader, ")"));
+          kiln::StrCat("input '", slot_names_[slot], "' is not fed (needed by ", reader, ")"));
     }
     return absl::OkStatus();
   };
   plan->fetched.assign(slots, 0);
   for (int f : fetch_slots) {
     plan->fetched[f] = 1;
-    KILN_RETURN_IF_ERROR(need_value(f, absl::StrCat("fetch '", slot_names_[f], "'")));
+    KILN_RETURN_IF_ERROR(need_value(f, kiln::StrCat("fetch '", slot_names_[f], "'")));
   }
   while (!stack.empty()) {
     int i = stack.back();
     stack.pop_back();
     for (int s : node_inputs_[i]) {
-      if (s >= 0) KILN_RETURN_IF_ERROR(need_value(s, absl::StrCat("node '", graph.nodes[i].name, "'")));
+      if (s >= 0) KILN_RETURN_IF_ERROR(need_value(s, kiln::StrCat("node '", graph.nodes[i].name, "'")));
     }
     for (int c : control_preds_[i]) {
       if (!needed[c]) {
@@ -448,7 +448,7 @@ absl::Status Executor::RunNode(int i, const RunPlan& plan, const std::shared_ptr
   try {
     status = kernels_[i]->Compute(ctx);
   } catch (const std::exception& e) {
-    status = absl::InternalError(absl::StrCat(node.op, " node '", node.name, "': ", e.what()));
+    status = absl::InternalError(kiln::StrCat(node.op, " node '", node.name, "': ", e.what()));
   }
   if (!status.ok()) return status;
   for (size_t k = 0; k < outputs.size(); ++k) {
@@ -456,7 +456,7 @@ absl::Status Executor::RunNode(int i, const RunPlan& plan, const std::shared_ptr
     if (s < 0) continue;
     Tensor& t = outputs[k];
     if (!t.valid()) {
-      return absl::InternalError(absl::StrCat(node.op, " node '", node.name, "' produced no output ", k));
+      return absl::InternalError(kiln::StrCat(node.op, " node '", node.name, "' produced no output ", k));
     }
     if (InArena(t, arena)) {
       // Arena bytes are only valid where the plan put this value: its own slot, or for a view the
@@ -548,14 +548,14 @@ absl::StatusOr<std::vector<Tensor>> Executor::Run(const Feeds& feeds,
     if (info == nullptr) {
       std::vector<std::string> names;
       for (const ValueInfo& v : graph.inputs) names.push_back(v.name);
-      return absl::InvalidArgumentError(absl::StrCat("feed '", name, "' is not an input of the model; its inputs are: ",
+      return absl::InvalidArgumentError(kiln::StrCat("feed '", name, "' is not an input of the model; its inputs are: ",
                                                      absl::StrJoin(names, ", ")));
     }
     if (!tensor.valid()) {
-      return absl::InvalidArgumentError(absl::StrCat("feed '", name, "' is an empty tensor"));
+      return absl::InvalidArgumentError(kiln::StrCat("feed '", name, "' is an empty tensor"));
     }
     if (tensor.dtype() != info->dtype) {
-      return absl::InvalidArgumentError(absl::StrCat("feed '", name, "' has dtype ", DTypeName(tensor.dtype()),
+      return absl::InvalidArgumentError(kiln::StrCat("feed '", name, "' has dtype ", DTypeName(tensor.dtype()),
                                                      "; the model expects ", DTypeName(info->dtype)));
     }
     if (info->has_shape) {
@@ -565,7 +565,7 @@ absl::StatusOr<std::vector<Tensor>> Executor::Run(const Feeds& feeds,
       }
       if (!ok) {
         TensorType expected{info->dtype, info->dims};
-        return absl::InvalidArgumentError(absl::StrCat("feed '", name, "' has shape ",
+        return absl::InvalidArgumentError(kiln::StrCat("feed '", name, "' has shape ",
                                                        DimsToString(tensor.dims()), "; the model expects ",
                                                        expected.ToString(), " (? = any size)"));
       }
@@ -576,7 +576,7 @@ absl::StatusOr<std::vector<Tensor>> Executor::Run(const Feeds& feeds,
   for (const std::string& f : fetches) {
     auto it = value_index_.find(f);
     if (it == value_index_.end()) {
-      return absl::InvalidArgumentError(absl::StrCat("fetch '", f, "' names no value of the model"));
+      return absl::InvalidArgumentError(kiln::StrCat("fetch '", f, "' names no value of the model"));
     }
     fetch_slots.push_back(it->second);
   }
@@ -584,9 +584,9 @@ absl::StatusOr<std::vector<Tensor>> Executor::Run(const Feeds& feeds,
   // The plan for this signature: fed slots with their dtypes and dims, and the fetches.
   std::string key;
   for (const auto& [slot, tensor] : fed) {
-    absl::StrAppend(&key, slot, ":", static_cast<int>(tensor->dtype()), DimsToString(tensor->dims()), ";");
+    kiln::StrAppend(&key, slot, ":", static_cast<int>(tensor->dtype()), DimsToString(tensor->dims()), ";");
   }
-  absl::StrAppend(&key, "|", absl::StrJoin(fetch_slots, ","));
+  kiln::StrAppend(&key, "|", absl::StrJoin(fetch_slots, ","));
   std::shared_ptr<RunPlan> plan;
   {
     std::lock_guard<std::mutex> lock(plans_mu_);
@@ -654,7 +654,7 @@ absl::StatusOr<MemoryPlanStats> Executor::PlanMemory(const std::map<std::string,
   std::vector<std::pair<int, TensorType>> fed;
   for (const auto& [name, type] : input_types) {
     if (graph.FindInput(name) == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat("'", name, "' is not an input of the model"));
+      return absl::InvalidArgumentError(kiln::StrCat("'", name, "' is not an input of the model"));
     }
   }
   for (const ValueInfo& in : graph.inputs) {
@@ -670,7 +670,7 @@ absl::StatusOr<MemoryPlanStats> Executor::PlanMemory(const std::map<std::string,
   for (const std::string& f : fetches) {
     auto it = value_index_.find(f);
     if (it == value_index_.end()) {
-      return absl::InvalidArgumentError(absl::StrCat("fetch '", f, "' names no value of the model"));
+      return absl::InvalidArgumentError(kiln::StrCat("fetch '", f, "' names no value of the model"));
     }
     fetch_slots.push_back(it->second);
   }

@@ -4,22 +4,22 @@
 #include <set>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 
 namespace kiln {
 namespace {
 
 template <typename T>
 absl::StatusOr<T> GetAttr(const Node& node, const std::string& key, const std::optional<T>& def,
-                          absl::string_view type_name) {
+                          std::string_view type_name) {
   auto it = node.attrs.find(key);
   if (it == node.attrs.end()) {
     if (def.has_value()) return *def;
-    return absl::InvalidArgumentError(absl::StrCat(node.op, " node '", node.name,
+    return absl::InvalidArgumentError(kiln::StrCat(node.op, " node '", node.name,
                                                    "' lacks required attribute '", key, "'"));
   }
   if (const T* v = std::get_if<T>(&it->second)) return *v;
-  return absl::InvalidArgumentError(absl::StrCat(node.op, " node '", node.name, "': attribute '",
+  return absl::InvalidArgumentError(kiln::StrCat(node.op, " node '", node.name, "': attribute '",
                                                  key, "' is not of type ", type_name));
 }
 
@@ -63,12 +63,12 @@ absl::StatusOr<std::vector<int>> Graph::TopologicalOrder() const {
     for (const std::string& out : nodes[i].outputs) {
       if (out.empty()) continue;
       if (!producer.emplace(out, i).second) {
-        return absl::InvalidArgumentError(absl::StrCat("value '", out, "' is produced by both node '",
+        return absl::InvalidArgumentError(kiln::StrCat("value '", out, "' is produced by both node '",
                                                        nodes[producer[out]].name, "' and node '",
                                                        nodes[i].name, "'"));
       }
       if (initializers.count(out) || FindInput(out) != nullptr) {
-        return absl::InvalidArgumentError(absl::StrCat(
+        return absl::InvalidArgumentError(kiln::StrCat(
             "node '", nodes[i].name, "' produces '", out, "', which is also a graph input or initializer"));
       }
     }
@@ -86,7 +86,7 @@ absl::StatusOr<std::vector<int>> Graph::TopologicalOrder() const {
         continue;
       }
       if (initializers.count(in) == 0 && FindInput(in) == nullptr) {
-        return absl::InvalidArgumentError(absl::StrCat(
+        return absl::InvalidArgumentError(kiln::StrCat(
             nodes[i].op, " node '", nodes[i].name, "' reads '", in,
             "', which no node produces and which is neither a graph input nor an initializer"));
       }
@@ -95,7 +95,7 @@ absl::StatusOr<std::vector<int>> Graph::TopologicalOrder() const {
       auto it = by_name.find(c);
       if (it == by_name.end()) {
         return absl::InvalidArgumentError(
-            absl::StrCat("node '", nodes[i].name, "' has a control input '", c, "' that names no node"));
+            kiln::StrCat("node '", nodes[i].name, "' has a control input '", c, "' that names no node"));
       }
       preds.insert(it->second);
     }
@@ -120,7 +120,7 @@ absl::StatusOr<std::vector<int>> Graph::TopologicalOrder() const {
   if (static_cast<int>(order.size()) != n) {
     for (int i = 0; i < n; ++i) {
       if (pending[i] > 0) {
-        return absl::InvalidArgumentError(absl::StrCat("graph '", name, "' has a cycle through node '",
+        return absl::InvalidArgumentError(kiln::StrCat("graph '", name, "' has a cycle through node '",
                                                        nodes[i].name, "' (", nodes[i].op, ")"));
       }
     }
@@ -154,7 +154,7 @@ std::string Graph::UniqueName(const std::string& prefix) const {
   for (const ValueInfo& v : inputs) used.insert(v.name);
   if (!used.count(prefix)) return prefix;
   for (int i = 1;; ++i) {
-    std::string candidate = absl::StrCat(prefix, "_", i);
+    std::string candidate = kiln::StrCat(prefix, "_", i);
     if (!used.count(candidate)) return candidate;
   }
 }

@@ -6,7 +6,7 @@
 #include <string>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "kiln/runtime/op_registry.h"
 #include "kiln/support/status.h"
 
@@ -19,12 +19,12 @@ int64_t CeilDiv(int64_t a, int64_t b) { return a / b + (a % b > 0 ? 1 : 0); }
 // The lengths of the window attributes against the spatial rank.
 absl::Status CheckWindowLengths(const WindowAttributes& attrs, int r) {
   if (static_cast<int>(attrs.kernel.size()) != r) {
-    return absl::InvalidArgumentError(absl::StrCat("kernel_shape has ", attrs.kernel.size(), " values; the input has ",
+    return absl::InvalidArgumentError(kiln::StrCat("kernel_shape has ", attrs.kernel.size(), " values; the input has ",
                                                    r, " spatial dimensions"));
   }
   if (static_cast<int>(attrs.strides.size()) != r || static_cast<int>(attrs.dilations.size()) != r ||
       static_cast<int>(attrs.pads.size()) != 2 * r) {
-    return absl::InvalidArgumentError(absl::StrCat(
+    return absl::InvalidArgumentError(kiln::StrCat(
         "strides (", attrs.strides.size(), " values), dilations (", attrs.dilations.size(), ") and pads (",
         attrs.pads.size(), ") must have ", r, ", ", r, " and ", 2 * r, " values for ", r, " spatial dimensions"));
   }
@@ -37,18 +37,18 @@ absl::Status ResolveWindowDim(const WindowAttributes& attrs, int i, WindowGeomet
   const int64_t in = g.in[i], k = attrs.kernel[i], s = attrs.strides[i], d = attrs.dilations[i];
   const int64_t pad0 = attrs.pads[i], pad1 = attrs.pads[i + r];
   if (k <= 0 || s <= 0 || d <= 0) {
-    return absl::InvalidArgumentError(absl::StrCat("kernel extents, strides and dilations must be positive (got kernel ",
+    return absl::InvalidArgumentError(kiln::StrCat("kernel extents, strides and dilations must be positive (got kernel ",
                                                    k, ", stride ", s, ", dilation ", d, ")"));
   }
   if (pad0 < 0 || pad1 < 0) {
-    return absl::InvalidArgumentError(absl::StrCat("pads must not be negative (got ", pad0, ", ", pad1, ")"));
+    return absl::InvalidArgumentError(kiln::StrCat("pads must not be negative (got ", pad0, ", ", pad1, ")"));
   }
   // The attributes may hold any int64: bound the padded extent plus twice the window's, which
   // bounds every position the kernels compute (o * stride - pad + j * dilation) within int64.
   const int64_t ext = SatAdd(SatMul(k - 1, d), 1);
   const int64_t reach = SatAdd(SatAdd(SatAdd(std::max<int64_t>(in, 0), pad0), pad1), SatMul(ext, 2));
   if (reach == std::numeric_limits<int64_t>::max()) {
-    return absl::InvalidArgumentError(absl::StrCat("kernel extent ", k, ", dilation ", d, " and pads (", pad0, ", ",
+    return absl::InvalidArgumentError(kiln::StrCat("kernel extent ", k, ", dilation ", d, " and pads (", pad0, ", ",
                                                    pad1, ") are too large for spatial dimension ", i));
   }
   if (attrs.auto_pad == AutoPad::kNotSet) {
@@ -60,7 +60,7 @@ absl::Status ResolveWindowDim(const WindowAttributes& attrs, int i, WindowGeomet
     const int64_t padded = in + g.pad_begin[i] + g.pad_end[i];
     const int64_t span = padded - ext;
     if (span < 0) {
-      return absl::InvalidArgumentError(absl::StrCat("the window (extent ", ext, " with dilation) is larger than the padded input (",
+      return absl::InvalidArgumentError(kiln::StrCat("the window (extent ", ext, " with dilation) is larger than the padded input (",
                                                      padded, ") in spatial dimension ", i,
                                                      ": the output would have fewer than 1 element"));
     }
@@ -138,13 +138,13 @@ WindowGeometry EmptyGeometry(const std::vector<int64_t>& kernel, const std::vect
 
 }  // namespace
 
-absl::StatusOr<AutoPad> ParseAutoPad(absl::string_view text) {
+absl::StatusOr<AutoPad> ParseAutoPad(std::string_view text) {
   if (text == "NOTSET") return AutoPad::kNotSet;
   if (text == "SAME_UPPER") return AutoPad::kSameUpper;
   if (text == "SAME_LOWER") return AutoPad::kSameLower;
   if (text == "VALID") return AutoPad::kValid;
   return absl::InvalidArgumentError(
-      absl::StrCat("auto_pad '", text, "' is not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID"));
+      kiln::StrCat("auto_pad '", text, "' is not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID"));
 }
 
 absl::StatusOr<WindowAttributes> ReadWindowAttributes(const Node& node, int spatial_rank,
@@ -195,7 +195,7 @@ absl::StatusOr<WindowGeometry> ResolveTransposedWindow(const TransposedWindowAtt
   if (static_cast<int>(w.kernel.size()) != r || static_cast<int>(w.strides.size()) != r ||
       static_cast<int>(w.dilations.size()) != r || static_cast<int>(w.pads.size()) != 2 * r ||
       static_cast<int>(attrs.output_padding.size()) != r) {
-    return absl::InvalidArgumentError(absl::StrCat("kernel_shape (", w.kernel.size(), " values), strides (",
+    return absl::InvalidArgumentError(kiln::StrCat("kernel_shape (", w.kernel.size(), " values), strides (",
                                                    w.strides.size(), "), dilations (", w.dilations.size(),
                                                    "), pads (", w.pads.size(), ") and output_padding (",
                                                    attrs.output_padding.size(), ") must match ", r,

@@ -1,6 +1,6 @@
 #include "kiln/session/session.h"
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "kiln/jit/jit.h"
 #include "kiln/runtime/import.h"
 #include "kiln/support/files.h"
@@ -61,7 +61,7 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Load(const std::string& path,
   KILN_ASSIGN_OR_RETURN(Graph graph, ImportModel(path));
   // Type and shape checks of the imported graph name the model, as the importers' errors do.
   absl::StatusOr<std::unique_ptr<Session>> session = Create(std::move(graph), options);
-  if (!session.ok()) return Annotate(session.status(), absl::StrCat("model '", path, "'"));
+  if (!session.ok()) return Annotate(session.status(), kiln::StrCat("model '", path, "'"));
   return session;
 }
 

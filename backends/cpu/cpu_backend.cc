@@ -6,7 +6,7 @@
 #include <memory>
 #include <string_view>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "absl/strings/str_join.h"
 #include "backends/cpu/cpu_pipeline.h"
 #include "backends/cpu/ir_emitter.h"
@@ -50,7 +50,7 @@ class CpuBackend : public Backend {
     }
     for (const Instruction* instr : module->entry_computation()->instructions()) {
       if (!IsOpSupported(*instr)) {
-        return absl::UnimplementedError(absl::StrCat(
+        return absl::UnimplementedError(kiln::StrCat(
             "CPU backend does not support instruction ", instr->ToString(), " in module '", module->name(),
             "'; the JIT should leave it to the runtime kernels (check Backend::IsOpSupported)"));
       }
@@ -59,7 +59,7 @@ class CpuBackend : public Backend {
     pipeline_options.dump_to = options.dump_to;  // The module after every pass that changed it.
     std::unique_ptr<hlo::Pipeline> pipeline = cpu::BuildCpuPipeline(pipeline_options);
     KILN_RETURN_IF_ERROR(Annotate(pipeline->Run(module.get()).status(),
-                                  absl::StrCat("running the cpu pipeline on module '", module->name(), "'")));
+                                  kiln::StrCat("running the cpu pipeline on module '", module->name(), "'")));
     cpu::ThunkPlanner planner(options_, options);
     return planner.Run(std::move(module));
   }
@@ -71,7 +71,7 @@ class CpuBackend : public Backend {
       features.push_back((f.getValue() ? "+" : "-") + f.getKey().str());
     }
     std::sort(features.begin(), features.end());
-    return absl::StrCat("cpu opt_level=", options_.opt_level, " blocked_layouts=", options_.blocked_layouts,
+    return kiln::StrCat("cpu opt_level=", options_.opt_level, " blocked_layouts=", options_.blocked_layouts,
                         " cpu=", llvm::sys::getHostCPUName().str(), " features=", absl::StrJoin(features, ","));
   }
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "kiln/support/arena_assigner.h"
 #include "kiln/support/status.h"
 
@@ -39,7 +39,7 @@ absl::Status CpuExecutable::Run(absl::Span<const BufferRef> args, absl::Span<con
     if (!status.ok()) break;
   }
   ReleaseWorkspace(std::move(ws));
-  return Annotate(status, absl::StrCat("running module '", module_->name(), "' on the cpu backend"));
+  return Annotate(status, kiln::StrCat("running module '", module_->name(), "' on the cpu backend"));
 }
 
 absl::StatusOr<std::unique_ptr<Workspace>> CpuExecutable::AcquireWorkspace() const {
@@ -55,12 +55,12 @@ absl::StatusOr<std::unique_ptr<Workspace>> CpuExecutable::AcquireWorkspace() con
   const size_t bytes = std::max<size_t>(kArenaAlignment, AlignUp(temp_bytes_ + scratch_bytes_));
   ws->arena.reset(static_cast<char*>(std::aligned_alloc(kArenaAlignment, bytes)));
   if (ws->arena == nullptr) {
-    return absl::ResourceExhaustedError(absl::StrCat("CPU backend: cannot allocate ", bytes, " bytes of temporaries"));
+    return absl::ResourceExhaustedError(kiln::StrCat("CPU backend: cannot allocate ", bytes, " bytes of temporaries"));
   }
   try {
     ws->stream = dnnl::stream(cpu::CpuEngine());
   } catch (const dnnl::error& e) {
-    return absl::InternalError(absl::StrCat("oneDNN stream creation failed: ", e.what()));
+    return absl::InternalError(kiln::StrCat("oneDNN stream creation failed: ", e.what()));
   }
   ws->caches.resize(thunks_.size());
   return ws;

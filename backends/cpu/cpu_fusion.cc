@@ -9,7 +9,7 @@
 #include <string>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "kiln/hlo/computation.h"
 #include "kiln/hlo/module.h"
 #include "kiln/support/status.h"
@@ -264,7 +264,7 @@ class FusedBuilder {
     if (it != map_.end()) return it->second;
     const int64_t n = static_cast<int64_t>(operands_.size());
     Instruction* p = computation_->AddInstruction(
-        Instruction::CreateParameter(n, v->shape(), absl::StrCat("param_", n)));
+        Instruction::CreateParameter(n, v->shape(), kiln::StrCat("param_", n)));
     auto fused = fused_as_.find(v);
     operands_.push_back(fused != fused_as_.end() ? fused->second : const_cast<Instruction*>(v));
     map_[v] = p;
@@ -318,7 +318,7 @@ Instruction* CloneBound(FusedBuilder& b, const Instruction* bound) {
 void FuseContraction(hlo::Module& module, const Epilogue& ep,
                      std::map<const Instruction*, Instruction*>& fused_as) {
   const Instruction* contraction = ep.chain.front();
-  FusedBuilder b(module, absl::StrCat("fused_", contraction->name()), fused_as);
+  FusedBuilder b(module, kiln::StrCat("fused_", contraction->name()), fused_as);
   Instruction* input = b.Param(contraction->operand(0));
   Instruction* weights = b.Param(contraction->operand(1));
   Instruction* bias = ep.bias != nullptr ? b.Param(ep.bias) : nullptr;
@@ -354,7 +354,7 @@ bool FuseLoop(hlo::Module& module, const Decisions& d, Instruction* root,
   bool inlines = false;
   for (const Instruction* o : root->operands()) inlines |= !ReadFromBuffer(d, o);
   if (!inlines) return false;
-  FusedBuilder b(module, absl::StrCat("fused_", root->name()), fused_as);
+  FusedBuilder b(module, kiln::StrCat("fused_", root->name()), fused_as);
   std::function<Instruction*(const Instruction*)> map = [&](const Instruction* v) -> Instruction* {
     if (v != root && ReadFromBuffer(d, v)) return b.Param(v);
     return b.Clone(v, map);
@@ -404,7 +404,7 @@ absl::StatusOr<ContractionPlan> DescribeContraction(const Instruction& instr) {
     return plan;
   }
   auto bad = [&](const std::string& why) {
-    return absl::InvalidArgumentError(absl::StrCat("cpu: fusion ", instr.name(), " is not an output fusion of a "
+    return absl::InvalidArgumentError(kiln::StrCat("cpu: fusion ", instr.name(), " is not an output fusion of a "
                                                    "convolution or dot as cpu-fusion writes them: ", why));
   };
   if (instr.opcode() != Opcode::kFusion || instr.fusion_kind() != hlo::FusionKind::kOutput) {
@@ -425,7 +425,7 @@ absl::StatusOr<ContractionPlan> DescribeContraction(const Instruction& instr) {
   const Instruction* v = plan.contraction;
   const int64_t feature_dim = FeatureDimension(*plan.contraction);
   while (v != fused->root_instruction()) {
-    if (v->user_count() != 1) return bad(absl::StrCat(v->name(), " has ", v->user_count(), " users"));
+    if (v->user_count() != 1) return bad(kiln::StrCat(v->name(), " has ", v->user_count(), " users"));
     const Instruction* u = v->users()[0];
     const Instruction* other = u->operand(0) == v ? u->operand(1) : u->operand(0);
     if (u->opcode() == Opcode::kAdd && v == plan.contraction && other->opcode() == Opcode::kBroadcast &&
@@ -438,16 +438,16 @@ absl::StatusOr<ContractionPlan> DescribeContraction(const Instruction& instr) {
       if (plan.sum == nullptr) return bad("the residual is not a parameter");
     } else if (u->opcode() == Opcode::kMaximum || u->opcode() == Opcode::kMinimum) {
       std::optional<double> c = UniformConstant(other);
-      if (!c) return bad(absl::StrCat(u->name(), " has no constant bound"));
+      if (!c) return bad(kiln::StrCat(u->name(), " has no constant bound"));
       constexpr float kInf = std::numeric_limits<float>::infinity();
       plan.clamps.push_back(u->opcode() == Opcode::kMaximum ? EpilogueClamp{static_cast<float>(*c), kInf}
                                                              : EpilogueClamp{-kInf, static_cast<float>(*c)});
     } else if (u->opcode() == Opcode::kClamp && u->operand(1) == v) {
       std::optional<double> lo = UniformConstant(u->operand(0)), hi = UniformConstant(u->operand(2));
-      if (!lo || !hi) return bad(absl::StrCat(u->name(), " has no constant bounds"));
+      if (!lo || !hi) return bad(kiln::StrCat(u->name(), " has no constant bounds"));
       plan.clamps.push_back({static_cast<float>(*lo), static_cast<float>(*hi)});
     } else {
-      return bad(absl::StrCat("unexpected ", u->name()));
+      return bad(kiln::StrCat("unexpected ", u->name()));
     }
     v = u;
   }

@@ -4,7 +4,7 @@
 #include <map>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "kiln/hlo/computation.h"
 #include "kiln/hlo/shape.h"
 #include "kiln/support/status.h"
@@ -71,7 +71,7 @@ class KernelBuilder {
     llvm::MDNode* domain = md.createAnonymousAliasScopeDomain("kiln.slots");
     std::map<int, llvm::MDNode*> scopes;
     for (const auto& [slot, ptr] : slot_ptrs_) {
-      scopes[slot] = md.createAnonymousAliasScope(domain, absl::StrCat("slot", slot));
+      scopes[slot] = md.createAnonymousAliasScope(domain, kiln::StrCat("slot", slot));
     }
     for (const auto& [inst, slot] : mem_ops_) {
       std::vector<llvm::Metadata*> others;
@@ -149,7 +149,7 @@ class KernelBuilder {
     llvm::IRBuilder<> eb(entry_);
     llvm::Type* ptr = llvm::PointerType::getUnqual(context_);
     llvm::Value* address = eb.CreateConstInBoundsGEP1_64(ptr, buffers_, slot);
-    llvm::LoadInst* load = eb.CreateAlignedLoad(ptr, address, llvm::Align(8), absl::StrCat("slot", slot));
+    llvm::LoadInst* load = eb.CreateAlignedLoad(ptr, address, llvm::Align(8), kiln::StrCat("slot", slot));
     load->setMetadata(llvm::LLVMContext::MD_invariant_load, llvm::MDNode::get(context_, {}));
     slot_ptrs_[slot] = load;
     return load;
@@ -380,7 +380,7 @@ absl::StatusOr<llvm::Value*> KernelBuilder::EmitComputed(const Instruction* inst
     }
     default: {
       if (!instr->IsElementwise()) {
-        return absl::UnimplementedError(absl::StrCat("CPU backend: cannot emit '",
+        return absl::UnimplementedError(kiln::StrCat("CPU backend: cannot emit '",
                                                      std::string(hlo::OpcodeString(instr->opcode())),
                                                      "' (", instr->name(), ") as a loop"));
       }
@@ -731,7 +731,7 @@ absl::StatusOr<Opcode> ReducerOpcode(const hlo::Computation& reducer) {
         break;
     }
   }
-  return absl::UnimplementedError(absl::StrCat("CPU backend: reducer computation '", reducer.name(),
+  return absl::UnimplementedError(kiln::StrCat("CPU backend: reducer computation '", reducer.name(),
                                                "' is not a single add/multiply/maximum/minimum/and/or/xor "
                                                "of its two parameters"));
 }
@@ -800,7 +800,7 @@ absl::Status IrEmitter::EmitLoopKernel(const std::string& name,
   for (int64_t d : dims) count *= d;
   for (const Instruction* out : outputs) {
     if (slot_of_(out) < 0 || out->shape().dimensions() != dims) {
-      return absl::InternalError(absl::StrCat("CPU backend: kernel ", name, " output ", out->name(),
+      return absl::InternalError(kiln::StrCat("CPU backend: kernel ", name, " output ", out->name(),
                                               " has no buffer or other dimensions"));
     }
   }
@@ -852,7 +852,7 @@ absl::Status IrEmitter::EmitLoopKernel(const std::string& name,
     for (const Instruction* out : outputs) {
       KILN_ASSIGN_OR_RETURN(llvm::Value * v, kb.EmitComputed(out, index));
       if (v == nullptr) {
-        return absl::InternalError(absl::StrCat("CPU backend: no IR for ", out->ToString()));
+        return absl::InternalError(kiln::StrCat("CPU backend: no IR for ", out->ToString()));
       }
       kb.StoreElement(slot_of_(out), out->shape().element_type(), index.linear, v);
     }

@@ -4,7 +4,7 @@
 #include <system_error>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "kiln/support/status.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
@@ -23,10 +23,10 @@ namespace kiln::cpu {
 namespace {
 
 // The one place where llvm::Error becomes absl::Status.
-absl::Status ToStatus(llvm::Error error, absl::string_view what) {
+absl::Status ToStatus(llvm::Error error, std::string_view what) {
   if (!error) return absl::OkStatus();
   std::string message = llvm::toString(std::move(error));
-  return absl::InternalError(absl::StrCat("LLVM JIT: ", what, ": ", message));
+  return absl::InternalError(kiln::StrCat("LLVM JIT: ", what, ": ", message));
 }
 
 void InitializeLlvmOnce() {
@@ -89,7 +89,7 @@ absl::Status JitCompiler::Compile(std::unique_ptr<llvm::LLVMContext> context,
   llvm::raw_string_ostream verifier_stream(verifier_message);
   if (llvm::verifyModule(*module, &verifier_stream)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("CPU backend emitted invalid LLVM IR for module '", module->getName().str(),
+        kiln::StrCat("CPU backend emitted invalid LLVM IR for module '", module->getName().str(),
                      "': ", verifier_message, " (a CPU backend bug; please report it with the HLO)"));
   }
   // Functions carry the host CPU and features so the vectoriser's cost model sees AVX-512.
@@ -125,7 +125,7 @@ absl::Status JitCompiler::Compile(std::unique_ptr<llvm::LLVMContext> context,
     std::error_code ec;
     llvm::raw_fd_ostream out(options_.dump_ir_to, ec, llvm::sys::fs::OF_Append);
     if (ec) {
-      return absl::InvalidArgumentError(absl::StrCat("cannot write LLVM IR dump '", options_.dump_ir_to,
+      return absl::InvalidArgumentError(kiln::StrCat("cannot write LLVM IR dump '", options_.dump_ir_to,
                                                      "': ", ec.message()));
     }
     module->print(out, nullptr);
@@ -135,12 +135,12 @@ absl::Status JitCompiler::Compile(std::unique_ptr<llvm::LLVMContext> context,
   return ToStatus(impl_->jit->addIRModule(std::move(tsm)), "adding a module");
 }
 
-absl::StatusOr<void*> JitCompiler::Lookup(absl::string_view name) {
+absl::StatusOr<void*> JitCompiler::Lookup(std::string_view name) {
   llvm::Expected<llvm::orc::ExecutorAddr> address = impl_->jit->lookup(llvm::StringRef(name.data(), name.size()));
   if (!address) {
     llvm::Error error = address.takeError();
     std::string message = llvm::toString(std::move(error));
-    return absl::NotFoundError(absl::StrCat("LLVM JIT: symbol '", name, "' not found: ", message));
+    return absl::NotFoundError(kiln::StrCat("LLVM JIT: symbol '", name, "' not found: ", message));
   }
   return address->toPtr<void*>();
 }

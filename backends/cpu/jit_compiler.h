@@ -51,7 +51,7 @@ class JitCompiler {
   absl::Status Compile(std::unique_ptr<llvm::LLVMContext> context, std::unique_ptr<llvm::Module> module);
 
   // Address of the compiled function `name`; NotFound when no compiled module defines it.
-  absl::StatusOr<void*> Lookup(absl::string_view name);
+  absl::StatusOr<void*> Lookup(std::string_view name);
 
  private:
   JitCompiler() = default;

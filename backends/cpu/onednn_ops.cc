@@ -3,7 +3,7 @@
 #include <cstdlib>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "absl/strings/str_join.h"
 #include "kiln/support/ieee_minmax.h"
 #include "kiln/support/status.h"
@@ -16,9 +16,9 @@ using tag = dnnl::memory::format_tag;
 
 size_t AlignUp(size_t n) { return (n + 63) / 64 * 64; }
 
-absl::Status DnnlError(const dnnl::error& e, absl::string_view what) {
+absl::Status DnnlError(const dnnl::error& e, std::string_view what) {
   return absl::InvalidArgumentError(
-      absl::StrCat("oneDNN rejected ", what, ": ", e.what(), " (status ", static_cast<int>(e.status), ")"));
+      kiln::StrCat("oneDNN rejected ", what, ": ", e.what(), " (status ", static_cast<int>(e.status), ")"));
 }
 
 // The oneDNN attribute of a primitive: user scratchpad, and the sum post-op. Relu and clip are not
@@ -86,7 +86,7 @@ void ExecuteCached(const dnnl::primitive& primitive, dnnl::stream& stream, const
                           "could not execute a primitive");
 }
 
-std::string DimsString(const dnnl::memory::dims& dims) { return absl::StrCat("[", absl::StrJoin(dims, ","), "]"); }
+std::string DimsString(const dnnl::memory::dims& dims) { return kiln::StrCat("[", absl::StrJoin(dims, ","), "]"); }
 
 }  // namespace
 
@@ -132,7 +132,7 @@ dnnl::memory::desc BlockedDesc(const dnnl::memory::dims& dims) {
 absl::StatusOr<std::unique_ptr<ConvPrimitive>> ConvPrimitive::Create(const ConvSpec& spec,
                                                                      const void* const_weights) {
   auto conv = std::unique_ptr<ConvPrimitive>(new ConvPrimitive());
-  const std::string what = absl::StrCat("convolution src ", DimsString(spec.src.dims()), " weights ",
+  const std::string what = kiln::StrCat("convolution src ", DimsString(spec.src.dims()), " weights ",
                                         DimsString(spec.weights.dims()), " dst ", DimsString(spec.dst.dims()));
   try {
     const dnnl::memory::dims& wdims = spec.weights.dims();
@@ -158,7 +158,7 @@ absl::StatusOr<std::unique_ptr<ConvPrimitive>> ConvPrimitive::Create(const ConvS
     if (const_weights != nullptr) {
       const size_t bytes = conv->weights_desc_.get_size();
       void* packed = std::aligned_alloc(64, AlignUp(bytes));
-      if (packed == nullptr) return absl::ResourceExhaustedError(absl::StrCat("packing weights of ", what));
+      if (packed == nullptr) return absl::ResourceExhaustedError(kiln::StrCat("packing weights of ", what));
       conv->packed_weights_ = std::shared_ptr<void>(packed, [](void* p) { std::free(p); });
       dnnl::stream stream(CpuEngine());
       dnnl::memory from = Mem(spec.weights, const_weights);
@@ -198,7 +198,7 @@ absl::Status ConvPrimitive::Execute(dnnl::stream& stream, const void* src, const
     stream.wait();
     ApplyClamps(clamps_, dst_desc_, dst);
   } catch (const dnnl::error& e) {
-    return absl::InternalError(absl::StrCat("oneDNN convolution failed: ", e.what()));
+    return absl::InternalError(kiln::StrCat("oneDNN convolution failed: ", e.what()));
   }
   return absl::OkStatus();
 }
@@ -208,7 +208,7 @@ absl::Status ConvPrimitive::Execute(dnnl::stream& stream, const void* src, const
 
 absl::StatusOr<std::unique_ptr<MatmulPrimitive>> MatmulPrimitive::Create(const MatmulSpec& spec) {
   auto mm = std::unique_ptr<MatmulPrimitive>(new MatmulPrimitive());
-  const std::string what = absl::StrCat("matmul src ", DimsString(spec.src.dims()), " weights ",
+  const std::string what = kiln::StrCat("matmul src ", DimsString(spec.src.dims()), " weights ",
                                         DimsString(spec.weights.dims()), " dst ", DimsString(spec.dst.dims()));
   try {
     const dnnl::memory::dims& ddims = spec.dst.dims();
@@ -247,7 +247,7 @@ absl::Status MatmulPrimitive::Execute(dnnl::stream& stream, const void* src, con
     stream.wait();
     ApplyClamps(clamps_, dst_desc_, dst);
   } catch (const dnnl::error& e) {
-    return absl::InternalError(absl::StrCat("oneDNN matmul failed: ", e.what()));
+    return absl::InternalError(kiln::StrCat("oneDNN matmul failed: ", e.what()));
   }
   return absl::OkStatus();
 }
@@ -263,7 +263,7 @@ absl::StatusOr<std::unique_ptr<ReorderPrimitive>> ReorderPrimitive::Create(const
     r->from_ = from;
     r->to_ = to;
   } catch (const dnnl::error& e) {
-    return DnnlError(e, absl::StrCat("reorder of ", DimsString(from.dims())));
+    return DnnlError(e, kiln::StrCat("reorder of ", DimsString(from.dims())));
   }
   return r;
 }
@@ -276,7 +276,7 @@ absl::Status ReorderPrimitive::Execute(dnnl::stream& stream, const void* from, v
     ExecuteCached(primitive_, stream, cache, kIds, 2);
     stream.wait();
   } catch (const dnnl::error& e) {
-    return absl::InternalError(absl::StrCat("oneDNN reorder failed: ", e.what()));
+    return absl::InternalError(kiln::StrCat("oneDNN reorder failed: ", e.what()));
   }
   return absl::OkStatus();
 }

@@ -4,7 +4,7 @@
 #include <string>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "backends/cpu/jit_compiler.h"
 #include "backends/cpu/onednn_ops.h"
 #include "kiln/hlo/computation.h"
@@ -38,7 +38,7 @@ absl::StatusOr<int> ThunkPlanner::BlockedSlot(const Instruction* instr, const dn
   auto it = blocked_.find(instr);
   if (it != blocked_.end() && it->second.desc == desc) return it->second.slot;
   const int plain = PlainSlot(instr);
-  if (plain < 0) return absl::InternalError(absl::StrCat("CPU backend: ", instr->name(), " has no buffer"));
+  if (plain < 0) return absl::InternalError(kiln::StrCat("CPU backend: ", instr->name(), " has no buffer"));
   const int s = NewTemp(desc.get_size());
   KILN_RETURN_IF_ERROR(AddReorder(plain, RowMajorDesc(desc.dims()), s, desc));
   if (it == blocked_.end()) blocked_[instr] = {s, desc};
@@ -153,7 +153,7 @@ absl::Status ThunkPlanner::EmitConv(const ContractionPlan& plan) {
   const int w = PlainSlot(weights);
   const int bias = plan.bias ? PlainSlot(plan.bias) : -1;
   if (src < 0 || w < 0 || (plan.bias && bias < 0)) {
-    return absl::InternalError(absl::StrCat("CPU backend: an operand of ", conv->name(), " has no buffer"));
+    return absl::InternalError(kiln::StrCat("CPU backend: an operand of ", conv->name(), " has no buffer"));
   }
   std::set<int> reads = {src, w};
   if (bias >= 0) reads.insert(bias);
@@ -190,12 +190,12 @@ absl::Status ThunkPlanner::EmitConv(const ContractionPlan& plan) {
         AddThunk(std::make_unique<CopyThunk>(same, dst, dst_bytes), dst, {same});
       } else if (chosen.dst_blocked) {
         const int from = PlainSlot(sum);
-        if (from < 0) return absl::InternalError(absl::StrCat("CPU backend: ", sum->name(), " has no buffer"));
+        if (from < 0) return absl::InternalError(kiln::StrCat("CPU backend: ", sum->name(), " has no buffer"));
         KILN_RETURN_IF_ERROR(AddReorder(from, RowMajorDesc(dst_dims), dst, spec.dst));
       } else {
         auto it = blocked_.find(sum);
         if (it == blocked_.end()) {
-          return absl::InternalError(absl::StrCat("CPU backend: ", sum->name(), " has no buffer"));
+          return absl::InternalError(kiln::StrCat("CPU backend: ", sum->name(), " has no buffer"));
         }
         KILN_RETURN_IF_ERROR(AddReorder(it->second.slot, it->second.desc, dst, RowMajorDesc(it->second.desc.dims())));
       }
@@ -271,13 +271,13 @@ absl::Status ThunkPlanner::EmitLoopKernel(const Instruction* instr, IrEmitter& e
     slot_[instr] = NewSlot({Slot::Kind::kTemp, 0, 0, static_cast<size_t>(hlo::ShapeUtil::ByteSizeOf(instr->shape()))});
   }
   if (hlo::ShapeUtil::ElementsIn(instr->shape()) == 0) return absl::OkStatus();
-  const std::string name = absl::StrCat("kiln_k", kernels.size());
+  const std::string name = kiln::StrCat("kiln_k", kernels.size());
   // Every operand has a buffer (Run checks; cpu-fusion put everything computed inline inside the
   // fusion): make the row-major one exist and record the reads.
   std::set<int> reads;
   for (const Instruction* operand : instr->operands()) {
     const int s = PlainSlot(operand);
-    if (s < 0) return absl::InternalError(absl::StrCat("CPU backend: ", operand->name(), " has no row-major buffer"));
+    if (s < 0) return absl::InternalError(kiln::StrCat("CPU backend: ", operand->name(), " has no row-major buffer"));
     reads.insert(s);
   }
   const bool fused = op == Opcode::kFusion;
@@ -286,7 +286,7 @@ absl::Status ThunkPlanner::EmitLoopKernel(const Instruction* instr, IrEmitter& e
   std::vector<const Instruction*> outs = {root};
   absl::Status st = emitter.EmitLoopKernel(name, outs);
   loop_fusion_ = nullptr;
-  KILN_RETURN_IF_ERROR(Annotate(st, absl::StrCat("emitting ", instr->ToString())));
+  KILN_RETURN_IF_ERROR(Annotate(st, kiln::StrCat("emitting ", instr->ToString())));
   auto thunk = std::make_unique<KernelThunk>(name);
   kernels.push_back(thunk.get());
   AddThunk(std::move(thunk), SlotOf(instr), reads);
@@ -317,7 +317,7 @@ absl::StatusOr<std::unique_ptr<backends::Executable>> ThunkPlanner::Run(std::uni
   for (const Instruction*& r : results) {
     r = resolve(r);
     if (!r->shape().IsArray()) {
-      return absl::UnimplementedError(absl::StrCat("CPU backend: module '", module_name,
+      return absl::UnimplementedError(kiln::StrCat("CPU backend: module '", module_name,
                                                    "' returns a nested tuple (", r->name(), "); flatten it"));
     }
     outputs_.insert(r);
@@ -362,7 +362,7 @@ absl::StatusOr<std::unique_ptr<backends::Executable>> ThunkPlanner::Run(std::uni
     if (op == Opcode::kGetTupleElement) {
       const Instruction* v = resolve(instr);
       if (v == instr) {
-        return absl::UnimplementedError(absl::StrCat("CPU backend: get-tuple-element ", instr->name(),
+        return absl::UnimplementedError(kiln::StrCat("CPU backend: get-tuple-element ", instr->name(),
                                                      " of a non-tuple instruction"));
       }
       if (HasSlot(v) && !slot_.count(instr)) slot_[instr] = PlainSlot(v);
@@ -370,7 +370,7 @@ absl::StatusOr<std::unique_ptr<backends::Executable>> ThunkPlanner::Run(std::uni
     }
     for (const Instruction* operand : instr->operands()) {
       if (!HasSlot(operand) && !(operand->opcode() == Opcode::kConstant)) {
-        return absl::InternalError(absl::StrCat("CPU backend: operand ", operand->name(), " of ", instr->name(),
+        return absl::InternalError(kiln::StrCat("CPU backend: operand ", operand->name(), " of ", instr->name(),
                                                 " has no buffer (cpu-fusion should have fused it)"));
       }
     }
@@ -385,7 +385,7 @@ absl::StatusOr<std::unique_ptr<backends::Executable>> ThunkPlanner::Run(std::uni
   for (const auto& [result_slot, value] : result_copies) {
     const int src = PlainSlot(value);
     if (src < 0) {
-      return absl::InternalError(absl::StrCat("CPU backend: result ", value->name(), " has no buffer"));
+      return absl::InternalError(kiln::StrCat("CPU backend: result ", value->name(), " has no buffer"));
     }
     AddThunk(std::make_unique<CopyThunk>(src, result_slot, exe_->slots_[result_slot].bytes), result_slot, {src});
   }
@@ -395,7 +395,7 @@ absl::StatusOr<std::unique_ptr<backends::Executable>> ThunkPlanner::Run(std::uni
   JitCompilerOptions jit_options;
   jit_options.opt_level = options_.opt_level;
   if (!compile_options_.dump_to.empty()) {
-    jit_options.dump_ir_to = absl::StrCat(compile_options_.dump_to, "/", module_name, ".cpu.ll");
+    jit_options.dump_ir_to = kiln::StrCat(compile_options_.dump_to, "/", module_name, ".cpu.ll");
   }
   KILN_ASSIGN_OR_RETURN(exe_->jit_, JitCompiler::Create(jit_options));
   if (!kernels.empty()) {

@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "kiln/backends/interpreter.h"
 #include "kiln/hlo/evaluator.h"
 #include "kiln/support/status.h"
@@ -62,7 +62,7 @@ class InterpreterBackend : public Backend {
     for (const hlo::Computation* c : module->MakeComputationPostOrder()) {
       for (const hlo::Instruction* i : c->instructions()) {
         if (!IsOpSupported(*i)) {
-          return absl::UnimplementedError(absl::StrCat(
+          return absl::UnimplementedError(kiln::StrCat(
               "interpreter: ", std::string(hlo::OpcodeString(i->opcode())), " (instruction %",
               i->name(), ") is not implemented"));
         }

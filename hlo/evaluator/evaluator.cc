@@ -8,7 +8,7 @@
 #include <numeric>
 
 #include "absl/container/flat_hash_map.h"
-#include "hlo/str_util.h"
+#include "kiln/support/strings.h"
 #include "kiln/hlo/evaluator.h"
 #include "kiln/hlo/native_types.h"
 #include "kiln/support/stable_sort.h"
@@ -21,7 +21,6 @@ namespace {
 using hlo::Literal;
 using hlo::Opcode;
 using hlo::ShapeUtil;
-using hlo::internal::Cat;
 
 absl::StatusOr<Literal> EvalInstruction(const hlo::Instruction& instr, Operands ops,
                                         absl::Span<const Literal* const> args) {
@@ -108,7 +107,7 @@ absl::StatusOr<Literal> EvalInstruction(const hlo::Instruction& instr, Operands 
       return EvaluateComputation(*branches[b], a);
     }
     default:
-      return absl::UnimplementedError(Cat("the interpreter does not implement ",
+      return absl::UnimplementedError(kiln::StrCat("the interpreter does not implement ",
                                           hlo::OpcodeString(op), " (instruction %", instr.name(),
                                           ")"));
   }
@@ -147,7 +146,7 @@ std::optional<Opcode> SimpleBinaryComputation(const hlo::Computation& c) {
 absl::StatusOr<Literal> EvaluateComputation(const hlo::Computation& computation,
                                             absl::Span<const Literal* const> args) {
   if (static_cast<int64_t>(args.size()) != computation.num_parameters()) {
-    return absl::InvalidArgumentError(Cat("computation %", computation.name(), " takes ",
+    return absl::InvalidArgumentError(kiln::StrCat("computation %", computation.name(), " takes ",
                                           computation.num_parameters(), " arguments, got ",
                                           args.size()));
   }
@@ -164,7 +163,7 @@ absl::StatusOr<Literal> EvaluateComputation(const hlo::Computation& computation,
     for (const hlo::Instruction* op : instr->operands()) ops.push_back(&values.at(op));
     absl::StatusOr<Literal> v = EvalInstruction(*instr, ops, args);
     if (!v.ok()) {
-      return Annotate(v.status(), Cat("evaluating %", instr->name(), " in %", computation.name()));
+      return Annotate(v.status(), kiln::StrCat("evaluating %", instr->name(), " in %", computation.name()));
     }
     for (const hlo::Instruction* op : instr->operands()) {
       if (--uses[op] == 0 && op != computation.root_instruction()) values.erase(op);
@@ -292,14 +291,14 @@ absl::StatusOr<Literal> Evaluate(const Module& module, absl::Span<const Literal>
   const hlo::Computation* entry = module.entry_computation();
   if (entry == nullptr) return absl::InvalidArgumentError("module has no entry computation");
   if (static_cast<int64_t>(args.size()) != entry->num_parameters()) {
-    return absl::InvalidArgumentError(hlo::internal::Cat(
+    return absl::InvalidArgumentError(kiln::StrCat(
         "Evaluate: ", args.size(), " arguments for ", entry->num_parameters(), " parameters"));
   }
   std::vector<const hlo::Literal*> ptrs;
   for (size_t i = 0; i < args.size(); ++i) {
     const hlo::Shape& p = entry->parameter_instruction(i)->shape();
     if (!hlo::ShapeUtil::Compatible(p, args[i].shape())) {
-      return absl::InvalidArgumentError(hlo::internal::Cat(
+      return absl::InvalidArgumentError(kiln::StrCat(
           "Evaluate: argument ", i, " is ", args[i].shape().ToString(false), ", parameter %",
           entry->parameter_instruction(i)->name(), " is ", p.ToString(false)));
     }

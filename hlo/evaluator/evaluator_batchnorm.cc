@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "hlo/evaluator/evaluator.h"
-#include "hlo/str_util.h"
+#include "kiln/support/strings.h"
 #include "kiln/hlo/native_types.h"
 
 namespace kiln::hlo::evaluator {
@@ -13,7 +13,6 @@ namespace {
 
 using hlo::Literal;
 using hlo::ShapeUtil;
-using hlo::internal::Cat;
 
 // The per-feature view of a batch-norm operand: nf features, m elements each.
 struct FeatureLayout {
@@ -100,7 +99,7 @@ absl::StatusOr<Literal> EvalBatchNormTraining(const hlo::Instruction& instr, Ope
     return false;
   });
   if (!ok)
-    return absl::InvalidArgumentError(Cat("batch-norm-training %", instr.name(), ": not a float"));
+    return absl::InvalidArgumentError(kiln::StrCat("batch-norm-training %", instr.name(), ": not a float"));
   return Literal::MakeTuple({std::move(y), std::move(mean_out), std::move(var_out)});
 }
 
@@ -151,7 +150,7 @@ absl::StatusOr<Literal> EvalBatchNormGrad(const hlo::Instruction& instr, Operand
     return false;
   });
   if (!ok)
-    return absl::InvalidArgumentError(Cat("batch-norm-grad %", instr.name(), ": not a float"));
+    return absl::InvalidArgumentError(kiln::StrCat("batch-norm-grad %", instr.name(), ": not a float"));
   return Literal::MakeTuple({std::move(dx), std::move(dscale), std::move(doffset)});
 }
 

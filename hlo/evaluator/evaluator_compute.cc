@@ -8,7 +8,7 @@
 
 #include "hlo/evaluator/evaluator.h"
 #include "hlo/evaluator/scalar_ops.h"
-#include "hlo/str_util.h"
+#include "kiln/support/strings.h"
 #include "kiln/hlo/native_types.h"
 #include "kiln/support/status.h"
 
@@ -19,7 +19,6 @@ using hlo::ComputeType;
 using hlo::Literal;
 using hlo::Opcode;
 using hlo::ShapeUtil;
-using hlo::internal::Cat;
 
 // Offsets (sum of index * stride) of every index over `dims` (given as positions into `all_dims`
 // with `strides`), in row-major order of `dims`.

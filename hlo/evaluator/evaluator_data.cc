@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "hlo/evaluator/evaluator.h"
-#include "hlo/str_util.h"
+#include "kiln/support/strings.h"
 #include "kiln/hlo/native_types.h"
 
 namespace kiln::hlo::evaluator {
@@ -179,7 +179,7 @@ absl::StatusOr<Literal> EvalDataMovement(const hlo::Instruction& instr, Operands
     }
     default:
       return absl::InternalError(
-          hlo::internal::Cat("EvalDataMovement: unexpected ", hlo::OpcodeString(instr.opcode())));
+          kiln::StrCat("EvalDataMovement: unexpected ", hlo::OpcodeString(instr.opcode())));
   }
 }
 

@@ -9,7 +9,7 @@
 
 #include "hlo/evaluator/evaluator.h"
 #include "hlo/evaluator/scalar_ops.h"
-#include "hlo/str_util.h"
+#include "kiln/support/strings.h"
 #include "kiln/hlo/native_types.h"
 
 namespace kiln::hlo::evaluator {
@@ -19,10 +19,9 @@ using hlo::ComputeType;
 using hlo::Literal;
 using hlo::Opcode;
 using hlo::PrimitiveType;
-using hlo::internal::Cat;
 
 absl::Status Unsupported(const hlo::Instruction& instr, PrimitiveType t) {
-  return absl::UnimplementedError(Cat("interpreter: ", hlo::OpcodeString(instr.opcode()),
+  return absl::UnimplementedError(kiln::StrCat("interpreter: ", hlo::OpcodeString(instr.opcode()),
                                       " is not defined for ", hlo::PrimitiveTypeName(t)));
 }
 
@@ -288,7 +287,7 @@ absl::StatusOr<Literal> EvalElementwise(const hlo::Instruction& instr, Operands 
       return hlo::DispatchArrayType(
           t, [&](auto tag) { return ReducePrecision<decltype(tag)>(instr, *ops[0]); });
     default:
-      return absl::InternalError(Cat("EvalElementwise: unexpected ", hlo::OpcodeString(op)));
+      return absl::InternalError(kiln::StrCat("EvalElementwise: unexpected ", hlo::OpcodeString(op)));
   }
 }
 

@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "hlo/evaluator/evaluator.h"
-#include "hlo/str_util.h"
+#include "kiln/support/strings.h"
 #include "kiln/hlo/native_types.h"
 #include "kiln/support/status.h"
 
@@ -13,7 +13,6 @@ namespace {
 
 using hlo::Literal;
 using hlo::ShapeUtil;
-using hlo::internal::Cat;
 
 bool Contains(absl::Span<const int64_t> v, int64_t x) {
   return std::find(v.begin(), v.end(), x) != v.end();
@@ -64,7 +63,7 @@ absl::Status CheckIndexing(
     absl::Span<const int64_t> window_sizes, absl::Span<const int64_t> window_bounds) {
   auto err = [&](std::string_view what) {
     return absl::InvalidArgumentError(
-        Cat(hlo::OpcodeString(instr.opcode()), " %", instr.name(), ": ", what));
+        kiln::StrCat(hlo::OpcodeString(instr.opcode()), " %", instr.name(), ": ", what));
   };
   const int64_t orank = operand.rank(), irank = indices.rank();
   if (index_vector_dim < 0 || index_vector_dim > irank) return err("index_vector_dim out of range");
@@ -118,7 +117,7 @@ absl::StatusOr<Literal> EvalGather(const hlo::Instruction& instr, Operands ops) 
   }
   if (window_dims.size() != g.offset_dims.size() || slice_sizes.size() != odims.size() ||
       !AllIn(g.offset_dims, 0, out_rank) || !AllIn(g.collapsed_slice_dims, 0, orank)) {
-    return absl::InvalidArgumentError(Cat("gather %", instr.name(),
+    return absl::InvalidArgumentError(kiln::StrCat("gather %", instr.name(),
                                           ": offset_dims, slice_sizes and",
                                           " the operand rank do not fit"));
   }
@@ -130,7 +129,7 @@ absl::StatusOr<Literal> EvalGather(const hlo::Instruction& instr, Operands ops) 
   for (int64_t d = 0; d < orank; ++d) {
     if (slice_sizes[d] < 0 || slice_sizes[d] > odims[d]) {
       return absl::InvalidArgumentError(
-          Cat("gather %", instr.name(), ": slice_sizes exceed the operand"));
+          kiln::StrCat("gather %", instr.name(), ": slice_sizes exceed the operand"));
     }
   }
   KILN_RETURN_IF_ERROR(CheckIndexing(instr, operand.shape(), indices.shape(), g.index_vector_dim,
@@ -187,7 +186,7 @@ absl::StatusOr<Literal> EvalScatter(const hlo::Instruction& instr, Operands ops)
   }
   if (window_dims.size() != s.update_window_dims.size()) {
     return absl::InvalidArgumentError(
-        Cat("scatter %", instr.name(), ": update_window_dims do not fit the operand rank"));
+        kiln::StrCat("scatter %", instr.name(), ": update_window_dims do not fit the operand rank"));
   }
   std::vector<int64_t> scatter_dims, scatter_sizes, window_sizes;
   for (int64_t d = 0; d < static_cast<int64_t>(udims.size()); ++d) {
@@ -201,12 +200,12 @@ absl::StatusOr<Literal> EvalScatter(const hlo::Instruction& instr, Operands ops)
   if (!AllIn(s.update_window_dims, 0, static_cast<int64_t>(udims.size())) ||
       !AllIn(s.inserted_window_dims, 0, orank)) {
     return absl::InvalidArgumentError(
-        Cat("scatter %", instr.name(), ": window dimensions out of range"));
+        kiln::StrCat("scatter %", instr.name(), ": window dimensions out of range"));
   }
   for (int64_t k = 0; k < n; ++k) {
     if (ops[k]->shape().dimensions() != odims || ops[n + 1 + k]->shape().dimensions() != udims) {
       return absl::InvalidArgumentError(
-          Cat("scatter %", instr.name(), ": operands or updates differ in shape"));
+          kiln::StrCat("scatter %", instr.name(), ": operands or updates differ in shape"));
     }
   }
   KILN_RETURN_IF_ERROR(CheckIndexing(instr, ops[0]->shape(), indices.shape(), s.index_vector_dim,
@@ -343,7 +342,7 @@ absl::StatusOr<Literal> EvalCustomCall(const hlo::Instruction& instr, Operands o
       ShapeUtil::Compatible(ops[0]->shape(), instr.shape())) {
     return *ops[0];
   }
-  return absl::UnimplementedError(Cat("the interpreter does not know custom-call target \"",
+  return absl::UnimplementedError(kiln::StrCat("the interpreter does not know custom-call target \"",
                                       instr.custom_call_target(), "\" (instruction %", instr.name(),
                                       ")"));
 }
@@ -360,7 +359,7 @@ absl::StatusOr<Literal> EvalIndexing(const hlo::Instruction& instr, Operands ops
       return EvalCustomCall(instr, ops);
     default:
       return absl::InternalError(
-          Cat("EvalIndexing: unexpected ", hlo::OpcodeString(instr.opcode())));
+          kiln::StrCat("EvalIndexing: unexpected ", hlo::OpcodeString(instr.opcode())));
   }
 }
 

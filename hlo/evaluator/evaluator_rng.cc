@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "hlo/evaluator/evaluator.h"
-#include "hlo/str_util.h"
+#include "kiln/support/strings.h"
 #include "kiln/hlo/native_types.h"
 
 namespace kiln::hlo::evaluator {
@@ -12,7 +12,6 @@ namespace {
 
 using hlo::Literal;
 using hlo::ShapeUtil;
-using hlo::internal::Cat;
 
 using U32x4 = std::array<uint32_t, 4>;
 
@@ -62,12 +61,12 @@ absl::StatusOr<Literal> EvalRngBitGenerator(const hlo::Instruction& instr, Opera
   const hlo::Shape& data_shape = instr.shape().tuple_shapes(1);
   if (state_in.shape().element_type() != hlo::PrimitiveType::U64 || state_in.element_count() < 2) {
     return absl::InvalidArgumentError(
-        Cat("rng-bit-generator %", instr.name(), ": the state must be u64[n], n >= 2"));
+        kiln::StrCat("rng-bit-generator %", instr.name(), ": the state must be u64[n], n >= 2"));
   }
   const int64_t width = hlo::BitWidth(data_shape.element_type());
   if (width != 8 && width != 16 && width != 32 && width != 64) {
     return absl::InvalidArgumentError(
-        Cat("rng-bit-generator %", instr.name(), ": bad output type"));
+        kiln::StrCat("rng-bit-generator %", instr.name(), ": bad output type"));
   }
   auto state = state_in.data<uint64_t>();
   const uint64_t key = state[0];

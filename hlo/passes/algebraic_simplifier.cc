@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "hlo/passes/pass_util.h"
-#include "hlo/str_util.h"
+#include "kiln/support/strings.h"
 #include "kiln/hlo/passes.h"
 #include "kiln/support/status.h"
 
@@ -296,7 +296,7 @@ absl::StatusOr<bool> AlgebraicSimplifier::Run(Module* module) {
         if (rule.opcode != instr->opcode()) continue;
         absl::StatusOr<Rewrite> r = rule.rewrite(instr);
         if (!r.ok()) {
-          return Annotate(r.status(), internal::Cat("rule ", rule.name, " on %", instr->name()));
+          return Annotate(r.status(), kiln::StrCat("rule ", rule.name, " on %", instr->name()));
         }
         if (r->replacement == nullptr) continue;
         KILN_ASSIGN_OR_RETURN(bool replaced, passes_internal::ReplaceInstruction(

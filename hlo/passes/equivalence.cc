@@ -5,7 +5,7 @@
 #include <random>
 #include <vector>
 
-#include "hlo/str_util.h"
+#include "kiln/support/strings.h"
 #include "kiln/hlo/evaluator.h"
 #include "kiln/hlo/passes.h"
 #include "kiln/support/status.h"
@@ -13,7 +13,6 @@
 namespace kiln::hlo {
 namespace {
 
-using internal::Cat;
 
 Literal RandomLiteral(const Shape& shape, std::mt19937_64& rng) {
   if (shape.IsTuple()) {
@@ -43,13 +42,13 @@ Literal RandomLiteral(const Shape& shape, std::mt19937_64& rng) {
 absl::Status Compare(const Literal& a, const Literal& b, const EquivalenceOptions& options,
                      const std::string& where) {
   if (!ShapeUtil::Compatible(a.shape(), b.shape())) {
-    return absl::FailedPreconditionError(Cat(where, ": shapes differ: ", a.shape().ToString(false),
+    return absl::FailedPreconditionError(kiln::StrCat(where, ": shapes differ: ", a.shape().ToString(false),
                                              " vs ", b.shape().ToString(false)));
   }
   if (a.shape().IsTuple()) {
     for (size_t i = 0; i < a.tuple_elements().size(); ++i) {
       KILN_RETURN_IF_ERROR(Compare(a.tuple_elements()[i], b.tuple_elements()[i], options,
-                              Cat(where, " tuple element ", i)));
+                              kiln::StrCat(where, " tuple element ", i)));
     }
     return absl::OkStatus();
   }
@@ -69,7 +68,7 @@ absl::Status Compare(const Literal& a, const Literal& b, const EquivalenceOption
       }
     }
     return absl::FailedPreconditionError(
-        Cat(where, ": element ", i, " differs: before ", a.GetAsDouble(i), ", after ",
+        kiln::StrCat(where, ": element ", i, " differs: before ", a.GetAsDouble(i), ", after ",
             b.GetAsDouble(i)));
   }
   return absl::OkStatus();
@@ -82,13 +81,13 @@ absl::Status CheckEquivalent(const Module& before, const Module& after,
   ProgramShape pa = before.entry_program_shape();
   ProgramShape pb = after.entry_program_shape();
   if (pa.parameters.size() != pb.parameters.size()) {
-    return absl::FailedPreconditionError(Cat("parameter counts differ: ", pa.parameters.size(),
+    return absl::FailedPreconditionError(kiln::StrCat("parameter counts differ: ", pa.parameters.size(),
                                              " vs ", pb.parameters.size()));
   }
   for (size_t i = 0; i < pa.parameters.size(); ++i) {
     if (!ShapeUtil::Compatible(pa.parameters[i], pb.parameters[i])) {
       return absl::FailedPreconditionError(
-          Cat("parameter ", i, " differs: ", pa.parameters[i].ToString(false), " vs ",
+          kiln::StrCat("parameter ", i, " differs: ", pa.parameters[i].ToString(false), " vs ",
               pb.parameters[i].ToString(false)));
     }
   }
@@ -100,7 +99,7 @@ absl::Status CheckEquivalent(const Module& before, const Module& after,
     if (!ra.ok()) return Annotate(ra.status(), "evaluating the module before");
     absl::StatusOr<Literal> rb = Evaluate(after, args);
     if (!rb.ok()) return Annotate(rb.status(), "evaluating the module after");
-    KILN_RETURN_IF_ERROR(Compare(*ra, *rb, options, Cat("trial ", trial)));
+    KILN_RETURN_IF_ERROR(Compare(*ra, *rb, options, kiln::StrCat("trial ", trial)));
   }
   return absl::OkStatus();
 }

@@ -7,14 +7,13 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "hlo/passes/pass_util.h"
-#include "hlo/str_util.h"
+#include "kiln/support/strings.h"
 #include "kiln/hlo/passes.h"
 #include "kiln/support/status.h"
 
 namespace kiln::hlo {
 namespace {
 
-using internal::Cat;
 
 // How an opcode constrains layouts.
 enum class LayoutClass {
@@ -223,7 +222,7 @@ class Assigner {
     } else if (want.IsArray()) {
       result = c->AddInstruction(Instruction::Create(Opcode::kCopy, want, {x}));
     } else {
-      return absl::InternalError(Cat("layout-assignment: cannot convert %", x->name(), " (",
+      return absl::InternalError(kiln::StrCat("layout-assignment: cannot convert %", x->name(), " (",
                                      x->shape().ToString(), ") to ", want.ToString()));
     }
     copies_[key] = result;
@@ -237,7 +236,7 @@ class Assigner {
 
 absl::Status LayoutError(const Computation* c, const Instruction* instr, std::string_view what) {
   return absl::InvalidArgumentError(
-      Cat("layouts: %", instr->name(), " in %", c->name(), ": ", what));
+      kiln::StrCat("layouts: %", instr->name(), " in %", c->name(), ": ", what));
 }
 
 absl::Status CheckShapeLayouts(const Computation* c, const Instruction* instr, const Shape& s) {
@@ -246,7 +245,7 @@ absl::Status CheckShapeLayouts(const Computation* c, const Instruction* instr, c
     return absl::OkStatus();
   }
   if (s.IsArray() && !IsValidLayout(s)) {
-    return LayoutError(c, instr, Cat("layout ", s.layout().ToString(), " is not a permutation of ",
+    return LayoutError(c, instr, kiln::StrCat("layout ", s.layout().ToString(), " is not a permutation of ",
                                      s.rank(), " dimensions"));
   }
   return absl::OkStatus();
@@ -261,7 +260,7 @@ absl::StatusOr<bool> LayoutAssignment::Run(Module* module) {
   KILN_ASSIGN_OR_RETURN(bool changed, Assigner(options_).Run(module));
   // The pass's own guarantee, checked on every run (cheap: one walk over the module).
   if (absl::Status s = VerifyLayouts(*module, options_); !s.ok()) {
-    return absl::InternalError(Cat("layout-assignment left inconsistent layouts: ", s.message()));
+    return absl::InternalError(kiln::StrCat("layout-assignment left inconsistent layouts: ", s.message()));
   }
   return changed;
 }
@@ -276,7 +275,7 @@ absl::Status VerifyLayouts(const Module& module, LayoutAssignmentOptions options
         std::optional<Shape> want = RequiredOperandShape(*instr, i, cls);
         if (want.has_value() && !(instr->operand(i)->shape() == *want)) {
           return LayoutError(c, instr,
-                             Cat("operand ", i, " is ", instr->operand(i)->shape().ToString(),
+                             kiln::StrCat("operand ", i, " is ", instr->operand(i)->shape().ToString(),
                                  ", ", OpcodeString(instr->opcode()), " requires ",
                                  want->ToString()));
         }
@@ -287,7 +286,7 @@ absl::Status VerifyLayouts(const Module& module, LayoutAssignmentOptions options
       if (instr->opcode() == Opcode::kCopy && is_entry) continue;
       Shape want = RequiredResultShape(*instr, cls, is_entry);
       if (!(instr->shape() == want)) {
-        return LayoutError(c, instr, Cat("result is ", instr->shape().ToString(), ", expected ",
+        return LayoutError(c, instr, kiln::StrCat("result is ", instr->shape().ToString(), ", expected ",
                                          want.ToString()));
       }
     }

@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <string>
 
-#include "hlo/str_util.h"
+#include "kiln/support/strings.h"
 #include "kiln/hlo/verifier.h"
 #include "kiln/support/files.h"
 #include "kiln/support/status.h"
@@ -33,7 +33,7 @@ absl::Status Pipeline::Dump(const Module& module, std::string_view after) const 
   if (options_.dump_to.empty()) return absl::OkStatus();
   char number[16];
   std::snprintf(number, sizeof(number), "%04d", (*dump_count_)++);
-  std::string path = internal::Cat(options_.dump_to, "/", options_.dump_prefix, module.name(), ".",
+  std::string path = kiln::StrCat(options_.dump_to, "/", options_.dump_prefix, module.name(), ".",
                                    number, ".", name_, ".", after, ".txt");
   return WriteFileBytes(path, module.ToString(), "HLO dump");
 }
@@ -43,11 +43,11 @@ absl::StatusOr<bool> Pipeline::Run(Module* module) {
   bool changed_any = false;
   for (const auto& pass : passes_) {
     absl::StatusOr<bool> changed = pass->Run(module);
-    if (!changed.ok()) return Annotate(changed.status(), internal::Cat("pass ", pass->name()));
+    if (!changed.ok()) return Annotate(changed.status(), kiln::StrCat("pass ", pass->name()));
     changed_any |= *changed;
     if (options_.verify_after_each_pass) {
       KILN_RETURN_IF_ERROR(Annotate(VerifyModule(*module),
-                                    internal::Cat("after pass ", pass->name(), " in ", name_)));
+                                    kiln::StrCat("after pass ", pass->name(), " in ", name_)));
     }
     // A nested pipeline dumped after each of its own passes already.
     if (*changed && dynamic_cast<const Pipeline*>(pass.get()) == nullptr) {

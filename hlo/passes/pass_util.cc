@@ -3,7 +3,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "hlo/str_util.h"
+#include "kiln/support/strings.h"
 #include "kiln/hlo/module.h"
 #include "kiln/hlo/shape_inference.h"
 #include "kiln/support/status.h"
@@ -20,7 +20,7 @@ absl::StatusOr<Instruction*> AddInferred(Computation* c, std::unique_ptr<Instruc
   if (!shape.ok()) {
     // The detached instruction is still a user of its operands: detach before it is destroyed.
     instr->DetachOperands();
-    return Annotate(shape.status(), internal::Cat("building ", OpcodeString(instr->opcode())));
+    return Annotate(shape.status(), kiln::StrCat("building ", OpcodeString(instr->opcode())));
   }
   *instr->mutable_shape() = *std::move(shape);
   return c->AddInstruction(std::move(instr));
@@ -48,7 +48,7 @@ absl::StatusOr<Instruction*> MakeReshape(Computation* c, Instruction* x,
                                          absl::Span<const int64_t> dims) {
   if (ShapeUtil::ElementsIn(ShapeUtil::MakeShape(x->shape().element_type(), dims)) !=
       ShapeUtil::ElementsIn(x->shape())) {
-    return absl::InvalidArgumentError(internal::Cat("reshape of ", x->shape().ToString(false),
+    return absl::InvalidArgumentError(kiln::StrCat("reshape of ", x->shape().ToString(false),
                                                    " changes the element count"));
   }
   auto r = Instruction::Create(Opcode::kReshape,
@@ -86,7 +86,7 @@ Computation* GetOrAddScalarComputation(Computation* c, Opcode binary, PrimitiveT
     return existing;
   }
   auto comp = std::make_unique<Computation>(
-      internal::Cat(OpcodeString(binary), "_", PrimitiveTypeName(type)));
+      kiln::StrCat(OpcodeString(binary), "_", PrimitiveTypeName(type)));
   Instruction* x = comp->AddInstruction(Instruction::CreateParameter(0, scalar, "x"));
   Instruction* y = comp->AddInstruction(Instruction::CreateParameter(1, scalar, "y"));
   Instruction* r = comp->AddInstruction(Instruction::Create(binary, scalar, {x, y}));
@@ -142,7 +142,7 @@ absl::StatusOr<bool> ReplaceInstruction(Instruction* old, Instruction* replaceme
                                         bool replacement_is_new) {
   if (old == replacement) return false;
   if (!ShapeUtil::Compatible(old->shape(), replacement->shape())) {
-    return absl::InternalError(internal::Cat("replacing %", old->name(), " (",
+    return absl::InternalError(kiln::StrCat("replacing %", old->name(), " (",
                                             old->shape().ToString(), ") by %", replacement->name(),
                                             " (", replacement->shape().ToString(), ")"));
   }

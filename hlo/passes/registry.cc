@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "hlo/str_util.h"
+#include "kiln/support/strings.h"
 #include "kiln/hlo/passes.h"
 #include "kiln/support/status.h"
 
@@ -48,7 +48,7 @@ absl::StatusOr<std::unique_ptr<Pass>> CreatePass(std::string_view name) {
     if (p.name == name) return p.create();
   }
   return absl::NotFoundError(
-      internal::Cat("unknown pass '", name, "'; known passes: ", KnownNames()));
+      kiln::StrCat("unknown pass '", name, "'; known passes: ", KnownNames()));
 }
 
 absl::StatusOr<std::unique_ptr<Pipeline>> CreatePipeline(std::string_view pass_list,
@@ -56,7 +56,7 @@ absl::StatusOr<std::unique_ptr<Pipeline>> CreatePipeline(std::string_view pass_l
                                                          int fixed_point_iterations) {
   if (pass_list.empty()) {
     return absl::InvalidArgumentError(
-        internal::Cat("empty pass list; known passes: ", KnownNames()));
+        kiln::StrCat("empty pass list; known passes: ", KnownNames()));
   }
   std::unique_ptr<Pipeline> pipeline;
   if (fixed_point_iterations > 0) {
@@ -66,10 +66,9 @@ absl::StatusOr<std::unique_ptr<Pipeline>> CreatePipeline(std::string_view pass_l
   } else {
     pipeline = std::make_unique<Pipeline>("hlo-opt", options);
   }
-  for (absl::string_view name :
-       absl::StrSplit(absl::string_view(pass_list.data(), pass_list.size()), ',')) {
+  for (absl::string_view name : absl::StrSplit(AsAbsl(pass_list), ',')) {
     if (name.empty()) {
-      return absl::InvalidArgumentError(internal::Cat("empty pass name in '", pass_list, "'"));
+      return absl::InvalidArgumentError(kiln::StrCat("empty pass name in '", pass_list, "'"));
     }
     KILN_ASSIGN_OR_RETURN(std::unique_ptr<Pass> pass,
                      CreatePass(std::string_view(name.data(), name.size())));

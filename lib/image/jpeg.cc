@@ -11,7 +11,7 @@
 #include <jerror.h>
 #include <jpeglib.h>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "kiln/image/image.h"
 #include "kiln/support/read_file.h"
 #include "kiln/support/status.h"
@@ -130,37 +130,37 @@ const char* ColorSpaceName(J_COLOR_SPACE space) {
 }
 
 // The first bytes of common image formats, for a clear refusal.
-const char* SniffFormat(absl::string_view bytes) {
+const char* SniffFormat(std::string_view bytes) {
   if (bytes.size() >= 3 && static_cast<unsigned char>(bytes[0]) == 0xFF &&
       static_cast<unsigned char>(bytes[1]) == 0xD8 && static_cast<unsigned char>(bytes[2]) == 0xFF) {
     return "JPEG";
   }
-  if (bytes.substr(0, 8) == absl::string_view("\x89PNG\r\n\x1a\n", 8)) return "PNG";
+  if (bytes.substr(0, 8) == std::string_view("\x89PNG\r\n\x1a\n", 8)) return "PNG";
   if (bytes.substr(0, 4) == "GIF8") return "GIF";
   if (bytes.substr(0, 2) == "BM") return "BMP";
   if (bytes.size() >= 12 && bytes.substr(0, 4) == "RIFF" && bytes.substr(8, 4) == "WEBP") return "WebP";
-  if (bytes.substr(0, 6) == absl::string_view("\x93NUMPY", 6)) return "NumPy .npy";
+  if (bytes.substr(0, 6) == std::string_view("\x93NUMPY", 6)) return "NumPy .npy";
   return nullptr;
 }
 
 }  // namespace
 
-absl::StatusOr<Tensor> DecodeJpeg(absl::string_view bytes, absl::string_view source_name,
+absl::StatusOr<Tensor> DecodeJpeg(std::string_view bytes, std::string_view source_name,
                                   const ImageDecodeOptions& options) {
-  if (bytes.empty()) return absl::InvalidArgumentError(absl::StrCat(source_name, ": empty file, not a JPEG"));
+  if (bytes.empty()) return absl::InvalidArgumentError(kiln::StrCat(source_name, ": empty file, not a JPEG"));
   Decoder dec;
   std::memset(&dec, 0, sizeof(dec));
-  auto fail = [&](absl::string_view stage) -> absl::Status {
+  auto fail = [&](std::string_view stage) -> absl::Status {
     if (dec.err.truncated) {
-      return absl::DataLossError(absl::StrCat(source_name, ": truncated JPEG (", dec.err.message,
+      return absl::DataLossError(kiln::StrCat(source_name, ": truncated JPEG (", dec.err.message,
                                               "); the file is incomplete, fetch or copy it again"));
     }
     if (dec.err.too_many_scans) {
-      return absl::InvalidArgumentError(absl::StrCat(source_name, ": the JPEG has more than ", kMaxJpegScans,
+      return absl::InvalidArgumentError(kiln::StrCat(source_name, ": the JPEG has more than ", kMaxJpegScans,
                                                      " scans, more than Kiln decodes (a corrupt or hostile file)"));
     }
     return absl::InvalidArgumentError(
-        absl::StrCat(source_name, ": cannot decode JPEG (", stage, "): ", dec.err.message));
+        kiln::StrCat(source_name, ": cannot decode JPEG (", stage, "): ", dec.err.message));
   };
   if (!CreateDecoder(&dec, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size())) {
     return fail("initialisation");
@@ -170,7 +170,7 @@ absl::StatusOr<Tensor> DecodeJpeg(absl::string_view bytes, absl::string_view sou
   // The header's size bounds every allocation that follows: check it before decoding anything.
   const int64_t pixels = int64_t{dec.cinfo.image_width} * dec.cinfo.image_height;
   if (pixels > options.max_pixels) {
-    return absl::ResourceExhaustedError(absl::StrCat(
+    return absl::ResourceExhaustedError(kiln::StrCat(
         source_name, ": the JPEG declares ", dec.cinfo.image_width, "x", dec.cinfo.image_height, " = ", pixels,
         " pixels, more than the limit of ", options.max_pixels,
         " pixels; if the image is genuine, raise the limit (kiln run --max-image-pixels=N, "
@@ -178,18 +178,18 @@ absl::StatusOr<Tensor> DecodeJpeg(absl::string_view bytes, absl::string_view sou
   }
   J_COLOR_SPACE in_space = dec.cinfo.jpeg_color_space;
   if (in_space == JCS_CMYK || in_space == JCS_YCCK) {
-    return absl::UnimplementedError(absl::StrCat(
+    return absl::UnimplementedError(kiln::StrCat(
         source_name, ": ", ColorSpaceName(in_space),
         " JPEGs are not supported; convert the image to RGB (e.g. with Pillow's convert('RGB'))"));
   }
   if (dec.cinfo.num_components != 1 && dec.cinfo.num_components != 3) {
-    return absl::UnimplementedError(absl::StrCat(source_name, ": JPEG with ", dec.cinfo.num_components,
+    return absl::UnimplementedError(kiln::StrCat(source_name, ": JPEG with ", dec.cinfo.num_components,
                                                  " components is not supported (need 1 or 3)"));
   }
   // libjpeg-turbo converts grayscale to RGB itself by replicating the channel.
   if (!StartDecompress(&dec, JCS_RGB)) return fail("start");
   if (dec.cinfo.output_components != 3) {
-    return absl::InternalError(absl::StrCat(source_name, ": libjpeg produced ", dec.cinfo.output_components,
+    return absl::InternalError(kiln::StrCat(source_name, ": libjpeg produced ", dec.cinfo.output_components,
                                             " channels, expected 3"));
   }
   const int64_t height = dec.cinfo.output_height, width = dec.cinfo.output_width;
@@ -203,7 +203,7 @@ absl::StatusOr<Tensor> ReadImageFile(const std::string& path, const ImageDecodeO
   const char* format = SniffFormat(bytes);
   if (format != nullptr && std::strcmp(format, "JPEG") != 0) {
     return absl::UnimplementedError(
-        absl::StrCat(path, ": ", format, " files are not supported; convert the image to JPEG"));
+        kiln::StrCat(path, ": ", format, " files are not supported; convert the image to JPEG"));
   }
   return DecodeJpeg(bytes, path, options);
 }

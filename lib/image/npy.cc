@@ -7,7 +7,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "kiln/image/npy.h"
@@ -18,7 +18,7 @@
 namespace kiln {
 namespace {
 
-constexpr absl::string_view kMagic("\x93NUMPY", 6);
+constexpr std::string_view kMagic("\x93NUMPY", 6);
 // The largest .npy file read: a tensor at Tensor::Create's 16 GiB limit plus 1 MiB of header.
 constexpr int64_t kMaxNpyFileBytes = (int64_t{16} << 30) + (int64_t{1} << 20);
 
@@ -46,7 +46,7 @@ const char* DescrOf(DType dtype) {
 // False or a tuple of integers.
 class HeaderParser {
  public:
-  HeaderParser(absl::string_view text, absl::string_view source) : text_(text), source_(source) {}
+  HeaderParser(std::string_view text, std::string_view source) : text_(text), source_(source) {}
 
   absl::Status Parse(std::string* descr, bool* fortran, Dims* shape) {
     bool have_descr = false, have_fortran = false, have_shape = false;
@@ -57,7 +57,7 @@ class HeaderParser {
       if (Consume('}')) break;
       KILN_ASSIGN_OR_RETURN(std::string key, ParseString());
       SkipSpace();
-      if (!Consume(':')) return Error(absl::StrCat("expected ':' after '", key, "'"));
+      if (!Consume(':')) return Error(kiln::StrCat("expected ':' after '", key, "'"));
       SkipSpace();
       if (key == "descr") {
         KILN_ASSIGN_OR_RETURN(*descr, ParseString());
@@ -75,7 +75,7 @@ class HeaderParser {
         KILN_RETURN_IF_ERROR(ParseShape(shape));
         have_shape = true;
       } else {
-        return Error(absl::StrCat("unexpected key '", key, "'"));
+        return Error(kiln::StrCat("unexpected key '", key, "'"));
       }
       SkipSpace();
       if (Consume(',')) continue;
@@ -90,9 +90,9 @@ class HeaderParser {
   }
 
  private:
-  absl::Status Error(absl::string_view what) const {
+  absl::Status Error(std::string_view what) const {
     return absl::InvalidArgumentError(
-        absl::StrCat(source_, ": malformed .npy header (", what, ") in \"", text_, "\""));
+        kiln::StrCat(source_, ": malformed .npy header (", what, ") in \"", text_, "\""));
   }
   void SkipSpace() {
     while (pos_ < text_.size() && absl::ascii_isspace(static_cast<unsigned char>(text_[pos_]))) ++pos_;
@@ -104,7 +104,7 @@ class HeaderParser {
     }
     return false;
   }
-  bool ConsumeWord(absl::string_view word) {
+  bool ConsumeWord(std::string_view word) {
     if (text_.substr(pos_, word.size()) != word) return false;
     pos_ += word.size();
     return true;
@@ -115,7 +115,7 @@ class HeaderParser {
     }
     const char quote = text_[pos_++];
     const size_t end = text_.find(quote, pos_);
-    if (end == absl::string_view::npos) return Error("unterminated string");
+    if (end == std::string_view::npos) return Error("unterminated string");
     std::string s(text_.substr(pos_, end - pos_));
     pos_ = end + 1;
     return s;
@@ -130,7 +130,7 @@ class HeaderParser {
       while (pos_ < text_.size() && absl::ascii_isdigit(static_cast<unsigned char>(text_[pos_]))) ++pos_;
       // Python 2 era files may write longs as "3L".
       int64_t dim;
-      if (!absl::SimpleAtoi(text_.substr(start, pos_ - start), &dim)) return Error("bad dimension in shape");
+      if (!absl::SimpleAtoi(AsAbsl(text_.substr(start, pos_ - start)), &dim)) return Error("bad dimension in shape");
       Consume('L');
       shape->push_back(dim);
       SkipSpace();
@@ -141,12 +141,12 @@ class HeaderParser {
     }
   }
 
-  absl::string_view text_;
-  absl::string_view source_;
+  std::string_view text_;
+  std::string_view source_;
   size_t pos_ = 0;
 };
 
-uint32_t ReadLE(absl::string_view bytes, size_t offset, int n) {
+uint32_t ReadLE(std::string_view bytes, size_t offset, int n) {
   uint32_t v = 0;
   for (int i = n - 1; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(bytes[offset + i]);
   return v;
@@ -154,10 +154,10 @@ uint32_t ReadLE(absl::string_view bytes, size_t offset, int n) {
 
 }  // namespace
 
-absl::StatusOr<Tensor> ParseNpy(absl::string_view bytes, absl::string_view source_name) {
+absl::StatusOr<Tensor> ParseNpy(std::string_view bytes, std::string_view source_name) {
   if (bytes.size() < 10 || bytes.substr(0, 6) != kMagic) {
     return absl::InvalidArgumentError(
-        absl::StrCat(source_name, ": not a .npy file (no \\x93NUMPY magic string)"));
+        kiln::StrCat(source_name, ": not a .npy file (no \\x93NUMPY magic string)"));
   }
   const int major = static_cast<unsigned char>(bytes[6]);
   size_t header_start, header_len;
@@ -165,23 +165,23 @@ absl::StatusOr<Tensor> ParseNpy(absl::string_view bytes, absl::string_view sourc
     header_start = 10;
     header_len = ReadLE(bytes, 8, 2);
   } else if (major == 2 || major == 3) {
-    if (bytes.size() < 12) return absl::DataLossError(absl::StrCat(source_name, ": truncated .npy header"));
+    if (bytes.size() < 12) return absl::DataLossError(kiln::StrCat(source_name, ": truncated .npy header"));
     header_start = 12;
     header_len = ReadLE(bytes, 8, 4);
   } else {
     return absl::InvalidArgumentError(
-        absl::StrCat(source_name, ": unsupported .npy format version ", major, ".",
+        kiln::StrCat(source_name, ": unsupported .npy format version ", major, ".",
                      static_cast<unsigned char>(bytes[7]), " (supported: 1.0, 2.0, 3.0)"));
   }
   if (bytes.size() - header_start < header_len) {
-    return absl::DataLossError(absl::StrCat(source_name, ": truncated .npy header (", header_len,
+    return absl::DataLossError(kiln::StrCat(source_name, ": truncated .npy header (", header_len,
                                             " bytes announced, ", bytes.size() - header_start, " present)"));
   }
-  absl::string_view header = bytes.substr(header_start, header_len);
+  std::string_view header = bytes.substr(header_start, header_len);
   std::string descr;
   bool fortran = false;
   Dims dims;
-  KILN_RETURN_IF_ERROR(HeaderParser(absl::StripAsciiWhitespace(header), source_name).Parse(&descr, &fortran, &dims));
+  KILN_RETURN_IF_ERROR(HeaderParser(FromAbsl(absl::StripAsciiWhitespace(AsAbsl(header))), source_name).Parse(&descr, &fortran, &dims));
 
   DType dtype = DType::kInvalid;
   for (const DescrEntry& e : kDescrs) {
@@ -189,11 +189,11 @@ absl::StatusOr<Tensor> ParseNpy(absl::string_view bytes, absl::string_view sourc
   }
   if (dtype == DType::kInvalid) {
     if (!descr.empty() && descr[0] == '>') {
-      return absl::InvalidArgumentError(absl::StrCat(
+      return absl::InvalidArgumentError(kiln::StrCat(
           source_name, ": big-endian dtype '", descr,
           "' is not supported; save a little-endian copy (numpy: a.astype(a.dtype.newbyteorder('<')))"));
     }
-    return absl::InvalidArgumentError(absl::StrCat(
+    return absl::InvalidArgumentError(kiln::StrCat(
         source_name, ": unsupported .npy dtype '", descr,
         "' (supported: <f2 <f4 <f8 |i1 <i2 <i4 <i8 |u1 <u2 <u4 <u8 |b1); convert the array with a.astype(...)"));
   }
@@ -201,7 +201,7 @@ absl::StatusOr<Tensor> ParseNpy(absl::string_view bytes, absl::string_view sourc
     int non_unit = 0;
     for (int64_t d : dims) non_unit += d != 1;
     if (non_unit > 1) {  // With at most one dimension above 1, Fortran and C order agree.
-      return absl::InvalidArgumentError(absl::StrCat(
+      return absl::InvalidArgumentError(kiln::StrCat(
           source_name, ": Fortran-order arrays are not supported; save with np.ascontiguousarray(a)"));
     }
   }
@@ -212,7 +212,7 @@ absl::StatusOr<Tensor> ParseNpy(absl::string_view bytes, absl::string_view sourc
   bool dim_too_big = false;
   for (int64_t d : dims) dim_too_big = dim_too_big || d > kMaxTensorElements;
   if (n < 0 || n > kMaxTensorElements || dim_too_big) {
-    return absl::InvalidArgumentError(absl::StrCat(source_name, ": shape ", DimsToString(dims),
+    return absl::InvalidArgumentError(kiln::StrCat(source_name, ": shape ", DimsToString(dims),
                                                    " is larger than Kiln accepts for one tensor (at most ",
                                                    kMaxTensorElements, " elements, and no dimension over that)"));
   }
@@ -220,11 +220,11 @@ absl::StatusOr<Tensor> ParseNpy(absl::string_view bytes, absl::string_view sourc
   const size_t need = static_cast<size_t>(n) * DTypeSize(dtype);
   const size_t have = bytes.size() - data_start;
   if (have < need) {
-    return absl::DataLossError(absl::StrCat(source_name, ": truncated .npy data: shape ", DimsToString(dims),
+    return absl::DataLossError(kiln::StrCat(source_name, ": truncated .npy data: shape ", DimsToString(dims),
                                             " of ", descr, " needs ", need, " bytes, file has ", have));
   }
   if (have > need) {
-    return absl::InvalidArgumentError(absl::StrCat(source_name, ": .npy file has ", have - need,
+    return absl::InvalidArgumentError(kiln::StrCat(source_name, ": .npy file has ", have - need,
                                                    " bytes after the data its header describes"));
   }
   KILN_ASSIGN_OR_RETURN(Tensor t, Tensor::Create(dtype, dims));
@@ -232,7 +232,7 @@ absl::StatusOr<Tensor> ParseNpy(absl::string_view bytes, absl::string_view sourc
   if (dtype == DType::kBool) {
     for (int64_t i = 0; i < n; ++i) {
       uint8_t& b = t.data<uint8_t>()[i];
-      if (b > 1) return absl::InvalidArgumentError(absl::StrCat(source_name, ": bool value ", b, " at ", i));
+      if (b > 1) return absl::InvalidArgumentError(kiln::StrCat(source_name, ": bool value ", b, " at ", i));
     }
   }
   return t;
@@ -247,18 +247,18 @@ absl::StatusOr<std::string> SerializeNpy(const Tensor& tensor) {
   if (!tensor.valid()) return absl::InvalidArgumentError("SerializeNpy: absent tensor");
   const char* descr = DescrOf(tensor.dtype());
   if (descr == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(
+    return absl::InvalidArgumentError(kiln::StrCat(
         "a ", DTypeName(tensor.dtype()), " tensor cannot be written as .npy: NumPy has no ", DTypeName(tensor.dtype()),
         " dtype; convert it to f32 first (in the model: a Cast to float, ONNX Cast to=1, on that output; in C++: an "
         "f32 copy of the tensor)"));
   }
   std::string shape;
   if (tensor.rank() == 1) {
-    shape = absl::StrCat("(", tensor.dim(0), ",)");
+    shape = kiln::StrCat("(", tensor.dim(0), ",)");
   } else {
-    shape = absl::StrCat("(", absl::StrJoin(tensor.dims(), ", "), ")");
+    shape = kiln::StrCat("(", absl::StrJoin(tensor.dims(), ", "), ")");
   }
-  std::string dict = absl::StrCat("{'descr': '", descr, "', 'fortran_order': False, 'shape': ", shape, ", }");
+  std::string dict = kiln::StrCat("{'descr': '", descr, "', 'fortran_order': False, 'shape': ", shape, ", }");
   // Pad with spaces and a final newline so magic + version + length + header is a multiple of 64.
   auto padded = [&](size_t prefix) {
     size_t total = prefix + dict.size() + 1;

@@ -2,26 +2,26 @@
 #include <cmath>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "kiln/image/image.h"
 #include "kiln/support/status.h"
 
 namespace kiln {
 
-absl::StatusOr<Layout> ParseLayout(absl::string_view text) {
-  const std::string lower = absl::AsciiStrToLower(text);
+absl::StatusOr<Layout> ParseLayout(std::string_view text) {
+  const std::string lower = absl::AsciiStrToLower(AsAbsl(text));
   if (lower == "nchw") return Layout::kNCHW;
   if (lower == "nhwc") return Layout::kNHWC;
-  return absl::InvalidArgumentError(absl::StrCat("unknown layout '", text, "': use nchw or nhwc"));
+  return absl::InvalidArgumentError(kiln::StrCat("unknown layout '", text, "': use nchw or nhwc"));
 }
 
 absl::StatusOr<Tensor> ImageToTensor(const Tensor& image, const PreprocessOptions& options) {
   if (image.dtype() != DType::kU8 || image.rank() != 3) {
-    return absl::InvalidArgumentError(absl::StrCat("ImageToTensor: expected a u8 [H,W,C] image, got ",
+    return absl::InvalidArgumentError(kiln::StrCat("ImageToTensor: expected a u8 [H,W,C] image, got ",
                                                    image.valid() ? image.TypeString() : "an absent tensor"));
   }
   if (options.scale == 0.0f || !std::isfinite(options.scale) || !std::isfinite(options.offset)) {
-    return absl::InvalidArgumentError(absl::StrCat("ImageToTensor: scale (", options.scale,
+    return absl::InvalidArgumentError(kiln::StrCat("ImageToTensor: scale (", options.scale,
                                                    ") must be finite and not 0, and offset (", options.offset,
                                                    ") finite"));
   }

@@ -11,7 +11,7 @@
 #include <cmath>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "kiln/image/image.h"
 #include "kiln/support/status.h"
 
@@ -114,19 +114,19 @@ void ResizeColumns(const uint8_t* in, int wd, int c, const AxisWeights& w, int o
 
 absl::StatusOr<Tensor> ResizeBilinear(const Tensor& image, int64_t height, int64_t width) {
   if (image.dtype() != DType::kU8 || image.rank() != 3) {
-    return absl::InvalidArgumentError(absl::StrCat("ResizeBilinear: expected a u8 [H,W,C] image, got ",
+    return absl::InvalidArgumentError(kiln::StrCat("ResizeBilinear: expected a u8 [H,W,C] image, got ",
                                                    image.valid() ? image.TypeString() : "an absent tensor"));
   }
   constexpr int64_t kMaxSide = 1 << 20;
   if (height <= 0 || width <= 0 || height > kMaxSide || width > kMaxSide) {
     return absl::InvalidArgumentError(
-        absl::StrCat("ResizeBilinear: target size ", height, "x", width, " must be in 1..", kMaxSide));
+        kiln::StrCat("ResizeBilinear: target size ", height, "x", width, " must be in 1..", kMaxSide));
   }
   const int in_h = static_cast<int>(image.dim(0)), in_w = static_cast<int>(image.dim(1));
   const int c = static_cast<int>(image.dim(2));
   if (in_h == 0 || in_w == 0) {
     return absl::InvalidArgumentError(
-        absl::StrCat("ResizeBilinear: cannot resize an empty image ", image.TypeString()));
+        kiln::StrCat("ResizeBilinear: cannot resize an empty image ", image.TypeString()));
   }
   const int out_h = static_cast<int>(height), out_w = static_cast<int>(width);
   if (out_h == in_h && out_w == in_w) return image.Clone();

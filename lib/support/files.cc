@@ -8,7 +8,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 
 namespace kiln {
 namespace {
@@ -31,46 +31,46 @@ absl::StatusCode CodeOf(int error) {
 
 }  // namespace
 
-absl::Status CheckOutputFolder(const std::string& dir, bool create, absl::string_view what) {
-  const std::string where = absl::StrCat(what, " '", dir, "'");
-  if (dir.empty()) return absl::InvalidArgumentError(absl::StrCat(what, " is empty; name a folder"));
+absl::Status CheckOutputFolder(const std::string& dir, bool create, std::string_view what) {
+  const std::string where = kiln::StrCat(what, " '", dir, "'");
+  if (dir.empty()) return absl::InvalidArgumentError(kiln::StrCat(what, " is empty; name a folder"));
   struct stat st;
   if (::stat(dir.c_str(), &st) != 0) {
     const int error = errno;
     if (error != ENOENT || !create) {
-      return absl::Status(CodeOf(error), absl::StrCat(where, " cannot be used: ", std::strerror(error),
+      return absl::Status(CodeOf(error), kiln::StrCat(where, " cannot be used: ", std::strerror(error),
                                                       error == ENOENT ? "; create the folder first" : ""));
     }
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     if (ec) {
       return absl::Status(CodeOf(ec.value()),
-                          absl::StrCat(where, " cannot be created: ", ec.message(),
+                          kiln::StrCat(where, " cannot be created: ", ec.message(),
                                        "; choose a folder you can write to"));
     }
     if (::stat(dir.c_str(), &st) != 0) {
       const int error = errno;
-      return absl::Status(CodeOf(error), absl::StrCat(where, " cannot be used: ", std::strerror(error)));
+      return absl::Status(CodeOf(error), kiln::StrCat(where, " cannot be used: ", std::strerror(error)));
     }
   }
   if (!S_ISDIR(st.st_mode)) {
     return absl::FailedPreconditionError(
-        absl::StrCat(where, " is not a folder; name a folder (it is created when missing)"));
+        kiln::StrCat(where, " is not a folder; name a folder (it is created when missing)"));
   }
   if (::access(dir.c_str(), W_OK | X_OK) != 0) {
     const int error = errno;
-    return absl::Status(CodeOf(error), absl::StrCat(where, " is not writable: ", std::strerror(error),
+    return absl::Status(CodeOf(error), kiln::StrCat(where, " is not writable: ", std::strerror(error),
                                                     "; choose a folder you can write to"));
   }
   return absl::OkStatus();
 }
 
-absl::Status WriteFileBytes(const std::string& path, absl::string_view bytes, absl::string_view what) {
-  const std::string where = absl::StrCat(what, " '", path, "'");
+absl::Status WriteFileBytes(const std::string& path, std::string_view bytes, std::string_view what) {
+  const std::string where = kiln::StrCat(what, " '", path, "'");
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
   if (fd < 0) {
     const int error = errno;
-    return absl::Status(CodeOf(error), absl::StrCat(where, " cannot be written: ", std::strerror(error)));
+    return absl::Status(CodeOf(error), kiln::StrCat(where, " cannot be written: ", std::strerror(error)));
   }
   size_t done = 0;
   while (done < bytes.size()) {
@@ -79,14 +79,14 @@ absl::Status WriteFileBytes(const std::string& path, absl::string_view bytes, ab
     if (n <= 0) {
       const int error = n < 0 ? errno : EIO;
       ::close(fd);
-      return absl::DataLossError(absl::StrCat(where, ": writing failed after ", done, " of ", bytes.size(),
+      return absl::DataLossError(kiln::StrCat(where, ": writing failed after ", done, " of ", bytes.size(),
                                               " bytes: ", std::strerror(error)));
     }
     done += static_cast<size_t>(n);
   }
   if (::close(fd) != 0) {
     const int error = errno;
-    return absl::DataLossError(absl::StrCat(where, ": writing failed: ", std::strerror(error)));
+    return absl::DataLossError(kiln::StrCat(where, ": writing failed: ", std::strerror(error)));
   }
   return absl::OkStatus();
 }

@@ -5,7 +5,7 @@
 #include <limits>
 
 #include "absl/strings/numbers.h"
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "kiln/support/status.h"
@@ -31,44 +31,46 @@ namespace {
 // "--auto_jit, --min_cluster_size, ...": the flags ListFlags describes.
 std::string KnownFlags() {
   std::string out;
-  for (const FlagInfo& flag : ListFlags()) absl::StrAppend(&out, out.empty() ? "" : ", ", "--", flag.name);
+  for (const FlagInfo& flag : ListFlags()) kiln::StrAppend(&out, out.empty() ? "" : ", ", "--", flag.name);
   return out;
 }
 
 // An InvalidArgument error about one KILN_FLAGS token, listing the flags there are.
-absl::Status FlagError(absl::string_view what) {
-  return absl::InvalidArgumentError(absl::StrCat("KILN_FLAGS: ", what, "; the flags are ", KnownFlags(),
+absl::Status FlagError(std::string_view what) {
+  return absl::InvalidArgumentError(kiln::StrCat("KILN_FLAGS: ", what, "; the flags are ", KnownFlags(),
                                                  " (`kiln flags` describes them)"));
 }
 
-absl::Status ParseInt(absl::string_view name, absl::string_view value, int min, int max, int* out) {
-  if (!absl::SimpleAtoi(value, out) || *out < min || *out > max) {
-    return FlagError(absl::StrCat("--", name, " takes an integer in ", min, "..", max, ", got '", value, "'"));
+absl::Status ParseInt(std::string_view name, std::string_view value, int min, int max, int* out) {
+  if (!absl::SimpleAtoi(AsAbsl(value), out) || *out < min || *out > max) {
+    return FlagError(kiln::StrCat("--", name, " takes an integer in ", min, "..", max, ", got '", value, "'"));
   }
   return absl::OkStatus();
 }
 
 }  // namespace
 
-absl::StatusOr<Flags> ParseFlags(absl::string_view text) {
+absl::StatusOr<Flags> ParseFlags(std::string_view text) {
   Flags flags;
-  for (absl::string_view token : absl::StrSplit(text, absl::ByAnyChar(" \t\n"), absl::SkipEmpty())) {
-    absl::string_view body = token;
-    if (!absl::ConsumePrefix(&body, "--")) {
-      return FlagError(absl::StrCat("'", token, "' is not a flag; write --name=value"));
+  for (absl::string_view piece : absl::StrSplit(AsAbsl(text), absl::ByAnyChar(" \t\n"), absl::SkipEmpty())) {
+    const std::string_view token = FromAbsl(piece);
+    std::string_view body = token;
+    if (body.substr(0, 2) != "--") {
+      return FlagError(kiln::StrCat("'", token, "' is not a flag; write --name=value"));
     }
-    absl::string_view name = body, value;
+    body.remove_prefix(2);
+    std::string_view name = body, value;
     bool has_value = false;
-    if (size_t eq = body.find('='); eq != absl::string_view::npos) {
+    if (size_t eq = body.find('='); eq != std::string_view::npos) {
       name = body.substr(0, eq);
       value = body.substr(eq + 1);
       has_value = true;
     }
     const bool known = std::any_of(ListFlags().begin(), ListFlags().end(),
                                    [&](const FlagInfo& flag) { return flag.name == name; });
-    if (!known) return FlagError(absl::StrCat("unknown flag --", name));
+    if (!known) return FlagError(kiln::StrCat("unknown flag --", name));
     if (!has_value && name != "log_compiles") {
-      return FlagError(absl::StrCat("--", name, " needs a value (--", name, "=VALUE)"));
+      return FlagError(kiln::StrCat("--", name, " needs a value (--", name, "=VALUE)"));
     }
     if (name == "auto_jit") {
       KILN_RETURN_IF_ERROR(ParseInt(name, value, 0, 2, &flags.auto_jit));
@@ -87,7 +89,7 @@ absl::StatusOr<Flags> ParseFlags(absl::string_view text) {
       } else if (value == "0" || value == "false") {
         flags.log_compiles = false;
       } else {
-        return FlagError(absl::StrCat("--log_compiles takes true, false, 1 or 0, got '", value, "'"));
+        return FlagError(kiln::StrCat("--log_compiles takes true, false, 1 or 0, got '", value, "'"));
       }
     }
   }

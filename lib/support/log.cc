@@ -7,7 +7,7 @@
 #include <string>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 
 namespace kiln {
 namespace {
@@ -53,7 +53,7 @@ void Log(LogSeverity severity, std::string_view message) {
 namespace internal {
 
 void CheckFailed(const char* file, int line, const char* condition, std::string_view message) {
-  Log(LogSeverity::kError, absl::StrCat(file, ":", line, ": check failed: ", condition, ": ", std::string(message)));
+  Log(LogSeverity::kError, kiln::StrCat(file, ":", line, ": check failed: ", condition, ": ", std::string(message)));
   std::abort();
 }
 

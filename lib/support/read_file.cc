@@ -9,7 +9,7 @@
 #include <system_error>
 
 #include "absl/strings/escaping.h"
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "kiln/support/status.h"
 
 namespace kiln {
@@ -38,60 +38,60 @@ const char* KindOf(mode_t mode) {
 }
 
 // `name` is "<what> '<path>'".
-absl::Status CheckMode(mode_t mode, absl::string_view name) {
+absl::Status CheckMode(mode_t mode, std::string_view name) {
   if (S_ISREG(mode)) return absl::OkStatus();
-  if (S_ISDIR(mode)) return absl::InvalidArgumentError(absl::StrCat(name, " is a directory"));
-  return absl::InvalidArgumentError(absl::StrCat(name, " is not a regular file (", KindOf(mode), ")"));
+  if (S_ISDIR(mode)) return absl::InvalidArgumentError(kiln::StrCat(name, " is a directory"));
+  return absl::InvalidArgumentError(kiln::StrCat(name, " is not a regular file (", KindOf(mode), ")"));
 }
 
-std::string Name(absl::string_view what, absl::string_view path) { return absl::StrCat(what, " '", path, "'"); }
+std::string Name(std::string_view what, std::string_view path) { return kiln::StrCat(what, " '", path, "'"); }
 
 // A path as written in a model, with control bytes escaped so that the message stays one line.
-std::string Printable(absl::string_view path) {
+std::string Printable(std::string_view path) {
   for (char c : path) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return absl::CEscape(path);
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return absl::CEscape(AsAbsl(path));
   }
   return std::string(path);
 }
 
 }  // namespace
 
-absl::Status CheckRegularFile(const std::string& path, absl::string_view what) {
+absl::Status CheckRegularFile(const std::string& path, std::string_view what) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) {
-    return absl::ErrnoToStatus(errno, absl::StrCat(Name(what, path), " cannot be opened"));
+    return absl::ErrnoToStatus(errno, kiln::StrCat(Name(what, path), " cannot be opened"));
   }
   return CheckMode(st.st_mode, Name(what, path));
 }
 
-absl::StatusOr<std::string> ReadRegularFile(const std::string& path, absl::string_view what,
+absl::StatusOr<std::string> ReadRegularFile(const std::string& path, std::string_view what,
                                             const ReadFileOptions& options) {
   const std::string name = Name(what, path);
   if (options.offset < 0 || options.length < -1) {
     return absl::InvalidArgumentError(
-        absl::StrCat(name, ": invalid byte range (offset ", options.offset, ", length ", options.length, ")"));
+        kiln::StrCat(name, ": invalid byte range (offset ", options.offset, ", length ", options.length, ")"));
   }
   // O_NONBLOCK: opening a FIFO without a writer would otherwise wait forever. It has no effect on
   // the regular files that are read below.
   const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) return absl::ErrnoToStatus(errno, absl::StrCat(name, " cannot be opened"));
+  if (fd < 0) return absl::ErrnoToStatus(errno, kiln::StrCat(name, " cannot be opened"));
   FdCloser closer(fd);
   struct stat st;
-  if (::fstat(fd, &st) != 0) return absl::ErrnoToStatus(errno, absl::StrCat(name, " cannot be read"));
+  if (::fstat(fd, &st) != 0) return absl::ErrnoToStatus(errno, kiln::StrCat(name, " cannot be read"));
   KILN_RETURN_IF_ERROR(CheckMode(st.st_mode, name));
   const int64_t size = st.st_size;
   if (options.offset > size || (options.length >= 0 && options.length > size - options.offset)) {
-    return absl::InvalidArgumentError(absl::StrCat(name, ": ", options.length < 0 ? 0 : options.length,
+    return absl::InvalidArgumentError(kiln::StrCat(name, ": ", options.length < 0 ? 0 : options.length,
                                                    " bytes at offset ", options.offset,
                                                    " lie beyond the end of the file (", size, " bytes)"));
   }
   const int64_t length = options.length < 0 ? size - options.offset : options.length;
   if (length > options.max_bytes) {
     if (options.offset == 0 && options.length < 0) {
-      return absl::InvalidArgumentError(absl::StrCat(name, " is ", size, " bytes; Kiln reads files of at most ",
+      return absl::InvalidArgumentError(kiln::StrCat(name, " is ", size, " bytes; Kiln reads files of at most ",
                                                      options.max_bytes, " bytes here", options.too_large_advice));
     }
-    return absl::InvalidArgumentError(absl::StrCat(name, ": a read of ", length, " bytes is over the limit of ",
+    return absl::InvalidArgumentError(kiln::StrCat(name, ": a read of ", length, " bytes is over the limit of ",
                                                    options.max_bytes, " bytes"));
   }
   std::string bytes(static_cast<size_t>(length), '\0');
@@ -100,45 +100,45 @@ absl::StatusOr<std::string> ReadRegularFile(const std::string& path, absl::strin
     const ssize_t got = ::pread(fd, bytes.data() + done, static_cast<size_t>(length - done), options.offset + done);
     if (got < 0) {
       if (errno == EINTR) continue;
-      return absl::ErrnoToStatus(errno, absl::StrCat(name, " cannot be read"));
+      return absl::ErrnoToStatus(errno, kiln::StrCat(name, " cannot be read"));
     }
     if (got == 0) {
       return absl::DataLossError(
-          absl::StrCat(name, " ended after ", done, " of ", length, " bytes (did it change while it was read?)"));
+          kiln::StrCat(name, " ended after ", done, " of ", length, " bytes (did it change while it was read?)"));
     }
     done += got;
   }
   return bytes;
 }
 
-absl::StatusOr<std::string> ResolvePathInside(const std::string& dir, absl::string_view relative,
-                                              absl::string_view what) {
-  const std::string written = absl::StrCat(what, " '", Printable(relative), "'");
-  if (relative.empty()) return absl::InvalidArgumentError(absl::StrCat(what, " is an empty path"));
-  if (relative.find('\0') != absl::string_view::npos) {
-    return absl::InvalidArgumentError(absl::StrCat(written, " contains a NUL byte"));
+absl::StatusOr<std::string> ResolvePathInside(const std::string& dir, std::string_view relative,
+                                              std::string_view what) {
+  const std::string written = kiln::StrCat(what, " '", Printable(relative), "'");
+  if (relative.empty()) return absl::InvalidArgumentError(kiln::StrCat(what, " is an empty path"));
+  if (relative.find('\0') != std::string_view::npos) {
+    return absl::InvalidArgumentError(kiln::StrCat(written, " contains a NUL byte"));
   }
   const fs::path rel{std::string(relative)};
   if (rel.is_absolute()) {
     return absl::InvalidArgumentError(
-        absl::StrCat(written, " is an absolute path; paths in a model must be relative to the model's folder"));
+        kiln::StrCat(written, " is an absolute path; paths in a model must be relative to the model's folder"));
   }
   std::error_code ec;
   const fs::path base = fs::canonical(dir.empty() ? fs::path(".") : fs::path(dir), ec);
   if (ec) {
     return absl::Status(absl::ErrnoToStatusCode(ec.value()),
-                        absl::StrCat("the model's folder '", dir, "' cannot be resolved: ", ec.message()));
+                        kiln::StrCat("the model's folder '", dir, "' cannot be resolved: ", ec.message()));
   }
   const fs::path target = fs::weakly_canonical(base / rel, ec);
   if (ec) {
     return absl::Status(absl::ErrnoToStatusCode(ec.value()),
-                        absl::StrCat(written, " cannot be resolved: ", ec.message()));
+                        kiln::StrCat(written, " cannot be resolved: ", ec.message()));
   }
   // Inside means: the folder's components are a prefix of the target's (so "/m/a" is not inside "/m/ab").
   auto t = target.begin();
   for (auto b = base.begin(); b != base.end(); ++b, ++t) {
     if (t == target.end() || *b != *t) {
-      return absl::InvalidArgumentError(absl::StrCat(
+      return absl::InvalidArgumentError(kiln::StrCat(
           written, " leads to '", target.string(), "', outside the model's folder '", base.string(),
           "'; paths in a model must stay inside its folder (no '..' or symlink out of it)"));
     }

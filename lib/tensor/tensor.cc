@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <limits>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "absl/strings/str_join.h"
 
 namespace kiln {
@@ -119,14 +119,14 @@ int64_t NumElements(const Dims& dims) {
   return n;
 }
 
-std::string DimsToString(const Dims& dims) { return absl::StrCat("[", absl::StrJoin(dims, ","), "]"); }
+std::string DimsToString(const Dims& dims) { return kiln::StrCat("[", absl::StrJoin(dims, ","), "]"); }
 
 absl::StatusOr<std::shared_ptr<Buffer>> Buffer::Allocate(size_t bytes) {
   size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
   if (rounded == 0) rounded = kAlignment;
   void* p = std::aligned_alloc(kAlignment, rounded);
   if (p == nullptr) {
-    return absl::ResourceExhaustedError(absl::StrCat("cannot allocate ", bytes, " bytes"));
+    return absl::ResourceExhaustedError(kiln::StrCat("cannot allocate ", bytes, " bytes"));
   }
   return std::shared_ptr<Buffer>(new Buffer(p, bytes));
 }
@@ -141,10 +141,10 @@ absl::StatusOr<Tensor> Tensor::Create(DType dtype, Dims dims) {
   if (dtype == DType::kInvalid) return absl::InvalidArgumentError("tensor of invalid dtype");
   int64_t n = NumElements(dims);
   if (n < 0) {
-    return absl::InvalidArgumentError(absl::StrCat("invalid tensor dims ", DimsToString(dims)));
+    return absl::InvalidArgumentError(kiln::StrCat("invalid tensor dims ", DimsToString(dims)));
   }
   if (n > kMaxTensorBytes / static_cast<int64_t>(DTypeSize(dtype))) {
-    return absl::ResourceExhaustedError(absl::StrCat("tensor ", DTypeName(dtype), DimsToString(dims),
+    return absl::ResourceExhaustedError(kiln::StrCat("tensor ", DTypeName(dtype), DimsToString(dims),
                                                      " exceeds the 16 GiB tensor limit"));
   }
   size_t bytes = static_cast<size_t>(n) * DTypeSize(dtype);
@@ -163,7 +163,7 @@ absl::StatusOr<Tensor> Tensor::FromBuffer(DType dtype, Dims dims, std::shared_pt
   int64_t n = NumElements(dims);
   if (n < 0 || buffer == nullptr ||
       offset + static_cast<size_t>(n) * DTypeSize(dtype) > buffer->size()) {
-    return absl::InvalidArgumentError(absl::StrCat("buffer too small for ", DTypeName(dtype),
+    return absl::InvalidArgumentError(kiln::StrCat("buffer too small for ", DTypeName(dtype),
                                                    DimsToString(dims)));
   }
   Tensor t;
@@ -176,7 +176,7 @@ absl::StatusOr<Tensor> Tensor::FromBuffer(DType dtype, Dims dims, std::shared_pt
 
 absl::StatusOr<Tensor> Tensor::Reshaped(Dims dims) const {
   if (NumElements(dims) != num_elements()) {
-    return absl::InvalidArgumentError(absl::StrCat("cannot reshape ", TypeString(), " to ",
+    return absl::InvalidArgumentError(kiln::StrCat("cannot reshape ", TypeString(), " to ",
                                                    DimsToString(dims)));
   }
   Tensor t = *this;
@@ -234,6 +234,6 @@ bool Tensor::BitEqual(const Tensor& other) const {
   return byte_size() == 0 || std::memcmp(raw_data(), other.raw_data(), byte_size()) == 0;
 }
 
-std::string Tensor::TypeString() const { return absl::StrCat(DTypeName(dtype_), DimsToString(dims_)); }
+std::string Tensor::TypeString() const { return kiln::StrCat(DTypeName(dtype_), DimsToString(dims_)); }
 
 }  // namespace kiln

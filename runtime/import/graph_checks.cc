@@ -6,24 +6,24 @@
 #include <variant>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "kiln/runtime/op_registry.h"
 #include "kiln/support/status.h"
 
 namespace kiln::import_checks {
 namespace {
 
-std::string NodeText(const Node& node) { return absl::StrCat("node '", node.name, "' (", node.op, ")"); }
+std::string NodeText(const Node& node) { return kiln::StrCat("node '", node.name, "' (", node.op, ")"); }
 
 // Declared shapes with a dim, or known extents that multiply to, more than kMaxDeclaredElements are
 // corrupt (an empty tensor too: strides over a huge dim would overflow).
-absl::Status CheckDeclaredDims(const ValueInfo& info, absl::string_view kind) {
+absl::Status CheckDeclaredDims(const ValueInfo& info, std::string_view kind) {
   int64_t known = 1;
   bool too_big = false;
   for (int64_t d : info.dims) {
     if (d < -1) {
       return absl::InvalidArgumentError(
-          absl::StrCat("graph ", kind, " '", info.name, "' has a negative dimension ", d));
+          kiln::StrCat("graph ", kind, " '", info.name, "' has a negative dimension ", d));
     }
     if (d < 0) continue;
     too_big = too_big || d > kMaxDeclaredElements;
@@ -34,7 +34,7 @@ absl::Status CheckDeclaredDims(const ValueInfo& info, absl::string_view kind) {
     known = known > kMaxDeclaredElements / d ? kMaxDeclaredElements + 1 : known * d;
   }
   if (known > kMaxDeclaredElements || too_big) {
-    return absl::InvalidArgumentError(absl::StrCat("graph ", kind, " '", info.name, "' declares dims ",
+    return absl::InvalidArgumentError(kiln::StrCat("graph ", kind, " '", info.name, "' declares dims ",
                                                    DimsToString(info.dims), ", more than the ", kMaxDeclaredElements,
                                                    " elements (or a dimension that large) Kiln accepts for one tensor"));
   }
@@ -44,7 +44,7 @@ absl::Status CheckDeclaredDims(const ValueInfo& info, absl::string_view kind) {
 absl::Status CheckGraphImpl(const Graph& graph, bool check_ops, const std::set<std::string>& outer_scope,
                             int depth) {
   if (depth > kMaxSubgraphDepth) {
-    return absl::InvalidArgumentError(absl::StrCat("subgraphs are nested more than ", kMaxSubgraphDepth,
+    return absl::InvalidArgumentError(kiln::StrCat("subgraphs are nested more than ", kMaxSubgraphDepth,
                                                    " deep (graph '", graph.name, "')"));
   }
   const int n = static_cast<int>(graph.nodes.size());
@@ -52,7 +52,7 @@ absl::Status CheckGraphImpl(const Graph& graph, bool check_ops, const std::set<s
   for (const ValueInfo& in : graph.inputs) {
     if (in.name.empty()) return absl::InvalidArgumentError("a graph input has no name");
     if (!inputs.insert(in.name).second) {
-      return absl::InvalidArgumentError(absl::StrCat("graph input '", in.name, "' is declared twice"));
+      return absl::InvalidArgumentError(kiln::StrCat("graph input '", in.name, "' is declared twice"));
     }
     KILN_RETURN_IF_ERROR(CheckDeclaredDims(in, "input"));
   }
@@ -62,26 +62,26 @@ absl::Status CheckGraphImpl(const Graph& graph, bool check_ops, const std::set<s
   const OpRegistry& registry = OpRegistry::Global();
   for (int i = 0; i < n; ++i) {
     const Node& node = graph.nodes[i];
-    if (node.op.empty()) return absl::InvalidArgumentError(absl::StrCat("node '", node.name, "' has no op"));
+    if (node.op.empty()) return absl::InvalidArgumentError(kiln::StrCat("node '", node.name, "' has no op"));
     if (node.name.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("a ", node.op, " node (number ", i, ") has no name"));
+      return absl::InvalidArgumentError(kiln::StrCat("a ", node.op, " node (number ", i, ") has no name"));
     }
     if (!by_name.emplace(node.name, i).second) {
-      return absl::InvalidArgumentError(absl::StrCat("two nodes are named '", node.name, "'"));
+      return absl::InvalidArgumentError(kiln::StrCat("two nodes are named '", node.name, "'"));
     }
     if (check_ops && registry.Find(node.op) == nullptr) {
       return absl::UnimplementedError(
-          absl::StrCat("node '", node.name, "' has op '", node.op, "' that Kiln does not implement"));
+          kiln::StrCat("node '", node.name, "' has op '", node.op, "' that Kiln does not implement"));
     }
     for (const std::string& out : node.outputs) {
       if (out.empty()) continue;
       auto [it, inserted] = producer.emplace(out, i);
       if (!inserted) {
-        return absl::InvalidArgumentError(absl::StrCat("value '", out, "' is produced by both node '",
+        return absl::InvalidArgumentError(kiln::StrCat("value '", out, "' is produced by both node '",
                                                        graph.nodes[it->second].name, "' and node '", node.name, "'"));
       }
       if (inputs.count(out) || graph.initializers.count(out)) {
-        return absl::InvalidArgumentError(absl::StrCat(NodeText(node), " produces '", out,
+        return absl::InvalidArgumentError(kiln::StrCat(NodeText(node), " produces '", out,
                                                        "', which is also a graph input or initializer"));
       }
     }
@@ -106,7 +106,7 @@ absl::Status CheckGraphImpl(const Graph& graph, bool check_ops, const std::set<s
         continue;
       }
       if (scope.count(in)) continue;
-      return absl::InvalidArgumentError(absl::StrCat(
+      return absl::InvalidArgumentError(kiln::StrCat(
           NodeText(node), " reads '", in,
           "', which no node, graph input or initializer provides (a missing initializer?)"));
     }
@@ -114,7 +114,7 @@ absl::Status CheckGraphImpl(const Graph& graph, bool check_ops, const std::set<s
       auto it = by_name.find(c);
       if (it == by_name.end()) {
         return absl::InvalidArgumentError(
-            absl::StrCat(NodeText(node), " has a control input '", c, "' that names no node of its graph"));
+            kiln::StrCat(NodeText(node), " has a control input '", c, "' that names no node of its graph"));
       }
       preds.insert(it->second);
     }
@@ -124,17 +124,17 @@ absl::Status CheckGraphImpl(const Graph& graph, bool check_ops, const std::set<s
       const auto* sub = std::get_if<std::shared_ptr<const Graph>>(&value);
       if (sub == nullptr) continue;
       if (*sub == nullptr) {
-        return absl::InvalidArgumentError(absl::StrCat(NodeText(node), " attribute '", key, "' holds no graph"));
+        return absl::InvalidArgumentError(kiln::StrCat(NodeText(node), " attribute '", key, "' holds no graph"));
       }
       KILN_RETURN_IF_ERROR(Annotate(CheckGraphImpl(**sub, check_ops, scope, depth + 1),
-                               absl::StrCat(NodeText(node), " attribute '", key, "' (subgraph '", (*sub)->name, "')")));
+                               kiln::StrCat(NodeText(node), " attribute '", key, "' (subgraph '", (*sub)->name, "')")));
     }
   }
   for (const ValueInfo& out : graph.outputs) {
     if (out.name.empty()) return absl::InvalidArgumentError("a graph output has no name");
     if (!scope.count(out.name)) {
       return absl::InvalidArgumentError(
-          absl::StrCat("graph output '", out.name, "' is not produced by any node, input or initializer"));
+          kiln::StrCat("graph output '", out.name, "' is not produced by any node, input or initializer"));
     }
   }
 
@@ -171,7 +171,7 @@ absl::Status CheckGraphImpl(const Graph& graph, bool check_ops, const std::set<s
       }
     }
   }
-  return absl::InvalidArgumentError(absl::StrCat("the nodes form a cycle through ", NodeText(graph.nodes[at]),
+  return absl::InvalidArgumentError(kiln::StrCat("the nodes form a cycle through ", NodeText(graph.nodes[at]),
                                                  "; a graph must be acyclic"));
 }
 

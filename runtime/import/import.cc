@@ -5,7 +5,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "kiln/runtime/import.h"
 #include "kiln/runtime/model_format.h"
 #include "kiln/support/read_file.h"
@@ -20,9 +20,9 @@ absl::StatusOr<Graph> ImportModel(const std::string& path) {
     const std::filesystem::path json = std::filesystem::path(path) / "model.json";
     if (std::filesystem::is_regular_file(json, ec)) {
       return absl::InvalidArgumentError(
-          absl::StrCat("model '", path, "' is a directory (pass its model.json: '", json.string(), "')"));
+          kiln::StrCat("model '", path, "' is a directory (pass its model.json: '", json.string(), "')"));
     }
-    return absl::InvalidArgumentError(absl::StrCat(
+    return absl::InvalidArgumentError(kiln::StrCat(
         "model '", path, "' is a directory; pass a model file (.onnx, .pb, model.json or .kiln)"));
   }
   KILN_RETURN_IF_ERROR(CheckRegularFile(path, "model"));
@@ -31,7 +31,7 @@ absl::StatusOr<Graph> ImportModel(const std::string& path) {
   if (absl::EndsWith(lower, ".kiln")) return LoadKilnModel(path);
   if (absl::EndsWith(lower, ".pb")) return ImportTfGraphDefFile(path);
   if (absl::EndsWith(lower, ".json")) return ImportTfjsModel(path);
-  return absl::InvalidArgumentError(absl::StrCat(
+  return absl::InvalidArgumentError(kiln::StrCat(
       "model '", path, "': unknown model format (Kiln imports ONNX models (.onnx), TensorFlow frozen "
       "graphs (.pb), TensorFlow.js graph models (model.json) and Kiln models (.kiln))"));
 }

@@ -8,7 +8,7 @@
 #include <variant>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "absl/strings/str_join.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
@@ -77,21 +77,21 @@ DType FromProto(int dtype) {
 // ---------------------------------------------------------------------------------------------
 // Saving.
 
-absl::Status TensorToProto(const Tensor& tensor, absl::string_view what, pb::Tensor* proto) {
-  if (!tensor.valid()) return absl::InvalidArgumentError(absl::StrCat(what, " is an absent (invalid) tensor"));
+absl::Status TensorToProto(const Tensor& tensor, std::string_view what, pb::Tensor* proto) {
+  if (!tensor.valid()) return absl::InvalidArgumentError(kiln::StrCat(what, " is an absent (invalid) tensor"));
   const int64_t count = tensor.num_elements();
   if (count < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(what, " has invalid dims ", DimsToString(tensor.dims())));
+    return absl::InvalidArgumentError(kiln::StrCat(what, " has invalid dims ", DimsToString(tensor.dims())));
   }
   proto->set_dtype(ToProto(tensor.dtype()));
   for (int64_t d : tensor.dims()) proto->add_dims(d);
   const size_t bytes = tensor.byte_size();
   if (bytes > static_cast<size_t>(kMaxModelBytes)) {
     return absl::InvalidArgumentError(
-        absl::StrCat(what, " holds ", bytes, " bytes; a .kiln file holds at most 2 GiB in all"));
+        kiln::StrCat(what, " holds ", bytes, " bytes; a .kiln file holds at most 2 GiB in all"));
   }
   if (bytes > 0 && tensor.raw_data() == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(what, " has no buffer"));
+    return absl::InvalidArgumentError(kiln::StrCat(what, " has no buffer"));
   }
   std::string* data = proto->mutable_data();
   data->assign(static_cast<const char*>(tensor.raw_data()), bytes);
@@ -116,7 +116,7 @@ absl::Status GraphToProto(const Graph& graph, int depth, pb::Graph* proto);
 absl::Status AttrToProto(const Node& node, const std::string& key, const AttrValue& value, int depth,
                          pb::Attribute* proto) {
   proto->set_name(key);
-  const std::string what = absl::StrCat("node '", node.name, "' (", node.op, ") attribute '", key, "'");
+  const std::string what = kiln::StrCat("node '", node.name, "' (", node.op, ") attribute '", key, "'");
   if (const auto* v = std::get_if<int64_t>(&value)) {
     proto->set_i(*v);
   } else if (const auto* v = std::get_if<float>(&value)) {
@@ -133,10 +133,10 @@ absl::Status AttrToProto(const Node& node, const std::string& key, const AttrVal
   } else if (const auto* v = std::get_if<Tensor>(&value)) {
     KILN_RETURN_IF_ERROR(TensorToProto(*v, what, proto->mutable_tensor()));
   } else if (const auto* v = std::get_if<std::shared_ptr<const Graph>>(&value)) {
-    if (*v == nullptr) return absl::InvalidArgumentError(absl::StrCat(what, " holds no graph"));
+    if (*v == nullptr) return absl::InvalidArgumentError(kiln::StrCat(what, " holds no graph"));
     KILN_RETURN_IF_ERROR(Annotate(GraphToProto(**v, depth + 1, proto->mutable_graph()), what));
   } else {
-    return absl::InternalError(absl::StrCat(what, " has an attribute type the .kiln writer does not know"));
+    return absl::InternalError(kiln::StrCat(what, " has an attribute type the .kiln writer does not know"));
   }
   return absl::OkStatus();
 }
@@ -144,7 +144,7 @@ absl::Status AttrToProto(const Node& node, const std::string& key, const AttrVal
 absl::Status GraphToProto(const Graph& graph, int depth, pb::Graph* proto) {
   if (depth > import_checks::kMaxSubgraphDepth) {
     return absl::InvalidArgumentError(
-        absl::StrCat("subgraphs are nested more than ", import_checks::kMaxSubgraphDepth, " deep"));
+        kiln::StrCat("subgraphs are nested more than ", import_checks::kMaxSubgraphDepth, " deep"));
   }
   proto->set_name(graph.name);
   for (const Node& node : graph.nodes) {
@@ -163,7 +163,7 @@ absl::Status GraphToProto(const Graph& graph, int depth, pb::Graph* proto) {
   for (const auto& [name, tensor] : graph.initializers) {  // Sorted by name.
     pb::Initializer* init = proto->add_initializers();
     init->set_name(name);
-    KILN_RETURN_IF_ERROR(TensorToProto(tensor, absl::StrCat("initializer '", name, "'"), init->mutable_tensor()));
+    KILN_RETURN_IF_ERROR(TensorToProto(tensor, kiln::StrCat("initializer '", name, "'"), init->mutable_tensor()));
   }
   return absl::OkStatus();
 }
@@ -171,11 +171,11 @@ absl::Status GraphToProto(const Graph& graph, int depth, pb::Graph* proto) {
 // ---------------------------------------------------------------------------------------------
 // Loading.
 
-absl::StatusOr<Tensor> TensorFromProto(const pb::Tensor& proto, absl::string_view what) {
+absl::StatusOr<Tensor> TensorFromProto(const pb::Tensor& proto, std::string_view what) {
   const DType dtype = FromProto(proto.dtype());
   if (dtype == DType::kInvalid) {
     return absl::InvalidArgumentError(
-        absl::StrCat(what, " has element type ", proto.dtype(), ", which this version of Kiln does not know"));
+        kiln::StrCat(what, " has element type ", proto.dtype(), ", which this version of Kiln does not know"));
   }
   Dims dims(proto.dims().begin(), proto.dims().end());
   // Check the declared size against the data before allocating anything.
@@ -183,7 +183,7 @@ absl::StatusOr<Tensor> TensorFromProto(const pb::Tensor& proto, absl::string_vie
   bool zero = false, too_big = false;
   for (int64_t d : dims) {
     if (d < 0) {
-      return absl::InvalidArgumentError(absl::StrCat(what, " has a negative dimension in ", DimsToString(dims)));
+      return absl::InvalidArgumentError(kiln::StrCat(what, " has a negative dimension in ", DimsToString(dims)));
     }
     if (d == 0) zero = true;
     if (d != 0 && count > kMaxTensorElements / d) too_big = true;
@@ -191,13 +191,13 @@ absl::StatusOr<Tensor> TensorFromProto(const pb::Tensor& proto, absl::string_vie
   }
   if (zero) count = 0;
   if (!zero && too_big) {
-    return absl::InvalidArgumentError(absl::StrCat(what, " declares dims ", DimsToString(dims), ", more than the ",
+    return absl::InvalidArgumentError(kiln::StrCat(what, " declares dims ", DimsToString(dims), ", more than the ",
                                                    kMaxTensorElements,
                                                    " elements Kiln accepts for one tensor; the file is probably corrupt"));
   }
   const size_t expected = static_cast<size_t>(count) * DTypeSize(dtype);
   if (proto.data().size() != expected) {
-    return absl::InvalidArgumentError(absl::StrCat(what, " has ", proto.data().size(), " bytes of data, but its dims ",
+    return absl::InvalidArgumentError(kiln::StrCat(what, " has ", proto.data().size(), " bytes of data, but its dims ",
                                                    DimsToString(dims), " and type ", DTypeName(dtype), " need ",
                                                    expected, " bytes"));
   }
@@ -212,31 +212,31 @@ absl::StatusOr<Tensor> TensorFromProto(const pb::Tensor& proto, absl::string_vie
   return tensor;
 }
 
-absl::StatusOr<ValueInfo> ValueInfoFromProto(const pb::ValueInfo& proto, absl::string_view kind) {
+absl::StatusOr<ValueInfo> ValueInfoFromProto(const pb::ValueInfo& proto, std::string_view kind) {
   ValueInfo info;
   info.name = proto.name();
-  if (info.name.empty()) return absl::InvalidArgumentError(absl::StrCat("a graph ", kind, " has no name"));
+  if (info.name.empty()) return absl::InvalidArgumentError(kiln::StrCat("a graph ", kind, " has no name"));
   info.dtype = FromProto(proto.dtype());
   if (info.dtype == DType::kInvalid && proto.dtype() != pb::DATA_TYPE_INVALID) {
-    return absl::InvalidArgumentError(absl::StrCat("graph ", kind, " '", info.name, "' has element type ",
+    return absl::InvalidArgumentError(kiln::StrCat("graph ", kind, " '", info.name, "' has element type ",
                                                    proto.dtype(), ", which this version of Kiln does not know"));
   }
   info.has_shape = !proto.unknown_rank();
   if (proto.unknown_rank() && proto.dims_size() > 0) {
     return absl::InvalidArgumentError(
-        absl::StrCat("graph ", kind, " '", info.name, "' has an unknown rank but lists dimensions"));
+        kiln::StrCat("graph ", kind, " '", info.name, "' has an unknown rank but lists dimensions"));
   }
   int64_t known = 1;
   for (int64_t d : proto.dims()) {
     if (d < -1) {
       return absl::InvalidArgumentError(
-          absl::StrCat("graph ", kind, " '", info.name, "' has a negative dimension ", d, " (-1 marks unknown)"));
+          kiln::StrCat("graph ", kind, " '", info.name, "' has a negative dimension ", d, " (-1 marks unknown)"));
     }
     info.dims.push_back(d);
     if (d >= 0) known = (d == 0 || known == 0) ? 0 : (known > kMaxTensorElements / d ? kMaxTensorElements + 1 : known * d);
   }
   if (known > kMaxTensorElements) {
-    return absl::InvalidArgumentError(absl::StrCat("graph ", kind, " '", info.name, "' declares dims ",
+    return absl::InvalidArgumentError(kiln::StrCat("graph ", kind, " '", info.name, "' declares dims ",
                                                    DimsToString(info.dims), ", more than the ", kMaxTensorElements,
                                                    " elements Kiln accepts for one tensor; the file is probably corrupt"));
   }
@@ -246,7 +246,7 @@ absl::StatusOr<ValueInfo> ValueInfoFromProto(const pb::ValueInfo& proto, absl::s
 absl::StatusOr<Graph> GraphFromProto(const pb::Graph& proto, int depth);
 
 absl::StatusOr<AttrValue> AttrFromProto(const pb::Attribute& proto, const Node& node, int depth) {
-  const std::string what = absl::StrCat("node '", node.name, "' (", node.op, ") attribute '", proto.name(), "'");
+  const std::string what = kiln::StrCat("node '", node.name, "' (", node.op, ") attribute '", proto.name(), "'");
   switch (proto.value_case()) {
     case pb::Attribute::kI: return AttrValue(proto.i());
     case pb::Attribute::kF: return AttrValue(proto.f());
@@ -264,7 +264,7 @@ absl::StatusOr<AttrValue> AttrFromProto(const pb::Attribute& proto, const Node& 
     case pb::Attribute::kGraph: {
       if (depth + 1 > import_checks::kMaxSubgraphDepth) {
         return absl::InvalidArgumentError(
-            absl::StrCat(what, ": subgraphs are nested more than ", import_checks::kMaxSubgraphDepth, " deep"));
+            kiln::StrCat(what, ": subgraphs are nested more than ", import_checks::kMaxSubgraphDepth, " deep"));
       }
       absl::StatusOr<Graph> sub = GraphFromProto(proto.graph(), depth + 1);
       if (!sub.ok()) return Annotate(sub.status(), what);
@@ -272,7 +272,7 @@ absl::StatusOr<AttrValue> AttrFromProto(const pb::Attribute& proto, const Node& 
     }
     case pb::Attribute::VALUE_NOT_SET: break;
   }
-  return absl::InvalidArgumentError(absl::StrCat(what, " has no value (or one of a kind this version of Kiln does "
+  return absl::InvalidArgumentError(kiln::StrCat(what, " has no value (or one of a kind this version of Kiln does "
                                                        "not know)"));
 }
 
@@ -281,8 +281,8 @@ absl::StatusOr<Graph> GraphFromProto(const pb::Graph& proto, int depth) {
   graph.name = proto.name();
   for (const pb::Initializer& init : proto.initializers()) {
     if (init.name().empty()) return absl::InvalidArgumentError("an initializer has no name");
-    const std::string what = absl::StrCat("initializer '", init.name(), "'");
-    if (graph.initializers.count(init.name())) return absl::InvalidArgumentError(absl::StrCat(what, " is defined twice"));
+    const std::string what = kiln::StrCat("initializer '", init.name(), "'");
+    if (graph.initializers.count(init.name())) return absl::InvalidArgumentError(kiln::StrCat(what, " is defined twice"));
     KILN_ASSIGN_OR_RETURN(Tensor t, TensorFromProto(init.tensor(), what));
     graph.initializers.emplace(init.name(), std::move(t));
   }
@@ -301,19 +301,19 @@ absl::StatusOr<Graph> GraphFromProto(const pb::Graph& proto, int depth) {
     node.name = n.name();
     node.op = n.op();
     if (node.name.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("node number ", index, " (", node.op, ") has no name"));
+      return absl::InvalidArgumentError(kiln::StrCat("node number ", index, " (", node.op, ") has no name"));
     }
-    if (node.op.empty()) return absl::InvalidArgumentError(absl::StrCat("node '", node.name, "' has no op"));
+    if (node.op.empty()) return absl::InvalidArgumentError(kiln::StrCat("node '", node.name, "' has no op"));
     node.inputs.assign(n.inputs().begin(), n.inputs().end());
     node.outputs.assign(n.outputs().begin(), n.outputs().end());
     node.control_inputs.assign(n.control_inputs().begin(), n.control_inputs().end());
     for (const pb::Attribute& attr : n.attributes()) {
       if (attr.name().empty()) {
-        return absl::InvalidArgumentError(absl::StrCat("node '", node.name, "' has an attribute without a name"));
+        return absl::InvalidArgumentError(kiln::StrCat("node '", node.name, "' has an attribute without a name"));
       }
       if (node.attrs.count(attr.name())) {
         return absl::InvalidArgumentError(
-            absl::StrCat("node '", node.name, "' has attribute '", attr.name(), "' twice"));
+            kiln::StrCat("node '", node.name, "' has attribute '", attr.name(), "' twice"));
       }
       KILN_ASSIGN_OR_RETURN(AttrValue value, AttrFromProto(attr, node, depth));
       node.attrs.emplace(attr.name(), std::move(value));
@@ -333,21 +333,21 @@ absl::StatusOr<std::string> ReadModelFile(const std::string& path) {
 
 std::string AttrText(const AttrValue& v) {
   struct Printer {
-    std::string operator()(int64_t x) const { return absl::StrCat("int ", x); }
-    std::string operator()(float x) const { return absl::StrCat("float ", x); }
-    std::string operator()(const std::string& x) const { return absl::StrCat("string '", x, "'"); }
+    std::string operator()(int64_t x) const { return kiln::StrCat("int ", x); }
+    std::string operator()(float x) const { return kiln::StrCat("float ", x); }
+    std::string operator()(const std::string& x) const { return kiln::StrCat("string '", x, "'"); }
     std::string operator()(const std::vector<int64_t>& x) const {
-      return absl::StrCat("ints [", absl::StrJoin(x, ","), "]");
+      return kiln::StrCat("ints [", absl::StrJoin(x, ","), "]");
     }
     std::string operator()(const std::vector<float>& x) const {
-      return absl::StrCat("floats [", absl::StrJoin(x, ","), "]");
+      return kiln::StrCat("floats [", absl::StrJoin(x, ","), "]");
     }
     std::string operator()(const std::vector<std::string>& x) const {
-      return absl::StrCat("strings [", absl::StrJoin(x, ","), "]");
+      return kiln::StrCat("strings [", absl::StrJoin(x, ","), "]");
     }
-    std::string operator()(const Tensor& x) const { return absl::StrCat("tensor ", x.TypeString()); }
+    std::string operator()(const Tensor& x) const { return kiln::StrCat("tensor ", x.TypeString()); }
     std::string operator()(const std::shared_ptr<const Graph>& x) const {
-      return absl::StrCat("graph '", x ? x->name : "(null)", "'");
+      return kiln::StrCat("graph '", x ? x->name : "(null)", "'");
     }
   };
   return std::visit(Printer{}, v);
@@ -356,12 +356,12 @@ std::string AttrText(const AttrValue& v) {
 // Bit equality of floats (so that NaN attributes compare equal to themselves).
 bool SameBits(float a, float b) { return std::memcmp(&a, &b, sizeof(float)) == 0; }
 
-absl::Status Differ(absl::string_view where, absl::string_view expected, absl::string_view actual) {
-  return absl::FailedPreconditionError(absl::StrCat(where, ": expected ", expected, ", got ", actual));
+absl::Status Differ(std::string_view where, std::string_view expected, std::string_view actual) {
+  return absl::FailedPreconditionError(kiln::StrCat(where, ": expected ", expected, ", got ", actual));
 }
 
 std::string ValueInfoText(const ValueInfo& v) {
-  return absl::StrCat("'", v.name, "' ", DTypeName(v.dtype), v.has_shape ? DimsToString(v.dims) : "[unknown rank]");
+  return kiln::StrCat("'", v.name, "' ", DTypeName(v.dtype), v.has_shape ? DimsToString(v.dims) : "[unknown rank]");
 }
 
 absl::Status CompareAttr(const std::string& where, const AttrValue& a, const AttrValue& b) {
@@ -379,7 +379,7 @@ absl::Status CompareAttr(const std::string& where, const AttrValue& a, const Att
   }
   if (const auto* x = std::get_if<Tensor>(&a)) {
     if (!x->BitEqual(std::get<Tensor>(b))) {
-      return Differ(where, AttrText(a), absl::StrCat(AttrText(b), " (or different contents)"));
+      return Differ(where, AttrText(a), kiln::StrCat(AttrText(b), " (or different contents)"));
     }
     return absl::OkStatus();
   }
@@ -410,7 +410,7 @@ absl::StatusOr<std::string> SerializeKilnModel(const Graph& graph, const SaveOpt
   KILN_RETURN_IF_ERROR(GraphToProto(graph, 0, model.mutable_graph()));
   const size_t size = model.ByteSizeLong();
   if (size > static_cast<size_t>(kMaxModelBytes)) {
-    return absl::InvalidArgumentError(absl::StrCat("graph '", graph.name, "' serializes to ", size,
+    return absl::InvalidArgumentError(kiln::StrCat("graph '", graph.name, "' serializes to ", size,
                                                    " bytes; a .kiln file holds at most 2 GiB"));
   }
   std::string bytes;
@@ -419,7 +419,7 @@ absl::StatusOr<std::string> SerializeKilnModel(const Graph& graph, const SaveOpt
     google::protobuf::io::CodedOutputStream coded(&stream);
     coded.SetSerializationDeterministic(true);
     if (!model.SerializeToCodedStream(&coded)) {
-      return absl::InternalError(absl::StrCat("graph '", graph.name, "' could not be serialized"));
+      return absl::InternalError(kiln::StrCat("graph '", graph.name, "' could not be serialized"));
     }
   }
   return bytes;
@@ -427,15 +427,15 @@ absl::StatusOr<std::string> SerializeKilnModel(const Graph& graph, const SaveOpt
 
 absl::Status SaveKilnModel(const Graph& graph, const std::string& path, const SaveOptions& options) {
   absl::StatusOr<std::string> bytes = SerializeKilnModel(graph, options);
-  if (!bytes.ok()) return Annotate(bytes.status(), absl::StrCat("model '", path, "'"));
+  if (!bytes.ok()) return Annotate(bytes.status(), kiln::StrCat("model '", path, "'"));
   return WriteFileBytes(path, *bytes, "model");
 }
 
-absl::StatusOr<Graph> LoadKilnModelBytes(absl::string_view bytes, absl::string_view source_name) {
-  const std::string where = absl::StrCat("model '", source_name, "'");
-  if (bytes.empty()) return absl::InvalidArgumentError(absl::StrCat(where, ": the file is empty"));
+absl::StatusOr<Graph> LoadKilnModelBytes(std::string_view bytes, std::string_view source_name) {
+  const std::string where = kiln::StrCat("model '", source_name, "'");
+  if (bytes.empty()) return absl::InvalidArgumentError(kiln::StrCat(where, ": the file is empty"));
   if (bytes.size() > static_cast<size_t>(kMaxModelBytes)) {
-    return absl::InvalidArgumentError(absl::StrCat(where, ": over 2 GiB"));
+    return absl::InvalidArgumentError(kiln::StrCat(where, ": over 2 GiB"));
   }
   pb::Model model;
   google::protobuf::io::CodedInputStream stream(reinterpret_cast<const uint8_t*>(bytes.data()),
@@ -445,19 +445,19 @@ absl::StatusOr<Graph> LoadKilnModelBytes(absl::string_view bytes, absl::string_v
   stream.SetRecursionLimit(3 * import_checks::kMaxSubgraphDepth + 24);
   if (!model.ParseFromCodedStream(&stream) || !stream.ConsumedEntireMessage()) {
     return absl::DataLossError(
-        absl::StrCat(where, " is not a valid Kiln model: the protobuf is truncated or corrupt (or nested too deeply)"));
+        kiln::StrCat(where, " is not a valid Kiln model: the protobuf is truncated or corrupt (or nested too deeply)"));
   }
   if (model.magic() != kMagic) {
-    return absl::InvalidArgumentError(absl::StrCat(
+    return absl::InvalidArgumentError(kiln::StrCat(
         where, " is not a Kiln model (it lacks the 'kiln.model' identifier; an ONNX or other model renamed "
                ".kiln? Convert it with `kiln convert`)"));
   }
   if (model.version() == 0 || model.version() > static_cast<uint32_t>(kKilnModelVersion)) {
-    return absl::InvalidArgumentError(absl::StrCat(where, " has format version ", model.version(),
+    return absl::InvalidArgumentError(kiln::StrCat(where, " has format version ", model.version(),
                                                    "; this build of Kiln reads versions 1 to ", kKilnModelVersion,
                                                    " (a newer Kiln wrote it?)"));
   }
-  if (!model.has_graph()) return absl::InvalidArgumentError(absl::StrCat(where, " has no graph"));
+  if (!model.has_graph()) return absl::InvalidArgumentError(kiln::StrCat(where, " has no graph"));
   RegisterStandardOps();
   absl::StatusOr<Graph> graph = GraphFromProto(model.graph(), 0);
   if (!graph.ok()) return Annotate(graph.status(), where);
@@ -473,70 +473,70 @@ absl::StatusOr<Graph> LoadKilnModel(const std::string& path) {
 absl::Status CompareGraphs(const Graph& expected, const Graph& actual) {
   const Graph& a = expected;
   const Graph& b = actual;
-  const std::string g = absl::StrCat("graph '", a.name, "'");
-  if (a.name != b.name) return Differ("graph name", absl::StrCat("'", a.name, "'"), absl::StrCat("'", b.name, "'"));
+  const std::string g = kiln::StrCat("graph '", a.name, "'");
+  if (a.name != b.name) return Differ("graph name", kiln::StrCat("'", a.name, "'"), kiln::StrCat("'", b.name, "'"));
   if (a.inputs.size() != b.inputs.size()) {
-    return Differ(absl::StrCat(g, " inputs"), absl::StrCat(a.inputs.size()), absl::StrCat(b.inputs.size()));
+    return Differ(kiln::StrCat(g, " inputs"), kiln::StrCat(a.inputs.size()), kiln::StrCat(b.inputs.size()));
   }
   for (size_t i = 0; i < a.inputs.size(); ++i) {
     const ValueInfo &x = a.inputs[i], &y = b.inputs[i];
     if (x.name != y.name || x.dtype != y.dtype || x.has_shape != y.has_shape || x.dims != y.dims) {
-      return Differ(absl::StrCat(g, " input ", i), ValueInfoText(x), ValueInfoText(y));
+      return Differ(kiln::StrCat(g, " input ", i), ValueInfoText(x), ValueInfoText(y));
     }
   }
   if (a.outputs.size() != b.outputs.size()) {
-    return Differ(absl::StrCat(g, " outputs"), absl::StrCat(a.outputs.size()), absl::StrCat(b.outputs.size()));
+    return Differ(kiln::StrCat(g, " outputs"), kiln::StrCat(a.outputs.size()), kiln::StrCat(b.outputs.size()));
   }
   for (size_t i = 0; i < a.outputs.size(); ++i) {
     const ValueInfo &x = a.outputs[i], &y = b.outputs[i];
     if (x.name != y.name || x.dtype != y.dtype || x.has_shape != y.has_shape || x.dims != y.dims) {
-      return Differ(absl::StrCat(g, " output ", i), ValueInfoText(x), ValueInfoText(y));
+      return Differ(kiln::StrCat(g, " output ", i), ValueInfoText(x), ValueInfoText(y));
     }
   }
   if (a.initializers.size() != b.initializers.size()) {
-    return Differ(absl::StrCat(g, " initializers"), absl::StrCat(a.initializers.size()),
-                  absl::StrCat(b.initializers.size()));
+    return Differ(kiln::StrCat(g, " initializers"), kiln::StrCat(a.initializers.size()),
+                  kiln::StrCat(b.initializers.size()));
   }
   for (auto x = a.initializers.begin(), y = b.initializers.begin(); x != a.initializers.end(); ++x, ++y) {
     if (x->first != y->first) {
-      return Differ(absl::StrCat(g, " initializer names"), absl::StrCat("'", x->first, "'"),
-                    absl::StrCat("'", y->first, "'"));
+      return Differ(kiln::StrCat(g, " initializer names"), kiln::StrCat("'", x->first, "'"),
+                    kiln::StrCat("'", y->first, "'"));
     }
     if (!x->second.BitEqual(y->second)) {
-      return Differ(absl::StrCat(g, " initializer '", x->first, "'"), x->second.TypeString(),
-                    absl::StrCat(y->second.TypeString(), " (or different contents)"));
+      return Differ(kiln::StrCat(g, " initializer '", x->first, "'"), x->second.TypeString(),
+                    kiln::StrCat(y->second.TypeString(), " (or different contents)"));
     }
   }
   if (a.nodes.size() != b.nodes.size()) {
-    return Differ(absl::StrCat(g, " node count"), absl::StrCat(a.nodes.size()), absl::StrCat(b.nodes.size()));
+    return Differ(kiln::StrCat(g, " node count"), kiln::StrCat(a.nodes.size()), kiln::StrCat(b.nodes.size()));
   }
   for (size_t i = 0; i < a.nodes.size(); ++i) {
     const Node &x = a.nodes[i], &y = b.nodes[i];
-    const std::string where = absl::StrCat(g, " node ", i, " '", x.name, "'");
+    const std::string where = kiln::StrCat(g, " node ", i, " '", x.name, "'");
     if (x.name != y.name || x.op != y.op) {
-      return Differ(where, absl::StrCat("'", x.name, "' (", x.op, ")"), absl::StrCat("'", y.name, "' (", y.op, ")"));
+      return Differ(where, kiln::StrCat("'", x.name, "' (", x.op, ")"), kiln::StrCat("'", y.name, "' (", y.op, ")"));
     }
     if (x.inputs != y.inputs) {
-      return Differ(absl::StrCat(where, " inputs"), absl::StrJoin(x.inputs, ","), absl::StrJoin(y.inputs, ","));
+      return Differ(kiln::StrCat(where, " inputs"), absl::StrJoin(x.inputs, ","), absl::StrJoin(y.inputs, ","));
     }
     if (x.outputs != y.outputs) {
-      return Differ(absl::StrCat(where, " outputs"), absl::StrJoin(x.outputs, ","), absl::StrJoin(y.outputs, ","));
+      return Differ(kiln::StrCat(where, " outputs"), absl::StrJoin(x.outputs, ","), absl::StrJoin(y.outputs, ","));
     }
     if (x.control_inputs != y.control_inputs) {
-      return Differ(absl::StrCat(where, " control inputs"), absl::StrJoin(x.control_inputs, ","),
+      return Differ(kiln::StrCat(where, " control inputs"), absl::StrJoin(x.control_inputs, ","),
                     absl::StrJoin(y.control_inputs, ","));
     }
     if (x.attrs.size() != y.attrs.size()) {
       std::vector<std::string> xs, ys;
       for (const auto& [k, v] : x.attrs) xs.push_back(k);
       for (const auto& [k, v] : y.attrs) ys.push_back(k);
-      return Differ(absl::StrCat(where, " attributes"), absl::StrJoin(xs, ","), absl::StrJoin(ys, ","));
+      return Differ(kiln::StrCat(where, " attributes"), absl::StrJoin(xs, ","), absl::StrJoin(ys, ","));
     }
     for (auto p = x.attrs.begin(), q = y.attrs.begin(); p != x.attrs.end(); ++p, ++q) {
       if (p->first != q->first) {
-        return Differ(absl::StrCat(where, " attribute names"), p->first, q->first);
+        return Differ(kiln::StrCat(where, " attribute names"), p->first, q->first);
       }
-      KILN_RETURN_IF_ERROR(CompareAttr(absl::StrCat(where, " attribute '", p->first, "'"), p->second, q->second));
+      KILN_RETURN_IF_ERROR(CompareAttr(kiln::StrCat(where, " attribute '", p->first, "'"), p->second, q->second));
     }
   }
   return absl::OkStatus();

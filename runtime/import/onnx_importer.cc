@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "kiln/runtime/import.h"
 #include "kiln/runtime/op_registry.h"
@@ -28,7 +28,7 @@ using onnx_import::TensorFromProto;
 bool IsDefaultDomain(const std::string& domain) { return domain.empty() || domain == "ai.onnx"; }
 
 // Reads a model or tensor file (kiln/support/read_file.h: regular files only, at most 2 GiB).
-absl::StatusOr<std::string> ReadFile(const std::string& path, absl::string_view what) {
+absl::StatusOr<std::string> ReadFile(const std::string& path, std::string_view what) {
   return ReadRegularFile(path, what,
                          {.too_large_advice = " (protobuf parses at most 2 GiB; save larger ONNX models with their "
                                               "tensors as external data: onnx.save_model(model, path, "
@@ -37,7 +37,7 @@ absl::StatusOr<std::string> ReadFile(const std::string& path, absl::string_view 
 
 // Parses a serialized message from `bytes`, rejecting trailing garbage and truncation.
 template <typename Message>
-bool ParseMessage(absl::string_view bytes, Message* message) {
+bool ParseMessage(std::string_view bytes, Message* message) {
   google::protobuf::io::CodedInputStream stream(reinterpret_cast<const uint8_t*>(bytes.data()),
                                                 static_cast<int>(bytes.size()));
   return message->ParseFromCodedStream(&stream) && stream.ConsumedEntireMessage();
@@ -57,7 +57,7 @@ class OnnxImporter {
   OnnxImporter(std::string source, std::optional<std::string> model_dir)
       : source_(std::move(source)), model_dir_(std::move(model_dir)) {}
 
-  absl::StatusOr<Graph> Import(absl::string_view bytes) {
+  absl::StatusOr<Graph> Import(std::string_view bytes) {
     onnx::ModelProto model;
     if (bytes.empty()) return Error(absl::InvalidArgumentError("the file is empty"));
     if (!ParseMessage(bytes, &model)) {
@@ -85,7 +85,7 @@ class OnnxImporter {
     }
     has_default_opset_ = found;
     if (found && (opset_ < kOnnxMinOpset || opset_ > kOnnxMaxOpset)) {
-      return Error(absl::UnimplementedError(absl::StrCat(
+      return Error(absl::UnimplementedError(kiln::StrCat(
           "imports opset ", opset_, " of the default ONNX domain, but Kiln supports opsets ", kOnnxMinOpset, " to ",
           kOnnxMaxOpset, "; export the model with an opset in that range (torch.onnx.export's opset_version, or "
           "onnx.version_converter.convert_version)")));
@@ -102,26 +102,26 @@ class OnnxImporter {
  private:
   // Prefixes the model's name: "model 'x.onnx': ...".
   absl::Status Error(const absl::Status& status) const {
-    return Annotate(status, absl::StrCat("model '", source_, "'"));
+    return Annotate(status, kiln::StrCat("model '", source_, "'"));
   }
 
   absl::StatusOr<ValueInfo> ConvertValueInfo(const onnx::ValueInfoProto& proto,
-                                             absl::string_view kind, bool require_type) {
+                                             std::string_view kind, bool require_type) {
     ValueInfo info;
     info.name = proto.name();
     info.has_shape = false;
     if (info.name.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("a graph ", kind, " has no name"));
+      return absl::InvalidArgumentError(kiln::StrCat("a graph ", kind, " has no name"));
     }
     if (!proto.has_type()) {
       if (require_type) {
         return absl::InvalidArgumentError(
-            absl::StrCat("graph ", kind, " '", info.name, "' declares no type"));
+            kiln::StrCat("graph ", kind, " '", info.name, "' declares no type"));
       }
       return info;
     }
     if (!proto.type().has_tensor_type()) {
-      return absl::UnimplementedError(absl::StrCat(
+      return absl::UnimplementedError(kiln::StrCat(
           "graph ", kind, " '", info.name,
           "' is not a tensor (sequence, map, optional and sparse values are not supported)"));
     }
@@ -129,12 +129,12 @@ class OnnxImporter {
     if (tensor_type.elem_type() == 0) {
       if (require_type) {
         return absl::InvalidArgumentError(
-            absl::StrCat("graph ", kind, " '", info.name, "' declares no element type"));
+            kiln::StrCat("graph ", kind, " '", info.name, "' declares no element type"));
       }
     } else {
       absl::StatusOr<DType> dtype = DTypeFromOnnx(tensor_type.elem_type());
       if (!dtype.ok()) {
-        return Annotate(dtype.status(), absl::StrCat("graph ", kind, " '", info.name, "'"));
+        return Annotate(dtype.status(), kiln::StrCat("graph ", kind, " '", info.name, "'"));
       }
       info.dtype = *dtype;
     }
@@ -143,7 +143,7 @@ class OnnxImporter {
       for (const onnx::TensorShapeProto::Dimension& dim : tensor_type.shape().dim()) {
         if (dim.has_dim_value()) {
           if (dim.dim_value() < 0) {
-            return absl::InvalidArgumentError(absl::StrCat(
+            return absl::InvalidArgumentError(kiln::StrCat(
                 "graph ", kind, " '", info.name, "' has a negative dimension ", dim.dim_value()));
           }
           info.dims.push_back(dim.dim_value());
@@ -155,7 +155,7 @@ class OnnxImporter {
       Dims known;
       for (int64_t d : info.dims) known.push_back(d < 0 ? 1 : d);
       KILN_RETURN_IF_ERROR(
-          onnx_import::CheckedElementCount(known, absl::StrCat("graph ", kind, " '", info.name, "'")).status());
+          onnx_import::CheckedElementCount(known, kiln::StrCat("graph ", kind, " '", info.name, "'")).status());
     }
     return info;
   }
@@ -164,10 +164,10 @@ class OnnxImporter {
                                              const std::set<std::string>& scope) {
     using A = onnx::AttributeProto;
     auto where = [&]() {
-      return absl::StrCat("node '", node.name, "' (", node.op, ") attribute '", attr.name(), "'");
+      return kiln::StrCat("node '", node.name, "' (", node.op, ") attribute '", attr.name(), "'");
     };
     if (!attr.ref_attr_name().empty()) {
-      return absl::UnimplementedError(absl::StrCat(
+      return absl::UnimplementedError(kiln::StrCat(
           where(), " refers to a function attribute; ONNX functions are not supported"));
     }
     int type = attr.type();
@@ -181,7 +181,7 @@ class OnnxImporter {
       else if (attr.floats_size() > 0) type = A::FLOATS;
       else if (attr.ints_size() > 0) type = A::INTS;
       else if (attr.strings_size() > 0) type = A::STRINGS;
-      else return absl::InvalidArgumentError(absl::StrCat(where(), " has no value"));
+      else return absl::InvalidArgumentError(kiln::StrCat(where(), " has no value"));
     }
     switch (type) {
       case A::FLOAT: return AttrValue(attr.f());
@@ -200,17 +200,17 @@ class OnnxImporter {
       }
       case A::GRAPH: {
         KILN_ASSIGN_OR_RETURN(Graph sub, ConvertGraph(attr.g(), scope, false));
-        if (sub.name.empty()) sub.name = absl::StrCat(node.name, "_", attr.name());
+        if (sub.name.empty()) sub.name = kiln::StrCat(node.name, "_", attr.name());
         return AttrValue(std::shared_ptr<const Graph>(std::make_shared<Graph>(std::move(sub))));
       }
       default:
         break;
     }
-    return absl::UnimplementedError(absl::StrCat(
+    return absl::UnimplementedError(kiln::StrCat(
         where(), " has attribute type ",
         A::AttributeType_IsValid(type)
             ? A::AttributeType_Name(static_cast<A::AttributeType>(type))
-            : absl::StrCat(type),
+            : kiln::StrCat(type),
         ", which Kiln does not support"));
   }
 
@@ -221,7 +221,7 @@ class OnnxImporter {
     Graph graph;
     graph.name = proto.name();
     if (proto.sparse_initializer_size() > 0) {
-      return absl::UnimplementedError(absl::StrCat(
+      return absl::UnimplementedError(kiln::StrCat(
           "graph '", proto.name(), "' has sparse initializers ('",
           proto.sparse_initializer(0).values().name(), "'), which are not supported"));
     }
@@ -235,10 +235,10 @@ class OnnxImporter {
       }
       if (graph.initializers.count(init.name())) {
         return absl::InvalidArgumentError(
-            absl::StrCat("initializer '", init.name(), "' is defined twice"));
+            kiln::StrCat("initializer '", init.name(), "' is defined twice"));
       }
       KILN_ASSIGN_OR_RETURN(Tensor t,
-                       TensorFromProto(init, absl::StrCat("initializer '", init.name(), "'"), model_dir_));
+                       TensorFromProto(init, kiln::StrCat("initializer '", init.name(), "'"), model_dir_));
       declared[init.name()].dtype = t.dtype();
       used_names.insert(init.name());
       graph.initializers.emplace(init.name(), std::move(t));
@@ -250,7 +250,7 @@ class OnnxImporter {
       KILN_ASSIGN_OR_RETURN(ValueInfo info, ConvertValueInfo(in, "input", is_main));
       if (!input_names.insert(info.name).second) {
         return absl::InvalidArgumentError(
-            absl::StrCat("graph input '", info.name, "' is declared twice"));
+            kiln::StrCat("graph input '", info.name, "' is declared twice"));
       }
       declared[info.name] = {info.dtype, info.dims, info.has_shape};
       used_names.insert(info.name);
@@ -286,7 +286,7 @@ class OnnxImporter {
     upgrade.opset = opset_;
     upgrade.add_constant = [&](const std::string& hint, Tensor value) {
       std::string name = hint;
-      for (int i = 1; used_names.count(name); ++i) name = absl::StrCat(hint, "_", i);
+      for (int i = 1; used_names.count(name); ++i) name = kiln::StrCat(hint, "_", i);
       used_names.insert(name);
       graph.initializers.emplace(name, std::move(value));
       return name;
@@ -304,10 +304,10 @@ class OnnxImporter {
       Node extra;
       extra.op = op;
       extra.name = hint;
-      for (int i = 1; used_names.count(extra.name); ++i) extra.name = absl::StrCat(hint, "_", i);
+      for (int i = 1; used_names.count(extra.name); ++i) extra.name = kiln::StrCat(hint, "_", i);
       used_names.insert(extra.name);
       std::string out = extra.name + "_out";
-      for (int i = 1; used_names.count(out); ++i) out = absl::StrCat(extra.name, "_out_", i);
+      for (int i = 1; used_names.count(out); ++i) out = kiln::StrCat(extra.name, "_out_", i);
       used_names.insert(out);
       scope.insert(out);
       extra.inputs = std::move(inputs);
@@ -329,25 +329,25 @@ class OnnxImporter {
       node.name = n.name();
       if (node.name.empty() || node_names.count(node.name)) {
         // Unnamed (or duplicate-named) nodes get "<op>_<index>", made unique.
-        std::string base = absl::StrCat(node.op.empty() ? "node" : node.op, "_", index);
+        std::string base = kiln::StrCat(node.op.empty() ? "node" : node.op, "_", index);
         node.name = base;
         for (int i = 1; node_names.count(node.name) || used_names.count(node.name); ++i) {
-          node.name = absl::StrCat(base, "_", i);
+          node.name = kiln::StrCat(base, "_", i);
         }
       }
       node_names.insert(node.name);
       used_names.insert(node.name);
       if (node.op.empty()) {
-        return absl::InvalidArgumentError(absl::StrCat("node '", node.name, "' has no op_type"));
+        return absl::InvalidArgumentError(kiln::StrCat("node '", node.name, "' has no op_type"));
       }
       if (!IsDefaultDomain(n.domain())) {
-        return absl::UnimplementedError(absl::StrCat(
+        return absl::UnimplementedError(kiln::StrCat(
             "node '", node.name, "' has op '", node.op, "' from domain '", n.domain(),
             "'; Kiln implements only the default ONNX domain ('' or 'ai.onnx'), so the model cannot run "
             "until that node is replaced by default-domain ops"));
       }
       if (!has_default_opset_) {
-        return absl::InvalidArgumentError(absl::StrCat(
+        return absl::InvalidArgumentError(kiln::StrCat(
             "node '", node.name, "' has op '", node.op,
             "' from the default ONNX domain, but the model imports no opset of that domain"));
       }
@@ -357,19 +357,19 @@ class OnnxImporter {
       for (const onnx::AttributeProto& attr : n.attribute()) {
         if (attr.name().empty()) {
           return absl::InvalidArgumentError(
-              absl::StrCat("node '", node.name, "' has an attribute without a name"));
+              kiln::StrCat("node '", node.name, "' has an attribute without a name"));
         }
         KILN_ASSIGN_OR_RETURN(AttrValue value, ConvertAttribute(attr, node, scope));
         node.attrs[attr.name()] = std::move(value);
       }
       KILN_RETURN_IF_ERROR(onnx_import::UpgradeNode(&node, upgrade));
       if (registry.Find(node.op) == nullptr) {
-        return absl::UnimplementedError(absl::StrCat("node '", node.name, "' has op '", node.op,
+        return absl::UnimplementedError(kiln::StrCat("node '", node.name, "' has op '", node.op,
                                                      "' that Kiln does not implement"));
       }
       for (const std::string& in : node.inputs) {
         if (in.empty() || scope.count(in) || graph.initializers.count(in)) continue;
-        return absl::InvalidArgumentError(absl::StrCat(
+        return absl::InvalidArgumentError(kiln::StrCat(
             "node '", node.name, "' (", node.op, ") reads '", in,
             "', which no node, graph input or initializer provides (a missing initializer?)"));
       }
@@ -377,7 +377,7 @@ class OnnxImporter {
     }
     for (const ValueInfo& out : graph.outputs) {
       if (scope.count(out.name) || graph.initializers.count(out.name)) continue;
-      return absl::InvalidArgumentError(absl::StrCat(
+      return absl::InvalidArgumentError(kiln::StrCat(
           "graph output '", out.name, "' is not produced by any node, input or initializer"));
     }
     return graph;
@@ -391,7 +391,7 @@ class OnnxImporter {
 
 }  // namespace
 
-absl::StatusOr<Graph> ImportOnnxBytes(absl::string_view bytes, absl::string_view source_name) {
+absl::StatusOr<Graph> ImportOnnxBytes(std::string_view bytes, std::string_view source_name) {
   OnnxImporter importer(std::string(source_name), std::nullopt);
   return importer.Import(bytes);
 }
@@ -406,10 +406,10 @@ absl::StatusOr<Tensor> ReadOnnxTensorFile(const std::string& path) {
   KILN_ASSIGN_OR_RETURN(std::string bytes, ReadFile(path, "tensor file"));
   onnx::TensorProto proto;
   if (!ParseMessage(bytes, &proto)) {
-    return absl::DataLossError(absl::StrCat(
+    return absl::DataLossError(kiln::StrCat(
         "tensor file '", path, "' is not a valid ONNX TensorProto (truncated or corrupt)"));
   }
-  const std::string what = absl::StrCat("tensor file '", path, "'");
+  const std::string what = kiln::StrCat("tensor file '", path, "'");
   return TensorFromProto(proto, what, std::filesystem::path(path).parent_path().string());
 }
 

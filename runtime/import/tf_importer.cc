@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "absl/strings/str_join.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/util/json_util.h"
@@ -29,7 +29,7 @@ absl::StatusOr<int64_t> StoredElementBytes(const tf::TfjsWeightEntry& w) {
   if (stored == "float32" || stored == "int32") return 4;
   if (stored == "uint16" || stored == "float16") return 2;
   if (stored == "uint8" || stored == "bool") return 1;
-  return absl::UnimplementedError(absl::StrCat("weight '", w.name(), "' is stored as '", stored,
+  return absl::UnimplementedError(kiln::StrCat("weight '", w.name(), "' is stored as '", stored,
                                                "'; Kiln reads float32, int32, bool, and uint8/uint16/float16 quantized weights"));
 }
 
@@ -45,7 +45,7 @@ absl::StatusOr<Tensor> DecodeWeight(const tf::TfjsWeightEntry& w, const Dims& di
   } else if (w.dtype() == "bool") {
     out_type = DType::kBool;
   } else {
-    return absl::UnimplementedError(absl::StrCat("weight '", w.name(), "' has dtype '", w.dtype(), "', which Kiln does not read"));
+    return absl::UnimplementedError(kiln::StrCat("weight '", w.name(), "' has dtype '", w.dtype(), "', which Kiln does not read"));
   }
   KILN_ASSIGN_OR_RETURN(Tensor t, Tensor::Create(out_type, dims));
   if (!quantized) {
@@ -53,7 +53,7 @@ absl::StatusOr<Tensor> DecodeWeight(const tf::TfjsWeightEntry& w, const Dims& di
     return t;
   }
   const std::string& q = w.quantization().dtype();
-  if (out_type == DType::kBool) return absl::UnimplementedError(absl::StrCat("weight '", w.name(), "': quantized bool"));
+  if (out_type == DType::kBool) return absl::UnimplementedError(kiln::StrCat("weight '", w.name(), "': quantized bool"));
   std::vector<double> values(n);
   if (q == "float16") {
     for (int64_t i = 0; i < n; ++i) {
@@ -76,7 +76,7 @@ absl::StatusOr<Tensor> DecodeWeight(const tf::TfjsWeightEntry& w, const Dims& di
       values[i] = static_cast<double>(v) * scale + min;
     }
   } else {
-    return absl::UnimplementedError(absl::StrCat("weight '", w.name(), "' uses quantization dtype '", q, "'"));
+    return absl::UnimplementedError(kiln::StrCat("weight '", w.name(), "' uses quantization dtype '", q, "'"));
   }
   for (int64_t i = 0; i < n; ++i) {
     if (out_type == DType::kF32) {
@@ -113,18 +113,18 @@ absl::StatusOr<std::map<std::string, Tensor>> LoadTfjsWeights(const tf::TfjsMode
   std::map<std::string, Tensor> weights;
   for (int g = 0; g < model.weights_manifest_size(); ++g) {
     const tf::TfjsWeightGroup& group = model.weights_manifest(g);
-    const std::string group_name = absl::StrCat("weight group ", g, " (", absl::StrJoin(group.paths(), ", "), ")");
+    const std::string group_name = kiln::StrCat("weight group ", g, " (", absl::StrJoin(group.paths(), ", "), ")");
     std::vector<int64_t> sizes;
     int64_t total = 0;
     for (const tf::TfjsWeightEntry& w : group.weights()) {
       Dims dims(w.shape().begin(), w.shape().end());
       const int64_t n = NumElements(dims);
       if (n < 0 || n > kMaxTensorElements) {
-        return absl::InvalidArgumentError(absl::StrCat("weight '", w.name(), "' has an invalid shape ", DimsToString(dims)));
+        return absl::InvalidArgumentError(kiln::StrCat("weight '", w.name(), "' has an invalid shape ", DimsToString(dims)));
       }
       auto node = declared.find(w.name());
       if (node != declared.end() && node->second != dims) {
-        return absl::InvalidArgumentError(absl::StrCat(
+        return absl::InvalidArgumentError(kiln::StrCat(
             "weight '", w.name(), "' has shape ", DimsToString(dims), " in the manifest of ", group_name,
             ", but its Const node declares ", DimsToString(node->second),
             "; the weights after it would be read from the wrong bytes, so fix this manifest entry"));
@@ -136,10 +136,10 @@ absl::StatusOr<std::map<std::string, Tensor>> LoadTfjsWeights(const tf::TfjsMode
     std::string data;
     for (const std::string& shard : group.paths()) {
       absl::StatusOr<std::string> path = ResolvePathInside(dir, shard, "weight shard");
-      if (!path.ok()) return Annotate(path.status(), absl::StrCat("weight group ", g));
+      if (!path.ok()) return Annotate(path.status(), kiln::StrCat("weight group ", g));
       KILN_ASSIGN_OR_RETURN(std::string bytes, ReadRegularFile(*path, "weight shard"));
       if (bytes.size() > static_cast<size_t>(kMaxFileBytes) - data.size()) {
-        return absl::InvalidArgumentError(absl::StrCat("the shards of ", group_name, " hold more than ",
+        return absl::InvalidArgumentError(kiln::StrCat("the shards of ", group_name, " hold more than ",
                                                        kMaxFileBytes, " bytes, more than Kiln reads"));
       }
       data += bytes;
@@ -149,7 +149,7 @@ absl::StatusOr<std::map<std::string, Tensor>> LoadTfjsWeights(const tf::TfjsMode
       const tf::TfjsWeightEntry& w = group.weights(i);
       const int64_t size = sizes[i];
       if (offset + size > static_cast<int64_t>(data.size())) {
-        return absl::DataLossError(absl::StrCat(
+        return absl::DataLossError(kiln::StrCat(
             "weight '", w.name(), "' needs bytes ", offset, " to ", offset + size, " of ", group_name,
             ", but its shards hold only ", data.size(), " bytes; the manifest describes ", total,
             " bytes in all (a truncated or wrong shard, or a wrong shape or dtype of this or an earlier weight "
@@ -158,11 +158,11 @@ absl::StatusOr<std::map<std::string, Tensor>> LoadTfjsWeights(const tf::TfjsMode
       KILN_ASSIGN_OR_RETURN(Tensor t, DecodeWeight(w, Dims(w.shape().begin(), w.shape().end()), data.data() + offset));
       offset += size;
       if (!weights.emplace(w.name(), std::move(t)).second) {
-        return absl::InvalidArgumentError(absl::StrCat("weight '", w.name(), "' appears twice in the manifest"));
+        return absl::InvalidArgumentError(kiln::StrCat("weight '", w.name(), "' appears twice in the manifest"));
       }
     }
     if (offset != static_cast<int64_t>(data.size())) {
-      return absl::DataLossError(absl::StrCat("the shards of ", group_name, " hold ", data.size(),
+      return absl::DataLossError(kiln::StrCat("the shards of ", group_name, " hold ", data.size(),
                                               " bytes, but its manifest describes ", offset,
                                               " (a wrong or corrupt shard, or a wrong shape or dtype in the manifest)"));
     }
@@ -178,18 +178,18 @@ bool HasInlineValues(const tf::TensorProto& t) {
 
 }  // namespace
 
-absl::StatusOr<Graph> ImportTfGraphDefBytes(absl::string_view bytes, absl::string_view source_name,
+absl::StatusOr<Graph> ImportTfGraphDefBytes(std::string_view bytes, std::string_view source_name,
                                             const std::vector<std::string>& outputs) {
-  const std::string where = absl::StrCat("model '", source_name, "'");
-  if (bytes.empty()) return absl::InvalidArgumentError(absl::StrCat(where, ": the file is empty"));
+  const std::string where = kiln::StrCat("model '", source_name, "'");
+  if (bytes.empty()) return absl::InvalidArgumentError(kiln::StrCat(where, ": the file is empty"));
   tf::GraphDef graph_def;
   google::protobuf::io::CodedInputStream stream(reinterpret_cast<const uint8_t*>(bytes.data()),
                                                 static_cast<int>(bytes.size()));
   if (!graph_def.ParseFromCodedStream(&stream) || !stream.ConsumedEntireMessage()) {
-    return absl::DataLossError(absl::StrCat(where, ": is not a valid TensorFlow GraphDef: the protobuf is truncated or corrupt"));
+    return absl::DataLossError(kiln::StrCat(where, ": is not a valid TensorFlow GraphDef: the protobuf is truncated or corrupt"));
   }
   if (graph_def.node_size() == 0) {
-    return absl::InvalidArgumentError(absl::StrCat(where, ": the GraphDef has no nodes (not a frozen graph, or truncated)"));
+    return absl::InvalidArgumentError(kiln::StrCat(where, ": the GraphDef has no nodes (not a frozen graph, or truncated)"));
   }
   tf_import::ConvertOptions options;
   options.outputs = outputs;
@@ -205,22 +205,22 @@ absl::StatusOr<Graph> ImportTfGraphDefFile(const std::string& path, const std::v
 }
 
 absl::StatusOr<Graph> ImportTfjsModel(const std::string& model_json_path) {
-  const std::string where = absl::StrCat("model '", model_json_path, "'");
+  const std::string where = kiln::StrCat("model '", model_json_path, "'");
   KILN_ASSIGN_OR_RETURN(std::string json, ReadRegularFile(model_json_path, "model"));
   tf::TfjsModel model;
   google::protobuf::util::JsonParseOptions parse_options;
   parse_options.ignore_unknown_fields = true;
   const auto parsed = google::protobuf::util::JsonStringToMessage(json, &model, parse_options);
   if (!parsed.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(where, ": is not a valid TensorFlow.js model.json: ",
+    return absl::InvalidArgumentError(kiln::StrCat(where, ": is not a valid TensorFlow.js model.json: ",
                                                    std::string(parsed.message().data(), parsed.message().size())));
   }
   if (!model.format().empty() && model.format() != "graph-model") {
-    return absl::UnimplementedError(absl::StrCat(where, ": format '", model.format(),
+    return absl::UnimplementedError(kiln::StrCat(where, ": format '", model.format(),
                                                  "'; Kiln imports TensorFlow.js graph models (format 'graph-model')"));
   }
   if (model.model_topology().node_size() == 0) {
-    return absl::InvalidArgumentError(absl::StrCat(where, ": modelTopology has no nodes"));
+    return absl::InvalidArgumentError(kiln::StrCat(where, ": modelTopology has no nodes"));
   }
   const std::string dir = std::filesystem::path(model_json_path).parent_path().string();
   absl::StatusOr<std::map<std::string, Tensor>> weights = LoadTfjsWeights(model, dir);
@@ -229,7 +229,7 @@ absl::StatusOr<Graph> ImportTfjsModel(const std::string& model_json_path) {
     if (n.op() != "Const" || weights->count(n.name())) continue;
     auto it = n.attr().find("value");
     if (it == n.attr().end() || !HasInlineValues(it->second.tensor())) {
-      return absl::InvalidArgumentError(absl::StrCat(where, ": Const node '", n.name(),
+      return absl::InvalidArgumentError(kiln::StrCat(where, ": Const node '", n.name(),
                                                      "' has no weight in the manifest (a missing weight group?)"));
     }
   }

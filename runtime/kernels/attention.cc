@@ -5,7 +5,7 @@
 #include <cmath>
 #include <limits>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "runtime/kernels/f64_util.h"
 
 namespace kiln::kernels {
@@ -35,7 +35,7 @@ absl::StatusOr<AttentionAttrs> ReadAttentionAttrs(const Node& node) {
   }
   if (a.mode < 0 || a.mode > 3) {
     return absl::InvalidArgumentError(
-        absl::StrCat("Attention node '", node.name, "': qk_matmul_output_mode ", a.mode, " is not 0-3"));
+        kiln::StrCat("Attention node '", node.name, "': qk_matmul_output_mode ", a.mode, " is not 0-3"));
   }
   return a;
 }
@@ -50,11 +50,11 @@ struct Geometry {
 absl::StatusOr<Geometry> ComputeGeometry(const Node& node, const AttentionAttrs& a, const Dims& q, const Dims& k,
                                          const Dims& v, const Dims* past_key) {
   auto error = [&node](const std::string& m) {
-    return absl::InvalidArgumentError(absl::StrCat("Attention node '", node.name, "': ", m));
+    return absl::InvalidArgumentError(kiln::StrCat("Attention node '", node.name, "': ", m));
   };
   Geometry g;
   if (q.size() != k.size() || q.size() != v.size() || (q.size() != 3 && q.size() != 4)) {
-    return error(absl::StrCat("Q, K, V must all be 3-D or all 4-D; got ", DimsToString(q), ", ", DimsToString(k),
+    return error(kiln::StrCat("Q, K, V must all be 3-D or all 4-D; got ", DimsToString(q), ", ", DimsToString(k),
                               ", ", DimsToString(v)));
   }
   g.batch = q[0];
@@ -62,7 +62,7 @@ absl::StatusOr<Geometry> ComputeGeometry(const Node& node, const AttentionAttrs&
     g.three_d = true;
     if (a.q_num_heads <= 0 || a.kv_num_heads <= 0) return error("3-D inputs need q_num_heads and kv_num_heads");
     if (a.q_num_heads > kMaxTensorElements || a.kv_num_heads > kMaxTensorElements) {
-      return error(absl::StrCat("q_num_heads ", a.q_num_heads, " and kv_num_heads ", a.kv_num_heads,
+      return error(kiln::StrCat("q_num_heads ", a.q_num_heads, " and kv_num_heads ", a.kv_num_heads,
                                 " must be at most ", kMaxTensorElements));
     }
     g.q_heads = a.q_num_heads;
@@ -88,12 +88,12 @@ absl::StatusOr<Geometry> ComputeGeometry(const Node& node, const AttentionAttrs&
   }
   if (k[0] != g.batch || v[0] != g.batch) return error("Q, K, V batch sizes differ");
   if (g.kv_heads <= 0 || g.q_heads % g.kv_heads != 0) {
-    return error(absl::StrCat("q heads (", g.q_heads, ") must be a multiple of kv heads (", g.kv_heads, ")"));
+    return error(kiln::StrCat("q heads (", g.q_heads, ") must be a multiple of kv heads (", g.kv_heads, ")"));
   }
   if (past_key != nullptr) {
     const Dims& p = *past_key;
     if (p.size() != 4 || p[0] != g.batch || p[1] != g.kv_heads || p[3] != g.head) {
-      return error(absl::StrCat("past_key ", DimsToString(p), " must be [batch, kv_heads, past, head_size]"));
+      return error(kiln::StrCat("past_key ", DimsToString(p), " must be [batch, kv_heads, past, head_size]"));
     }
     g.past = p[2];
   }
@@ -105,7 +105,7 @@ absl::Status AttentionShapeFn(InferenceContext& ctx) {
   const TensorType& k = ctx.input(1);
   const TensorType& v = ctx.input(2);
   if (!IsAnyFloat(q.dtype) || k.dtype != q.dtype || v.dtype != q.dtype) {
-    return ctx.Error(absl::StrCat("Q, K, V must share one float type; got ", q.ToString(), ", ", k.ToString(), ", ",
+    return ctx.Error(kiln::StrCat("Q, K, V must share one float type; got ", q.ToString(), ", ", k.ToString(), ", ",
                                   v.ToString()));
   }
   if (ctx.has_input(4) != ctx.has_input(5)) return ctx.Error("past_key and past_value must be given together");
@@ -122,7 +122,7 @@ absl::Status AttentionShapeFn(InferenceContext& ctx) {
     past = &ctx.input(4).dims;
   }
   absl::StatusOr<Geometry> g = ComputeGeometry(ctx.node(), a, q.dims, k.dims, v.dims, past);
-  if (!g.ok()) return ctx.Error(g.status().message());
+  if (!g.ok()) return ctx.Error(FromAbsl(g.status().message()));
   Dims y = g->three_d ? Dims{g->batch, g->q_seq, SatMul(g->q_heads, g->v_head)}
                       : Dims{g->batch, g->q_heads, g->q_seq, g->v_head};
   ctx.set_output(0, TensorType{q.dtype, y});
@@ -142,12 +142,12 @@ absl::Status AttentionCompute(KernelContext& ctx) {
   const bool has_past = ctx.has_input(4) && ctx.has_input(5);
   const Dims past_dims = has_past ? ctx.input(4).dims() : Dims{};
   absl::StatusOr<Geometry> gs = ComputeGeometry(ctx.node(), a, qt.dims(), kt.dims(), vt.dims(), has_past ? &past_dims : nullptr);
-  if (!gs.ok()) return ctx.Error(gs.status().message());
+  if (!gs.ok()) return ctx.Error(FromAbsl(gs.status().message()));
   const Geometry g = *gs;
   const int64_t B = g.batch, HQ = g.q_heads, HK = g.kv_heads, SQ = g.q_seq, SK = g.kv_seq, P = g.past, T = g.total();
   const int64_t D = g.head, DV = g.v_head;
   if (has_past && ctx.input(5).dims() != Dims{B, HK, P, DV}) {
-    return ctx.Error(absl::StrCat("past_value ", ctx.input(5).TypeString(), " must be [", B, ",", HK, ",", P, ",", DV, "]"));
+    return ctx.Error(kiln::StrCat("past_value ", ctx.input(5).TypeString(), " must be [", B, ",", HK, ",", P, ",", DV, "]"));
   }
   KILN_RETURN_IF_ERROR(CheckScratch(ctx, {B, HQ, SQ, T}));
   KILN_RETURN_IF_ERROR(CheckScratch(ctx, {B, HQ, SQ, DV}));
@@ -192,17 +192,17 @@ absl::Status AttentionCompute(KernelContext& ctx) {
     const Tensor& m = ctx.input(3);
     mask_bool = m.dtype() == DType::kBool;
     if (!mask_bool && m.dtype() != qt.dtype()) return ctx.Error("attn_mask must be bool or Q's type");
-    if (m.rank() < 1 || m.rank() > 4) return ctx.Error(absl::StrCat("attn_mask ", m.TypeString(), " must have rank 1-4"));
+    if (m.rank() < 1 || m.rank() > 4) return ctx.Error(kiln::StrCat("attn_mask ", m.TypeString(), " must have rank 1-4"));
     mask = ReadDoubles(m);
     mask_dims = m.dims();
     mask_len = mask_dims.back();
-    if (mask_len > T) return ctx.Error(absl::StrCat("attn_mask's last dimension ", mask_len, " exceeds ", T));
+    if (mask_len > T) return ctx.Error(kiln::StrCat("attn_mask's last dimension ", mask_len, " exceeds ", T));
     const Dims full{B, HQ, SQ, mask_len};
     const std::vector<int64_t> own = Strides(mask_dims);
     const size_t off = 4 - mask_dims.size();
     for (size_t i = 0; i < mask_dims.size(); ++i) {
       if (mask_dims[i] != 1 && mask_dims[i] != full[i + off]) {
-        return ctx.Error(absl::StrCat("attn_mask ", m.TypeString(), " does not broadcast to ", DimsToString(full)));
+        return ctx.Error(kiln::StrCat("attn_mask ", m.TypeString(), " does not broadcast to ", DimsToString(full)));
       }
       mask_strides[i + off] = mask_dims[i] == 1 ? 0 : own[i];
     }
@@ -216,7 +216,7 @@ absl::Status AttentionCompute(KernelContext& ctx) {
     for (int64_t len : nonpad) {
       if (len < 0 || len > T) {
         return ctx.Error(
-            absl::StrCat("nonpad_kv_seqlen value ", len, " is outside [0, ", T, "] (the K/V sequence length)"));
+            kiln::StrCat("nonpad_kv_seqlen value ", len, " is outside [0, ", T, "] (the K/V sequence length)"));
       }
     }
   }
@@ -328,14 +328,14 @@ absl::Status RotaryCompute(KernelContext& ctx) {
   const Tensor& sin = ctx.input(2);
   const bool has_pos = ctx.has_input(3);
   if (cos.dims() != sin.dims() || cos.dims().empty() || cos.dims().back() != half) {
-    return ctx.Error(absl::StrCat("caches ", cos.TypeString(), " must end in rotary_embedding_dim / 2 = ", half));
+    return ctx.Error(kiln::StrCat("caches ", cos.TypeString(), " must end in rotary_embedding_dim / 2 = ", half));
   }
   std::vector<int64_t> pos;
   if (has_pos) {
     pos = ToInt64Vector(ctx.input(3));
     if (static_cast<int64_t>(pos.size()) != B * S || cos.rank() != 2) return ctx.Error("position_ids must be [B, S] with 2-D caches");
     for (int64_t p : pos) {
-      if (p < 0 || p >= cos.dims()[0]) return ctx.Error(absl::StrCat("position id ", p, " is outside the caches"));
+      if (p < 0 || p >= cos.dims()[0]) return ctx.Error(kiln::StrCat("position id ", p, " is outside the caches"));
     }
   } else if (cos.dims() != Dims{B, S, half}) {
     return ctx.Error("without position_ids the caches must be [B, S, rotary_embedding_dim / 2]");

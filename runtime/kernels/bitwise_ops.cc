@@ -3,7 +3,7 @@
 #include <cstring>
 #include <type_traits>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "runtime/kernels/kernel_util.h"
 
 namespace kiln::kernels {
@@ -43,21 +43,21 @@ absl::Status DispatchInt(DType dtype, const std::string& what, Fn&& fn) {
     case DType::kS64: return fn(int64_t{});
     case DType::kU64: return fn(uint64_t{});
     default:
-      return absl::UnimplementedError(absl::StrCat(what, ": element type ", DTypeName(dtype), " is not supported"));
+      return absl::UnimplementedError(kiln::StrCat(what, ": element type ", DTypeName(dtype), " is not supported"));
   }
 }
 
 absl::Status SameTypeBroadcastShape(InferenceContext& ctx, bool int_only) {
   const TensorType& a = ctx.input(0);
   const TensorType& b = ctx.input(1);
-  if (a.dtype != b.dtype) return ctx.Error(absl::StrCat("inputs must share one type; got ", a.ToString(), " and ", b.ToString()));
-  if (int_only && !IsIntType(a.dtype)) return ctx.Error(absl::StrCat("inputs must be integers; got ", a.ToString()));
+  if (a.dtype != b.dtype) return ctx.Error(kiln::StrCat("inputs must share one type; got ", a.ToString(), " and ", b.ToString()));
+  if (int_only && !IsIntType(a.dtype)) return ctx.Error(kiln::StrCat("inputs must be integers; got ", a.ToString()));
   if (!a.rank_known || !b.rank_known) {
     ctx.set_output(0, UnknownRank(a.dtype));
     return absl::OkStatus();
   }
   absl::StatusOr<Dims> d = BroadcastDims(a.dims, b.dims);
-  if (!d.ok()) return ctx.Error(d.status().message());
+  if (!d.ok()) return ctx.Error(FromAbsl(d.status().message()));
   ctx.set_output(0, TensorType{a.dtype, *d});
   return absl::OkStatus();
 }
@@ -120,7 +120,7 @@ absl::Status BitCastShape(InferenceContext& ctx) {
   const TensorType& x = ctx.input(0);
   KILN_ASSIGN_OR_RETURN(DType to, OutputDataType(ctx.node(), "to", 1));
   if (DTypeSize(to) != DTypeSize(x.dtype)) {
-    return Unsupported(ctx.node(), absl::StrCat("a bit cast between types of different sizes (", DTypeName(x.dtype),
+    return Unsupported(ctx.node(), kiln::StrCat("a bit cast between types of different sizes (", DTypeName(x.dtype),
                                                 " to ", DTypeName(to), ")"));
   }
   ctx.set_output(0, TensorType{to, x.dims, x.rank_known});

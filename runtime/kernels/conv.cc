@@ -8,7 +8,7 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "runtime/kernels/kernel_util.h"
 #include "runtime/kernels/onednn_conv.h"
 
@@ -29,13 +29,13 @@ struct ConvShape {
 absl::StatusOr<ConvShape> InferConvShape(const Node& node, const Dims& x, const Dims& w, const Dims* bias) {
   ConvShape s;
   KILN_ASSIGN_OR_RETURN(s.group, node.GetInt("group", 1));
-  if (s.group <= 0) return absl::InvalidArgumentError(absl::StrCat("group must be positive, got ", s.group));
+  if (s.group <= 0) return absl::InvalidArgumentError(kiln::StrCat("group must be positive, got ", s.group));
   if (x.size() < 3) {
-    return absl::InvalidArgumentError(absl::StrCat("input X must have rank 3 or more (N, C, spatial...); got ",
+    return absl::InvalidArgumentError(kiln::StrCat("input X must have rank 3 or more (N, C, spatial...); got ",
                                                    DimsToString(x)));
   }
   if (w.size() != x.size()) {
-    return absl::InvalidArgumentError(absl::StrCat("weights W ", DimsToString(w), " must have the rank of X ",
+    return absl::InvalidArgumentError(kiln::StrCat("weights W ", DimsToString(w), " must have the rank of X ",
                                                    DimsToString(x)));
   }
   const int r = static_cast<int>(x.size()) - 2;
@@ -43,11 +43,11 @@ absl::StatusOr<ConvShape> InferConvShape(const Node& node, const Dims& x, const 
   if (node.HasAttr("kernel_shape")) {
     KILN_ASSIGN_OR_RETURN(std::vector<int64_t> ks, node.GetInts("kernel_shape"));
     if (static_cast<int>(ks.size()) != r) {
-      return absl::InvalidArgumentError(absl::StrCat("kernel_shape has ", ks.size(), " values; expected ", r));
+      return absl::InvalidArgumentError(kiln::StrCat("kernel_shape has ", ks.size(), " values; expected ", r));
     }
     for (int i = 0; i < r; ++i) {
       if (s.kernel[i] >= 0 && ks[i] != s.kernel[i]) {
-        return absl::InvalidArgumentError(absl::StrCat("kernel_shape ", DimsToString(ks),
+        return absl::InvalidArgumentError(kiln::StrCat("kernel_shape ", DimsToString(ks),
                                                        " disagrees with the weights ", DimsToString(w)));
       }
       s.kernel[i] = ks[i];
@@ -55,14 +55,14 @@ absl::StatusOr<ConvShape> InferConvShape(const Node& node, const Dims& x, const 
   }
   const int64_t c = x[1], m = w[0], cg = w[1];
   if (c >= 0 && cg >= 0 && c != SatMul(cg, s.group)) {
-    return absl::InvalidArgumentError(absl::StrCat("input channels ", c, " must equal W's dimension 1 (", cg,
+    return absl::InvalidArgumentError(kiln::StrCat("input channels ", c, " must equal W's dimension 1 (", cg,
                                                    ") times group (", s.group, ")"));
   }
   if (m >= 0 && m % s.group != 0) {
-    return absl::InvalidArgumentError(absl::StrCat("output channels ", m, " are not divisible by group ", s.group));
+    return absl::InvalidArgumentError(kiln::StrCat("output channels ", m, " are not divisible by group ", s.group));
   }
   if (bias != nullptr && (bias->size() != 1 || ((*bias)[0] >= 0 && m >= 0 && (*bias)[0] != m))) {
-    return absl::InvalidArgumentError(absl::StrCat("bias B ", DimsToString(*bias), " must have shape [", m, "]"));
+    return absl::InvalidArgumentError(kiln::StrCat("bias B ", DimsToString(*bias), " must have shape [", m, "]"));
   }
   std::vector<int64_t> in(x.begin() + 2, x.end());
   for (int i = 0; i < r; ++i) {
@@ -84,8 +84,8 @@ absl::Status ConvShapeFn(InferenceContext& ctx) {
   const TensorType& x = ctx.input(0);
   const TensorType& w = ctx.input(1);
   if (!IsFloatType(x.dtype) || w.dtype != x.dtype || (ctx.has_input(2) && ctx.input(2).dtype != x.dtype)) {
-    return ctx.Error(absl::StrCat("X, W and B must share one float type (f32, f16, bf16); got ", x.ToString(), ", ",
-                                  w.ToString(), ctx.has_input(2) ? absl::StrCat(", ", ctx.input(2).ToString()) : ""));
+    return ctx.Error(kiln::StrCat("X, W and B must share one float type (f32, f16, bf16); got ", x.ToString(), ", ",
+                                  w.ToString(), ctx.has_input(2) ? kiln::StrCat(", ", ctx.input(2).ToString()) : ""));
   }
   if (!x.rank_known || !w.rank_known) {
     TensorType out;
@@ -96,7 +96,7 @@ absl::Status ConvShapeFn(InferenceContext& ctx) {
   }
   const Dims* bias = ctx.has_input(2) && ctx.input(2).rank_known ? &ctx.input(2).dims : nullptr;
   absl::StatusOr<ConvShape> s = InferConvShape(ctx.node(), x.dims, w.dims, bias);
-  if (!s.ok()) return ctx.Error(s.status().message());
+  if (!s.ok()) return ctx.Error(FromAbsl(s.status().message()));
   ctx.set_output(0, TensorType{x.dtype, s->out});
   return absl::OkStatus();
 }
@@ -178,7 +178,7 @@ absl::StatusOr<std::shared_ptr<const OnednnConvPlan>> BuildPlan(const Dims& x, c
     spec.weights = memory::desc(wdims, memory::data_type::f32, WeightsTag(rank, grouped));
     if (has_bias) spec.bias = memory::desc({w[0]}, memory::data_type::f32, memory::format_tag::x);
   } catch (const dnnl::error& e) {
-    return absl::InternalError(absl::StrCat("oneDNN could not describe the convolution: ", e.what()));
+    return absl::InternalError(kiln::StrCat("oneDNN could not describe the convolution: ", e.what()));
   }
   for (int i = 0; i < g.spatial_rank; ++i) {
     spec.dilations.push_back(g.dilations[i] - 1);
@@ -205,7 +205,7 @@ class ConvKernel : public OpKernel {
     if (!x.fully_defined() || x.dims.size() < 3 || x.dims.size() > 5) return absl::OkStatus();
     const Dims* bias = kc.input_types.size() > 2 && kc.input_types[2] ? &kc.input_types[2]->dims : nullptr;
     absl::StatusOr<ConvShape> s = InferConvShape(kc.node, x.dims, const_weights_->dims(), bias);
-    if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat("Conv node '", kc.node.name, "': ", s.status().message()));
+    if (!s.ok()) return absl::InvalidArgumentError(kiln::StrCat("Conv node '", kc.node.name, "': ", s.status().message()));
     if (NumElements(s->out) <= 0) return absl::OkStatus();
     return GetPlan(x.dims, s->out, const_weights_->dims(), bias != nullptr, s->group, s->window).status();
   }
@@ -216,20 +216,20 @@ class ConvKernel : public OpKernel {
     const Tensor* b = ctx.has_input(2) ? &ctx.input(2) : nullptr;
     KILN_RETURN_IF_ERROR(CheckConvOperandsF32(ctx, x, w, b));
     absl::StatusOr<ConvShape> s = InferConvShape(ctx.node(), x.dims(), w.dims(), b ? &b->dims() : nullptr);
-    if (!s.ok()) return ctx.Error(s.status().message());
+    if (!s.ok()) return ctx.Error(FromAbsl(s.status().message()));
     KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kF32, s->out));
     if (y->num_elements() == 0) return absl::OkStatus();
     const int rank = x.rank();
     if (options_.use_onednn && rank <= 5) {
       absl::StatusOr<std::shared_ptr<const OnednnConvPlan>> plan =
           GetPlan(x.dims(), s->out, w.dims(), b != nullptr, s->group, s->window);
-      if (!plan.ok()) return ctx.Error(plan.status().message());
+      if (!plan.ok()) return ctx.Error(FromAbsl(plan.status().message()));
       absl::Status run = RunOnednnConvPlan(**plan, x, w, b, y);
-      if (!run.ok()) return ctx.Error(run.message());
+      if (!run.ok()) return ctx.Error(FromAbsl(run.message()));
       return absl::OkStatus();
     }
     if (rank > 5) {
-      return ctx.Error(absl::StrCat("convolutions with more than 3 spatial dimensions are not supported; got X ",
+      return ctx.Error(kiln::StrCat("convolutions with more than 3 spatial dimensions are not supported; got X ",
                                     x.TypeString()));
     }
     ReferenceConv(x.data<float>(), w.data<float>(), b ? b->data<float>() : nullptr, y->data<float>(), x.dim(0),

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <cstdlib>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "runtime/kernels/f64_util.h"
 
 namespace kiln::kernels {
@@ -18,7 +18,7 @@ absl::StatusOr<WindowGeometry> ComputeGeometry(const Node& node, const Dims& x, 
   const std::vector<int64_t> in(x.begin() + 2, x.end()), wk(w.begin() + 2, w.end());
   KILN_ASSIGN_OR_RETURN(std::vector<int64_t> kernel, node.GetInts("kernel_shape", wk));
   if (kernel != wk) {
-    return absl::InvalidArgumentError(absl::StrCat("kernel_shape ", DimsToString(kernel),
+    return absl::InvalidArgumentError(kiln::StrCat("kernel_shape ", DimsToString(kernel),
                                                    " must match W's spatial dimensions ", DimsToString(wk)));
   }
   return ComputeTransposedWindow(node, in, kernel);
@@ -34,7 +34,7 @@ absl::Status ConvTransposeShape(InferenceContext& ctx) {
     return absl::OkStatus();
   }
   absl::StatusOr<WindowGeometry> g = ComputeGeometry(ctx.node(), x.dims, w.dims);
-  if (!g.ok()) return ctx.Error(g.status().message());
+  if (!g.ok()) return ctx.Error(FromAbsl(g.status().message()));
   if (group <= 0 || x.dims[1] != w.dims[0] || x.dims[1] % group) return ctx.Error("W's first dimension must equal X's channels, a multiple of group");
   Dims od{x.dims[0], SatMul(w.dims[1], group)};
   od.insert(od.end(), g->out.begin(), g->out.end());
@@ -47,12 +47,12 @@ absl::Status ConvTransposeCompute(KernelContext& ctx) {
   const Tensor& w = ctx.input(1);
   KILN_ASSIGN_OR_RETURN(int64_t group, ctx.node().GetInt("group", 1));
   absl::StatusOr<WindowGeometry> gs = ComputeGeometry(ctx.node(), x.dims(), w.dims());
-  if (!gs.ok()) return ctx.Error(gs.status().message());
+  if (!gs.ok()) return ctx.Error(FromAbsl(gs.status().message()));
   if (group <= 0 || x.dims()[1] != w.dims()[0] || x.dims()[1] % group) return ctx.Error("bad group or channel counts");
   const WindowGeometry g = ExpandTo3D(*gs);
   const int64_t n = x.dims()[0], c = x.dims()[1], mg = w.dims()[1], m = SatMul(mg, group), cg = c / group;
   if (m > kMaxTensorElements) {
-    return ctx.Error(absl::StrCat("group ", group, " gives more than ", kMaxTensorElements, " output channels"));
+    return ctx.Error(kiln::StrCat("group ", group, " gives more than ", kMaxTensorElements, " output channels"));
   }
   const std::vector<double> xv = ReadDoubles(x), wv = ReadDoubles(w);
   const std::vector<double> bias = ctx.has_input(2) ? ReadDoubles(ctx.input(2)) : std::vector<double>(m, 0.0);

@@ -5,7 +5,7 @@
 #include <limits>
 #include <type_traits>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "kiln/support/ieee_minmax.h"
 #include "runtime/kernels/kernel_util.h"
 
@@ -62,10 +62,10 @@ absl::Status BroadcastShape(InferenceContext& ctx, DType out_dtype, bool same_dt
   out.dtype = out_dtype == DType::kInvalid ? ctx.input(first).dtype : out_dtype;
   bool first_input = true;
   for (int i = first; i < ctx.num_inputs(); ++i) {
-    if (!ctx.has_input(i)) return ctx.Error(absl::StrCat("input ", i, " must be present"));
+    if (!ctx.has_input(i)) return ctx.Error(kiln::StrCat("input ", i, " must be present"));
     const TensorType& t = ctx.input(i);
     if (same_dtype && t.dtype != ctx.input(first).dtype) {
-      return ctx.Error(absl::StrCat("inputs must share one element type; input ", first, " is ",
+      return ctx.Error(kiln::StrCat("inputs must share one element type; input ", first, " is ",
                                     DTypeName(ctx.input(first).dtype), " and input ", i, " is ",
                                     DTypeName(t.dtype)));
     }
@@ -79,7 +79,7 @@ absl::Status BroadcastShape(InferenceContext& ctx, DType out_dtype, bool same_dt
       continue;
     }
     absl::StatusOr<Dims> d = BroadcastDims(out.dims, t.dims);
-    if (!d.ok()) return ctx.Error(d.status().message());
+    if (!d.ok()) return ctx.Error(FromAbsl(d.status().message()));
     out.dims = *d;
   }
   if (!out.rank_known) out.dims.clear();
@@ -89,7 +89,7 @@ absl::Status BroadcastShape(InferenceContext& ctx, DType out_dtype, bool same_dt
 
 absl::StatusOr<Dims> RuntimeBroadcast(KernelContext& ctx, const Tensor& a, const Tensor& b) {
   absl::StatusOr<Dims> d = BroadcastDims(a.dims(), b.dims());
-  if (!d.ok()) return ctx.Error(d.status().message());
+  if (!d.ok()) return ctx.Error(FromAbsl(d.status().message()));
   return d;
 }
 
@@ -176,13 +176,13 @@ void AddUnary(OpRegistry& registry, const std::string& name, UnaryKind kind) {
   def.shape_fn = [kind](InferenceContext& ctx) -> absl::Status {
     const TensorType& x = ctx.input(0);
     if (!IsFloatType(x.dtype) && x.dtype != DType::kF64 && !(IsNumericUnary(kind) && IsIntType(x.dtype))) {
-      return ctx.Error(absl::StrCat("element type ", DTypeName(x.dtype), " is not supported (",
+      return ctx.Error(kiln::StrCat("element type ", DTypeName(x.dtype), " is not supported (",
                                     IsNumericUnary(kind) ? "float, s8, u8, s32 or s64" : "f32, f16 or bf16", " expected)"));
     }
     if (ctx.node().op == "Gelu") {
       KILN_ASSIGN_OR_RETURN(std::string approx, ctx.node().GetString("approximate", "none"));
       if (approx != "none" && approx != "tanh") {
-        return ctx.Error(absl::StrCat("approximate='", approx, "' is not one of none, tanh"));
+        return ctx.Error(kiln::StrCat("approximate='", approx, "' is not one of none, tanh"));
       }
     }
     TensorType out{x.dtype, x.dims, x.rank_known};
@@ -228,7 +228,7 @@ void AddUnary(OpRegistry& registry, const std::string& name, UnaryKind kind) {
       return DispatchNumeric(x.dtype(), ctx.node().op, [&](auto tag) -> absl::Status {
         using T = decltype(tag);
         if (!std::is_floating_point_v<T> && !IsNumericUnary(kind)) {
-          return ctx.Error(absl::StrCat("element type ", DTypeName(x.dtype()), " is not supported"));
+          return ctx.Error(kiln::StrCat("element type ", DTypeName(x.dtype()), " is not supported"));
         }
         const T* src = x.data<T>();
         T* dst = y->data<T>();
@@ -251,7 +251,7 @@ absl::Status ClipCompute(KernelContext& ctx) {
   for (int i = 1; i <= 2; ++i) {
     if (!ctx.has_input(i)) continue;
     if (ctx.input(i).dtype() != x.dtype() || ctx.input(i).num_elements() != 1) {
-      return ctx.Error(absl::StrCat(i == 1 ? "min" : "max", " must be a scalar of the input's type ",
+      return ctx.Error(kiln::StrCat(i == 1 ? "min" : "max", " must be a scalar of the input's type ",
                                     DTypeName(x.dtype()), "; got ", ctx.input(i).TypeString()));
     }
   }
@@ -342,7 +342,7 @@ void AddBinary(OpRegistry& registry, const std::string& name, BinaryKind kind) {
   def.min_inputs = def.max_inputs = 2;
   def.shape_fn = [](InferenceContext& ctx) -> absl::Status {
     if (!IsF64OrInt(ctx.input(0).dtype) && !IsFloatType(ctx.input(0).dtype)) {
-      return ctx.Error(absl::StrCat("element type ", DTypeName(ctx.input(0).dtype), " is not supported"));
+      return ctx.Error(kiln::StrCat("element type ", DTypeName(ctx.input(0).dtype), " is not supported"));
     }
     return BroadcastShape(ctx, DType::kInvalid, /*same_dtype=*/true);
   };
@@ -352,7 +352,7 @@ void AddBinary(OpRegistry& registry, const std::string& name, BinaryKind kind) {
       const Tensor& a = ctx.input(0);
       const Tensor& b = ctx.input(1);
       if (a.dtype() != b.dtype()) {
-        return ctx.Error(absl::StrCat("inputs must share one element type; got ", a.TypeString(), " and ",
+        return ctx.Error(kiln::StrCat("inputs must share one element type; got ", a.TypeString(), " and ",
                                       b.TypeString()));
       }
       KILN_ASSIGN_OR_RETURN(Dims od, RuntimeBroadcast(ctx, a, b));
@@ -376,7 +376,7 @@ void AddVariadic(OpRegistry& registry, const std::string& name, BinaryKind kind,
   def.shape_fn = [mean](InferenceContext& ctx) -> absl::Status {
     DType t = ctx.input(0).dtype;
     if (!IsFloatType(t) && (mean || !IsF64OrInt(t))) {
-      return ctx.Error(absl::StrCat("element type ", DTypeName(t), " is not supported"));
+      return ctx.Error(kiln::StrCat("element type ", DTypeName(t), " is not supported"));
     }
     return BroadcastShape(ctx, DType::kInvalid, /*same_dtype=*/true);
   };
@@ -428,7 +428,7 @@ absl::Status PowCompute(KernelContext& ctx) {
   KILN_ASSIGN_OR_RETURN(Dims od, RuntimeBroadcast(ctx, a, b));
   KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, a.dtype(), od));
   if (!IsIntType(b.dtype()) && b.dtype() != DType::kF32) {
-    return ctx.Error(absl::StrCat("exponent type ", DTypeName(b.dtype()), " is not supported"));
+    return ctx.Error(kiln::StrCat("exponent type ", DTypeName(b.dtype()), " is not supported"));
   }
   return DispatchNumeric(a.dtype(), "Pow", [&](auto tag) -> absl::Status {
     using T = decltype(tag);
@@ -535,7 +535,7 @@ absl::Status WhereCompute(KernelContext& ctx) {
   if (x.dtype() != y.dtype()) return ctx.Error("X and Y must share one element type");
   KILN_ASSIGN_OR_RETURN(Dims xy, RuntimeBroadcast(ctx, x, y));
   absl::StatusOr<Dims> broadcast = BroadcastDims(c.dims(), xy);
-  if (!broadcast.ok()) return ctx.Error(broadcast.status().message());
+  if (!broadcast.ok()) return ctx.Error(FromAbsl(broadcast.status().message()));
   const Dims od = *broadcast;
   KILN_ASSIGN_OR_RETURN(Tensor * out, ctx.AllocateOutput(0, x.dtype(), od));
   const int r = static_cast<int>(od.size());
@@ -582,7 +582,7 @@ absl::StatusOr<DType> DTypeFromOnnx(int64_t onnx_type) {
     case 12: return DType::kU32;
     case 13: return DType::kU64;
     default:
-      return absl::UnimplementedError(absl::StrCat("target type ", onnx_type,
+      return absl::UnimplementedError(kiln::StrCat("target type ", onnx_type,
                                                    " (ONNX DataType) is not supported"));
   }
 }
@@ -710,7 +710,7 @@ void RegisterElementwiseOps(OpRegistry& registry) {
   pow.min_inputs = pow.max_inputs = 2;
   pow.shape_fn = [](InferenceContext& ctx) -> absl::Status {
     if (!IsFloatType(ctx.input(0).dtype) && !IsF64OrInt(ctx.input(0).dtype)) {
-      return ctx.Error(absl::StrCat("element type ", DTypeName(ctx.input(0).dtype), " is not supported"));
+      return ctx.Error(kiln::StrCat("element type ", DTypeName(ctx.input(0).dtype), " is not supported"));
     }
     return BroadcastShape(ctx, ctx.input(0).dtype, /*same_dtype=*/false);
   };
@@ -734,13 +734,13 @@ void RegisterElementwiseOps(OpRegistry& registry) {
   clip.max_inputs = 3;
   clip.shape_fn = [](InferenceContext& ctx) -> absl::Status {
     if (!IsFloatType(ctx.input(0).dtype) && !IsF64OrInt(ctx.input(0).dtype)) {
-      return ctx.Error(absl::StrCat("element type ", DTypeName(ctx.input(0).dtype), " is not supported"));
+      return ctx.Error(kiln::StrCat("element type ", DTypeName(ctx.input(0).dtype), " is not supported"));
     }
     for (int i = 1; i <= 2; ++i) {
       if (!ctx.has_input(i)) continue;
       const TensorType& t = ctx.input(i);
       if (t.dtype != ctx.input(0).dtype || (t.rank_known && NumElements(t.dims) > 1)) {
-        return ctx.Error(absl::StrCat(i == 1 ? "min" : "max", " must be a scalar of type ",
+        return ctx.Error(kiln::StrCat(i == 1 ? "min" : "max", " must be a scalar of type ",
                                       DTypeName(ctx.input(0).dtype), "; got ", t.ToString()));
       }
     }
@@ -755,7 +755,7 @@ void RegisterElementwiseOps(OpRegistry& registry) {
   cast.shape_fn = [](InferenceContext& ctx) -> absl::Status {
     KILN_ASSIGN_OR_RETURN(int64_t to, ctx.node().GetInt("to"));
     absl::StatusOr<DType> dtype = DTypeFromOnnx(to);
-    if (!dtype.ok()) return Unsupported(ctx.node(), dtype.status().message());
+    if (!dtype.ok()) return Unsupported(ctx.node(), FromAbsl(dtype.status().message()));
     const TensorType& x = ctx.input(0);
     ctx.set_output(0, TensorType{*dtype, x.dims, x.rank_known});
     return absl::OkStatus();

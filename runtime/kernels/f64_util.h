@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "runtime/kernels/kernel_util.h"
+#include "kiln/support/strings.h"
 
 namespace kiln::kernels {
 
@@ -36,7 +37,7 @@ constexpr int64_t kMaxScratchElements = int64_t{1} << 27;
 inline absl::Status CheckScratch(const KernelContext& ctx, const Dims& dims) {
   const int64_t n = NumElements(dims);
   if (n < 0 || n > kMaxScratchElements) {
-    return ctx.Error(absl::StrCat("output ", DimsToString(dims), " is too large (more than ", kMaxScratchElements,
+    return ctx.Error(kiln::StrCat("output ", DimsToString(dims), " is too large (more than ", kMaxScratchElements,
                                   " elements)"));
   }
   return absl::OkStatus();

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <numbers>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "runtime/kernels/f64_util.h"
 
 namespace kiln::kernels {
@@ -23,7 +23,7 @@ absl::Status WindowShape(InferenceContext& ctx) {
   if (size.value) {
     if (size.value->num_elements() != 1) return ctx.Error("size must be an integer scalar");
     n = size.value->GetAsInt64(0);
-    if (n < 0) return ctx.Error(absl::StrCat("size ", n, " must not be negative"));
+    if (n < 0) return ctx.Error(kiln::StrCat("size ", n, " must not be negative"));
   }
   ctx.set_output(0, TensorType{dt, {n}});
   return absl::OkStatus();

@@ -2,7 +2,7 @@
 // (the sampling grid of GridSample, resize.cc) and Col2Im.
 #include <cstring>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "runtime/kernels/f64_util.h"
 
 namespace kiln::kernels {
@@ -86,7 +86,7 @@ absl::StatusOr<std::vector<int64_t>> CropAxes(const Node& node, int64_t rank, in
   for (int64_t i = 0; i < count; ++i) def[i] = rank - count + i;
   KILN_ASSIGN_OR_RETURN(std::vector<int64_t> axes, node.GetInts("axes", def));
   if (static_cast<int64_t>(axes.size()) != count) {
-    return absl::InvalidArgumentError(absl::StrCat("CenterCropPad node '", node.name, "': shape holds ", count,
+    return absl::InvalidArgumentError(kiln::StrCat("CenterCropPad node '", node.name, "': shape holds ", count,
                                                    " values for ", axes.size(), " axes"));
   }
   for (int64_t& a : axes) {
@@ -104,11 +104,11 @@ absl::Status CenterCropPadShape(InferenceContext& ctx) {
   }
   absl::StatusOr<std::vector<int64_t>> axes =
       CropAxes(ctx.node(), static_cast<int64_t>(x.dims.size()), shape.value->num_elements());
-  if (!axes.ok()) return ctx.Error(axes.status().message());
+  if (!axes.ok()) return ctx.Error(FromAbsl(axes.status().message()));
   Dims d = x.dims;
   for (size_t i = 0; i < axes->size(); ++i) {
     d[(*axes)[i]] = shape.value->GetAsInt64(i);
-    if (d[(*axes)[i]] < 0) return ctx.Error(absl::StrCat("shape value ", d[(*axes)[i]], " must not be negative"));
+    if (d[(*axes)[i]] < 0) return ctx.Error(kiln::StrCat("shape value ", d[(*axes)[i]], " must not be negative"));
   }
   ctx.set_output(0, TensorType{x.dtype, d});
   return absl::OkStatus();
@@ -118,7 +118,7 @@ absl::Status CenterCropPadCompute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   const Tensor& shape = ctx.input(1);
   absl::StatusOr<std::vector<int64_t>> axes = CropAxes(ctx.node(), x.rank(), shape.num_elements());
-  if (!axes.ok()) return ctx.Error(axes.status().message());
+  if (!axes.ok()) return ctx.Error(FromAbsl(axes.status().message()));
   Dims od = x.dims();
   std::vector<int64_t> src_start(x.rank(), 0), dst_start(x.rank(), 0), copy = x.dims();
   for (size_t i = 0; i < axes->size(); ++i) {
@@ -162,7 +162,7 @@ absl::Status AffineGridShape(InferenceContext& ctx) {
   }
   const std::vector<int64_t> sz = ToInt64Vector(*size.value);
   if (sz.size() != 4 && sz.size() != 5) return ctx.Error("size must hold 4 or 5 values");
-  for (int64_t d : sz) if (d < 0) return ctx.Error(absl::StrCat("size ", DimsToString(sz), " must not be negative"));
+  for (int64_t d : sz) if (d < 0) return ctx.Error(kiln::StrCat("size ", DimsToString(sz), " must not be negative"));
   Dims od{sz[0]};
   od.insert(od.end(), sz.begin() + 2, sz.end());
   od.push_back(static_cast<int64_t>(sz.size()) - 2);
@@ -176,7 +176,7 @@ absl::Status AffineGridCompute(KernelContext& ctx) {
   const std::vector<int64_t> sz = ToInt64Vector(ctx.input(1));
   if (sz.size() != 4 && sz.size() != 5) return ctx.Error("size must hold 4 or 5 values");
   const int64_t r = static_cast<int64_t>(sz.size()) - 2, n = sz[0];
-  if (theta.dims() != Dims{n, r, r + 1}) return ctx.Error(absl::StrCat("theta must be [", n, ",", r, ",", r + 1, "]"));
+  if (theta.dims() != Dims{n, r, r + 1}) return ctx.Error(kiln::StrCat("theta must be [", n, ",", r, ",", r + 1, "]"));
   const Dims sp(sz.begin() + 2, sz.end());
   for (int64_t d : sp) if (d < 0) return ctx.Error("size must not be negative");
   Dims grid_dims = sp;
@@ -229,7 +229,7 @@ absl::Status Col2ImShape(InferenceContext& ctx) {
   }
   if (x.dims.size() != 3 || block.size() != image.size() || bs <= 0) return ctx.Error("input must be 3-D with matching block and image shapes");
   for (int64_t d : image) {
-    if (d < 0) return ctx.Error(absl::StrCat("image_shape ", DimsToString(image), " must not be negative"));
+    if (d < 0) return ctx.Error(kiln::StrCat("image_shape ", DimsToString(image), " must not be negative"));
   }
   Dims od{x.dims[0], x.dims[1] < 0 ? -1 : x.dims[1] / bs};
   od.insert(od.end(), image.begin(), image.end());
@@ -263,7 +263,7 @@ absl::Status Col2ImCompute(KernelContext& ctx) {
     L = SatMul(L, nblocks[d]);  // Up to 2^40 times 2^42: saturates, and then matches no input.
   }
   const int64_t n = x.dims()[0];
-  if (x.dims()[1] % bs || x.dims()[2] != L) return ctx.Error(absl::StrCat("input ", x.TypeString(), " does not match the blocks"));
+  if (x.dims()[1] % bs || x.dims()[2] != L) return ctx.Error(kiln::StrCat("input ", x.TypeString(), " does not match the blocks"));
   for (int64_t d : image) if (d < 0) return ctx.Error("image_shape must not be negative");
   const int64_t c = x.dims()[1] / bs, img = NumElements(Dims(image.begin(), image.end()));
   KILN_RETURN_IF_ERROR(CheckScratch(ctx, {n, c, img}));

@@ -6,7 +6,7 @@
 #include <numeric>
 
 #include "kiln/support/ieee_minmax.h"
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "kiln/support/stable_sort.h"
 #include "runtime/kernels/kernel_util.h"
 
@@ -63,7 +63,7 @@ absl::Status DropoutCompute(KernelContext& ctx) {
 // extreme inputs (a plain cast to int64 would be undefined behaviour then).
 absl::StatusOr<int64_t> RangeCount(const Node& node, double count) {
   if (!(count <= static_cast<double>(kMaxTensorElements))) {
-    return absl::InvalidArgumentError(absl::StrCat(node.op, " node '", node.name, "': start, limit and delta give ",
+    return absl::InvalidArgumentError(kiln::StrCat(node.op, " node '", node.name, "': start, limit and delta give ",
                                                    count, " elements, more than ", kMaxTensorElements));
   }
   return std::max<int64_t>(0, static_cast<int64_t>(count));
@@ -74,12 +74,12 @@ absl::Status RangeShapeFn(InferenceContext& ctx) {
   const DType t = ctx.input(0).dtype;
   for (int i = 0; i < 3; ++i) {
     if (ctx.input(i).dtype != t || (ctx.input(i).rank_known && NumElements(ctx.input(i).dims) != 1)) {
-      return ctx.Error(absl::StrCat("start, limit and delta must be scalars of one type; input ", i, " is ",
+      return ctx.Error(kiln::StrCat("start, limit and delta must be scalars of one type; input ", i, " is ",
                                     ctx.input(i).ToString()));
     }
   }
   if (!IsFloatType(t) && t != DType::kS32 && t != DType::kS64) {
-    return ctx.Error(absl::StrCat("element type ", DTypeName(t), " is not supported (float, s32, s64 expected)"));
+    return ctx.Error(kiln::StrCat("element type ", DTypeName(t), " is not supported (float, s32, s64 expected)"));
   }
   ctx.set_output(0, TensorType{t, {-1}});
   if (ctx.input(0).value && ctx.input(1).value && ctx.input(2).value) {
@@ -112,7 +112,7 @@ absl::Status RangeCompute(KernelContext& ctx) {
 // Trilu(input, k?): keeps the upper (j - i >= k) or lower (j - i <= k) triangle of the last two dims.
 absl::Status TriluCompute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
-  if (x.rank() < 2) return ctx.Error(absl::StrCat("input must have rank 2 or more; got ", x.TypeString()));
+  if (x.rank() < 2) return ctx.Error(kiln::StrCat("input must have rank 2 or more; got ", x.TypeString()));
   KILN_ASSIGN_OR_RETURN(int64_t upper, ctx.node().GetInt("upper", 1));
   if (ctx.has_input(1) && ctx.input(1).num_elements() != 1) return ctx.Error("k must be a scalar");
   const int64_t k = ctx.has_input(1) ? ctx.input(1).GetAsInt64(0) : 0;
@@ -142,7 +142,7 @@ absl::Status GatherElementsCompute(KernelContext& ctx) {
   const Tensor& ind = ctx.input(1);
   KILN_ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", 0));
   absl::StatusOr<int64_t> axis = NormalizeAxis(axis_attr, x.rank());
-  if (!axis.ok()) return ctx.Error(axis.status().message());
+  if (!axis.ok()) return ctx.Error(FromAbsl(axis.status().message()));
   if (ind.rank() != x.rank()) return ctx.Error("data and indices must have the same rank");
   KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), ind.dims()));
   const std::vector<int64_t> strides = Strides(x.dims());
@@ -151,7 +151,7 @@ absl::Status GatherElementsCompute(KernelContext& ctx) {
   const int64_t extent = x.dim(*axis);
   for (int64_t i = 0; i < ind.num_elements(); ++i) {
     int64_t j = ind.GetAsInt64(i);
-    if (j < -extent || j >= extent) return ctx.Error(absl::StrCat("index ", j, " is out of range for extent ", extent));
+    if (j < -extent || j >= extent) return ctx.Error(kiln::StrCat("index ", j, " is out of range for extent ", extent));
     if (j < 0) j += extent;
     std::vector<int64_t> src = idx;
     src[*axis] = j;
@@ -170,7 +170,7 @@ absl::Status ScatterElementsCompute(KernelContext& ctx) {
   KILN_ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", 0));
   KILN_ASSIGN_OR_RETURN(std::string reduction, ctx.node().GetString("reduction", "none"));
   absl::StatusOr<int64_t> axis = NormalizeAxis(axis_attr, x.rank());
-  if (!axis.ok()) return ctx.Error(axis.status().message());
+  if (!axis.ok()) return ctx.Error(FromAbsl(axis.status().message()));
   if (ind.dims() != upd.dims() || ind.rank() != x.rank() || upd.dtype() != x.dtype()) {
     return ctx.Error("indices and updates must have one shape, of the rank of data, and updates data's type");
   }
@@ -183,7 +183,7 @@ absl::Status ScatterElementsCompute(KernelContext& ctx) {
     T* yp = y.data<T>();
     for (int64_t i = 0; i < ind.num_elements(); ++i) {
       int64_t j = ind.GetAsInt64(i);
-      if (j < -extent || j >= extent) return ctx.Error(absl::StrCat("index ", j, " is out of range for extent ", extent));
+      if (j < -extent || j >= extent) return ctx.Error(kiln::StrCat("index ", j, " is out of range for extent ", extent));
       if (j < 0) j += extent;
       std::vector<int64_t> dst = idx;
       dst[*axis] = j;
@@ -199,7 +199,7 @@ absl::Status ScatterElementsCompute(KernelContext& ctx) {
     return absl::OkStatus();
   };
   if (reduction != "none" && reduction != "add" && reduction != "mul" && reduction != "max" && reduction != "min") {
-    return ctx.Error(absl::StrCat("reduction '", reduction, "' is not one of none, add, mul, max, min"));
+    return ctx.Error(kiln::StrCat("reduction '", reduction, "' is not one of none, add, mul, max, min"));
   }
   KILN_RETURN_IF_ERROR(DispatchNumeric(x.dtype(), "ScatterElements", run));
   ctx.SetOutput(0, y);
@@ -215,7 +215,7 @@ absl::Status ScatterNDCompute(KernelContext& ctx) {
   const Tensor& updates = ctx.input(2);
   KILN_ASSIGN_OR_RETURN(std::string reduction, ctx.node().GetString("reduction", "none"));
   if (reduction != "none" && reduction != "add" && reduction != "mul" && reduction != "max" && reduction != "min") {
-    return ctx.Error(absl::StrCat("reduction '", reduction, "' is not one of none, add, mul, max, min"));
+    return ctx.Error(kiln::StrCat("reduction '", reduction, "' is not one of none, add, mul, max, min"));
   }
   if (indices.rank() < 1) return ctx.Error("indices must have rank 1 or more");
   const int64_t k = indices.dims().back();
@@ -223,7 +223,7 @@ absl::Status ScatterNDCompute(KernelContext& ctx) {
   Dims want(indices.dims().begin(), indices.dims().end() - 1);
   for (int64_t d = k; d < data.rank(); ++d) want.push_back(data.dims()[d]);
   if (updates.dims() != want) {
-    return ctx.Error(absl::StrCat("updates ", updates.TypeString(), " must have dims ", DimsToString(want)));
+    return ctx.Error(kiln::StrCat("updates ", updates.TypeString(), " must have dims ", DimsToString(want)));
   }
   if (updates.dtype() != data.dtype()) return ctx.Error("updates must have data's type");
   Tensor out = data.Clone();
@@ -238,7 +238,7 @@ absl::Status ScatterNDCompute(KernelContext& ctx) {
     for (int64_t j = 0; j < k; ++j) {
       int64_t v = idx[g * k + j];
       if (v < 0) v += data.dims()[j];
-      if (v < 0 || v >= data.dims()[j]) return ctx.Error(absl::StrCat("index ", idx[g * k + j], " is out of range"));
+      if (v < 0 || v >= data.dims()[j]) return ctx.Error(kiln::StrCat("index ", idx[g * k + j], " is out of range"));
       off += v * strides[j];
     }
     offsets[g] = off;
@@ -276,7 +276,7 @@ absl::Status CumSumCompute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   if (ctx.input(1).num_elements() != 1) return ctx.Error("axis must be a scalar");
   absl::StatusOr<int64_t> axis = NormalizeAxis(ctx.input(1).GetAsInt64(0), x.rank());
-  if (!axis.ok()) return ctx.Error(axis.status().message());
+  if (!axis.ok()) return ctx.Error(FromAbsl(axis.status().message()));
   KILN_ASSIGN_OR_RETURN(int64_t exclusive, ctx.node().GetInt("exclusive", 0));
   KILN_ASSIGN_OR_RETURN(int64_t reverse, ctx.node().GetInt("reverse", 0));
   KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), x.dims()));
@@ -316,7 +316,7 @@ absl::Status CumProdCompute(KernelContext& ctx) {
   KILN_ASSIGN_OR_RETURN(int64_t reverse, ctx.node().GetInt("reverse", 0));
   if (ctx.input(1).num_elements() != 1) return ctx.Error("axis must be a scalar");
   absl::StatusOr<int64_t> axis = NormalizeAxis(ctx.input(1).GetAsInt64(0), x.rank());
-  if (!axis.ok()) return ctx.Error(axis.status().message());
+  if (!axis.ok()) return ctx.Error(FromAbsl(axis.status().message()));
   KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), x.dims()));
   int64_t outer = 1, inner = 1;
   const int64_t len = x.dims()[*axis];
@@ -369,7 +369,7 @@ absl::Status ReverseSequenceCompute(KernelContext& ctx) {
   const int64_t d1 = x.dims()[1];
   for (int64_t b = 0; b < nb; ++b) {
     const int64_t len = lens[b];
-    if (len < 0 || len > nt) return ctx.Error(absl::StrCat("sequence length ", len, " is outside [0, ", nt, "]"));
+    if (len < 0 || len > nt) return ctx.Error(kiln::StrCat("sequence length ", len, " is outside [0, ", nt, "]"));
     for (int64_t t = 0; t < len; ++t) {
       const int64_t from_t = len - 1 - t;
       auto off = [&](int64_t tt) {
@@ -390,12 +390,12 @@ absl::Status TopKShapeFn(InferenceContext& ctx) {
   if (x.rank_known) {
     KILN_ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", -1));
     absl::StatusOr<int64_t> axis = NormalizeAxis(axis_attr, static_cast<int64_t>(x.dims.size()));
-    if (!axis.ok()) return ctx.Error(axis.status().message());
+    if (!axis.ok()) return ctx.Error(FromAbsl(axis.status().message()));
     values.dims[*axis] = -1;
     if (const std::optional<Tensor>& k = ctx.input(1).value) {
       if (k->num_elements() != 1) return ctx.Error("K must hold one value");
       const int64_t kv = k->GetAsInt64(0), n = x.dims[*axis];
-      if (kv < 0 || (n >= 0 && kv > n)) return ctx.Error(absl::StrCat("K = ", kv, " must lie in [0, ", n, "]"));
+      if (kv < 0 || (n >= 0 && kv > n)) return ctx.Error(kiln::StrCat("K = ", kv, " must lie in [0, ", n, "]"));
       values.dims[*axis] = kv;
     }
   }
@@ -411,10 +411,10 @@ absl::Status TopKCompute(KernelContext& ctx) {
   KILN_ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", -1));
   KILN_ASSIGN_OR_RETURN(int64_t largest, ctx.node().GetInt("largest", 1));
   absl::StatusOr<int64_t> axis = NormalizeAxis(axis_attr, x.rank());
-  if (!axis.ok()) return ctx.Error(axis.status().message());
+  if (!axis.ok()) return ctx.Error(FromAbsl(axis.status().message()));
   if (ctx.input(1).num_elements() != 1) return ctx.Error("K must hold one value");
   const int64_t k = ctx.input(1).GetAsInt64(0), n = x.dim(*axis);
-  if (k < 0 || k > n) return ctx.Error(absl::StrCat("K = ", k, " must lie in [0, ", n, "]"));
+  if (k < 0 || k > n) return ctx.Error(kiln::StrCat("K = ", k, " must lie in [0, ", n, "]"));
   Dims out = x.dims();
   out[*axis] = k;
   KILN_ASSIGN_OR_RETURN(Tensor * values, ctx.AllocateOutput(0, x.dtype(), out));
@@ -448,7 +448,7 @@ absl::StatusOr<int64_t> OneHotDepth(const Tensor& t) {
   if (t.num_elements() != 1) return absl::InvalidArgumentError("depth must hold one value");
   const double v = t.GetAsDouble(0);
   if (!(v >= 1 && v < static_cast<double>(kMaxTensorElements) + 1)) {
-    return absl::InvalidArgumentError(absl::StrCat("depth must be in [1, ", kMaxTensorElements, "], got ", v));
+    return absl::InvalidArgumentError(kiln::StrCat("depth must be in [1, ", kMaxTensorElements, "], got ", v));
   }
   return static_cast<int64_t>(v);
 }
@@ -464,12 +464,12 @@ absl::Status OneHotShapeFn(InferenceContext& ctx) {
   KILN_ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", -1));
   const int64_t r = static_cast<int64_t>(ind.dims.size()) + 1;
   absl::StatusOr<int64_t> axis = NormalizeAxis(axis_attr, r);
-  if (!axis.ok()) return ctx.Error(axis.status().message());
+  if (!axis.ok()) return ctx.Error(FromAbsl(axis.status().message()));
   Dims out = ind.dims;
   int64_t depth = -1;
   if (ctx.input(1).value) {
     absl::StatusOr<int64_t> d = OneHotDepth(*ctx.input(1).value);
-    if (!d.ok()) return ctx.Error(d.status().message());
+    if (!d.ok()) return ctx.Error(FromAbsl(d.status().message()));
     depth = *d;
   }
   out.insert(out.begin() + *axis, depth);
@@ -482,11 +482,11 @@ absl::Status OneHotCompute(KernelContext& ctx) {
   const Tensor& vals = ctx.input(2);
   if (vals.num_elements() != 2) return ctx.Error("values must hold [off_value, on_value]");
   absl::StatusOr<int64_t> depth_or = OneHotDepth(ctx.input(1));
-  if (!depth_or.ok()) return ctx.Error(depth_or.status().message());
+  if (!depth_or.ok()) return ctx.Error(FromAbsl(depth_or.status().message()));
   const int64_t depth = *depth_or;
   KILN_ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", -1));
   absl::StatusOr<int64_t> axis = NormalizeAxis(axis_attr, ind.rank() + 1);
-  if (!axis.ok()) return ctx.Error(axis.status().message());
+  if (!axis.ok()) return ctx.Error(FromAbsl(axis.status().message()));
   Dims out = ind.dims();
   out.insert(out.begin() + *axis, depth);
   KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, vals.dtype(), out));
@@ -513,14 +513,14 @@ absl::Status OneHotCompute(KernelContext& ctx) {
 
 absl::Status BoolLikeInput(InferenceContext& ctx) {
   const TensorType& x = ctx.input(0);
-  if (!IsFloatType(x.dtype)) return ctx.Error(absl::StrCat("input must be a float tensor; got ", x.ToString()));
+  if (!IsFloatType(x.dtype)) return ctx.Error(kiln::StrCat("input must be a float tensor; got ", x.ToString()));
   ctx.set_output(0, TensorType{DType::kBool, x.dims, x.rank_known});
   return absl::OkStatus();
 }
 
 absl::Status IsNanInfCompute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
-  if (x.dtype() != DType::kF32) return ctx.Error(absl::StrCat("input must be a float tensor; got ", x.TypeString()));
+  if (x.dtype() != DType::kF32) return ctx.Error(kiln::StrCat("input must be a float tensor; got ", x.TypeString()));
   const bool nan = ctx.node().op == "IsNaN";
   KILN_ASSIGN_OR_RETURN(int64_t neg, ctx.node().GetInt("detect_negative", 1));
   KILN_ASSIGN_OR_RETURN(int64_t pos, ctx.node().GetInt("detect_positive", 1));

@@ -15,7 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "kiln/runtime/op_registry.h"
 #include "kiln/tensor/tensor.h"
 #include "kiln/runtime/window_geometry.h"
@@ -113,15 +113,15 @@ inline bool NextIndex(std::vector<int64_t>& idx, const Dims& dims) {
 absl::Status CastInto(const Tensor& src, Tensor* dst);
 
 // Unimplemented (a valid model that Kiln does not support), naming the node and op.
-inline absl::Status Unsupported(const Node& node, absl::string_view message) {
-  return absl::UnimplementedError(absl::StrCat(node.op, " node '", node.name, "': ", message));
+inline absl::Status Unsupported(const Node& node, std::string_view message) {
+  return absl::UnimplementedError(kiln::StrCat(node.op, " node '", node.name, "': ", message));
 }
 
 // Normalizes `axis` in [-rank, rank) (or [-rank, rank] when `inclusive_end`) to [0, rank).
 inline absl::StatusOr<int64_t> NormalizeAxis(int64_t axis, int64_t rank, bool inclusive_end = false) {
   const int64_t hi = inclusive_end ? rank : rank - 1;
   if (axis < -rank || axis > hi) {
-    return absl::InvalidArgumentError(absl::StrCat("axis ", axis, " is out of range for rank ", rank,
+    return absl::InvalidArgumentError(kiln::StrCat("axis ", axis, " is out of range for rank ", rank,
                                                    " (valid: ", -rank, " to ", hi, ")"));
   }
   return axis < 0 ? axis + rank : axis;
@@ -143,7 +143,7 @@ inline absl::StatusOr<Dims> BroadcastDims(const Dims& a, const Dims& b) {
     } else if (da == db) {
       out[i] = da;
     } else {
-      return absl::InvalidArgumentError(absl::StrCat("shapes ", DimsToString(a), " and ", DimsToString(b),
+      return absl::InvalidArgumentError(kiln::StrCat("shapes ", DimsToString(a), " and ", DimsToString(b),
                                                      " cannot be broadcast together"));
     }
   }
@@ -192,7 +192,7 @@ absl::Status DispatchNumeric(DType dtype, const std::string& what, Fn&& fn) {
     case DType::kU64: return fn(uint64_t{});
     default:
       return absl::UnimplementedError(
-          absl::StrCat(what, ": element type ", DTypeName(dtype), " is not supported"));
+          kiln::StrCat(what, ": element type ", DTypeName(dtype), " is not supported"));
   }
 }
 

@@ -6,7 +6,7 @@
 #include <map>
 #include <string>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "runtime/kernels/f64_util.h"
 
 namespace kiln::kernels {
@@ -86,7 +86,7 @@ absl::StatusOr<EinsumPlan> PlanEinsum(const std::string& equation, const std::ve
     startp = comma + 1;
   }
   if (terms.size() != shapes.size()) {
-    return absl::InvalidArgumentError(absl::StrCat("equation has ", terms.size(), " operands for ", shapes.size(), " inputs"));
+    return absl::InvalidArgumentError(kiln::StrCat("equation has ", terms.size(), " operands for ", shapes.size(), " inputs"));
   }
   EinsumPlan p;
   std::map<char, int> ids;
@@ -115,9 +115,9 @@ absl::StatusOr<EinsumPlan> PlanEinsum(const std::string& equation, const std::ve
     const int64_t letters = static_cast<int64_t>(t.size()) - (dots == std::string::npos ? 0 : 3);
     const int64_t my_ell = static_cast<int64_t>(shapes[i].size()) - letters;
     if (dots == std::string::npos && my_ell != 0) {
-      return absl::InvalidArgumentError(absl::StrCat("operand ", i, " '", t, "' does not match rank ", shapes[i].size()));
+      return absl::InvalidArgumentError(kiln::StrCat("operand ", i, " '", t, "' does not match rank ", shapes[i].size()));
     }
-    if (my_ell < 0) return absl::InvalidArgumentError(absl::StrCat("operand ", i, " has too many labels"));
+    if (my_ell < 0) return absl::InvalidArgumentError(kiln::StrCat("operand ", i, " has too many labels"));
     for (size_t k = 0; k < t.size(); ++k) {
       if (k == dots) {
         for (int64_t e = 0; e < my_ell; ++e) labels.push_back(static_cast<int>(ell_rank - my_ell + e));
@@ -125,7 +125,7 @@ absl::StatusOr<EinsumPlan> PlanEinsum(const std::string& equation, const std::ve
         continue;
       }
       if (!std::isalpha(static_cast<unsigned char>(t[k]))) {
-        return absl::InvalidArgumentError(absl::StrCat("bad character '", std::string(1, t[k]), "' in the equation"));
+        return absl::InvalidArgumentError(kiln::StrCat("bad character '", std::string(1, t[k]), "' in the equation"));
       }
       labels.push_back(id_of(t[k]));
     }
@@ -135,7 +135,7 @@ absl::StatusOr<EinsumPlan> PlanEinsum(const std::string& equation, const std::ve
       if (ext == 1) {
         ext = dim;
       } else if (dim != 1 && dim != ext) {
-        return absl::InvalidArgumentError(absl::StrCat("label extents ", ext, " and ", dim, " differ"));
+        return absl::InvalidArgumentError(kiln::StrCat("label extents ", ext, " and ", dim, " differ"));
       }
     }
     p.in_labels.push_back(labels);
@@ -150,7 +150,7 @@ absl::StatusOr<EinsumPlan> PlanEinsum(const std::string& equation, const std::ve
         continue;
       }
       auto it = ids.find(rhs[k]);
-      if (it == ids.end()) return absl::InvalidArgumentError(absl::StrCat("output label '", std::string(1, rhs[k]), "' is not an input label"));
+      if (it == ids.end()) return absl::InvalidArgumentError(kiln::StrCat("output label '", std::string(1, rhs[k]), "' is not an input label"));
       p.out_labels.push_back(it->second);
     }
   } else {
@@ -175,7 +175,7 @@ absl::Status EinsumShape(InferenceContext& ctx) {
     shapes.push_back(ctx.input(i).dims);
   }
   absl::StatusOr<EinsumPlan> p = PlanEinsum(eq, shapes);
-  if (!p.ok()) return ctx.Error(p.status().message());
+  if (!p.ok()) return ctx.Error(FromAbsl(p.status().message()));
   Dims od;
   for (int l : p->out_labels) od.push_back(p->extent[l]);
   ctx.set_output(0, TensorType{dt, od});
@@ -187,7 +187,7 @@ absl::Status EinsumCompute(KernelContext& ctx) {
   std::vector<Dims> shapes;
   for (int i = 0; i < ctx.num_inputs(); ++i) shapes.push_back(ctx.input(i).dims());
   absl::StatusOr<EinsumPlan> ps = PlanEinsum(eq, shapes);
-  if (!ps.ok()) return ctx.Error(ps.status().message());
+  if (!ps.ok()) return ctx.Error(FromAbsl(ps.status().message()));
   const EinsumPlan& p = *ps;
   const DType dt = ctx.input(0).dtype();
   const bool is_float = IsAnyFloat(dt);

@@ -4,7 +4,7 @@
 #include <limits>
 #include <optional>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "runtime/kernels/f64_util.h"
 
 namespace kiln::kernels {
@@ -19,7 +19,7 @@ absl::StatusOr<LossAttrs> ReadLossAttrs(const Node& node) {
   LossAttrs a;
   KILN_ASSIGN_OR_RETURN(a.reduction, node.GetString("reduction", "mean"));
   if (a.reduction != "none" && a.reduction != "sum" && a.reduction != "mean") {
-    return absl::InvalidArgumentError(absl::StrCat(node.op, " node '", node.name, "': reduction '", a.reduction,
+    return absl::InvalidArgumentError(kiln::StrCat(node.op, " node '", node.name, "': reduction '", a.reduction,
                                                    "' is not one of none, sum, mean"));
   }
   if (node.HasAttr("ignore_index")) {
@@ -34,15 +34,15 @@ absl::StatusOr<LossAttrs> ReadLossAttrs(const Node& node) {
 absl::Status LossShapeFn(InferenceContext& ctx, bool log_prob_output) {
   const TensorType& x = ctx.input(0);
   const TensorType& t = ctx.input(1);
-  if (!IsAnyFloat(x.dtype)) return ctx.Error(absl::StrCat("input must be a float tensor; got ", x.ToString()));
+  if (!IsAnyFloat(x.dtype)) return ctx.Error(kiln::StrCat("input must be a float tensor; got ", x.ToString()));
   if (t.dtype != DType::kS32 && t.dtype != DType::kS64) {
-    return ctx.Error(absl::StrCat("target must be s32 or s64; got ", t.ToString()));
+    return ctx.Error(kiln::StrCat("target must be s32 or s64; got ", t.ToString()));
   }
   if (ctx.has_input(2) && ctx.input(2).dtype != x.dtype) return ctx.Error("weight must have the input's type");
   KILN_ASSIGN_OR_RETURN(LossAttrs a, ReadLossAttrs(ctx.node()));
   if (x.rank_known && x.dims.size() < 2) return ctx.Error("input must have rank 2 or more ([N, C, ...])");
   if (x.rank_known && t.rank_known && t.dims.size() + 1 != x.dims.size()) {
-    return ctx.Error(absl::StrCat("target ", t.ToString(), " must have rank one less than input ", x.ToString()));
+    return ctx.Error(kiln::StrCat("target ", t.ToString(), " must have rank one less than input ", x.ToString()));
   }
   if (a.reduction == "none") {
     ctx.set_output(0, TensorType{x.dtype, t.dims, t.rank_known});
@@ -62,10 +62,10 @@ absl::Status ComputeNll(KernelContext& ctx, const std::vector<double>& logp, con
   Dims want(x_dims.begin(), x_dims.end());
   want.erase(want.begin() + 1);
   if (target.dims() != want) {
-    return ctx.Error(absl::StrCat("target ", target.TypeString(), " does not match input dims ", DimsToString(x_dims)));
+    return ctx.Error(kiln::StrCat("target ", target.TypeString(), " does not match input dims ", DimsToString(x_dims)));
   }
   if (weight != nullptr && weight->dims() != Dims{c}) {
-    return ctx.Error(absl::StrCat("weight ", weight->TypeString(), " must have shape [", c, "]"));
+    return ctx.Error(kiln::StrCat("weight ", weight->TypeString(), " must have shape [", c, "]"));
   }
   std::vector<double> w = weight ? ReadDoubles(*weight) : std::vector<double>();
   std::vector<double> loss(n * d, 0.0);
@@ -75,7 +75,7 @@ absl::Status ComputeNll(KernelContext& ctx, const std::vector<double>& logp, con
       const int64_t t = target.GetAsInt64(i * d + j);
       if (a.ignore_index && t == *a.ignore_index) continue;
       if (t < 0 || t >= c) {
-        return ctx.Error(absl::StrCat("target value ", t, " is outside [0, ", c, ") and is not ignore_index"));
+        return ctx.Error(kiln::StrCat("target value ", t, " is outside [0, ", c, ") and is not ignore_index"));
       }
       const double wt = weight ? w[t] : 1.0;
       loss[i * d + j] = -logp[(i * c + t) * d + j] * wt;

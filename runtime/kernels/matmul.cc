@@ -4,7 +4,7 @@
 
 #include <oneapi/dnnl/dnnl.h>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "runtime/kernels/kernel_util.h"
 
 namespace kiln::kernels {
@@ -41,7 +41,7 @@ absl::Status Sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, 
   }
   dnnl_status_t st = dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, alpha, a, trans_a ? m : k, b,
                                 trans_b ? k : n, beta, c, n);
-  if (st != dnnl_success) return absl::InternalError(absl::StrCat("oneDNN sgemm failed with status ", st));
+  if (st != dnnl_success) return absl::InternalError(kiln::StrCat("oneDNN sgemm failed with status ", st));
   return absl::OkStatus();
 }
 
@@ -79,14 +79,14 @@ absl::Status GemmShapeFn(InferenceContext& ctx) {
   const TensorType& a = ctx.input(0);
   const TensorType& b = ctx.input(1);
   if (!IsMatMulType(a.dtype) || a.dtype != b.dtype || (ctx.has_input(2) && ctx.input(2).dtype != a.dtype)) {
-    return ctx.Error(absl::StrCat("A, B and C must share one element type among f32, s32, s64; got ",
+    return ctx.Error(kiln::StrCat("A, B and C must share one element type among f32, s32, s64; got ",
                                   a.ToString(), ", ", b.ToString(),
-                                  ctx.has_input(2) ? absl::StrCat(", ", ctx.input(2).ToString()) : ""));
+                                  ctx.has_input(2) ? kiln::StrCat(", ", ctx.input(2).ToString()) : ""));
   }
   absl::StatusOr<GemmAttrs> g = ReadGemmAttrs(ctx.node());
-  if (!g.ok()) return ctx.Error(g.status().message());
+  if (!g.ok()) return ctx.Error(FromAbsl(g.status().message()));
   if ((a.rank_known && a.dims.size() != 2) || (b.rank_known && b.dims.size() != 2)) {
-    return ctx.Error(absl::StrCat("A and B must be matrices; got ", a.ToString(), " and ", b.ToString()));
+    return ctx.Error(kiln::StrCat("A and B must be matrices; got ", a.ToString(), " and ", b.ToString()));
   }
   int64_t m = -1, n = -1;
   if (a.rank_known) {
@@ -99,12 +99,12 @@ absl::Status GemmShapeFn(InferenceContext& ctx) {
     const int64_t ka = g->trans_a ? a.dims[0] : a.dims[1];
     const int64_t kb = g->trans_b ? b.dims[1] : b.dims[0];
     if (ka >= 0 && kb >= 0 && ka != kb) {
-      return ctx.Error(absl::StrCat("inner dimensions differ: A ", a.ToString(), (g->trans_a ? " (transposed)" : ""),
+      return ctx.Error(kiln::StrCat("inner dimensions differ: A ", a.ToString(), (g->trans_a ? " (transposed)" : ""),
                                     " and B ", b.ToString(), (g->trans_b ? " (transposed)" : "")));
     }
   }
   if (ctx.has_input(2) && ctx.input(2).rank_known && !CBroadcasts(ctx.input(2).dims, m, n)) {
-    return ctx.Error(absl::StrCat("C ", ctx.input(2).ToString(), " does not broadcast to [", m, ",", n, "]"));
+    return ctx.Error(kiln::StrCat("C ", ctx.input(2).ToString(), " does not broadcast to [", m, ",", n, "]"));
   }
   ctx.set_output(0, TensorType{a.dtype, {m, n}});
   return absl::OkStatus();
@@ -114,20 +114,20 @@ absl::Status GemmCompute(const GemmAttrs& g, KernelContext& ctx) {
   const Tensor& a = ctx.input(0);
   const Tensor& b = ctx.input(1);
   if (a.rank() != 2 || b.rank() != 2 || a.dtype() != b.dtype() || !IsMatMulType(a.dtype())) {
-    return ctx.Error(absl::StrCat("A and B must be matrices of one type among f32, s32, s64; got ", a.TypeString(),
+    return ctx.Error(kiln::StrCat("A and B must be matrices of one type among f32, s32, s64; got ", a.TypeString(),
                                   " and ", b.TypeString()));
   }
   const int64_t m = g.trans_a ? a.dim(1) : a.dim(0), k = g.trans_a ? a.dim(0) : a.dim(1);
   const int64_t kb = g.trans_b ? b.dim(1) : b.dim(0), n = g.trans_b ? b.dim(0) : b.dim(1);
   if (k != kb) {
-    return ctx.Error(absl::StrCat("inner dimensions differ: A ", a.TypeString(), " and B ", b.TypeString()));
+    return ctx.Error(kiln::StrCat("inner dimensions differ: A ", a.TypeString(), " and B ", b.TypeString()));
   }
   KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, a.dtype(), {m, n}));
   bool has_c = ctx.has_input(2) && g.beta != 0;
   if (has_c) {
     const Tensor& c = ctx.input(2);
     if (c.dtype() != a.dtype() || !CBroadcasts(c.dims(), m, n)) {
-      return ctx.Error(absl::StrCat("C ", c.TypeString(), " does not broadcast to [", m, ",", n, "]"));
+      return ctx.Error(kiln::StrCat("C ", c.TypeString(), " does not broadcast to [", m, ",", n, "]"));
     }
     // Y = C broadcast; the product then accumulates with beta.
     const std::vector<int64_t> cs = BroadcastStrides(c.dims(), {m, n});
@@ -142,7 +142,7 @@ absl::Status GemmCompute(const GemmAttrs& g, KernelContext& ctx) {
   if (a.dtype() == DType::kF32) {
     absl::Status s = Sgemm(g.trans_a, g.trans_b, m, n, k, g.alpha, a.data<float>(), b.data<float>(), beta,
                            y->data<float>());
-    return s.ok() ? s : ctx.Error(s.message());
+    return s.ok() ? s : ctx.Error(FromAbsl(s.message()));
   }
   return DispatchNumeric(a.dtype(), "Gemm", [&](auto tag) -> absl::Status {
     using T = decltype(tag);
@@ -184,7 +184,7 @@ absl::StatusOr<MatMulShape> InferMatMul(const Dims& a, const Dims& b) {
   const int64_t kb = bd[bd.size() - 2];
   s.n = bd[bd.size() - 1];
   if (s.k >= 0 && kb >= 0 && s.k != kb) {
-    return absl::InvalidArgumentError(absl::StrCat("inner dimensions differ: ", DimsToString(a), " and ",
+    return absl::InvalidArgumentError(kiln::StrCat("inner dimensions differ: ", DimsToString(a), " and ",
                                                    DimsToString(b)));
   }
   if (s.k < 0) s.k = kb;
@@ -201,7 +201,7 @@ absl::Status MatMulShapeFn(InferenceContext& ctx) {
   const TensorType& a = ctx.input(0);
   const TensorType& b = ctx.input(1);
   if (!IsMatMulType(a.dtype) || a.dtype != b.dtype) {
-    return ctx.Error(absl::StrCat("A and B must share one element type among f32, s32, s64; got ", a.ToString(),
+    return ctx.Error(kiln::StrCat("A and B must share one element type among f32, s32, s64; got ", a.ToString(),
                                   " and ", b.ToString()));
   }
   if (!a.rank_known || !b.rank_known) {
@@ -212,7 +212,7 @@ absl::Status MatMulShapeFn(InferenceContext& ctx) {
     return absl::OkStatus();
   }
   absl::StatusOr<MatMulShape> s = InferMatMul(a.dims, b.dims);
-  if (!s.ok()) return ctx.Error(s.status().message());
+  if (!s.ok()) return ctx.Error(FromAbsl(s.status().message()));
   ctx.set_output(0, TensorType{a.dtype, s->out});
   return absl::OkStatus();
 }
@@ -221,11 +221,11 @@ absl::Status MatMulCompute(KernelContext& ctx) {
   const Tensor& a = ctx.input(0);
   const Tensor& b = ctx.input(1);
   if (a.dtype() != b.dtype() || !IsMatMulType(a.dtype())) {
-    return ctx.Error(absl::StrCat("A and B must share one element type among f32, s32, s64; got ", a.TypeString(),
+    return ctx.Error(kiln::StrCat("A and B must share one element type among f32, s32, s64; got ", a.TypeString(),
                                   " and ", b.TypeString()));
   }
   absl::StatusOr<MatMulShape> s = InferMatMul(a.dims(), b.dims());
-  if (!s.ok()) return ctx.Error(s.status().message());
+  if (!s.ok()) return ctx.Error(FromAbsl(s.status().message()));
   KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, a.dtype(), s->out));
   const int64_t m = s->m, n = s->n, k = s->k;
   const int64_t batches = NumElements(s->batch);
@@ -251,7 +251,7 @@ absl::Status MatMulCompute(KernelContext& ctx) {
     };
     if (fold) {
       absl::Status st = product(ap, bp, yp, batches * m);
-      return st.ok() ? st : ctx.Error(st.message());
+      return st.ok() ? st : ctx.Error(FromAbsl(st.message()));
     }
     for (int64_t i = 0; i < batches; ++i) {
       int64_t oa = 0, ob = 0;
@@ -260,7 +260,7 @@ absl::Status MatMulCompute(KernelContext& ctx) {
         ob += idx[d] * sb[d];
       }
       absl::Status st = product(ap + oa * m * k, bp + ob * k * n, yp + i * m * n, m);
-      if (!st.ok()) return ctx.Error(st.message());
+      if (!st.ok()) return ctx.Error(FromAbsl(st.message()));
       for (int d = r - 1; d >= 0; --d) {
         if (++idx[d] < s->batch[d]) break;
         idx[d] = 0;

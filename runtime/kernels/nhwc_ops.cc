@@ -12,7 +12,7 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "kiln/support/ieee_minmax.h"
 #include "runtime/kernels/kernel_util.h"
 #include "runtime/kernels/onednn_conv.h"
@@ -38,25 +38,25 @@ absl::StatusOr<NhwcConvShape> InferNhwcConv(const Node& node, const Dims& x, con
   NhwcConvShape s;
   KILN_ASSIGN_OR_RETURN(s.group, node.GetInt("group", 1));
   if (x.size() != 4 || w.size() != 4) {
-    return absl::InvalidArgumentError(absl::StrCat("X must be [N,H,W,C] and W [KH,KW,C/group,M]; got X ",
+    return absl::InvalidArgumentError(kiln::StrCat("X must be [N,H,W,C] and W [KH,KW,C/group,M]; got X ",
                                                    DimsToString(x), " and W ", DimsToString(w)));
   }
   if (s.group <= 0 || s.group > (int64_t{1} << 31)) {
-    return absl::InvalidArgumentError(absl::StrCat("group must be in [1, 2^31], got ", s.group));
+    return absl::InvalidArgumentError(kiln::StrCat("group must be in [1, 2^31], got ", s.group));
   }
   if (w[2] > (int64_t{1} << 31)) {
-    return absl::InvalidArgumentError(absl::StrCat("W ", DimsToString(w), " has too many input channels"));
+    return absl::InvalidArgumentError(kiln::StrCat("W ", DimsToString(w), " has too many input channels"));
   }
   if (x[3] >= 0 && w[2] >= 0 && x[3] != w[2] * s.group) {
-    return absl::InvalidArgumentError(absl::StrCat("X has ", x[3], " channels but W ", DimsToString(w), " with group ",
+    return absl::InvalidArgumentError(kiln::StrCat("X has ", x[3], " channels but W ", DimsToString(w), " with group ",
                                                    s.group, " expects ", w[2] * s.group));
   }
   if (w[3] >= 0 && w[3] % s.group != 0) {
-    return absl::InvalidArgumentError(absl::StrCat("W's output channels (", w[3], ") are not a multiple of group ",
+    return absl::InvalidArgumentError(kiln::StrCat("W's output channels (", w[3], ") are not a multiple of group ",
                                                    s.group));
   }
   if (b != nullptr && (b->size() != 1 || ((*b)[0] >= 0 && w[3] >= 0 && (*b)[0] != w[3]))) {
-    return absl::InvalidArgumentError(absl::StrCat("bias ", DimsToString(*b), " must be [", w[3], "]"));
+    return absl::InvalidArgumentError(kiln::StrCat("bias ", DimsToString(*b), " must be [", w[3], "]"));
   }
   KILN_ASSIGN_OR_RETURN(s.window, ComputeWindow(node, {x[1], x[2]}, {w[0], w[1]}, /*pooling=*/false));
   s.out = {x[0], s.window.out[0], s.window.out[1], w[3]};
@@ -72,7 +72,7 @@ absl::Status NhwcConvShapeFn(InferenceContext& ctx) {
   }
   const Dims* b = ctx.has_input(2) && ctx.input(2).rank_known ? &ctx.input(2).dims : nullptr;
   absl::StatusOr<NhwcConvShape> s = InferNhwcConv(ctx.node(), x.dims, w.dims, b);
-  if (!s.ok()) return ctx.Error(s.status().message());
+  if (!s.ok()) return ctx.Error(FromAbsl(s.status().message()));
   ctx.set_output(0, TensorType{x.dtype, s->out});
   return absl::OkStatus();
 }
@@ -87,7 +87,7 @@ absl::StatusOr<Activation> ParseActivation(const std::string& name) {
   if (name == "LeakyRelu") return Activation::kLeakyRelu;
   if (name == "Sigmoid") return Activation::kSigmoid;
   if (name == "Tanh") return Activation::kTanh;
-  return absl::InvalidArgumentError(absl::StrCat(
+  return absl::InvalidArgumentError(kiln::StrCat(
       "activation '", name, "' is not one of \"\", Relu, Relu6, Elu, LeakyRelu, Sigmoid, Tanh"));
 }
 
@@ -182,7 +182,7 @@ absl::StatusOr<std::shared_ptr<const OnednnConvPlan>> BuildNhwcPlan(const Dims& 
     }
     if (has_bias) spec.bias = memory::desc({w[3]}, memory::data_type::f32, memory::format_tag::x);
   } catch (const dnnl::error& e) {
-    return absl::InternalError(absl::StrCat("oneDNN could not describe the convolution: ", e.what()));
+    return absl::InternalError(kiln::StrCat("oneDNN could not describe the convolution: ", e.what()));
   }
   spec.strides = {g.strides[0], g.strides[1]};
   spec.dilations = {g.dilations[0] - 1, g.dilations[1] - 1};
@@ -208,10 +208,10 @@ class NhwcConvKernel : public OpKernel {
     const Tensor* b = ctx.has_input(2) ? &ctx.input(2) : nullptr;
     KILN_RETURN_IF_ERROR(CheckConvOperandsF32(ctx, x, w, b));
     absl::StatusOr<NhwcConvShape> s = InferNhwcConv(ctx.node(), x.dims(), w.dims(), b ? &b->dims() : nullptr);
-    if (!s.ok()) return ctx.Error(s.status().message());
+    if (!s.ok()) return ctx.Error(FromAbsl(s.status().message()));
     KILN_ASSIGN_OR_RETURN(std::string act_name, ctx.node().GetString("activation", std::string()));
     absl::StatusOr<Activation> act = ParseActivation(act_name);
-    if (!act.ok()) return ctx.Error(act.status().message());
+    if (!act.ok()) return ctx.Error(FromAbsl(act.status().message()));
     KILN_ASSIGN_OR_RETURN(float alpha, ctx.node().GetFloat("alpha", 0.2f));
     KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kF32, s->out));
     if (y->num_elements() == 0 || x.num_elements() == 0) {
@@ -262,7 +262,7 @@ class NhwcConvKernel : public OpKernel {
 
 absl::StatusOr<std::pair<WindowGeometry, Dims>> InferNhwcPool(const Node& node, const Dims& x) {
   if (x.size() != 4) {
-    return absl::InvalidArgumentError(absl::StrCat("X must be [N,H,W,C]; got ", DimsToString(x)));
+    return absl::InvalidArgumentError(kiln::StrCat("X must be [N,H,W,C]; got ", DimsToString(x)));
   }
   KILN_ASSIGN_OR_RETURN(std::vector<int64_t> kernel, node.GetInts("kernel_shape"));
   KILN_ASSIGN_OR_RETURN(WindowGeometry g, ComputeWindow(node, {x[1], x[2]}, kernel, /*pooling=*/true));
@@ -277,16 +277,16 @@ absl::Status NhwcPoolShapeFn(InferenceContext& ctx) {
     return absl::OkStatus();
   }
   auto s = InferNhwcPool(ctx.node(), x.dims);
-  if (!s.ok()) return ctx.Error(s.status().message());
+  if (!s.ok()) return ctx.Error(FromAbsl(s.status().message()));
   ctx.set_output(0, TensorType{x.dtype, s->second});
   return absl::OkStatus();
 }
 
 absl::Status NhwcPoolCompute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
-  if (x.dtype() != DType::kF32) return ctx.Error(absl::StrCat("X must be f32; got ", x.TypeString()));
+  if (x.dtype() != DType::kF32) return ctx.Error(kiln::StrCat("X must be f32; got ", x.TypeString()));
   auto s = InferNhwcPool(ctx.node(), x.dims());
-  if (!s.ok()) return ctx.Error(s.status().message());
+  if (!s.ok()) return ctx.Error(FromAbsl(s.status().message()));
   const bool is_max = ctx.node().op == "NhwcMaxPool";
   KILN_ASSIGN_OR_RETURN(int64_t count_include_pad, ctx.node().GetInt("count_include_pad", 0));
   KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kF32, s->second));
@@ -345,12 +345,12 @@ absl::Status NhwcPoolCompute(KernelContext& ctx) {
 
 absl::StatusOr<std::vector<int64_t>> ResizeSize(const Tensor& size) {
   if (size.num_elements() != 2 || (size.dtype() != DType::kS32 && size.dtype() != DType::kS64)) {
-    return absl::InvalidArgumentError(absl::StrCat("size must be an int32 or int64 vector of 2 values; got ",
+    return absl::InvalidArgumentError(kiln::StrCat("size must be an int32 or int64 vector of 2 values; got ",
                                                    size.TypeString()));
   }
   std::vector<int64_t> v = ToInt64Vector(size);
   if (v[0] <= 0 || v[1] <= 0) {
-    return absl::InvalidArgumentError(absl::StrCat("size must be positive; got ", v[0], "x", v[1]));
+    return absl::InvalidArgumentError(kiln::StrCat("size must be positive; got ", v[0], "x", v[1]));
   }
   return v;
 }
@@ -358,12 +358,12 @@ absl::StatusOr<std::vector<int64_t>> ResizeSize(const Tensor& size) {
 absl::Status NhwcResizeShapeFn(InferenceContext& ctx) {
   const TensorType& x = ctx.input(0);
   if (x.rank_known && x.dims.size() != 4) {
-    return ctx.Error(absl::StrCat("X must be [N,H,W,C]; got ", DimsToString(x.dims)));
+    return ctx.Error(kiln::StrCat("X must be [N,H,W,C]; got ", DimsToString(x.dims)));
   }
   Dims out = {x.rank_known ? x.dims[0] : -1, -1, -1, x.rank_known ? x.dims[3] : -1};
   if (ctx.input(1).value) {
     absl::StatusOr<std::vector<int64_t>> size = ResizeSize(*ctx.input(1).value);
-    if (!size.ok()) return ctx.Error(size.status().message());
+    if (!size.ok()) return ctx.Error(FromAbsl(size.status().message()));
     out[1] = (*size)[0];
     out[2] = (*size)[1];
   }
@@ -374,14 +374,14 @@ absl::Status NhwcResizeShapeFn(InferenceContext& ctx) {
 absl::Status NhwcResizeCompute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   if (x.dtype() != DType::kF32 || x.rank() != 4) {
-    return ctx.Error(absl::StrCat("X must be f32 [N,H,W,C]; got ", x.TypeString()));
+    return ctx.Error(kiln::StrCat("X must be f32 [N,H,W,C]; got ", x.TypeString()));
   }
   absl::StatusOr<std::vector<int64_t>> size = ResizeSize(ctx.input(1));
-  if (!size.ok()) return ctx.Error(size.status().message());
+  if (!size.ok()) return ctx.Error(FromAbsl(size.status().message()));
   KILN_ASSIGN_OR_RETURN(std::string mode, ctx.node().GetString("mode", std::string("linear")));
   KILN_ASSIGN_OR_RETURN(int64_t align_corners, ctx.node().GetInt("align_corners", 0));
   KILN_ASSIGN_OR_RETURN(int64_t half_pixel, ctx.node().GetInt("half_pixel_centers", 0));
-  if (mode != "linear" && mode != "nearest") return ctx.Error(absl::StrCat("mode '", mode, "' is not linear or nearest"));
+  if (mode != "linear" && mode != "nearest") return ctx.Error(kiln::StrCat("mode '", mode, "' is not linear or nearest"));
   if (align_corners && half_pixel) return ctx.Error("align_corners and half_pixel_centers cannot both be set");
   const int64_t n_batch = x.dim(0), ih_n = x.dim(1), iw_n = x.dim(2), c = x.dim(3);
   const int64_t oh_n = (*size)[0], ow_n = (*size)[1];
@@ -456,16 +456,16 @@ absl::StatusOr<Dims> GatherNdDims(const Dims& data, const Dims& idx, int64_t b) 
   if (idx.empty()) return absl::InvalidArgumentError("indices must have rank 1 or more");
   const int64_t k = idx.back();
   if (b < 0 || b >= static_cast<int64_t>(idx.size()) || b >= static_cast<int64_t>(data.size())) {
-    return absl::InvalidArgumentError(absl::StrCat("batch_dims ", b, " must be below the ranks of data (", data.size(),
+    return absl::InvalidArgumentError(kiln::StrCat("batch_dims ", b, " must be below the ranks of data (", data.size(),
                                                    ") and indices (", idx.size(), ")"));
   }
   if (k < 0 || b + k > static_cast<int64_t>(data.size())) {
-    return absl::InvalidArgumentError(absl::StrCat("indices' last dimension (", k, ") plus batch_dims (", b,
+    return absl::InvalidArgumentError(kiln::StrCat("indices' last dimension (", k, ") plus batch_dims (", b,
                                                    ") exceeds the rank of data (", data.size(), ")"));
   }
   for (int64_t d = 0; d < b; ++d) {
     if (data[d] >= 0 && idx[d] >= 0 && data[d] != idx[d]) {
-      return absl::InvalidArgumentError(absl::StrCat("batch dimension ", d, " differs: data ", DimsToString(data),
+      return absl::InvalidArgumentError(kiln::StrCat("batch dimension ", d, " differs: data ", DimsToString(data),
                                                      ", indices ", DimsToString(idx)));
     }
   }
@@ -479,14 +479,14 @@ absl::Status GatherNdShapeFn(InferenceContext& ctx) {
   const TensorType& idx = ctx.input(1);
   KILN_ASSIGN_OR_RETURN(int64_t batch_dims, ctx.node().GetInt("batch_dims", 0));
   if (idx.dtype != DType::kS32 && idx.dtype != DType::kS64) {
-    return ctx.Error(absl::StrCat("indices must be int32 or int64; got ", DTypeName(idx.dtype)));
+    return ctx.Error(kiln::StrCat("indices must be int32 or int64; got ", DTypeName(idx.dtype)));
   }
   if (!data.rank_known || !idx.rank_known || idx.dims.empty() || idx.dims.back() < 0) {
     ctx.set_output(0, TensorType{data.dtype, {}, false});
     return absl::OkStatus();
   }
   absl::StatusOr<Dims> out = GatherNdDims(data.dims, idx.dims, batch_dims);
-  if (!out.ok()) return ctx.Error(out.status().message());
+  if (!out.ok()) return ctx.Error(FromAbsl(out.status().message()));
   ctx.set_output(0, TensorType{data.dtype, *out});
   return absl::OkStatus();
 }
@@ -496,7 +496,7 @@ absl::Status GatherNdCompute(KernelContext& ctx) {
   const Tensor& idx = ctx.input(1);
   KILN_ASSIGN_OR_RETURN(int64_t b, ctx.node().GetInt("batch_dims", 0));
   absl::StatusOr<Dims> out = GatherNdDims(data.dims(), idx.dims(), b);
-  if (!out.ok()) return ctx.Error(out.status().message());
+  if (!out.ok()) return ctx.Error(FromAbsl(out.status().message()));
   KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, data.dtype(), *out));
   const int64_t k = idx.dims().back();
   int64_t batches = 1, per_batch = 1, slice = 1;  // per_batch: index tuples in one batch.
@@ -516,7 +516,7 @@ absl::Status GatherNdCompute(KernelContext& ctx) {
         int64_t v = idx.GetAsInt64(tuple * k + j);
         const int64_t dim = data.dim(static_cast<int>(b + j));
         if (v < -dim || v >= dim) {
-          return ctx.Error(absl::StrCat("index ", v, " is out of range for dimension ", b + j, " of extent ", dim));
+          return ctx.Error(kiln::StrCat("index ", v, " is out of range for dimension ", b + j, " of extent ", dim));
         }
         if (v < 0) v += dim;
         offset += v * strides[b + j];

@@ -3,7 +3,7 @@
 // (computed in double, so f64 too).
 #include <cmath>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "runtime/kernels/f64_util.h"
 
 namespace kiln::kernels {
@@ -12,7 +12,7 @@ namespace {
 absl::Status RequireFloat(InferenceContext& ctx, int first, int last) {
   for (int i = first; i <= last && i < ctx.num_inputs(); ++i) {
     if (ctx.has_input(i) && !IsFloatType(ctx.input(i).dtype)) {
-      return ctx.Error(absl::StrCat("input ", i, " must be a float tensor; got ", ctx.input(i).ToString()));
+      return ctx.Error(kiln::StrCat("input ", i, " must be a float tensor; got ", ctx.input(i).ToString()));
     }
   }
   return absl::OkStatus();
@@ -21,12 +21,12 @@ absl::Status RequireFloat(InferenceContext& ctx, int first, int last) {
 // `t` (broadcast unidirectionally to `dims`) expanded into a dense vector, or an error.
 absl::StatusOr<std::vector<float>> Expand(KernelContext& ctx, const Tensor& t, const Dims& dims, const char* what) {
   if (t.dtype() != DType::kF32 || t.rank() > static_cast<int>(dims.size())) {
-    return ctx.Error(absl::StrCat(what, " ", t.TypeString(), " does not broadcast to ", DimsToString(dims)));
+    return ctx.Error(kiln::StrCat(what, " ", t.TypeString(), " does not broadcast to ", DimsToString(dims)));
   }
   for (int i = 0; i < t.rank(); ++i) {
     const int64_t d = t.dim(t.rank() - 1 - i), target = dims[dims.size() - 1 - i];
     if (d != 1 && d != target) {
-      return ctx.Error(absl::StrCat(what, " ", t.TypeString(), " does not broadcast to ", DimsToString(dims)));
+      return ctx.Error(kiln::StrCat(what, " ", t.TypeString(), " does not broadcast to ", DimsToString(dims)));
     }
   }
   const std::vector<int64_t> strides = BroadcastStrides(t.dims(), dims);
@@ -55,7 +55,7 @@ absl::Status LayerNormShapeFn(InferenceContext& ctx) {
     TensorType stats{DType::kF32, x.dims, x.rank_known};
     if (x.rank_known) {
       absl::StatusOr<int64_t> axis = NormalizeAxis(axis_attr, static_cast<int64_t>(x.dims.size()));
-      if (!axis.ok()) return ctx.Error(axis.status().message());
+      if (!axis.ok()) return ctx.Error(FromAbsl(axis.status().message()));
       for (size_t d = *axis; d < stats.dims.size(); ++d) stats.dims[d] = 1;
     }
     for (size_t i = 1; i < ctx.node().outputs.size(); ++i) ctx.set_output(static_cast<int>(i), stats);
@@ -65,11 +65,11 @@ absl::Status LayerNormShapeFn(InferenceContext& ctx) {
 
 absl::Status LayerNormCompute(bool rms, KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
-  if (x.dtype() != DType::kF32) return ctx.Error(absl::StrCat("X must be a float tensor; got ", x.TypeString()));
+  if (x.dtype() != DType::kF32) return ctx.Error(kiln::StrCat("X must be a float tensor; got ", x.TypeString()));
   KILN_ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", -1));
   KILN_ASSIGN_OR_RETURN(float epsilon, ctx.node().GetFloat("epsilon", 1e-5f));
   absl::StatusOr<int64_t> axis = NormalizeAxis(axis_attr, x.rank());
-  if (!axis.ok()) return ctx.Error(axis.status().message());
+  if (!axis.ok()) return ctx.Error(FromAbsl(axis.status().message()));
   const Dims norm_dims(x.dims().begin() + *axis, x.dims().end());
   const int64_t inner = NumElements(norm_dims);
   const int64_t outer = inner == 0 ? 0 : x.num_elements() / inner;
@@ -117,12 +117,12 @@ absl::Status LayerNormCompute(bool rms, KernelContext& ctx) {
 absl::Status InstanceNormCompute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   if (x.rank() < 3 || x.dtype() != DType::kF32) {
-    return ctx.Error(absl::StrCat("X must be a float tensor of rank 3 or more; got ", x.TypeString()));
+    return ctx.Error(kiln::StrCat("X must be a float tensor of rank 3 or more; got ", x.TypeString()));
   }
   const int64_t n = x.dim(0), c = x.dim(1);
   for (int i = 1; i <= 2; ++i) {
     if (ctx.input(i).num_elements() != c || ctx.input(i).dtype() != DType::kF32) {
-      return ctx.Error(absl::StrCat("input ", i, " must be f32[", c, "]; got ", ctx.input(i).TypeString()));
+      return ctx.Error(kiln::StrCat("input ", i, " must be f32[", c, "]; got ", ctx.input(i).TypeString()));
     }
   }
   KILN_ASSIGN_OR_RETURN(float epsilon, ctx.node().GetFloat("epsilon", 1e-5f));
@@ -146,13 +146,13 @@ absl::Status InstanceNormCompute(KernelContext& ctx) {
 absl::Status LrnCompute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   if (x.rank() < 3 || x.dtype() != DType::kF32) {
-    return ctx.Error(absl::StrCat("X must be a float tensor of rank 3 or more; got ", x.TypeString()));
+    return ctx.Error(kiln::StrCat("X must be a float tensor of rank 3 or more; got ", x.TypeString()));
   }
   KILN_ASSIGN_OR_RETURN(float alpha, ctx.node().GetFloat("alpha", 1e-4f));
   KILN_ASSIGN_OR_RETURN(float beta, ctx.node().GetFloat("beta", 0.75f));
   KILN_ASSIGN_OR_RETURN(float bias, ctx.node().GetFloat("bias", 1.0f));
   KILN_ASSIGN_OR_RETURN(int64_t size, ctx.node().GetInt("size"));
-  if (size <= 0) return ctx.Error(absl::StrCat("size must be positive, got ", size));
+  if (size <= 0) return ctx.Error(kiln::StrCat("size must be positive, got ", size));
   KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kF32, x.dims()));
   const int64_t n = x.dim(0), c = x.dim(1);
   const int64_t inner = n * c == 0 ? 0 : x.num_elements() / (n * c);
@@ -178,12 +178,12 @@ absl::Status LrnCompute(KernelContext& ctx) {
 // LpNormalization: x / ||x||_p along `axis` (p = 1 or 2).
 absl::Status LpNormCompute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
-  if (x.dtype() != DType::kF32) return ctx.Error(absl::StrCat("X must be a float tensor; got ", x.TypeString()));
+  if (x.dtype() != DType::kF32) return ctx.Error(kiln::StrCat("X must be a float tensor; got ", x.TypeString()));
   KILN_ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", -1));
   KILN_ASSIGN_OR_RETURN(int64_t p, ctx.node().GetInt("p", 2));
-  if (p != 1 && p != 2) return ctx.Error(absl::StrCat("p must be 1 or 2, got ", p));
+  if (p != 1 && p != 2) return ctx.Error(kiln::StrCat("p must be 1 or 2, got ", p));
   absl::StatusOr<int64_t> axis = NormalizeAxis(axis_attr, x.rank());
-  if (!axis.ok()) return ctx.Error(axis.status().message());
+  if (!axis.ok()) return ctx.Error(FromAbsl(axis.status().message()));
   KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kF32, x.dims()));
   int64_t outer = 1, inner = 1;
   for (int d = 0; d < *axis; ++d) outer *= x.dim(d);
@@ -255,7 +255,7 @@ absl::Status MvnCompute(KernelContext& ctx) {
   std::vector<bool> reduce(x.rank(), false);
   for (int64_t a : axes) {
     absl::StatusOr<int64_t> n = NormalizeAxis(a, x.rank());
-    if (!n.ok()) return ctx.Error(n.status().message());
+    if (!n.ok()) return ctx.Error(FromAbsl(n.status().message()));
     reduce[*n] = true;
   }
   const std::vector<double> v = ReadDoubles(x);

@@ -2,7 +2,7 @@
 
 #include <unordered_map>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 
 namespace kiln::kernels {
 
@@ -10,8 +10,8 @@ using dnnl::memory;
 
 absl::Status CheckConvOperandsF32(const KernelContext& ctx, const Tensor& x, const Tensor& w, const Tensor* b) {
   if (x.dtype() != DType::kF32 || w.dtype() != DType::kF32 || (b && b->dtype() != DType::kF32)) {
-    return ctx.Error(absl::StrCat("X, W and B must be f32; got ", x.TypeString(), ", ", w.TypeString(),
-                                  b ? absl::StrCat(", ", b->TypeString()) : ""));
+    return ctx.Error(kiln::StrCat("X, W and B must be f32; got ", x.TypeString(), ", ", w.TypeString(),
+                                  b ? kiln::StrCat(", ", b->TypeString()) : ""));
   }
   return absl::OkStatus();
 }
@@ -58,7 +58,7 @@ absl::StatusOr<std::shared_ptr<const OnednnConvPlan>> BuildOnednnConvPlan(const 
     }
     return std::shared_ptr<const OnednnConvPlan>(std::move(plan));
   } catch (const dnnl::error& e) {
-    return absl::InternalError(absl::StrCat("oneDNN could not create the convolution: ", e.what()));
+    return absl::InternalError(kiln::StrCat("oneDNN could not create the convolution: ", e.what()));
   }
 }
 
@@ -96,7 +96,7 @@ absl::Status RunOnednnConvPlan(const OnednnConvPlan& plan, const Tensor& x, cons
     stream.wait();
     return absl::OkStatus();
   } catch (const dnnl::error& e) {
-    return absl::InternalError(absl::StrCat("oneDNN convolution failed: ", e.what()));
+    return absl::InternalError(kiln::StrCat("oneDNN convolution failed: ", e.what()));
   }
 }
 

@@ -2,7 +2,7 @@
 #include <cmath>
 #include <limits>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "kiln/support/ieee_minmax.h"
 #include "runtime/kernels/f64_util.h"
 
@@ -16,7 +16,7 @@ struct PoolShape {
 
 absl::StatusOr<PoolShape> InferPool(const Node& node, const Dims& x) {
   if (x.size() < 3 || x.size() > 5) {
-    return absl::InvalidArgumentError(absl::StrCat("input X must have rank 3 to 5 (N, C, 1 to 3 spatial dims); got ",
+    return absl::InvalidArgumentError(kiln::StrCat("input X must have rank 3 to 5 (N, C, 1 to 3 spatial dims); got ",
                                                    DimsToString(x)));
   }
   if (!node.HasAttr("kernel_shape")) return absl::InvalidArgumentError("the kernel_shape attribute is required");
@@ -32,7 +32,7 @@ absl::Status PoolShapeFn(InferenceContext& ctx) {
   const TensorType& x = ctx.input(0);
   const bool is_max = ctx.node().op == "MaxPool";
   if (!IsFloatType(x.dtype) && !(is_max && (x.dtype == DType::kU8 || x.dtype == DType::kS8))) {
-    return ctx.Error(absl::StrCat("element type ", DTypeName(x.dtype), " is not supported (",
+    return ctx.Error(kiln::StrCat("element type ", DTypeName(x.dtype), " is not supported (",
                                   is_max ? "f32, s8 or u8" : "f32", " expected)"));
   }
   if (!x.rank_known) {
@@ -44,7 +44,7 @@ absl::Status PoolShapeFn(InferenceContext& ctx) {
     return absl::OkStatus();
   }
   absl::StatusOr<PoolShape> s = InferPool(ctx.node(), x.dims);
-  if (!s.ok()) return ctx.Error(s.status().message());
+  if (!s.ok()) return ctx.Error(FromAbsl(s.status().message()));
   ctx.set_output(0, TensorType{x.dtype, s->out});
   if (ctx.node().outputs.size() > 1) ctx.set_output(1, TensorType{DType::kS64, s->out});
   return absl::OkStatus();
@@ -118,7 +118,7 @@ absl::Status PoolCompute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   const bool is_max = ctx.node().op == "MaxPool";
   absl::StatusOr<PoolShape> s = InferPool(ctx.node(), x.dims());
-  if (!s.ok()) return ctx.Error(s.status().message());
+  if (!s.ok()) return ctx.Error(FromAbsl(s.status().message()));
   KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), s->out));
   const WindowGeometry g = ExpandTo3D(s->window);
   const int64_t planes = x.dim(0) * x.dim(1);
@@ -133,11 +133,11 @@ absl::Status PoolCompute(KernelContext& ctx) {
       case DType::kF32: MaxPool3D(x.data<float>(), y->data<float>(), indices, planes, g, storage_order != 0); break;
       case DType::kU8: MaxPool3D(x.data<uint8_t>(), y->data<uint8_t>(), indices, planes, g, storage_order != 0); break;
       case DType::kS8: MaxPool3D(x.data<int8_t>(), y->data<int8_t>(), indices, planes, g, storage_order != 0); break;
-      default: return ctx.Error(absl::StrCat("element type ", DTypeName(x.dtype()), " is not supported"));
+      default: return ctx.Error(kiln::StrCat("element type ", DTypeName(x.dtype()), " is not supported"));
     }
     return absl::OkStatus();
   }
-  if (x.dtype() != DType::kF32) return ctx.Error(absl::StrCat("element type ", DTypeName(x.dtype()), " is not supported"));
+  if (x.dtype() != DType::kF32) return ctx.Error(kiln::StrCat("element type ", DTypeName(x.dtype()), " is not supported"));
   KILN_ASSIGN_OR_RETURN(int64_t count_include_pad, ctx.node().GetInt("count_include_pad", 0));
   AveragePool3D(x.data<float>(), y->data<float>(), planes, g, count_include_pad != 0);
   return absl::OkStatus();
@@ -145,10 +145,10 @@ absl::Status PoolCompute(KernelContext& ctx) {
 
 absl::Status GlobalPoolShapeFn(InferenceContext& ctx) {
   const TensorType& x = ctx.input(0);
-  if (!IsFloatType(x.dtype)) return ctx.Error(absl::StrCat("element type ", DTypeName(x.dtype), " is not supported (f32, f16 or bf16 expected)"));
+  if (!IsFloatType(x.dtype)) return ctx.Error(kiln::StrCat("element type ", DTypeName(x.dtype), " is not supported (f32, f16 or bf16 expected)"));
   TensorType out{x.dtype, x.dims, x.rank_known};
   if (x.rank_known) {
-    if (x.dims.size() < 2) return ctx.Error(absl::StrCat("input must have rank 2 or more; got ", x.ToString()));
+    if (x.dims.size() < 2) return ctx.Error(kiln::StrCat("input must have rank 2 or more; got ", x.ToString()));
     for (size_t i = 2; i < out.dims.size(); ++i) out.dims[i] = 1;
   }
   ctx.set_output(0, std::move(out));
@@ -157,7 +157,7 @@ absl::Status GlobalPoolShapeFn(InferenceContext& ctx) {
 
 absl::Status GlobalPoolCompute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
-  if (x.dtype() != DType::kF32 || x.rank() < 2) return ctx.Error(absl::StrCat("expected f32 of rank 2 or more; got ", x.TypeString()));
+  if (x.dtype() != DType::kF32 || x.rank() < 2) return ctx.Error(kiln::StrCat("expected f32 of rank 2 or more; got ", x.TypeString()));
   Dims out = x.dims();
   for (size_t i = 2; i < out.size(); ++i) out[i] = 1;
   KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kF32, out));
@@ -193,14 +193,14 @@ absl::Status BatchNormShapeFn(InferenceContext& ctx) {
   const TensorType& x = ctx.input(0);
   for (int i = 0; i < 5; ++i) {
     if (!IsFloatType(ctx.input(i).dtype)) {
-      return ctx.Error(absl::StrCat("input ", i, " must be a float tensor; got ", ctx.input(i).ToString()));
+      return ctx.Error(kiln::StrCat("input ", i, " must be a float tensor; got ", ctx.input(i).ToString()));
     }
   }
-  if (x.rank_known && x.dims.size() < 2) return ctx.Error(absl::StrCat("X must have rank 2 or more; got ", x.ToString()));
+  if (x.rank_known && x.dims.size() < 2) return ctx.Error(kiln::StrCat("X must have rank 2 or more; got ", x.ToString()));
   for (int i = 1; i < 5; ++i) {
     const TensorType& t = ctx.input(i);
     if (t.rank_known && (t.dims.size() != 1 || (x.rank_known && x.dims[1] >= 0 && t.dims[0] >= 0 && t.dims[0] != x.dims[1]))) {
-      return ctx.Error(absl::StrCat("input ", i, " must have shape [C] with C = X's dimension 1; got ", t.ToString(),
+      return ctx.Error(kiln::StrCat("input ", i, " must have shape [C] with C = X's dimension 1; got ", t.ToString(),
                                     " for X ", x.ToString()));
     }
   }
@@ -213,11 +213,11 @@ absl::Status BatchNormShapeFn(InferenceContext& ctx) {
 
 absl::Status BatchNormCompute(float epsilon, float momentum, bool training, KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
-  if (x.rank() < 2) return ctx.Error(absl::StrCat("X must have rank 2 or more; got ", x.TypeString()));
+  if (x.rank() < 2) return ctx.Error(kiln::StrCat("X must have rank 2 or more; got ", x.TypeString()));
   const int64_t n = x.dim(0), c = x.dim(1);
   for (int i = 1; i < 5; ++i) {
     if (ctx.input(i).dtype() != DType::kF32 || ctx.input(i).num_elements() != c) {
-      return ctx.Error(absl::StrCat("input ", i, " must be f32[", c, "]; got ", ctx.input(i).TypeString()));
+      return ctx.Error(kiln::StrCat("input ", i, " must be f32[", c, "]; got ", ctx.input(i).TypeString()));
     }
   }
   KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kF32, x.dims()));
@@ -283,7 +283,7 @@ absl::Status LpPoolShape(InferenceContext& ctx) {
   }
   std::vector<int64_t> in(x.dims.begin() + 2, x.dims.end());
   absl::StatusOr<WindowGeometry> g = ComputeWindow(ctx.node(), in, kernel, /*pooling=*/true);
-  if (!g.ok()) return ctx.Error(g.status().message());
+  if (!g.ok()) return ctx.Error(FromAbsl(g.status().message()));
   Dims od{x.dims[0], x.dims[1]};
   od.insert(od.end(), g->out.begin(), g->out.end());
   ctx.set_output(0, TensorType{x.dtype, od});

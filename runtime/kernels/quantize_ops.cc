@@ -5,7 +5,7 @@
 #include <string>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "runtime/kernels/f64_util.h"
 
 namespace kiln::kernels {
@@ -47,7 +47,7 @@ absl::StatusOr<QuantParams> ResolveQuant(const Node& node, const Dims& x, const 
   p.x_strides = Strides(x);
   p.s_strides = Strides(scale);
   auto error = [&](const std::string& m) {
-    return absl::InvalidArgumentError(absl::StrCat(node.op, " node '", node.name, "': ", m));
+    return absl::InvalidArgumentError(kiln::StrCat(node.op, " node '", node.name, "': ", m));
   };
   if (NumElements(scale) == 1 && scale.size() <= 1) return p;
   if (x.empty()) return error("a per-axis scale needs an input of rank 1 or more");
@@ -56,7 +56,7 @@ absl::StatusOr<QuantParams> ResolveQuant(const Node& node, const Dims& x, const 
   p.axis = *a;
   if (p.block <= 0) {
     if (scale.size() != 1 || scale[0] != x[p.axis]) {
-      return error(absl::StrCat("scale ", DimsToString(scale), " must be a scalar or hold ", x[p.axis], " values"));
+      return error(kiln::StrCat("scale ", DimsToString(scale), " must be a scalar or hold ", x[p.axis], " values"));
     }
     p.kind = 1;
     return p;
@@ -65,7 +65,7 @@ absl::StatusOr<QuantParams> ResolveQuant(const Node& node, const Dims& x, const 
   for (size_t d = 0; d < x.size(); ++d) {
     // ceil(x / block) without overflow: block_size may be any positive int64.
     const int64_t want = static_cast<int64_t>(d) == p.axis ? x[d] / p.block + (x[d] % p.block > 0 ? 1 : 0) : x[d];
-    if (scale[d] != want) return error(absl::StrCat("blocked scale ", DimsToString(scale), " does not match the input"));
+    if (scale[d] != want) return error(kiln::StrCat("blocked scale ", DimsToString(scale), " does not match the input"));
   }
   p.kind = 2;
   return p;
@@ -74,7 +74,7 @@ absl::StatusOr<QuantParams> ResolveQuant(const Node& node, const Dims& x, const 
 absl::Status DequantizeShape(InferenceContext& ctx) {
   const TensorType& x = ctx.input(0);
   const TensorType& s = ctx.input(1);
-  if (!IsQuantType(x.dtype)) return Unsupported(ctx.node(), absl::StrCat("input type ", DTypeName(x.dtype), " is not supported"));
+  if (!IsQuantType(x.dtype)) return Unsupported(ctx.node(), kiln::StrCat("input type ", DTypeName(x.dtype), " is not supported"));
   if (!IsAnyFloat(s.dtype)) return ctx.Error("scale must be float");
   if (ctx.has_input(2) && ctx.input(2).dtype != x.dtype) return ctx.Error("zero point must have the input's type");
   ctx.set_output(0, TensorType{s.dtype, x.dims, x.rank_known});
@@ -110,7 +110,7 @@ absl::Status QuantizeShape(InferenceContext& ctx) {
   if (!IsAnyFloat(x.dtype) && x.dtype != DType::kS32) return ctx.Error("input must be float or s32");
   KILN_ASSIGN_OR_RETURN(DType out, QuantizeOutputType(ctx.node(), ctx.has_input(2) ? &ctx.input(2) : nullptr));
   if (!IsQuantType(out) || out == DType::kS32) {
-    return Unsupported(ctx.node(), absl::StrCat("output type ", DTypeName(out), " is not supported"));
+    return Unsupported(ctx.node(), kiln::StrCat("output type ", DTypeName(out), " is not supported"));
   }
   ctx.set_output(0, TensorType{out, x.dims, x.rank_known});
   return absl::OkStatus();
@@ -122,7 +122,7 @@ absl::StatusOr<std::pair<double, double>> QuantRange(DType t) {
     case DType::kU8: return std::make_pair(0.0, 255.0);
     case DType::kS16: return std::make_pair(-32768.0, 32767.0);
     case DType::kU16: return std::make_pair(0.0, 65535.0);
-    default: return absl::UnimplementedError(absl::StrCat("quantized type ", DTypeName(t), " is not supported"));
+    default: return absl::UnimplementedError(kiln::StrCat("quantized type ", DTypeName(t), " is not supported"));
   }
 }
 
@@ -185,7 +185,7 @@ absl::StatusOr<std::pair<Dims, std::vector<int64_t>>> IntegerMatMul(KernelContex
   if (a_vec) ad.insert(ad.begin(), 1);
   if (b_vec) bd.push_back(1);
   const int64_t m = ad[ad.size() - 2], k = ad.back(), n = bd.back();
-  if (bd[bd.size() - 2] != k) return ctx.Error(absl::StrCat("inner dimensions differ: ", a.TypeString(), " x ", b.TypeString()));
+  if (bd[bd.size() - 2] != k) return ctx.Error(kiln::StrCat("inner dimensions differ: ", a.TypeString(), " x ", b.TypeString()));
   Dims a_batch(ad.begin(), ad.end() - 2), b_batch(bd.begin(), bd.end() - 2);
   KILN_ASSIGN_OR_RETURN(Dims batch, BroadcastDims(a_batch, b_batch));
   auto zp_at = [](const Tensor* zp, int64_t i) -> int64_t {
@@ -232,7 +232,7 @@ absl::Status SetIntegerMatMulOutput(InferenceContext& ctx, const TensorType& a, 
   }
   Dims ab(a.dims.begin(), a.dims.end() - 2), bb(b.dims.begin(), b.dims.end() - 2);
   absl::StatusOr<Dims> batch = BroadcastDims(ab, bb);
-  if (!batch.ok()) return ctx.Error(batch.status().message());
+  if (!batch.ok()) return ctx.Error(FromAbsl(batch.status().message()));
   Dims od = *batch;
   od.push_back(a.dims[a.dims.size() - 2]);
   od.push_back(b.dims.back());

@@ -6,7 +6,7 @@
 #include <functional>
 
 #include "kiln/support/ieee_minmax.h"
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "runtime/kernels/f64_util.h"
 
 namespace kiln::kernels {
@@ -45,7 +45,7 @@ absl::StatusOr<Activation> MakeActivation(const Node& node, const std::string& n
   }
   if (name == "Softsign") return Activation([](double x) { return x / (1 + std::fabs(x)); });
   if (name == "Softplus") return Activation([](double x) { return std::log1p(std::exp(x)); });
-  return absl::UnimplementedError(absl::StrCat(node.op, " node '", node.name, "': activation '", name, "' is not supported"));
+  return absl::UnimplementedError(kiln::StrCat(node.op, " node '", node.name, "': activation '", name, "' is not supported"));
 }
 
 struct RecurrentAttrs {
@@ -67,11 +67,11 @@ absl::StatusOr<RecurrentAttrs> ReadRecurrentAttrs(const Node& node, Cell cell) {
     a.clip = c;
   }
   auto bad = [&node](const std::string& m) {
-    return absl::InvalidArgumentError(absl::StrCat(node.op, " node '", node.name, "': ", m));
+    return absl::InvalidArgumentError(kiln::StrCat(node.op, " node '", node.name, "': ", m));
   };
   if (a.hidden <= 0 || a.hidden > (int64_t{1} << 24)) return bad("hidden_size must be in [1, 2^24]");
   // std::clamp(v, -clip, clip) needs -clip <= clip.
-  if (a.clip && !(*a.clip >= 0)) return bad(absl::StrCat("clip must be non-negative, got ", *a.clip));
+  if (a.clip && !(*a.clip >= 0)) return bad(kiln::StrCat("clip must be non-negative, got ", *a.clip));
   if (a.layout != 0 && a.layout != 1) return bad("layout must be 0 or 1");
   if (a.direction != "forward" && a.direction != "reverse" && a.direction != "bidirectional") {
     return bad("direction must be forward, reverse or bidirectional");
@@ -91,7 +91,7 @@ absl::StatusOr<RecurrentAttrs> ReadRecurrentAttrs(const Node& node, Cell cell) {
     for (int d = 0; d < a.dirs; ++d) names.insert(names.end(), defaults.begin(), defaults.end());
   }
   if (static_cast<int64_t>(names.size()) != na * a.dirs) {
-    return bad(absl::StrCat("activations holds ", names.size(), " names; ", na * a.dirs, " expected"));
+    return bad(kiln::StrCat("activations holds ", names.size(), " names; ", na * a.dirs, " expected"));
   }
   KILN_ASSIGN_OR_RETURN(std::vector<float> alphas, node.GetFloats("activation_alpha", std::vector<float>{}));
   KILN_ASSIGN_OR_RETURN(std::vector<float> betas, node.GetFloats("activation_beta", std::vector<float>{}));
@@ -134,7 +134,7 @@ absl::Status RecurrentCompute(KernelContext& ctx, Cell cell) {
   const Tensor& wt = ctx.input(1);
   const Tensor& rt = ctx.input(2);
   if (wt.dims() != Dims{D, G * H, in} || rt.dims() != Dims{D, G * H, H}) {
-    return ctx.Error(absl::StrCat("W ", wt.TypeString(), " and R ", rt.TypeString(), " must be [", D, ",", G * H, ",", in,
+    return ctx.Error(kiln::StrCat("W ", wt.TypeString(), " and R ", rt.TypeString(), " must be [", D, ",", G * H, ",", in,
                                   "] and [", D, ",", G * H, ",", H, "]"));
   }
   // Before any state vector is sized by batch (which may be huge when X has no elements).
@@ -168,11 +168,11 @@ absl::Status RecurrentCompute(KernelContext& ctx, Cell cell) {
     return s;
   };
   absl::StatusOr<std::vector<double>> h0 = read_state(5);
-  if (!h0.ok()) return ctx.Error(h0.status().message());
+  if (!h0.ok()) return ctx.Error(FromAbsl(h0.status().message()));
   std::vector<double> hstate = *h0, cstate(D * batch * H, 0.0), peep(D * 3 * H, 0.0);
   if (cell == Cell::kLstm) {
     absl::StatusOr<std::vector<double>> c0 = read_state(6);
-    if (!c0.ok()) return ctx.Error(c0.status().message());
+    if (!c0.ok()) return ctx.Error(FromAbsl(c0.status().message()));
     cstate = *c0;
     if (ctx.has_input(7)) {
       if (ctx.input(7).dims() != Dims{D, 3 * H}) return ctx.Error("P must be [num_directions, 3 * hidden_size]");

@@ -5,7 +5,7 @@
 #include <set>
 
 #include "kiln/support/ieee_minmax.h"
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "runtime/kernels/kernel_util.h"
 
 namespace kiln::kernels {
@@ -41,11 +41,11 @@ absl::StatusOr<SoftmaxSplit> SplitForSoftmax(const Node& node, const Dims& dims)
 absl::Status SoftmaxShapeFn(InferenceContext& ctx) {
   const TensorType& x = ctx.input(0);
   if (!IsFloatType(x.dtype) && x.dtype != DType::kF64) {
-    return ctx.Error(absl::StrCat("element type ", DTypeName(x.dtype), " is not supported (f32, f64, f16 or bf16 expected)"));
+    return ctx.Error(kiln::StrCat("element type ", DTypeName(x.dtype), " is not supported (f32, f64, f16 or bf16 expected)"));
   }
   if (x.rank_known) {
     absl::StatusOr<SoftmaxSplit> s = SplitForSoftmax(ctx.node(), x.dims);
-    if (!s.ok()) return ctx.Error(s.status().message());
+    if (!s.ok()) return ctx.Error(FromAbsl(s.status().message()));
   }
   ctx.set_output(0, TensorType{x.dtype, x.dims, x.rank_known});
   return absl::OkStatus();
@@ -56,7 +56,7 @@ template <typename T>
 absl::Status SoftmaxTyped(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   absl::StatusOr<SoftmaxSplit> s = SplitForSoftmax(ctx.node(), x.dims());
-  if (!s.ok()) return ctx.Error(s.status().message());
+  if (!s.ok()) return ctx.Error(FromAbsl(s.status().message()));
   const bool log = ctx.node().op == "LogSoftmax";
   const bool hard = ctx.node().op == "Hardmax";
   KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), x.dims()));
@@ -101,7 +101,7 @@ absl::Status SoftmaxCompute(KernelContext& ctx) {
   const DType t = ctx.input(0).dtype();
   if (t == DType::kF32) return SoftmaxTyped<float>(ctx);
   if (t == DType::kF64) return SoftmaxTyped<double>(ctx);
-  return ctx.Error(absl::StrCat("element type ", DTypeName(t), " is not supported"));
+  return ctx.Error(kiln::StrCat("element type ", DTypeName(t), " is not supported"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -159,7 +159,7 @@ absl::Status ReduceShapeFn(InferenceContext& ctx) {
   const TensorType& x = ctx.input(0);
   const bool min_max = ctx.node().op == "ReduceMax" || ctx.node().op == "ReduceMin";
   if (!IsFloatType(x.dtype) && !IsF64OrInt(x.dtype) && !(min_max && x.dtype == DType::kBool)) {
-    return ctx.Error(absl::StrCat("element type ", DTypeName(x.dtype), " is not supported"));
+    return ctx.Error(kiln::StrCat("element type ", DTypeName(x.dtype), " is not supported"));
   }
   KILN_ASSIGN_OR_RETURN(int64_t keepdims, ctx.node().GetInt("keepdims", 1));
   std::optional<std::vector<int64_t>> axes;
@@ -175,7 +175,7 @@ absl::Status ReduceShapeFn(InferenceContext& ctx) {
     return absl::OkStatus();
   }
   absl::StatusOr<ReduceAxes> r = ResolveAxes(ctx.node(), axes, static_cast<int64_t>(x.dims.size()));
-  if (!r.ok()) return ctx.Error(r.status().message());
+  if (!r.ok()) return ctx.Error(FromAbsl(r.status().message()));
   ctx.set_output(0, TensorType{x.dtype, ReducedDims(x.dims, *r, keepdims != 0)});
   return absl::OkStatus();
 }
@@ -265,7 +265,7 @@ absl::Status ReduceCompute(ReduceKind kind, KernelContext& ctx) {
   std::optional<std::vector<int64_t>> axes;
   if (ctx.has_input(1)) axes = ToInt64Vector(ctx.input(1));
   absl::StatusOr<ReduceAxes> r = ResolveAxes(ctx.node(), axes, x.rank());
-  if (!r.ok()) return ctx.Error(r.status().message());
+  if (!r.ok()) return ctx.Error(FromAbsl(r.status().message()));
   if (r->noop) {
     ctx.SetOutput(0, x);
     return absl::OkStatus();
@@ -302,7 +302,7 @@ absl::Status ArgShapeFn(InferenceContext& ctx) {
   KILN_ASSIGN_OR_RETURN(int64_t axis, ctx.node().GetInt("axis", 0));
   KILN_ASSIGN_OR_RETURN(int64_t keepdims, ctx.node().GetInt("keepdims", 1));
   absl::StatusOr<int64_t> a = NormalizeAxis(axis, static_cast<int64_t>(x.dims.size()));
-  if (!a.ok()) return ctx.Error(a.status().message());
+  if (!a.ok()) return ctx.Error(FromAbsl(a.status().message()));
   ReduceAxes r;
   r.axes.insert(*a);
   ctx.set_output(0, TensorType{DType::kS64, ReducedDims(x.dims, r, keepdims != 0)});
@@ -315,7 +315,7 @@ absl::Status ArgCompute(KernelContext& ctx) {
   KILN_ASSIGN_OR_RETURN(int64_t keepdims, ctx.node().GetInt("keepdims", 1));
   KILN_ASSIGN_OR_RETURN(int64_t last, ctx.node().GetInt("select_last_index", 0));
   absl::StatusOr<int64_t> axis = NormalizeAxis(axis_attr, x.rank());
-  if (!axis.ok()) return ctx.Error(axis.status().message());
+  if (!axis.ok()) return ctx.Error(FromAbsl(axis.status().message()));
   ReduceAxes r;
   r.axes.insert(*axis);
   KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kS64, ReducedDims(x.dims(), r, keepdims != 0)));

@@ -3,7 +3,7 @@
 // runtime/window_geometry.cc.
 #include <mutex>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "runtime/kernels/kernel_util.h"
 
 namespace kiln {
@@ -122,7 +122,7 @@ void AddOp(OpRegistry& registry, OpDef def, bool half_via_f32) {
   };
   const std::string name = def.name;
   const absl::Status registered = registry.Register(std::move(def));
-  KILN_CHECK(registered.ok(), absl::StrCat("registering the standard op ", name, ": ", registered.message()));
+  KILN_CHECK(registered.ok(), kiln::StrCat("registering the standard op ", name, ": ", registered.message()));
 }
 
 absl::StatusOr<DType> OutputDataType(const Node& node, const char* attr, int64_t def) {
@@ -142,7 +142,7 @@ absl::StatusOr<DType> OutputDataType(const Node& node, const char* attr, int64_t
     case 13: return DType::kU64;
     case 16: return DType::kBF16;
     default:
-      return absl::UnimplementedError(absl::StrCat(node.op, " node '", node.name, "': ", attr, " ", t, " is not supported"));
+      return absl::UnimplementedError(kiln::StrCat(node.op, " node '", node.name, "': ", attr, " ", t, " is not supported"));
   }
 }
 

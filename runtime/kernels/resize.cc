@@ -6,7 +6,7 @@
 #include <cmath>
 #include <functional>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "runtime/kernels/f64_util.h"
 
 namespace kiln::kernels {
@@ -41,7 +41,7 @@ absl::StatusOr<ResizeAttrs> ReadResizeAttrs(const Node& node) {
   KILN_ASSIGN_OR_RETURN(a.extrapolation, node.GetFloat("extrapolation_value", 0.0f));
   KILN_ASSIGN_OR_RETURN(a.axes, node.GetInts("axes", std::vector<int64_t>{}));
   auto bad = [&node](const std::string& m) {
-    return absl::InvalidArgumentError(absl::StrCat("Resize node '", node.name, "': ", m));
+    return absl::InvalidArgumentError(kiln::StrCat("Resize node '", node.name, "': ", m));
   };
   if (a.mode != "nearest" && a.mode != "linear" && a.mode != "cubic") return bad("mode '" + a.mode + "' is not nearest, linear or cubic");
   if (a.ctm != "half_pixel" && a.ctm != "half_pixel_symmetric" && a.ctm != "pytorch_half_pixel" && a.ctm != "align_corners" &&
@@ -70,7 +70,7 @@ struct ResizePlan {
 absl::StatusOr<ResizePlan> PlanResize(const Node& node, const ResizeAttrs& a, const Dims& in, const Tensor* roi,
                                       const Tensor* scales, const Tensor* sizes) {
   auto bad = [&node](const std::string& m) {
-    return absl::InvalidArgumentError(absl::StrCat("Resize node '", node.name, "': ", m));
+    return absl::InvalidArgumentError(kiln::StrCat("Resize node '", node.name, "': ", m));
   };
   const int64_t r = static_cast<int64_t>(in.size());
   ResizePlan p;
@@ -148,7 +148,7 @@ absl::Status ResizeShapeFn(InferenceContext& ctx) {
     return absl::OkStatus();
   }
   absl::StatusOr<ResizePlan> p = PlanResize(ctx.node(), a, x.dims, value(1), value(2), value(3));
-  if (!p.ok()) return ctx.Error(p.status().message());
+  if (!p.ok()) return ctx.Error(FromAbsl(p.status().message()));
   ctx.set_output(0, TensorType{x.dtype, p->out});
   return absl::OkStatus();
 }
@@ -280,7 +280,7 @@ absl::Status ResizeCompute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   auto opt = [&ctx](int i) -> const Tensor* { return ctx.has_input(i) ? &ctx.input(i) : nullptr; };
   absl::StatusOr<ResizePlan> p = PlanResize(ctx.node(), a, x.dims(), opt(1), opt(2), opt(3));
-  if (!p.ok()) return ctx.Error(p.status().message());
+  if (!p.ok()) return ctx.Error(FromAbsl(p.status().message()));
   for (int64_t ax : p->axes) {
     if (x.dims()[ax] == 0 && p->out[ax] > 0) return ctx.Error("cannot resize an empty axis to a nonempty one");
   }
@@ -362,7 +362,7 @@ absl::Status GridSampleCompute(KernelContext& ctx) {
   }
   const int64_t r = x.rank() - 2;
   if (r < 1 || grid.rank() != x.rank() || grid.dims()[0] != x.dims()[0] || grid.dims().back() != r) {
-    return ctx.Error(absl::StrCat("grid ", grid.TypeString(), " does not match X ", x.TypeString()));
+    return ctx.Error(kiln::StrCat("grid ", grid.TypeString(), " does not match X ", x.TypeString()));
   }
   const int64_t n = x.dims()[0], c = x.dims()[1];
   const Dims sp(x.dims().begin() + 2, x.dims().end());

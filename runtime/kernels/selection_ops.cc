@@ -4,7 +4,7 @@
 #include <cstring>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "runtime/kernels/f64_util.h"
 
 namespace kiln::kernels {
@@ -26,7 +26,7 @@ absl::Status CompressShape(InferenceContext& ctx) {
   }
   KILN_ASSIGN_OR_RETURN(int64_t axis, ctx.node().GetInt("axis"));
   absl::StatusOr<int64_t> a = NormalizeAxis(axis, static_cast<int64_t>(x.dims.size()));
-  if (!a.ok()) return ctx.Error(a.status().message());
+  if (!a.ok()) return ctx.Error(FromAbsl(a.status().message()));
   Dims d = x.dims;
   d[*a] = -1;
   ctx.set_output(0, TensorType{x.dtype, d});
@@ -53,7 +53,7 @@ absl::Status CompressCompute(KernelContext& ctx) {
   }
   KILN_ASSIGN_OR_RETURN(int64_t axis, ctx.node().GetInt("axis"));
   absl::StatusOr<int64_t> a = NormalizeAxis(axis, x.rank());
-  if (!a.ok()) return ctx.Error(a.status().message());
+  if (!a.ok()) return ctx.Error(FromAbsl(a.status().message()));
   const int64_t len = x.dims()[*a];
   if (cond.num_elements() > len) return ctx.Error("condition is longer than the input along axis");
   std::vector<int64_t> keep;
@@ -110,7 +110,7 @@ absl::Status UniqueShape(InferenceContext& ctx) {
   if (ctx.node().HasAttr("axis") && x.rank_known) {
     KILN_ASSIGN_OR_RETURN(int64_t axis, ctx.node().GetInt("axis"));
     absl::StatusOr<int64_t> a = NormalizeAxis(axis, static_cast<int64_t>(x.dims.size()));
-    if (!a.ok()) return ctx.Error(a.status().message());
+    if (!a.ok()) return ctx.Error(FromAbsl(a.status().message()));
     Dims d = x.dims;
     d[*a] = -1;
     ctx.set_output(0, TensorType{x.dtype, d});
@@ -131,7 +131,7 @@ absl::Status UniqueCompute(KernelContext& ctx) {
   if (has_axis) {
     KILN_ASSIGN_OR_RETURN(int64_t a, ctx.node().GetInt("axis"));
     absl::StatusOr<int64_t> n = NormalizeAxis(a, x.rank());
-    if (!n.ok()) return ctx.Error(n.status().message());
+    if (!n.ok()) return ctx.Error(FromAbsl(n.status().message()));
     axis = *n;
     len = x.dims()[axis];
     for (int64_t d = 0; d < axis; ++d) outer *= x.dims()[d];

@@ -6,7 +6,7 @@
 #include <optional>
 #include <set>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "absl/strings/str_join.h"
 #include "runtime/kernels/kernel_util.h"
 
@@ -21,7 +21,7 @@ std::optional<std::vector<int64_t>> ConstInts(const InferenceContext& ctx, int i
 
 absl::Status RequireIntTensor(const TensorType& t, const std::string& what, const InferenceContext& ctx) {
   if (t.dtype != DType::kS64 && t.dtype != DType::kS32) {
-    return ctx.Error(absl::StrCat(what, " must be an s64 (or s32) tensor; got ", t.ToString()));
+    return ctx.Error(kiln::StrCat(what, " must be an s64 (or s32) tensor; got ", t.ToString()));
   }
   return absl::OkStatus();
 }
@@ -102,7 +102,7 @@ absl::StatusOr<Tensor> ConstantValue(const Node& node) {
   }
   for (const auto& [key, value] : node.attrs) {
     if (key.rfind("value_string", 0) == 0 || key == "sparse_value") {
-      return absl::UnimplementedError(absl::StrCat("Constant attribute '", key, "' is not supported"));
+      return absl::UnimplementedError(kiln::StrCat("Constant attribute '", key, "' is not supported"));
     }
   }
   return absl::InvalidArgumentError(
@@ -111,7 +111,7 @@ absl::StatusOr<Tensor> ConstantValue(const Node& node) {
 
 absl::Status ConstantShapeFn(InferenceContext& ctx) {
   absl::StatusOr<Tensor> v = ConstantValue(ctx.node());
-  if (!v.ok()) return absl::Status(v.status().code(), ctx.Error(v.status().message()).message());
+  if (!v.ok()) return absl::Status(v.status().code(), ctx.Error(FromAbsl(v.status().message())).message());
   TensorType t{v->dtype(), v->dims()};
   t.value = *v;
   ctx.set_output(0, std::move(t));
@@ -128,7 +128,7 @@ absl::Status ConstantOfShapeShapeFn(InferenceContext& ctx) {
   }
   if (std::optional<std::vector<int64_t>> s = ConstInts(ctx, 0)) {
     for (int64_t d : *s) {
-      if (d < 0) return ctx.Error(absl::StrCat("shape ", DimsToString(*s), " has a negative dimension"));
+      if (d < 0) return ctx.Error(kiln::StrCat("shape ", DimsToString(*s), " has a negative dimension"));
     }
     ctx.set_output(0, TensorType{dtype, *s});
   } else if (ctx.input(0).rank_known && ctx.input(0).dims.size() == 1 && ctx.input(0).dims[0] >= 0) {
@@ -146,7 +146,7 @@ absl::Status ConstantOfShapeCompute(KernelContext& ctx) {
   }
   Dims dims = ToInt64Vector(ctx.input(0));
   for (int64_t d : dims) {
-    if (d < 0) return ctx.Error(absl::StrCat("shape ", DimsToString(dims), " has a negative dimension"));
+    if (d < 0) return ctx.Error(kiln::StrCat("shape ", DimsToString(dims), " has a negative dimension"));
   }
   KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, value.dtype(), dims));
   const size_t es = DTypeSize(value.dtype());
@@ -202,24 +202,24 @@ absl::StatusOr<Dims> ReshapeDims(const Dims& in, const std::vector<int64_t>& sha
   for (size_t i = 0; i < shape.size(); ++i) {
     const int64_t v = shape[i];
     if (v == -1) {
-      if (infer >= 0) return absl::InvalidArgumentError(absl::StrCat("shape ", DimsToString(shape), " has more than one -1"));
+      if (infer >= 0) return absl::InvalidArgumentError(kiln::StrCat("shape ", DimsToString(shape), " has more than one -1"));
       infer = static_cast<int>(i);
       out[i] = -1;
     } else if (v == 0 && !allowzero) {
       if (i >= in.size()) {
-        return absl::InvalidArgumentError(absl::StrCat("shape ", DimsToString(shape), " copies dimension ", i,
+        return absl::InvalidArgumentError(kiln::StrCat("shape ", DimsToString(shape), " copies dimension ", i,
                                                        " (0), which the input ", DimsToString(in), " lacks"));
       }
       out[i] = in[i];
     } else if (v < -1) {
-      return absl::InvalidArgumentError(absl::StrCat("shape ", DimsToString(shape), " has an invalid dimension ", v));
+      return absl::InvalidArgumentError(kiln::StrCat("shape ", DimsToString(shape), " has an invalid dimension ", v));
     } else {
       has_zero = has_zero || v == 0;
       out[i] = v;
     }
   }
   if (infer >= 0 && has_zero) {
-    return absl::InvalidArgumentError(absl::StrCat("shape ", DimsToString(shape), " combines -1 with a zero dimension (allowzero=1)"));
+    return absl::InvalidArgumentError(kiln::StrCat("shape ", DimsToString(shape), " combines -1 with a zero dimension (allowzero=1)"));
   }
   const int64_t total = NumElements(in);
   if (infer >= 0) {
@@ -232,13 +232,13 @@ absl::StatusOr<Dims> ReshapeDims(const Dims& in, const std::vector<int64_t>& sha
     }
     if (known) {
       if (rest == 0 || total % rest != 0) {
-        return absl::InvalidArgumentError(absl::StrCat("cannot reshape ", DimsToString(in), " (", total, " elements) to ",
+        return absl::InvalidArgumentError(kiln::StrCat("cannot reshape ", DimsToString(in), " (", total, " elements) to ",
                                                        DimsToString(shape)));
       }
       out[infer] = total / rest;
     }
   } else if (total >= 0 && NumElements(out) >= 0 && NumElements(out) != total) {
-    return absl::InvalidArgumentError(absl::StrCat("cannot reshape ", DimsToString(in), " (", total, " elements) to ",
+    return absl::InvalidArgumentError(kiln::StrCat("cannot reshape ", DimsToString(in), " (", total, " elements) to ",
                                                    DimsToString(shape), " (", NumElements(out), " elements)"));
   }
   return out;
@@ -260,7 +260,7 @@ absl::Status ReshapeShapeFn(InferenceContext& ctx) {
       return absl::OkStatus();
     }
     absl::StatusOr<Dims> out = ReshapeDims(in, *shape, allowzero != 0);
-    if (!out.ok()) return ctx.Error(out.status().message());
+    if (!out.ok()) return ctx.Error(FromAbsl(out.status().message()));
     ctx.set_output(0, TensorType{x.dtype, *out});
     return absl::OkStatus();
   }
@@ -277,14 +277,14 @@ absl::Status ReshapeCompute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   KILN_ASSIGN_OR_RETURN(int64_t allowzero, ctx.node().GetInt("allowzero", 0));
   absl::StatusOr<Dims> out = ReshapeDims(x.dims(), ToInt64Vector(ctx.input(1)), allowzero != 0);
-  if (!out.ok()) return ctx.Error(out.status().message());
+  if (!out.ok()) return ctx.Error(FromAbsl(out.status().message()));
   for (int64_t d : *out) {  // An empty tensor with a huge dim (allowzero) would overflow strides later.
     if (d > kMaxTensorElements) {
-      return ctx.Error(absl::StrCat("shape ", DimsToString(*out), " has a dimension over ", kMaxTensorElements));
+      return ctx.Error(kiln::StrCat("shape ", DimsToString(*out), " has a dimension over ", kMaxTensorElements));
     }
   }
   absl::StatusOr<Tensor> y = x.Reshaped(*out);
-  if (!y.ok()) return ctx.Error(y.status().message());
+  if (!y.ok()) return ctx.Error(FromAbsl(y.status().message()));
   ctx.SetOutput(0, *y);
   return absl::OkStatus();
 }
@@ -303,14 +303,14 @@ absl::Status FlattenShapeFn(InferenceContext& ctx) {
     return absl::OkStatus();
   }
   absl::StatusOr<Dims> out = FlattenDims(ctx.node(), x.dims);
-  if (!out.ok()) return ctx.Error(out.status().message());
+  if (!out.ok()) return ctx.Error(FromAbsl(out.status().message()));
   ctx.set_output(0, TensorType{x.dtype, *out});
   return absl::OkStatus();
 }
 
 absl::Status FlattenCompute(KernelContext& ctx) {
   absl::StatusOr<Dims> out = FlattenDims(ctx.node(), ctx.input(0).dims());
-  if (!out.ok()) return ctx.Error(out.status().message());
+  if (!out.ok()) return ctx.Error(FromAbsl(out.status().message()));
   KILN_ASSIGN_OR_RETURN(Tensor y, ctx.input(0).Reshaped(*out));
   ctx.SetOutput(0, y);
   return absl::OkStatus();
@@ -333,7 +333,7 @@ absl::StatusOr<Dims> SqueezeDims(const Dims& in, const std::optional<std::vector
     for (int64_t a : *axes) {
       KILN_ASSIGN_OR_RETURN(int64_t n, NormalizeAxis(a, r));
       if (in[n] >= 0 && in[n] != 1) {
-        return absl::InvalidArgumentError(absl::StrCat("cannot squeeze axis ", a, " of ", DimsToString(in),
+        return absl::InvalidArgumentError(kiln::StrCat("cannot squeeze axis ", a, " of ", DimsToString(in),
                                                        ": its extent is not 1"));
       }
       drop.insert(n);
@@ -356,7 +356,7 @@ absl::StatusOr<Dims> UnsqueezeDims(const Dims& in, const std::vector<int64_t>& a
   std::set<int64_t> add;
   for (int64_t a : axes) {
     KILN_ASSIGN_OR_RETURN(int64_t n, NormalizeAxis(a, r));
-    if (!add.insert(n).second) return absl::InvalidArgumentError(absl::StrCat("axis ", a, " is repeated"));
+    if (!add.insert(n).second) return absl::InvalidArgumentError(kiln::StrCat("axis ", a, " is repeated"));
   }
   Dims out;
   size_t next = 0;
@@ -377,7 +377,7 @@ absl::Status SqueezeLikeShapeFn(InferenceContext& ctx) {
     }
   } else {
     absl::StatusOr<std::optional<std::vector<int64_t>>> a = AxesFrom(ctx.node(), nullptr);
-    if (!a.ok()) return ctx.Error(a.status().message());
+    if (!a.ok()) return ctx.Error(FromAbsl(a.status().message()));
     axes = *a;
   }
   if (!squeeze && !axes) return ctx.Error("axes are required (input 1)");
@@ -392,7 +392,7 @@ absl::Status SqueezeLikeShapeFn(InferenceContext& ctx) {
       ctx.set_output(0, UnknownRank(x.dtype));
       return absl::OkStatus();
     }
-    return ctx.Error(out.status().message());
+    return ctx.Error(FromAbsl(out.status().message()));
   }
   ctx.set_output(0, TensorType{x.dtype, *out});
   return absl::OkStatus();
@@ -403,10 +403,10 @@ absl::Status SqueezeLikeCompute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   absl::StatusOr<std::optional<std::vector<int64_t>>> axes =
       AxesFrom(ctx.node(), ctx.has_input(1) ? &ctx.input(1) : nullptr);
-  if (!axes.ok()) return ctx.Error(axes.status().message());
+  if (!axes.ok()) return ctx.Error(FromAbsl(axes.status().message()));
   if (!squeeze && !*axes) return ctx.Error("axes are required (input 1)");
   absl::StatusOr<Dims> out = squeeze ? SqueezeDims(x.dims(), *axes) : UnsqueezeDims(x.dims(), **axes);
-  if (!out.ok()) return ctx.Error(out.status().message());
+  if (!out.ok()) return ctx.Error(FromAbsl(out.status().message()));
   KILN_ASSIGN_OR_RETURN(Tensor y, x.Reshaped(*out));
   ctx.SetOutput(0, y);
   return absl::OkStatus();
@@ -423,12 +423,12 @@ absl::StatusOr<std::vector<int64_t>> Permutation(const Node& node, int64_t rank)
     for (int64_t i = rank - 1; i >= 0; --i) perm.push_back(i);
   }
   if (static_cast<int64_t>(perm.size()) != rank) {
-    return absl::InvalidArgumentError(absl::StrCat("perm ", DimsToString(perm), " must have ", rank, " values"));
+    return absl::InvalidArgumentError(kiln::StrCat("perm ", DimsToString(perm), " must have ", rank, " values"));
   }
   std::vector<bool> seen(rank, false);
   for (int64_t& p : perm) {
     KILN_ASSIGN_OR_RETURN(p, NormalizeAxis(p, rank));
-    if (seen[p]) return absl::InvalidArgumentError(absl::StrCat("perm ", DimsToString(perm), " is not a permutation"));
+    if (seen[p]) return absl::InvalidArgumentError(kiln::StrCat("perm ", DimsToString(perm), " is not a permutation"));
     seen[p] = true;
   }
   return perm;
@@ -441,7 +441,7 @@ absl::Status TransposeShapeFn(InferenceContext& ctx) {
     return absl::OkStatus();
   }
   absl::StatusOr<std::vector<int64_t>> perm = Permutation(ctx.node(), static_cast<int64_t>(x.dims.size()));
-  if (!perm.ok()) return ctx.Error(perm.status().message());
+  if (!perm.ok()) return ctx.Error(FromAbsl(perm.status().message()));
   Dims out;
   for (int64_t p : *perm) out.push_back(x.dims[p]);
   ctx.set_output(0, TensorType{x.dtype, out});
@@ -451,7 +451,7 @@ absl::Status TransposeShapeFn(InferenceContext& ctx) {
 absl::Status TransposeCompute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   absl::StatusOr<std::vector<int64_t>> perm = Permutation(ctx.node(), x.rank());
-  if (!perm.ok()) return ctx.Error(perm.status().message());
+  if (!perm.ok()) return ctx.Error(FromAbsl(perm.status().message()));
   Dims out;
   for (int64_t p : *perm) out.push_back(x.dim(p));
   KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), out));
@@ -473,10 +473,10 @@ absl::Status ConcatShapeFn(InferenceContext& ctx) {
   TensorType out{first.dtype, {}, true};
   bool have_rank = false;
   for (int i = 0; i < ctx.num_inputs(); ++i) {
-    if (!ctx.has_input(i)) return ctx.Error(absl::StrCat("input ", i, " must be present"));
+    if (!ctx.has_input(i)) return ctx.Error(kiln::StrCat("input ", i, " must be present"));
     const TensorType& t = ctx.input(i);
     if (t.dtype != first.dtype) {
-      return ctx.Error(absl::StrCat("inputs must share one element type; input 0 is ", first.ToString(), " and input ",
+      return ctx.Error(kiln::StrCat("inputs must share one element type; input 0 is ", first.ToString(), " and input ",
                                     i, " is ", t.ToString()));
     }
     if (!t.rank_known) continue;
@@ -484,11 +484,11 @@ absl::Status ConcatShapeFn(InferenceContext& ctx) {
       out.dims = t.dims;
       have_rank = true;
       absl::StatusOr<int64_t> axis = NormalizeAxis(axis_attr, static_cast<int64_t>(t.dims.size()));
-      if (!axis.ok()) return ctx.Error(axis.status().message());
+      if (!axis.ok()) return ctx.Error(FromAbsl(axis.status().message()));
       out.dims[*axis] = 0;
     }
     if (t.dims.size() != out.dims.size()) {
-      return ctx.Error(absl::StrCat("inputs must share one rank; input ", i, " is ", t.ToString()));
+      return ctx.Error(kiln::StrCat("inputs must share one rank; input ", i, " is ", t.ToString()));
     }
   }
   if (!have_rank) {
@@ -512,7 +512,7 @@ absl::Status ConcatShapeFn(InferenceContext& ctx) {
       if (out.dims[d] < 0) {
         out.dims[d] = t.dims[d];
       } else if (t.dims[d] >= 0 && t.dims[d] != out.dims[d]) {
-        return ctx.Error(absl::StrCat("input ", i, " ", t.ToString(), " differs from input 0 ", first.ToString(),
+        return ctx.Error(kiln::StrCat("input ", i, " ", t.ToString(), " differs from input 0 ", first.ToString(),
                                       " in dimension ", d, " (concatenating along axis ", axis, ")"));
       }
     }
@@ -526,7 +526,7 @@ absl::Status ConcatCompute(KernelContext& ctx) {
   const Tensor& first = ctx.input(0);
   KILN_ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis"));
   absl::StatusOr<int64_t> axis = NormalizeAxis(axis_attr, first.rank());
-  if (!axis.ok()) return ctx.Error(axis.status().message());
+  if (!axis.ok()) return ctx.Error(FromAbsl(axis.status().message()));
   Dims out = first.dims();
   out[*axis] = 0;
   for (int i = 0; i < ctx.num_inputs(); ++i) {
@@ -534,7 +534,7 @@ absl::Status ConcatCompute(KernelContext& ctx) {
     bool ok = t.dtype() == first.dtype() && t.rank() == first.rank();
     for (int d = 0; ok && d < t.rank(); ++d) ok = d == *axis || t.dim(d) == first.dim(d);
     if (!ok) {
-      return ctx.Error(absl::StrCat("input ", i, " ", t.TypeString(), " does not match input 0 ", first.TypeString(),
+      return ctx.Error(kiln::StrCat("input ", i, " ", t.TypeString(), " does not match input 0 ", first.TypeString(),
                                     " outside axis ", *axis));
     }
     out[*axis] += t.dim(*axis);
@@ -563,7 +563,7 @@ absl::StatusOr<std::vector<int64_t>> SplitSizes(const Node& node, const std::opt
   if (n <= 0) return absl::InvalidArgumentError("needs at least one output");
   if (split) {
     if (static_cast<int64_t>(split->size()) != n) {
-      return absl::InvalidArgumentError(absl::StrCat("split has ", split->size(), " values for ", n, " outputs"));
+      return absl::InvalidArgumentError(kiln::StrCat("split has ", split->size(), " values for ", n, " outputs"));
     }
     int64_t sum = 0;
     for (int64_t s : *split) {
@@ -571,7 +571,7 @@ absl::StatusOr<std::vector<int64_t>> SplitSizes(const Node& node, const std::opt
       sum = SatAdd(sum, s);
     }
     if (dim >= 0 && sum != dim) {
-      return absl::InvalidArgumentError(absl::StrCat("split sizes sum to ", sum, "; the axis has extent ", dim));
+      return absl::InvalidArgumentError(kiln::StrCat("split sizes sum to ", sum, "; the axis has extent ", dim));
     }
     return *split;
   }
@@ -596,7 +596,7 @@ absl::Status SplitShapeFn(InferenceContext& ctx) {
   }
   KILN_ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", 0));
   absl::StatusOr<int64_t> axis = NormalizeAxis(axis_attr, static_cast<int64_t>(x.dims.size()));
-  if (!axis.ok()) return ctx.Error(axis.status().message());
+  if (!axis.ok()) return ctx.Error(FromAbsl(axis.status().message()));
   std::optional<std::vector<int64_t>> split;
   if (ctx.has_input(1)) {
     split = ConstInts(ctx, 1);
@@ -610,7 +610,7 @@ absl::Status SplitShapeFn(InferenceContext& ctx) {
     }
   }
   absl::StatusOr<std::vector<int64_t>> sizes = SplitSizes(ctx.node(), split, x.dims[*axis], n);
-  if (!sizes.ok()) return ctx.Error(sizes.status().message());
+  if (!sizes.ok()) return ctx.Error(FromAbsl(sizes.status().message()));
   for (int64_t i = 0; i < n; ++i) {
     Dims d = x.dims;
     d[*axis] = (*sizes)[i];
@@ -623,12 +623,12 @@ absl::Status SplitCompute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   KILN_ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", 0));
   absl::StatusOr<int64_t> axis = NormalizeAxis(axis_attr, x.rank());
-  if (!axis.ok()) return ctx.Error(axis.status().message());
+  if (!axis.ok()) return ctx.Error(FromAbsl(axis.status().message()));
   std::optional<std::vector<int64_t>> split;
   if (ctx.has_input(1)) split = ToInt64Vector(ctx.input(1));
   const int64_t n = ctx.num_outputs();
   absl::StatusOr<std::vector<int64_t>> sizes = SplitSizes(ctx.node(), split, x.dim(*axis), n);
-  if (!sizes.ok()) return ctx.Error(sizes.status().message());
+  if (!sizes.ok()) return ctx.Error(FromAbsl(sizes.status().message()));
   const size_t es = DTypeSize(x.dtype());
   int64_t outer = 1, inner = 1;
   for (int d = 0; d < *axis; ++d) outer *= x.dim(d);
@@ -661,7 +661,7 @@ absl::Status GatherShapeFn(InferenceContext& ctx) {
   }
   KILN_ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", 0));
   absl::StatusOr<int64_t> axis = NormalizeAxis(axis_attr, static_cast<int64_t>(x.dims.size()));
-  if (!axis.ok()) return ctx.Error(axis.status().message());
+  if (!axis.ok()) return ctx.Error(FromAbsl(axis.status().message()));
   Dims out(x.dims.begin(), x.dims.begin() + *axis);
   out.insert(out.end(), ind.dims.begin(), ind.dims.end());
   out.insert(out.end(), x.dims.begin() + *axis + 1, x.dims.end());
@@ -674,7 +674,7 @@ absl::Status GatherCompute(KernelContext& ctx) {
   const Tensor& ind = ctx.input(1);
   KILN_ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", 0));
   absl::StatusOr<int64_t> axis = NormalizeAxis(axis_attr, x.rank());
-  if (!axis.ok()) return ctx.Error(axis.status().message());
+  if (!axis.ok()) return ctx.Error(FromAbsl(axis.status().message()));
   Dims out(x.dims().begin(), x.dims().begin() + *axis);
   out.insert(out.end(), ind.dims().begin(), ind.dims().end());
   out.insert(out.end(), x.dims().begin() + *axis + 1, x.dims().end());
@@ -687,7 +687,7 @@ absl::Status GatherCompute(KernelContext& ctx) {
   std::vector<int64_t> indices = ToInt64Vector(ind);
   for (int64_t& i : indices) {
     if (i < -extent || i >= extent) {
-      return ctx.Error(absl::StrCat("index ", i, " is out of range for axis ", *axis, " of extent ", extent));
+      return ctx.Error(kiln::StrCat("index ", i, " is out of range for axis ", *axis, " of extent ", extent));
     }
     if (i < 0) i += extent;
   }
@@ -716,7 +716,7 @@ absl::StatusOr<std::vector<SliceAxis>> SlicePlan(const Dims& in, const std::vect
                                                  const std::optional<std::vector<int64_t>>& steps_in) {
   const int64_t r = static_cast<int64_t>(in.size());
   if (starts.size() != ends.size()) {
-    return absl::InvalidArgumentError(absl::StrCat("starts (", starts.size(), " values) and ends (", ends.size(),
+    return absl::InvalidArgumentError(kiln::StrCat("starts (", starts.size(), " values) and ends (", ends.size(),
                                                    ") must have the same length"));
   }
   std::vector<int64_t> axes, steps;
@@ -734,7 +734,7 @@ absl::StatusOr<std::vector<SliceAxis>> SlicePlan(const Dims& in, const std::vect
   std::set<int64_t> seen;
   for (size_t i = 0; i < axes.size(); ++i) {
     KILN_ASSIGN_OR_RETURN(int64_t a, NormalizeAxis(axes[i], r));
-    if (!seen.insert(a).second) return absl::InvalidArgumentError(absl::StrCat("axis ", axes[i], " is repeated"));
+    if (!seen.insert(a).second) return absl::InvalidArgumentError(kiln::StrCat("axis ", axes[i], " is repeated"));
     const int64_t dim = in[a], step = steps[i];
     if (step == 0) return absl::InvalidArgumentError("steps must not be 0");
     int64_t st = starts[i], en = ends[i];
@@ -775,7 +775,7 @@ absl::Status SliceShapeFn(InferenceContext& ctx) {
     Dims probe = x.dims;
     for (int64_t& d : probe) d = d < 0 ? std::numeric_limits<int32_t>::max() : d;
     absl::StatusOr<std::vector<SliceAxis>> plan = SlicePlan(probe, *starts, *ends, axes, steps);
-    if (!plan.ok()) return ctx.Error(plan.status().message());
+    if (!plan.ok()) return ctx.Error(FromAbsl(plan.status().message()));
     for (size_t d = 0; d < out.size(); ++d) out[d] = x.dims[d] < 0 ? -1 : (*plan)[d].length;
   }
   ctx.set_output(0, TensorType{x.dtype, out});
@@ -789,7 +789,7 @@ absl::Status SliceCompute(KernelContext& ctx) {
   if (ctx.has_input(4)) steps = ToInt64Vector(ctx.input(4));
   absl::StatusOr<std::vector<SliceAxis>> plan =
       SlicePlan(x.dims(), ToInt64Vector(ctx.input(1)), ToInt64Vector(ctx.input(2)), axes, steps);
-  if (!plan.ok()) return ctx.Error(plan.status().message());
+  if (!plan.ok()) return ctx.Error(FromAbsl(plan.status().message()));
   Dims out;
   for (const SliceAxis& a : *plan) out.push_back(a.length);
   KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), out));
@@ -818,12 +818,12 @@ absl::StatusOr<std::vector<int64_t>> FullPads(int64_t rank, const std::vector<in
     for (int64_t i = 0; i < rank; ++i) axes.push_back(i);
   }
   if (pads.size() != 2 * axes.size()) {
-    return absl::InvalidArgumentError(absl::StrCat("pads has ", pads.size(), " values; expected ", 2 * axes.size()));
+    return absl::InvalidArgumentError(kiln::StrCat("pads has ", pads.size(), " values; expected ", 2 * axes.size()));
   }
   // A larger pad either makes a tensor over kMaxTensorElements or removes more than a dimension holds.
   for (int64_t p : pads) {
     if (p < -kMaxTensorElements || p > kMaxTensorElements) {
-      return absl::InvalidArgumentError(absl::StrCat("pads ", DimsToString(pads), " has the value ", p, ", outside [-",
+      return absl::InvalidArgumentError(kiln::StrCat("pads ", DimsToString(pads), " has the value ", p, ", outside [-",
                                                      kMaxTensorElements, ", ", kMaxTensorElements, "]"));
     }
   }
@@ -840,10 +840,10 @@ absl::Status PadShapeFn(InferenceContext& ctx) {
   KILN_RETURN_IF_ERROR(RequireIntTensor(ctx.input(1), "pads", ctx));
   KILN_ASSIGN_OR_RETURN(std::string mode, ctx.node().GetString("mode", "constant"));
   if (mode != "constant" && mode != "reflect" && mode != "edge" && mode != "wrap") {
-    return ctx.Error(absl::StrCat("mode '", mode, "' is not one of constant, reflect, edge, wrap"));
+    return ctx.Error(kiln::StrCat("mode '", mode, "' is not one of constant, reflect, edge, wrap"));
   }
   if (ctx.has_input(2) && ctx.input(2).dtype != x.dtype) {
-    return ctx.Error(absl::StrCat("constant_value must have the input's type ", DTypeName(x.dtype)));
+    return ctx.Error(kiln::StrCat("constant_value must have the input's type ", DTypeName(x.dtype)));
   }
   if (!x.rank_known) {
     ctx.set_output(0, UnknownRank(x.dtype));
@@ -856,13 +856,13 @@ absl::Status PadShapeFn(InferenceContext& ctx) {
     return absl::OkStatus();
   }
   absl::StatusOr<std::vector<int64_t>> full = FullPads(r, *pads, axes);
-  if (!full.ok()) return ctx.Error(full.status().message());
+  if (!full.ok()) return ctx.Error(FromAbsl(full.status().message()));
   Dims out = x.dims;
   for (int64_t d = 0; d < r; ++d) {
     if (out[d] < 0) continue;
     // No overflow: FullPads bounds each pad by kMaxTensorElements.
     out[d] = SatAdd(out[d], (*full)[d] + (*full)[d + r]);
-    if (out[d] < 0) return ctx.Error(absl::StrCat("pads ", DimsToString(*pads), " remove more than dimension ", d, " holds"));
+    if (out[d] < 0) return ctx.Error(kiln::StrCat("pads ", DimsToString(*pads), " remove more than dimension ", d, " holds"));
   }
   ctx.set_output(0, TensorType{x.dtype, out});
   return absl::OkStatus();
@@ -874,16 +874,16 @@ absl::Status PadCompute(const std::string& mode, KernelContext& ctx) {
   std::optional<std::vector<int64_t>> axes;
   if (ctx.has_input(3)) axes = ToInt64Vector(ctx.input(3));
   absl::StatusOr<std::vector<int64_t>> full = FullPads(r, ToInt64Vector(ctx.input(1)), axes);
-  if (!full.ok()) return ctx.Error(full.status().message());
+  if (!full.ok()) return ctx.Error(FromAbsl(full.status().message()));
   Dims out = x.dims();
   for (int64_t d = 0; d < r; ++d) {
     out[d] = SatAdd(out[d], (*full)[d] + (*full)[d + r]);
-    if (out[d] < 0) return ctx.Error(absl::StrCat("pads remove more than dimension ", d, " holds"));
+    if (out[d] < 0) return ctx.Error(kiln::StrCat("pads remove more than dimension ", d, " holds"));
     if (mode != "constant" && x.dim(d) == 0 && out[d] > 0) {
-      return ctx.Error(absl::StrCat("mode '", mode, "' cannot pad the empty dimension ", d));
+      return ctx.Error(kiln::StrCat("mode '", mode, "' cannot pad the empty dimension ", d));
     }
     if (mode == "reflect" && x.dim(d) == 1 && out[d] > 1) {
-      return ctx.Error(absl::StrCat("mode 'reflect' cannot pad dimension ", d, " of extent 1"));
+      return ctx.Error(kiln::StrCat("mode 'reflect' cannot pad dimension ", d, " of extent 1"));
     }
   }
   KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), out));
@@ -925,7 +925,7 @@ absl::Status PadCompute(const std::string& mode, KernelContext& ctx) {
 absl::Status CheckExpandShape(const std::vector<int64_t>& shape, const Node& node) {
   for (int64_t v : shape) {
     if (v < 0) {
-      return absl::InvalidArgumentError(absl::StrCat(node.op, " node '", node.name, "': shape ", DimsToString(shape),
+      return absl::InvalidArgumentError(kiln::StrCat(node.op, " node '", node.name, "': shape ", DimsToString(shape),
                                                      " has a negative dimension"));
     }
   }
@@ -947,7 +947,7 @@ absl::Status ExpandShapeFn(InferenceContext& ctx) {
   }
   KILN_RETURN_IF_ERROR(CheckExpandShape(*shape, ctx.node()));
   absl::StatusOr<Dims> out = BroadcastDims(x.dims, *shape);
-  if (!out.ok()) return ctx.Error(out.status().message());
+  if (!out.ok()) return ctx.Error(FromAbsl(out.status().message()));
   ctx.set_output(0, TensorType{x.dtype, *out});
   return absl::OkStatus();
 }
@@ -968,7 +968,7 @@ absl::Status ExpandCompute(KernelContext& ctx) {
   const std::vector<int64_t> shape = ToInt64Vector(ctx.input(1));
   KILN_RETURN_IF_ERROR(CheckExpandShape(shape, ctx.node()));
   absl::StatusOr<Dims> out = BroadcastDims(x.dims(), shape);
-  if (!out.ok()) return ctx.Error(out.status().message());
+  if (!out.ok()) return ctx.Error(FromAbsl(out.status().message()));
   KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), *out));
   BroadcastCopy(x, y);
   return absl::OkStatus();
@@ -984,7 +984,7 @@ absl::Status TileShapeFn(InferenceContext& ctx) {
   Dims out(x.dims.size(), -1);
   if (std::optional<std::vector<int64_t>> rep = ConstInts(ctx, 1)) {
     if (rep->size() != x.dims.size()) {
-      return ctx.Error(absl::StrCat("repeats has ", rep->size(), " values; the input has rank ", x.dims.size()));
+      return ctx.Error(kiln::StrCat("repeats has ", rep->size(), " values; the input has rank ", x.dims.size()));
     }
     for (size_t d = 0; d < out.size(); ++d) {
       if ((*rep)[d] < 0) return ctx.Error("repeats must not be negative");
@@ -999,7 +999,7 @@ absl::Status TileCompute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   std::vector<int64_t> rep = ToInt64Vector(ctx.input(1));
   if (static_cast<int>(rep.size()) != x.rank()) {
-    return ctx.Error(absl::StrCat("repeats has ", rep.size(), " values; the input has rank ", x.rank()));
+    return ctx.Error(kiln::StrCat("repeats has ", rep.size(), " values; the input has rank ", x.rank()));
   }
   Dims out = x.dims();
   for (size_t d = 0; d < out.size(); ++d) {
@@ -1007,7 +1007,7 @@ absl::Status TileCompute(KernelContext& ctx) {
     out[d] = SatMul(out[d], rep[d]);
   }
   if (NumElements(out) < 0 || NumElements(out) > kMaxTensorElements) {
-    return ctx.Error(absl::StrCat("tiling ", DimsToString(x.dims()), " by ", DimsToString(rep), " gives more than ",
+    return ctx.Error(kiln::StrCat("tiling ", DimsToString(x.dims()), " by ", DimsToString(rep), " gives more than ",
                                   kMaxTensorElements, " elements"));
   }
   KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), out));

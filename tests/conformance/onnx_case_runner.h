@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "absl/strings/strip.h"
 #include "gtest/gtest.h"
 #include "kiln/runtime/executor.h"
@@ -63,7 +63,7 @@ inline bool IsFloatingDType(DType dtype) {
 inline std::string Compare(const Tensor& actual, const Tensor& expected, const Tolerance& tol) {
   if (!actual.valid()) return "no output tensor";
   if (actual.dtype() != expected.dtype() || actual.dims() != expected.dims()) {
-    return absl::StrCat("got ", actual.TypeString(), ", expected ", expected.TypeString());
+    return kiln::StrCat("got ", actual.TypeString(), ", expected ", expected.TypeString());
   }
   const int64_t n = expected.num_elements();
   int64_t mismatches = 0;
@@ -79,33 +79,33 @@ inline std::string Compare(const Tensor& actual, const Tensor& expected, const T
       } else {
         ok = std::fabs(a - e) <= tol.atol + tol.rtol * std::fabs(e);
       }
-      if (!ok && first.empty()) first = absl::StrCat("element ", i, ": got ", a, ", expected ", e);
+      if (!ok && first.empty()) first = kiln::StrCat("element ", i, ": got ", a, ", expected ", e);
     } else {
       int64_t a = actual.GetAsInt64(i), e = expected.GetAsInt64(i);
       ok = a == e;
-      if (!ok && first.empty()) first = absl::StrCat("element ", i, ": got ", a, ", expected ", e);
+      if (!ok && first.empty()) first = kiln::StrCat("element ", i, ": got ", a, ", expected ", e);
     }
     mismatches += !ok;
   }
   if (mismatches == 0) return "";
-  return absl::StrCat(mismatches, " of ", n, " elements differ; ", first);
+  return kiln::StrCat(mismatches, " of ", n, " elements differ; ", first);
 }
 
 inline std::vector<std::string> NumberedFiles(const fs::path& dir, const std::string& prefix) {
   std::vector<std::string> files;
   for (int i = 0;; ++i) {
-    fs::path p = dir / absl::StrCat(prefix, i, ".pb");
+    fs::path p = dir / kiln::StrCat(prefix, i, ".pb");
     if (!fs::exists(p)) break;
     files.push_back(p.string());
   }
   return files;
 }
 
-inline CaseResult FromStatus(const absl::Status& status, absl::string_view stage) {
+inline CaseResult FromStatus(const absl::Status& status, std::string_view stage) {
   if (status.code() == absl::StatusCode::kUnimplemented) {
     return {Outcome::kUnsupported, std::string(status.message())};
   }
-  return {Outcome::kFail, absl::StrCat(stage, ": ", status.ToString())};
+  return {Outcome::kFail, kiln::StrCat(stage, ": ", status.ToString())};
 }
 
 // The distinct op types of the model's main graph ("?" when the file does not parse).
@@ -127,12 +127,12 @@ inline CaseResult CheckOutputs(const absl::StatusOr<std::vector<Tensor>>& output
                                const Tolerance& tol, const std::string& where) {
   if (!outputs.ok()) return FromStatus(outputs.status(), "run");
   if (outputs->size() != expected.size()) {
-    return {Outcome::kFail, absl::StrCat("run returned ", outputs->size(), " outputs, expected ", expected.size())};
+    return {Outcome::kFail, kiln::StrCat("run returned ", outputs->size(), " outputs, expected ", expected.size())};
   }
   for (size_t i = 0; i < expected.size(); ++i) {
     std::string diff = Compare((*outputs)[i], expected[i], tol);
     if (!diff.empty()) {
-      return {Outcome::kFail, absl::StrCat(where, "output '", i < names.size() ? names[i] : "?", "': ", diff)};
+      return {Outcome::kFail, kiln::StrCat(where, "output '", i < names.size() ? names[i] : "?", "': ", diff)};
     }
   }
   return {Outcome::kPass, ""};
@@ -152,18 +152,18 @@ inline CaseResult RunCaseDir(const fs::path& case_dir, const PrepareFn& prepare,
 
   int data_sets = 0;
   for (int set = 0;; ++set) {
-    fs::path data_dir = case_dir / absl::StrCat("test_data_set_", set);
+    fs::path data_dir = case_dir / kiln::StrCat("test_data_set_", set);
     if (!fs::is_directory(data_dir)) break;
     ++data_sets;
     std::vector<std::string> input_files = NumberedFiles(data_dir, "input_");
     std::vector<std::string> output_files = NumberedFiles(data_dir, "output_");
     if (input_files.size() > input_names.size()) {
       return {Outcome::kFail,
-              absl::StrCat(input_files.size(), " input files for ", input_names.size(), " graph inputs")};
+              kiln::StrCat(input_files.size(), " input files for ", input_names.size(), " graph inputs")};
     }
     if (output_files.size() != output_names.size()) {
       return {Outcome::kFail,
-              absl::StrCat(output_files.size(), " output files for ", output_names.size(), " graph outputs")};
+              kiln::StrCat(output_files.size(), " output files for ", output_names.size(), " graph outputs")};
     }
     Feeds feeds;
     for (size_t i = 0; i < input_files.size(); ++i) {
@@ -177,7 +177,7 @@ inline CaseResult RunCaseDir(const fs::path& case_dir, const PrepareFn& prepare,
       if (!t.ok()) return FromStatus(t.status(), "expected output");
       expected.push_back(*std::move(t));
     }
-    CaseResult r = CheckOutputs((*run)(feeds), expected, output_names, tol, absl::StrCat("data set ", set, " "));
+    CaseResult r = CheckOutputs((*run)(feeds), expected, output_names, tol, kiln::StrCat("data set ", set, " "));
     if (r.outcome != Outcome::kPass) return r;
   }
   if (data_sets == 0) return {Outcome::kFail, "no test_data_set_0 folder"};
@@ -193,7 +193,7 @@ inline CaseResult RunLightModel(const fs::path& model_path, const PrepareFn& pre
   Feeds feeds;
   for (const ValueInfo& in : graph->inputs) {
     if (in.dtype != DType::kF32) {
-      return {Outcome::kFail, absl::StrCat("input '", in.name, "' is not float; the light runner feeds floats")};
+      return {Outcome::kFail, kiln::StrCat("input '", in.name, "' is not float; the light runner feeds floats")};
     }
     Dims dims = in.dims;
     for (int64_t& d : dims) d = d < 0 ? 1 : d;
@@ -210,7 +210,7 @@ inline CaseResult RunLightModel(const fs::path& model_path, const PrepareFn& pre
   std::string stem = model_path.stem().string();
   std::vector<Tensor> expected;
   for (size_t i = 0; i < output_names.size(); ++i) {
-    fs::path file = model_path.parent_path() / absl::StrCat(stem, "_output_", i, ".pb");
+    fs::path file = model_path.parent_path() / kiln::StrCat(stem, "_output_", i, ".pb");
     absl::StatusOr<Tensor> t = ReadOnnxTensorFile(file.string());
     if (!t.ok()) return FromStatus(t.status(), "expected output");
     expected.push_back(*std::move(t));
@@ -226,7 +226,7 @@ inline std::set<std::string> ReadNameList(const std::string& path) {
   std::ifstream in(path);
   std::string line;
   while (std::getline(in, line)) {
-    absl::string_view s = absl::StripAsciiWhitespace(line);
+    std::string_view s = FromAbsl(absl::StripAsciiWhitespace(line));
     if (s.empty() || s[0] == '#') continue;
     names.insert(std::string(s));
   }

@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "gtest/gtest.h"
 #include "kiln/runtime/op_registry.h"
 #include "tests/conformance/jit_prepare.h"
@@ -67,7 +67,7 @@ std::string Difference(const Tensor& off, const Tensor& on) {
   for (int64_t i = 0; i < off.num_elements(); ++i) {
     const double a = off.GetAsDouble(i), b = on.GetAsDouble(i);
     if (a == 0 && b == 0 && std::signbit(a) != std::signbit(b)) {
-      return absl::StrCat("element ", i, ": JIT off ", std::signbit(a) ? "-0" : "0", ", JIT on ",
+      return kiln::StrCat("element ", i, ": JIT off ", std::signbit(a) ? "-0" : "0", ", JIT on ",
                           std::signbit(b) ? "-0" : "0");
     }
   }
@@ -107,16 +107,16 @@ CaseOutcome RunCase(const path& dir) {
     absl::StatusOr<std::vector<Tensor>> on = (*jit_on)(injected);
     std::string diff;
     if (off.ok() != on.ok()) {
-      diff = off.ok() ? absl::StrCat("only JIT on fails: ", on.status().ToString())
-                      : absl::StrCat("only JIT off fails: ", off.status().ToString());
+      diff = off.ok() ? kiln::StrCat("only JIT on fails: ", on.status().ToString())
+                      : kiln::StrCat("only JIT off fails: ", off.status().ToString());
     } else if (off.ok()) {
       for (size_t o = 0; o < off->size() && diff.empty(); ++o) {
         diff = Difference((*off)[o], (*on)[o]);
-        if (!diff.empty()) diff = absl::StrCat("output ", o, ": ", diff);
+        if (!diff.empty()) diff = kiln::StrCat("output ", o, ": ", diff);
       }
     }
     if (!diff.empty()) {
-      outcome.difference = absl::StrCat(v.name, " injected: ", diff);
+      outcome.difference = kiln::StrCat(v.name, " injected: ", diff);
       break;
     }
   }

@@ -20,16 +20,16 @@
 
 namespace kiln::fuzz {
 
-[[noreturn]] inline void Fail(absl::string_view what, const absl::Status& status) {
+[[noreturn]] inline void Fail(std::string_view what, const absl::Status& status) {
   std::fprintf(stderr, "fuzz check failed: %s: %s\n", std::string(what).c_str(), status.ToString().c_str());
   std::abort();
 }
 
-inline absl::string_view Bytes(const uint8_t* data, size_t size) {
-  return absl::string_view(reinterpret_cast<const char*>(data), size);
+inline std::string_view Bytes(const uint8_t* data, size_t size) {
+  return std::string_view(reinterpret_cast<const char*>(data), size);
 }
 
-inline int CheckImport(const absl::StatusOr<Graph>& graph, absl::string_view source) {
+inline int CheckImport(const absl::StatusOr<Graph>& graph, std::string_view source) {
   if (!graph.ok()) {
     if (!absl::StrContains(graph.status().message(), source)) Fail("the error does not name the model", graph.status());
     return 0;

@@ -29,7 +29,7 @@ const std::string& Dir() {
   return *dir;
 }
 
-void Write(const std::string& path, absl::string_view bytes) {
+void Write(const std::string& path, std::string_view bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
@@ -37,10 +37,10 @@ void Write(const std::string& path, absl::string_view bytes) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const absl::string_view input = kiln::fuzz::Bytes(data, size);
+  const std::string_view input = kiln::fuzz::Bytes(data, size);
   const size_t nul = input.find('\0');
   const std::string json_path = Dir() + "/model.json";
   Write(json_path, input.substr(0, nul));
-  Write(Dir() + "/weights.bin", nul == absl::string_view::npos ? absl::string_view() : input.substr(nul + 1));
+  Write(Dir() + "/weights.bin", nul == std::string_view::npos ? std::string_view() : input.substr(nul + 1));
   return kiln::fuzz::CheckImport(kiln::ImportTfjsModel(json_path), json_path);
 }

@@ -3,6 +3,7 @@
 // and nested computations; the interpreter gives bitwise-equal results before and after; corrupt,
 // truncated and hand-damaged bytes give errors, never a crash.
 #include "kiln/hlo/serialization.h"
+#include "kiln/support/strings.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -483,7 +484,7 @@ std::string WithoutLinesContaining(const char* text, std::vector<std::string> op
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
     bool drop = false;
     for (const std::string& op : ops) drop |= absl::StrContains(line, op);
-    if (!drop) absl::StrAppend(&out, line, "\n");
+    if (!drop) kiln::StrAppend(&out, line, "\n");
   }
   return out;
 }

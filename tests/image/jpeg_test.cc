@@ -131,14 +131,14 @@ TEST(JpegTest, NotAJpegNamesTheFile) {
 TEST(JpegTest, TruncatedFileIsDataLoss) {
   const std::string bytes = ReadBytes(kDev / (ExactSynsets().front() + ".jpg"));
   ASSERT_GT(bytes.size(), 2000u);
-  absl::StatusOr<Tensor> image = DecodeJpeg(absl::string_view(bytes).substr(0, bytes.size() / 2), "half.jpg");
+  absl::StatusOr<Tensor> image = DecodeJpeg(std::string_view(bytes).substr(0, bytes.size() / 2), "half.jpg");
   ASSERT_FALSE(image.ok());
   EXPECT_EQ(image.status().code(), absl::StatusCode::kDataLoss) << image.status();
   EXPECT_NE(image.status().message().find("half.jpg"), std::string::npos) << image.status();
 
   // Cut inside the header: still an error, never a crash.
   for (size_t n : {2, 3, 20, 100, 300}) {
-    absl::StatusOr<Tensor> cut = DecodeJpeg(absl::string_view(bytes).substr(0, n), "cut.jpg");
+    absl::StatusOr<Tensor> cut = DecodeJpeg(std::string_view(bytes).substr(0, n), "cut.jpg");
     ASSERT_FALSE(cut.ok()) << n;
     EXPECT_NE(cut.status().message().find("cut.jpg"), std::string::npos) << cut.status();
   }
@@ -208,7 +208,7 @@ TEST(JpegTest, TruncatedLargeImageStopsAtTheEndOfItsData) {
             "cut.jpg: truncated JPEG (Corrupt JPEG data: premature end of data segment); the file is incomplete, "
             "fetch or copy it again");
   // The same with the end-of-image marker cut off too: the file ends.
-  absl::StatusOr<Tensor> eof = DecodeJpeg(absl::string_view(cut).substr(0, cut.size() - 2), "cut.jpg");
+  absl::StatusOr<Tensor> eof = DecodeJpeg(std::string_view(cut).substr(0, cut.size() - 2), "cut.jpg");
   EXPECT_EQ(eof.status().message(),
             "cut.jpg: truncated JPEG (Premature end of JPEG file); the file is incomplete, fetch or copy it again");
 }

@@ -204,9 +204,9 @@ TEST(NpyTest, ClearErrors) {
   // A truncated header, and truncated data of a real reference file.
   const std::string real = ReadBytes(kExact / "n01443537_224_probs_mobilenet_v2_1.0_224.npy");
   ASSERT_GT(real.size(), 4000u);
-  ExpectError(ParseNpy(absl::string_view(real).substr(0, 60), "bad.npy"), absl::StatusCode::kDataLoss,
+  ExpectError(ParseNpy(std::string_view(real).substr(0, 60), "bad.npy"), absl::StatusCode::kDataLoss,
               "truncated");
-  ExpectError(ParseNpy(absl::string_view(real).substr(0, real.size() - 1), "bad.npy"),
+  ExpectError(ParseNpy(std::string_view(real).substr(0, real.size() - 1), "bad.npy"),
               absl::StatusCode::kDataLoss, "truncated");
 
   EXPECT_EQ(ReadNpyFile("/nonexistent/x.npy").status().code(), absl::StatusCode::kNotFound);

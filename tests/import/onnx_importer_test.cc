@@ -11,7 +11,7 @@
 
 #include <unistd.h>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "kiln/runtime/import.h"
@@ -270,13 +270,13 @@ onnx::ModelProto ReluModel(int opset) {
 }
 
 TEST_F(OnnxImporterTest, OpsetsOutsideTheSupportedRangeAreRefusedNamingTheRange) {
-  const std::string range = absl::StrCat("but Kiln supports opsets ", kOnnxMinOpset, " to ", kOnnxMaxOpset,
+  const std::string range = kiln::StrCat("but Kiln supports opsets ", kOnnxMinOpset, " to ", kOnnxMaxOpset,
                                          "; export the model with an opset in that range (torch.onnx.export's "
                                          "opset_version, or onnx.version_converter.convert_version)");
   for (int64_t opset : {int64_t{0}, int64_t{-3}, kOnnxMaxOpset + 1, int64_t{99}}) {
     absl::StatusOr<Graph> graph = Import(ReluModel(static_cast<int>(opset)), "x.onnx");
     EXPECT_EQ(graph.status().code(), absl::StatusCode::kUnimplemented) << opset;
-    EXPECT_EQ(graph.status().message(), absl::StrCat("model 'x.onnx': imports opset ", opset,
+    EXPECT_EQ(graph.status().message(), kiln::StrCat("model 'x.onnx': imports opset ", opset,
                                                      " of the default ONNX domain, ", range))
         << opset;
   }

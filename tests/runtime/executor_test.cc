@@ -86,16 +86,16 @@ TEST(ExecutorTest, FeedErrorsNameTheInput) {
   absl::Status wrong_shape = (*ex)->Run({{"x", Tensor::FromVector<float>({3}, {1, 2, 3})}}, {"z"}).status();
   EXPECT_EQ(wrong_shape.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(wrong_shape.message().find("feed 'x' has shape [3]; the model expects f32[?,2]"),
-            absl::string_view::npos)
+            std::string_view::npos)
       << wrong_shape;
   absl::Status wrong_dtype = (*ex)->Run({{"x", Tensor::FromVector<int32_t>({1, 2}, {1, 2})}}, {"z"}).status();
-  EXPECT_NE(wrong_dtype.message().find("dtype s32"), absl::string_view::npos) << wrong_dtype;
+  EXPECT_NE(wrong_dtype.message().find("dtype s32"), std::string_view::npos) << wrong_dtype;
   absl::Status unknown = (*ex)->Run({{"q", Tensor::Scalar<float>(1)}}, {"z"}).status();
-  EXPECT_NE(unknown.message().find("feed 'q' is not an input"), absl::string_view::npos) << unknown;
+  EXPECT_NE(unknown.message().find("feed 'q' is not an input"), std::string_view::npos) << unknown;
   absl::Status missing = (*ex)->Run({}, {"z"}).status();
-  EXPECT_NE(missing.message().find("input 'x' is not fed"), absl::string_view::npos) << missing;
+  EXPECT_NE(missing.message().find("input 'x' is not fed"), std::string_view::npos) << missing;
   absl::Status bad_fetch = (*ex)->Run({{"x", Tensor::FromVector<float>({1, 2}, {1, 5})}}, {"w"}).status();
-  EXPECT_NE(bad_fetch.message().find("fetch 'w'"), absl::string_view::npos) << bad_fetch;
+  EXPECT_NE(bad_fetch.message().find("fetch 'w'"), std::string_view::npos) << bad_fetch;
 }
 
 TEST(ExecutorTest, RejectsCyclesMissingValuesAndUnknownOps) {
@@ -103,23 +103,23 @@ TEST(ExecutorTest, RejectsCyclesMissingValuesAndUnknownOps) {
   auto cyclic = std::make_shared<Graph>();
   cyclic->nodes = {MakeNode("a", "v2", "v1"), MakeNode("b", "v1", "v2")};
   absl::Status s = Executor::Create(cyclic).status();
-  EXPECT_NE(s.message().find("cycle"), absl::string_view::npos) << s;
+  EXPECT_NE(s.message().find("cycle"), std::string_view::npos) << s;
 
   auto dangling = std::make_shared<Graph>();
   dangling->nodes = {MakeNode("a", "nowhere", "v1")};
   s = Executor::Create(dangling).status();
-  EXPECT_NE(s.message().find("reads 'nowhere'"), absl::string_view::npos) << s;
+  EXPECT_NE(s.message().find("reads 'nowhere'"), std::string_view::npos) << s;
 
   auto unknown = Chain();
   unknown->nodes[0].op = "NoSuchOp";
   s = Executor::Create(unknown).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kUnimplemented);
-  EXPECT_NE(s.message().find("'NoSuchOp'"), absl::string_view::npos) << s;
+  EXPECT_NE(s.message().find("'NoSuchOp'"), std::string_view::npos) << s;
 
   auto control = Chain();
   control->nodes[1].control_inputs = {"second"};  // first waits for second, which needs first.
   s = Executor::Create(control).status();
-  EXPECT_NE(s.message().find("cycle"), absl::string_view::npos) << s;
+  EXPECT_NE(s.message().find("cycle"), std::string_view::npos) << s;
 }
 
 TEST(ExecutorTest, ConcurrentRunsGetTheirOwnValues) {

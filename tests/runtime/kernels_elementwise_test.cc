@@ -173,7 +173,7 @@ TEST(ElementwiseTest, Cast) {
   ASSERT_EQ(y.dtype(), DType::kU16);
   ExpectValues(y, {3}, {0, 65535, 2});
   absl::Status s = RunOp("Cast", {In(F32({1}, {1}))}, to(14)).status();  // COMPLEX64.
-  EXPECT_NE(s.message().find("Cast node 'n'"), absl::string_view::npos) << s;
+  EXPECT_NE(s.message().find("Cast node 'n'"), std::string_view::npos) << s;
 }
 
 }  // namespace

@@ -10,7 +10,7 @@
 
 #include <gtest/gtest.h>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "kiln/runtime/executor.h"
 #include "kiln/runtime/op_registry.h"
 
@@ -39,7 +39,7 @@ inline std::shared_ptr<Graph> SingleNodeGraph(const std::string& op, const std::
       node.inputs.push_back("");
       continue;
     }
-    std::string name = absl::StrCat("in", i);
+    std::string name = kiln::StrCat("in", i);
     node.inputs.push_back(name);
     if (inputs[i].constant) {
       g->initializers[name] = inputs[i].value;
@@ -47,7 +47,7 @@ inline std::shared_ptr<Graph> SingleNodeGraph(const std::string& op, const std::
       g->inputs.push_back(ValueInfo{name, inputs[i].value.dtype(), inputs[i].value.dims()});
     }
   }
-  for (int i = 0; i < num_outputs; ++i) node.outputs.push_back(absl::StrCat("out", i));
+  for (int i = 0; i < num_outputs; ++i) node.outputs.push_back(kiln::StrCat("out", i));
   g->nodes.push_back(std::move(node));
   return g;
 }
@@ -66,10 +66,10 @@ inline absl::StatusOr<std::vector<Tensor>> RunOp(const std::string& op, const st
   if (!ex.ok()) return ex.status();
   Feeds feeds;
   for (size_t i = 0; i < inputs.size(); ++i) {
-    if (inputs[i].value.valid() && !inputs[i].constant) feeds.push_back({absl::StrCat("in", i), inputs[i].value});
+    if (inputs[i].value.valid() && !inputs[i].constant) feeds.push_back({kiln::StrCat("in", i), inputs[i].value});
   }
   std::vector<std::string> fetches;
-  for (int i = 0; i < num_outputs; ++i) fetches.push_back(absl::StrCat("out", i));
+  for (int i = 0; i < num_outputs; ++i) fetches.push_back(kiln::StrCat("out", i));
   return (*ex)->Run(feeds, fetches);
 }
 
@@ -106,7 +106,7 @@ inline void ExpectValues(const Tensor& t, const Dims& dims, const std::vector<do
 // Expects `s` to be InvalidArgument with a message containing each of `parts`.
 inline void ExpectInvalid(const absl::Status& s, const std::vector<std::string>& parts) {
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
-  for (const std::string& p : parts) EXPECT_NE(s.message().find(p), absl::string_view::npos) << s << " lacks '" << p << "'";
+  for (const std::string& p : parts) EXPECT_NE(s.message().find(p), std::string_view::npos) << s << " lacks '" << p << "'";
 }
 
 }  // namespace kiln::testing

@@ -344,7 +344,7 @@ TEST(MemoryPlanTest, KernelErrorsEndTheRunInEveryMode) {
     std::unique_ptr<Executor> ex = MakeExecutor(g, mode);
     absl::Status s = ex->Run({{"x", positive}}, {"out"}).status();  // a = -1: the sum is negative.
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << ModeName(mode);
-    EXPECT_NE(s.message().find("TestFailIfNegativeSum node 'b_node': negative sum"), absl::string_view::npos)
+    EXPECT_NE(s.message().find("TestFailIfNegativeSum node 'b_node': negative sum"), std::string_view::npos)
         << ModeName(mode) << ": " << s;
     absl::StatusOr<std::vector<Tensor>> ok = ex->Run({{"x", negative}}, {"out"});
     ASSERT_TRUE(ok.ok()) << ModeName(mode) << ": " << ok.status();

@@ -8,7 +8,7 @@
 #include <thread>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "gtest/gtest.h"
 
 namespace kiln {
@@ -52,7 +52,7 @@ TEST(OpRegistryTest, LookupsWhileRegisteringFromAnotherThread) {
   }
   while (started.load() < kReaders) std::this_thread::yield();  // Register while they look up.
   for (int i = 0; i < 200; ++i) {
-    EXPECT_TRUE(registry.Register(Dummy(absl::StrCat("_TestRegistryOp_", i))).ok());
+    EXPECT_TRUE(registry.Register(Dummy(kiln::StrCat("_TestRegistryOp_", i))).ok());
   }
   done = true;
   for (std::thread& t : readers) t.join();

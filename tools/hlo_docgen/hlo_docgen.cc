@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "kiln/backends/backend.h"
@@ -36,7 +36,7 @@ constexpr const char* kTypes[] = {"pred", "s8",  "u8",  "s16",  "u16", "s32", "u
                                   "s64",  "u64", "f16", "bf16", "f32", "f64"};
 
 std::string S(std::string_view v) { return std::string(v); }
-std::string S(absl::string_view v) { return std::string(v); }
+std::string S(absl::string_view v) { return std::string(v); }  // Status messages.
 
 // The backends, the interpreter (the oracle) first, then the others by name.
 std::vector<backends::Backend*> Backends() {
@@ -58,7 +58,7 @@ std::string Cell(const std::vector<std::string>& valid, const std::vector<std::s
   for (const std::string& t : valid) {
     if (std::find(supported.begin(), supported.end(), t) == supported.end()) missing.push_back(t);
   }
-  return absl::StrCat("all but ", absl::StrJoin(missing, ", "));
+  return kiln::StrCat("all but ", absl::StrJoin(missing, ", "));
 }
 
 // One table row: opcode, arity, shape rule, one cell per backend.
@@ -69,7 +69,7 @@ absl::StatusOr<std::string> Row(const OpDoc& doc, const std::vector<backends::Ba
   std::string last_error;
   for (const char* type : kTypes) {
     std::string text =
-        absl::StrReplaceAll(absl::StrCat("HloModule representative\n\n", S(doc.computations),
+        absl::StrReplaceAll(kiln::StrCat("HloModule representative\n\n", S(doc.computations),
                                          "\nENTRY main {\n", S(doc.body), "\n}\n"),
                             {{"$T", type}});
     absl::StatusOr<std::unique_ptr<hlo::Module>> module = hlo::ParseModule(text);
@@ -88,7 +88,7 @@ absl::StatusOr<std::string> Row(const OpDoc& doc, const std::vector<backends::Ba
     }
     if (op == nullptr || op->opcode() != doc.opcode) {
       return absl::InvalidArgumentError(
-          absl::StrCat("the representative of ", name, " has no instruction %op of that opcode"));
+          kiln::StrCat("the representative of ", name, " has no instruction %op of that opcode"));
     }
     valid.push_back(type);
     for (size_t b = 0; b < backends.size(); ++b) {
@@ -96,16 +96,16 @@ absl::StatusOr<std::string> Row(const OpDoc& doc, const std::vector<backends::Ba
     }
   }
   if (valid.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("the representative of ", name,
+    return absl::InvalidArgumentError(kiln::StrCat("the representative of ", name,
                                                    " verifies for no element type (fix it in "
                                                    "tools/hlo_docgen/op_docs.cc); last error: ",
                                                    last_error));
   }
   std::string arity =
-      hlo::OpcodeArity(doc.opcode) ? absl::StrCat(*hlo::OpcodeArity(doc.opcode)) : "variadic";
-  std::string row = absl::StrCat("| `", name, "` | ", arity, " | ", S(doc.shape_rule), " |");
+      hlo::OpcodeArity(doc.opcode) ? kiln::StrCat(*hlo::OpcodeArity(doc.opcode)) : "variadic";
+  std::string row = kiln::StrCat("| `", name, "` | ", arity, " | ", S(doc.shape_rule), " |");
   for (size_t b = 0; b < backends.size(); ++b)
-    absl::StrAppend(&row, " ", Cell(valid, supported[b]), " |");
+    kiln::StrAppend(&row, " ", Cell(valid, supported[b]), " |");
   return row;
 }
 
@@ -115,7 +115,7 @@ absl::StatusOr<std::string> Generate() {
   for (const OpDoc& d : OpDocs()) {
     int i = static_cast<int>(d.opcode);
     if (by_opcode[i] != nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat(
+      return absl::InvalidArgumentError(kiln::StrCat(
           "tools/hlo_docgen/op_docs.cc has two entries for ", S(hlo::OpcodeString(d.opcode))));
     }
     by_opcode[i] = &d;
@@ -126,35 +126,35 @@ absl::StatusOr<std::string> Generate() {
       missing.push_back(S(hlo::OpcodeString(static_cast<hlo::Opcode>(i))));
   }
   if (!missing.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
+    return absl::InvalidArgumentError(kiln::StrCat(
         "tools/hlo_docgen/op_docs.cc has no entry (shape rule and representative) for: ",
         absl::StrJoin(missing, ", "), " (see docs/new_op.md)"));
   }
   std::vector<backends::Backend*> backends = Backends();
-  std::string out = absl::StrCat(S(kBegin), "\n\n");
-  absl::StrAppend(&out,
+  std::string out = kiln::StrCat(S(kBegin), "\n\n");
+  kiln::StrAppend(&out,
                   "Backend columns: `Backend::IsOpSupported` of the opcode's representative "
                   "instruction (`tools/hlo_docgen/op_docs.cc`) for each element type it takes: "
                   "yes for all, no for none, else the types supported.\n\n");
   std::string header = "| opcode | arity | shape rule and semantics |";
   std::string rule = "|---|---|---|";
   for (backends::Backend* b : backends) {
-    absl::StrAppend(&header, " ", S(b->name()), " |");
-    absl::StrAppend(&rule, "---|");
+    kiln::StrAppend(&header, " ", S(b->name()), " |");
+    kiln::StrAppend(&rule, "---|");
   }
-  absl::StrAppend(&out, header, "\n", rule, "\n");
+  kiln::StrAppend(&out, header, "\n", rule, "\n");
   for (const OpDoc* d : by_opcode) {
     absl::StatusOr<std::string> row = Row(*d, backends);
     if (!row.ok()) return row.status();
-    absl::StrAppend(&out, *row, "\n");
+    kiln::StrAppend(&out, *row, "\n");
   }
-  absl::StrAppend(&out, "\n", S(kEnd));
+  kiln::StrAppend(&out, "\n", S(kEnd));
   return out;
 }
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  if (!in) return absl::NotFoundError(kiln::StrCat("cannot read ", path));
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
@@ -165,7 +165,7 @@ absl::StatusOr<std::vector<std::string>> Split(const std::string& doc, const std
   size_t begin = doc.find(S(kBegin));
   size_t end = doc.find(S(kEnd));
   if (begin == std::string::npos || end == std::string::npos || end < begin) {
-    return absl::InvalidArgumentError(absl::StrCat(path, " lacks the markers '", S(kBegin),
+    return absl::InvalidArgumentError(kiln::StrCat(path, " lacks the markers '", S(kBegin),
                                                    "' ... '", S(kEnd),
                                                    "' around the generated table"));
   }

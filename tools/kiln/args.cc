@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "absl/strings/numbers.h"
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "tools/kiln/cli.h"
 
 namespace kiln::cli {
@@ -25,7 +25,7 @@ absl::StatusOr<int64_t> ParsedArgs::GetInt(const std::string& name, int64_t def,
   if (!Has(name)) return def;
   int64_t v;
   if (!absl::SimpleAtoi(Get(name), &v) || v < min || v > max) {
-    return UsageError(absl::StrCat("--", name, " needs an integer in ", min, "..", max, ", got '", Get(name), "'"));
+    return UsageError(kiln::StrCat("--", name, " needs an integer in ", min, "..", max, ", got '", Get(name), "'"));
   }
   return v;
 }
@@ -34,7 +34,7 @@ absl::StatusOr<float> ParsedArgs::GetFloat(const std::string& name, float def) c
   if (!Has(name)) return def;
   float v;
   if (!absl::SimpleAtof(Get(name), &v) || !std::isfinite(v)) {
-    return UsageError(absl::StrCat("--", name, " needs a finite number, got '", Get(name), "'"));
+    return UsageError(kiln::StrCat("--", name, " needs a finite number, got '", Get(name), "'"));
   }
   return v;
 }
@@ -54,7 +54,7 @@ absl::StatusOr<ParsedArgs> ParseArgs(const std::vector<std::string>& args,
     if (eq != std::string::npos) {
       std::string value = name.substr(eq + 1);
       name.resize(eq);
-      if (value_options.count(name) == 0) return UsageError(absl::StrCat("unknown option --", name));
+      if (value_options.count(name) == 0) return UsageError(kiln::StrCat("unknown option --", name));
       parsed.values.emplace(name, value);
       continue;
     }
@@ -62,8 +62,8 @@ absl::StatusOr<ParsedArgs> ParseArgs(const std::vector<std::string>& args,
       parsed.switches.insert(name);
       continue;
     }
-    if (value_options.count(name) == 0) return UsageError(absl::StrCat("unknown option --", name));
-    if (i + 1 >= args.size()) return UsageError(absl::StrCat("--", name, " needs a value"));
+    if (value_options.count(name) == 0) return UsageError(kiln::StrCat("unknown option --", name));
+    if (i + 1 >= args.size()) return UsageError(kiln::StrCat("--", name, " needs a value"));
     parsed.values.emplace(name, args[++i]);
   }
   return parsed;

@@ -4,7 +4,7 @@
 #include <cstdlib>
 
 #include "absl/strings/cord.h"
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "kiln/support/flags.h"
 #include "tools/kiln/args.h"
 
@@ -68,7 +68,7 @@ absl::Status FlagsCommand(const std::vector<std::string>& args, std::ostream& ou
     out << "  --" << flag.name << "=" << flag.default_value << "\n      " << flag.help << "\n";
   }
   const char* env = std::getenv("KILN_FLAGS");
-  out << "current KILN_FLAGS: " << (env != nullptr ? absl::StrCat("\"", env, "\"") : "(unset)") << "\n";
+  out << "current KILN_FLAGS: " << (env != nullptr ? kiln::StrCat("\"", env, "\"") : "(unset)") << "\n";
   return EnvFlags().status();
 }
 
@@ -97,7 +97,7 @@ int Main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
   } else if (command == "flags") {
     status = FlagsCommand(rest, out);
   } else {
-    status = UsageError(absl::StrCat("unknown command '", command, "'"));
+    status = UsageError(kiln::StrCat("unknown command '", command, "'"));
   }
   out.flush();
   if (status.ok()) return kExitOk;

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 
@@ -17,11 +17,11 @@ std::vector<const ValueInfo*> FedInputs(const Graph& graph) {
 }
 
 std::string ValueTypeText(const ValueInfo& info) {
-  if (!info.has_shape) return absl::StrCat(DTypeName(info.dtype), "[unknown rank]");
-  return absl::StrCat(DTypeName(info.dtype), "[",
+  if (!info.has_shape) return kiln::StrCat(DTypeName(info.dtype), "[unknown rank]");
+  return kiln::StrCat(DTypeName(info.dtype), "[",
                       absl::StrJoin(info.dims, ",",
                                     [](std::string* out, int64_t d) {
-                                      absl::StrAppend(out, d < 0 ? std::string("?") : absl::StrCat(d));
+                                      kiln::StrAppend(out, d < 0 ? std::string("?") : kiln::StrCat(d));
                                     }),
                       "]");
 }

@@ -2,7 +2,7 @@
 #include <algorithm>
 #include <map>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "kiln/runtime/import.h"
@@ -27,7 +27,7 @@ std::string Histogram(const std::vector<Node>& nodes, bool (*keep)(const std::st
     return a.second != b.second ? a.second > b.second : a.first < b.first;
   });
   return absl::StrJoin(sorted, ", ", [](std::string* out, const auto& entry) {
-    absl::StrAppend(out, entry.first, " x", entry.second);
+    kiln::StrAppend(out, entry.first, " x", entry.second);
   });
 }
 
@@ -39,7 +39,7 @@ absl::Status InfoCommand(const std::vector<std::string>& args, std::ostream& out
   const std::string& model = parsed.positional[0];
   KILN_ASSIGN_OR_RETURN(Graph graph, ImportModel(model));
 
-  out << "model " << model << (graph.name.empty() ? "" : absl::StrCat(" (graph '", graph.name, "')")) << "\n";
+  out << "model " << model << (graph.name.empty() ? "" : kiln::StrCat(" (graph '", graph.name, "')")) << "\n";
   out << "inputs:\n";
   for (const ValueInfo* info : FedInputs(graph)) out << "  " << info->name << "  " << ValueTypeText(*info) << "\n";
   out << "outputs:\n";
@@ -48,7 +48,7 @@ absl::Status InfoCommand(const std::vector<std::string>& args, std::ostream& out
   for (const auto& [name, tensor] : graph.initializers) parameters += std::max<int64_t>(tensor.num_elements(), 0);
   out << absl::StrFormat("initializers: %d tensors, %d values\n", graph.initializers.size(), parameters);
   out << "ops (" << graph.nodes.size() << "): " << Histogram(graph.nodes) << "\n";
-  const std::string where = absl::StrCat("model '", model, "'");
+  const std::string where = kiln::StrCat("model '", model, "'");
   if (parsed.Has("memory")) KILN_RETURN_IF_ERROR(Annotate(PrintMemoryPlan(graph, out), where));
 
   // Clusters as the JIT would form them (clustering happens when the session is created; nothing

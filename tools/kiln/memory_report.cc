@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "kiln/runtime/executor.h"
@@ -30,7 +30,7 @@ absl::Status PrintMemoryPlan(const Graph& graph, std::ostream& out) {
   for (const ValueInfo* info : FedInputs(graph)) {
     if (!info->has_shape) {
       return absl::InvalidArgumentError(
-          absl::StrCat("input '", info->name, "' has no declared shape, so its activations cannot be planned"));
+          kiln::StrCat("input '", info->name, "' has no declared shape, so its activations cannot be planned"));
     }
     TensorType t{info->dtype, info->dims};
     for (int64_t& d : t.dims) {
@@ -39,7 +39,7 @@ absl::Status PrintMemoryPlan(const Graph& graph, std::ostream& out) {
         assumed = true;
       }
     }
-    described.push_back(absl::StrCat(info->name, " ", t.ToString()));
+    described.push_back(kiln::StrCat(info->name, " ", t.ToString()));
     inputs[info->name] = std::move(t);
   }
   KILN_ASSIGN_OR_RETURN(std::unique_ptr<Executor> executor, Executor::Create(std::make_shared<const Graph>(graph)));

@@ -8,7 +8,7 @@
 #include <numeric>
 #include <set>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -50,7 +50,7 @@ absl::StatusOr<std::vector<Tensor>> TimedRuns(const Session& session, const Feed
     start = Clock::now();
     absl::StatusOr<std::vector<Tensor>> again = session.Run(feeds);
     timing->steady_ms.push_back(ms(Clock::now() - start));
-    if (!again.ok()) return Annotate(again.status(), absl::StrCat("steady run ", i + 1));
+    if (!again.ok()) return Annotate(again.status(), kiln::StrCat("steady run ", i + 1));
   }
   timing->after_all = session.stats();
   return outputs;
@@ -85,7 +85,7 @@ std::string TimingJson(const Timing& t) {
       t.after_all.compilations - t.after_first.compilations, t.after_all.cache_hits - t.before.cache_hits);
 }
 
-std::string ShapeJson(const Dims& dims) { return absl::StrCat("[", absl::StrJoin(dims, ", "), "]"); }
+std::string ShapeJson(const Dims& dims) { return kiln::StrCat("[", absl::StrJoin(dims, ", "), "]"); }
 
 // ---- --input mode --------------------------------------------------------------------------
 
@@ -98,7 +98,7 @@ absl::Status RunOnNpy(const std::string& model, const ParsedArgs& args, std::ost
   for (const std::string& spec : args.All("input")) {
     const size_t eq = spec.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
-      return UsageError(absl::StrCat("--input needs NAME=FILE.npy, got '", spec, "'"));
+      return UsageError(kiln::StrCat("--input needs NAME=FILE.npy, got '", spec, "'"));
     }
     specs.emplace_back(spec.substr(0, eq), spec.substr(eq + 1));
   }
@@ -111,12 +111,12 @@ absl::Status RunOnNpy(const std::string& model, const ParsedArgs& args, std::ost
   for (const ValueInfo* info : FedInputs(graph)) inputs[info->name] = info;
   auto input_list = [&] {
     std::vector<std::string> names;
-    for (const auto& [name, info] : inputs) names.push_back(absl::StrCat(name, " ", ValueTypeText(*info)));
+    for (const auto& [name, info] : inputs) names.push_back(kiln::StrCat(name, " ", ValueTypeText(*info)));
     return absl::StrJoin(names, ", ");
   };
 
   if (specs.empty() && !inputs.empty()) {
-    return UsageError(absl::StrCat("kiln run needs --input NAME=FILE.npy for each input of ", model, " (",
+    return UsageError(kiln::StrCat("kiln run needs --input NAME=FILE.npy for each input of ", model, " (",
                                    input_list(), "), or --image FILE"));
   }
   Feeds feeds;
@@ -124,15 +124,15 @@ absl::Status RunOnNpy(const std::string& model, const ParsedArgs& args, std::ost
   for (const auto& [name, file] : specs) {
     if (inputs.count(name) == 0) {
       return absl::InvalidArgumentError(
-          absl::StrCat("--input ", name, ": ", model, " has no input '", name, "'; its inputs are: ", input_list()));
+          kiln::StrCat("--input ", name, ": ", model, " has no input '", name, "'; its inputs are: ", input_list()));
     }
-    if (!fed.insert(name).second) return UsageError(absl::StrCat("input '", name, "' is given twice"));
+    if (!fed.insert(name).second) return UsageError(kiln::StrCat("input '", name, "' is given twice"));
     KILN_ASSIGN_OR_RETURN(Tensor t, ReadNpyFile(file));
     feeds.emplace_back(name, std::move(t));
   }
   for (const auto& [name, info] : inputs) {
     if (fed.count(name) == 0) {
-      return absl::InvalidArgumentError(absl::StrCat("missing --input ", name, "=FILE.npy for model input '", name,
+      return absl::InvalidArgumentError(kiln::StrCat("missing --input ", name, "=FILE.npy for model input '", name,
                                                      "' ", ValueTypeText(*info)));
     }
   }
@@ -143,22 +143,22 @@ absl::Status RunOnNpy(const std::string& model, const ParsedArgs& args, std::ost
   std::vector<std::string> json_outputs;
   std::set<std::string> used_files;
   for (size_t i = 0; i < outputs.size(); ++i) {
-    const std::string name = i < graph.outputs.size() ? graph.outputs[i].name : absl::StrCat("output_", i);
+    const std::string name = i < graph.outputs.size() ? graph.outputs[i].name : kiln::StrCat("output_", i);
     const Tensor& t = outputs[i];
     std::string file;
     if (!dir.empty()) {
       std::string base = SanitizeFileName(name);
       // Two names that sanitise alike get distinct files.
-      for (int k = 1; !used_files.insert(base).second; ++k) base = absl::StrCat(SanitizeFileName(name), "_", k);
+      for (int k = 1; !used_files.insert(base).second; ++k) base = kiln::StrCat(SanitizeFileName(name), "_", k);
       file = (fs::path(dir) / (base + ".npy")).string();
       KILN_RETURN_IF_ERROR(WriteNpyFile(file, t));
     }
     if (json) {
-      json_outputs.push_back(absl::StrCat("{\"name\": ", JsonString(name), ", \"dtype\": ", JsonString(DTypeName(t.dtype())),
+      json_outputs.push_back(kiln::StrCat("{\"name\": ", JsonString(name), ", \"dtype\": ", JsonString(DTypeName(t.dtype())),
                                           ", \"shape\": ", ShapeJson(t.dims()),
-                                          file.empty() ? "" : absl::StrCat(", \"file\": ", JsonString(file)), "}"));
+                                          file.empty() ? "" : kiln::StrCat(", \"file\": ", JsonString(file)), "}"));
     } else {
-      out << name << "  " << t.TypeString() << (file.empty() ? "" : absl::StrCat("  -> ", file)) << "\n";
+      out << name << "  " << t.TypeString() << (file.empty() ? "" : kiln::StrCat("  -> ", file)) << "\n";
     }
   }
   if (json) {
@@ -215,16 +215,16 @@ absl::Status ClassifyImage(const std::string& model, const ParsedArgs& args, std
   const Graph& graph = session->graph();
   const std::vector<const ValueInfo*> inputs = FedInputs(graph);
   if (inputs.size() != 1) {
-    return absl::InvalidArgumentError(absl::StrCat("--image needs a model with one input; ", model, " has ",
+    return absl::InvalidArgumentError(kiln::StrCat("--image needs a model with one input; ", model, " has ",
                                                    inputs.size(), "; feed them with --input NAME=FILE.npy"));
   }
   const ValueInfo& input = *inputs[0];
   if (input.dtype != DType::kF32) {
-    return absl::UnimplementedError(absl::StrCat("--image feeds f32 pixels, but input '", input.name, "' is ",
+    return absl::UnimplementedError(kiln::StrCat("--image feeds f32 pixels, but input '", input.name, "' is ",
                                                  ValueTypeText(input), "; use --input NAME=FILE.npy"));
   }
   if (input.has_shape && input.dims.size() != 4) {
-    return absl::InvalidArgumentError(absl::StrCat("--image needs a rank-4 image input, but input '", input.name,
+    return absl::InvalidArgumentError(kiln::StrCat("--image needs a rank-4 image input, but input '", input.name,
                                                    "' is ", ValueTypeText(input)));
   }
   Dims dims = input.has_shape ? input.dims : Dims{-1, -1, -1, -1};
@@ -238,7 +238,7 @@ absl::Status ClassifyImage(const std::string& model, const ParsedArgs& args, std
   int64_t want_h = nchw ? dims[2] : dims[1];
   int64_t want_w = nchw ? dims[3] : dims[2];
   if (dims[0] > 1 || (want_c >= 0 && want_c != 3)) {
-    return absl::InvalidArgumentError(absl::StrCat("input '", input.name, "' is ", ValueTypeText(input), "; --image feeds one ",
+    return absl::InvalidArgumentError(kiln::StrCat("input '", input.name, "' is ", ValueTypeText(input), "; --image feeds one ",
                                                    nchw ? "[1,3,H,W] (NCHW)" : "[1,H,W,3] (NHWC)",
                                                    " RGB image (set --layout to match the model)"));
   }
@@ -249,7 +249,7 @@ absl::Status ClassifyImage(const std::string& model, const ParsedArgs& args, std
   if (want_w < 0) want_w = image_w;
   // The model file sets the resized size: it is held to the same pixel limit as the image.
   if (want_h > decode.max_pixels / std::max<int64_t>(want_w, 1)) {
-    return absl::ResourceExhaustedError(absl::StrCat(
+    return absl::ResourceExhaustedError(kiln::StrCat(
         "input '", input.name, "' of ", model, " wants a ", want_w, "x", want_h, " image, more than the limit of ",
         decode.max_pixels, " pixels; raise it with --max-image-pixels=N if the model is genuine"));
   }
@@ -261,12 +261,12 @@ absl::Status ClassifyImage(const std::string& model, const ParsedArgs& args, std
 
   Timing timing;
   KILN_ASSIGN_OR_RETURN(std::vector<Tensor> outputs, TimedRuns(*session, {{input.name, pixels}}, repeat, &timing));
-  if (outputs.empty()) return absl::InternalError(absl::StrCat(model, " produced no outputs"));
+  if (outputs.empty()) return absl::InternalError(kiln::StrCat(model, " produced no outputs"));
   const Tensor& scores_t = outputs[0];
   const std::string output_name = graph.outputs.empty() ? "output" : graph.outputs[0].name;
   const int64_t classes = scores_t.num_elements();
   if (classes < 1 || (scores_t.rank() > 0 && scores_t.dim(0) != 1 && scores_t.rank() != 1)) {
-    return absl::InvalidArgumentError(absl::StrCat("output '", output_name, "' is ", scores_t.TypeString(),
+    return absl::InvalidArgumentError(kiln::StrCat("output '", output_name, "' is ", scores_t.TypeString(),
                                                    "; --image expects one row of class scores"));
   }
 
@@ -345,12 +345,12 @@ absl::Status RunCommand(const std::vector<std::string>& args, std::ostream& out)
   if (image && npy) return UsageError("kiln run takes either --image FILE or --input NAME=FILE.npy, not both");
   if (image) {
     for (const char* only_npy : {"output-dir"}) {
-      if (parsed.Has(only_npy)) return UsageError(absl::StrCat("--", only_npy, " applies to --input runs"));
+      if (parsed.Has(only_npy)) return UsageError(kiln::StrCat("--", only_npy, " applies to --input runs"));
     }
     return ClassifyImage(model, parsed, out);
   }
   for (const char* only_image : {"top", "labels", "scale", "offset", "layout", "max-image-pixels"}) {
-    if (parsed.Has(only_image)) return UsageError(absl::StrCat("--", only_image, " applies to --image runs"));
+    if (parsed.Has(only_image)) return UsageError(kiln::StrCat("--", only_image, " applies to --image runs"));
   }
   return RunOnNpy(model, parsed, out);
 }

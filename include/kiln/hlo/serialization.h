@@ -26,7 +26,7 @@ absl::StatusOr<std::string> SerializeModule(const Module& module);
 // instructions or calls), operand and callee counts, parameter numbers, and finally runs the
 // verifier (shapes re-inferred from operands and attributes). InvalidArgument naming the
 // computation, instruction and problem otherwise; never crashes on corrupt or truncated bytes.
-absl::StatusOr<std::unique_ptr<Module>> DeserializeModule(absl::string_view bytes);
+absl::StatusOr<std::unique_ptr<Module>> DeserializeModule(std::string_view bytes);
 
 }  // namespace kiln::hlo
 

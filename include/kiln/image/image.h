@@ -34,7 +34,7 @@ struct ImageDecodeOptions {
 // refused (Unimplemented). Errors (InvalidArgument for data that is not a JPEG or is corrupt or has
 // more than kMaxJpegScans scans, DataLoss for a truncated file, ResourceExhausted for an image over
 // options.max_pixels) name `source_name` and libjpeg's own message.
-absl::StatusOr<Tensor> DecodeJpeg(absl::string_view bytes, absl::string_view source_name,
+absl::StatusOr<Tensor> DecodeJpeg(std::string_view bytes, std::string_view source_name,
                                   const ImageDecodeOptions& options = {});
 
 // Reads (kiln/support/read_file.h: regular files only) and decodes an image file. Only JPEG is
@@ -57,7 +57,7 @@ absl::StatusOr<Tensor> ResizeBilinear(const Tensor& image, int64_t height, int64
 enum class Layout { kNCHW, kNHWC };
 
 // Parses "nchw" / "nhwc" (any case); InvalidArgument otherwise.
-absl::StatusOr<Layout> ParseLayout(absl::string_view text);
+absl::StatusOr<Layout> ParseLayout(std::string_view text);
 
 struct PreprocessOptions {
   float offset = 128.0f;  // value = (pixel - offset) / scale: the MobileNet convention by default.

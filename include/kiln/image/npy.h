@@ -20,7 +20,7 @@ namespace kiln {
 // header, an unsupported dtype, big-endian data, Fortran order or a shape of more than
 // kMaxTensorElements elements (checked before anything is allocated); DataLoss when the data is shorter
 // than the header's shape says (trailing bytes beyond it are also refused, as a sign of a wrong shape).
-absl::StatusOr<Tensor> ParseNpy(absl::string_view bytes, absl::string_view source_name);
+absl::StatusOr<Tensor> ParseNpy(std::string_view bytes, std::string_view source_name);
 
 // Reads a .npy file (kiln/support/read_file.h: regular files only, at most 16 GiB + 1 MiB): "cannot
 // be opened: <reason>" (NotFound, PermissionDenied, ...) when it cannot be opened, InvalidArgument for

@@ -32,13 +32,13 @@ inline constexpr int64_t kOnnxMaxOpset = 27;
 // `length` inside that regular file (docs/security.md); ImportOnnxBytes has no folder and refuses
 // external data (FailedPrecondition, naming the tensor and the file).
 absl::StatusOr<Graph> ImportOnnxFile(const std::string& path);
-absl::StatusOr<Graph> ImportOnnxBytes(absl::string_view bytes, absl::string_view source_name);
+absl::StatusOr<Graph> ImportOnnxBytes(std::string_view bytes, std::string_view source_name);
 
 // TensorFlow frozen GraphDef (docs/importers.md lists the ops). Placeholders become the graph's
 // inputs; `outputs` are TensorFlow tensor names ("node" or "node:N"), or, when empty, every output
 // of a node that no other node reads. `source_name` names the model in error messages.
 absl::StatusOr<Graph> ImportTfGraphDefFile(const std::string& path, const std::vector<std::string>& outputs = {});
-absl::StatusOr<Graph> ImportTfGraphDefBytes(absl::string_view bytes, absl::string_view source_name,
+absl::StatusOr<Graph> ImportTfGraphDefBytes(std::string_view bytes, std::string_view source_name,
                                             const std::vector<std::string>& outputs = {});
 
 // TensorFlow.js graph model: model.json with its weight shards beside it (float32, int32, and

@@ -34,7 +34,7 @@ absl::Status SaveKilnModel(const Graph& graph, const std::string& path, const Sa
 // cycles, ops Kiln does not implement. Errors name the file, the node and the problem.
 absl::StatusOr<Graph> LoadKilnModel(const std::string& path);
 // The same for bytes in memory; `source_name` names the model in error messages.
-absl::StatusOr<Graph> LoadKilnModelBytes(absl::string_view bytes, absl::string_view source_name);
+absl::StatusOr<Graph> LoadKilnModelBytes(std::string_view bytes, std::string_view source_name);
 
 // Structural equality of two graphs: names, ops, inputs, outputs, control inputs, attributes
 // (subgraphs compared recursively, tensors bit for bit), initializers, declared inputs and

@@ -72,7 +72,7 @@ class InferenceContext {
   }
   // InvalidArgument naming the node and its op, e.g. "Conv node 'conv1': ..."; a message that already
   // starts with "Conv node 'conv1'" (say, a Node::GetInts error) is kept as it is, never prefixed twice.
-  absl::Status Error(absl::string_view message) const;
+  absl::Status Error(std::string_view message) const;
 
  private:
   const Node& node_;
@@ -107,7 +107,7 @@ class KernelContext {
   // Sets output i to an existing tensor (for example an input reshaped without a copy).
   void SetOutput(int i, Tensor t) { (*outputs_)[i] = std::move(t); }
   // As InferenceContext::Error: one "<op> node '<name>': " prefix.
-  absl::Status Error(absl::string_view message) const;
+  absl::Status Error(std::string_view message) const;
 
  private:
   const Node& node_;

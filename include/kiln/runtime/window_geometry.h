@@ -19,7 +19,7 @@ namespace kiln {
 enum class AutoPad { kNotSet, kSameUpper, kSameLower, kValid };
 
 // "NOTSET", "SAME_UPPER", "SAME_LOWER" or "VALID"; any other text is InvalidArgument naming it.
-absl::StatusOr<AutoPad> ParseAutoPad(absl::string_view text);
+absl::StatusOr<AutoPad> ParseAutoPad(std::string_view text);
 
 // A window op's attributes as the node holds them, before auto_pad is resolved. Defaults are
 // ONNX's: strides and dilations 1, pads 0, auto_pad NOTSET, ceil_mode 0.

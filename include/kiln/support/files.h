@@ -14,11 +14,11 @@ namespace kiln {
 // with "<what> '<dir>'", give the OS's reason (strerror) and say what to do; their code follows the
 // OS error: NotFound, FailedPrecondition (not a folder), PermissionDenied (cannot be created or
 // written), ResourceExhausted (disk full). Thread-safe.
-absl::Status CheckOutputFolder(const std::string& dir, bool create, absl::string_view what);
+absl::Status CheckOutputFolder(const std::string& dir, bool create, std::string_view what);
 
 // Writes `bytes` to `path`, replacing the file. Errors start with "<what> '<path>'" and give the OS's
 // reason; a file that cannot be opened has CheckOutputFolder's codes, a failed write is DataLoss.
-absl::Status WriteFileBytes(const std::string& path, absl::string_view bytes, absl::string_view what);
+absl::Status WriteFileBytes(const std::string& path, std::string_view bytes, std::string_view what);
 
 }  // namespace kiln
 

@@ -27,7 +27,7 @@ struct FlagInfo {
 // Parses a KILN_FLAGS string such as "--auto_jit=2 --dump_to=hlo-dump". A token that is not
 // --name=value, an unknown name, a missing value or a bad value is an InvalidArgument error that names
 // the token and lists the known flags.
-absl::StatusOr<Flags> ParseFlags(absl::string_view text);
+absl::StatusOr<Flags> ParseFlags(std::string_view text);
 
 // The flags from the KILN_FLAGS environment variable, parsed once on first use: the defaults when it
 // is unset, ParseFlags' error when it is malformed. Session::Create and Session::Load return that

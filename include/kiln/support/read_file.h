@@ -28,13 +28,13 @@ struct ReadFileOptions {
 // `what` and the path: "<what> '<path>' cannot be opened: <reason>" (NotFound, PermissionDenied, ...
 // as errno says), "<what> '<path>' is a directory" and "<what> '<path>' is not a regular file (FIFO)"
 // (or socket, character device, block device), both InvalidArgument.
-absl::Status CheckRegularFile(const std::string& path, absl::string_view what);
+absl::Status CheckRegularFile(const std::string& path, std::string_view what);
 
 // Reads bytes [offset, offset + length) of the regular file `path`. The file is opened
 // non-blocking (a FIFO or a device never blocks) and checked with fstat before reading, with the
 // errors of CheckRegularFile. InvalidArgument when the read would exceed `max_bytes` or the range
 // does not lie within the file; DataLoss when the file shrinks while it is read.
-absl::StatusOr<std::string> ReadRegularFile(const std::string& path, absl::string_view what,
+absl::StatusOr<std::string> ReadRegularFile(const std::string& path, std::string_view what,
                                             const ReadFileOptions& options = {});
 
 // Resolves `relative`, a path written inside a model file, against `dir`, the model's folder ("" is
@@ -43,8 +43,8 @@ absl::StatusOr<std::string> ReadRegularFile(const std::string& path, absl::strin
 // path as written and where it leads, for an empty or absolute path, a NUL byte, or a path that
 // leaves the folder (through `..` or a symlink). The file itself need not exist. The check is made
 // on the names at the time of the call: Kiln trusts the filesystem not to change under it.
-absl::StatusOr<std::string> ResolvePathInside(const std::string& dir, absl::string_view relative,
-                                              absl::string_view what);
+absl::StatusOr<std::string> ResolvePathInside(const std::string& dir, std::string_view relative,
+                                              std::string_view what);
 
 }  // namespace kiln
 

@@ -13,7 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 
 #define KILN_CONCAT_IMPL_(a, b) a##b
 #define KILN_CONCAT_(a, b) KILN_CONCAT_IMPL_(a, b)
@@ -49,10 +49,10 @@ namespace kiln {
 
 // Prefixes "`context`: " to a non-OK status's message, keeping its code; a message that already starts
 // with that prefix (a layer below added the same context) is returned unchanged.
-inline absl::Status Annotate(const absl::Status& s, absl::string_view context) {
+inline absl::Status Annotate(const absl::Status& s, std::string_view context) {
   if (s.ok()) return s;
-  if (absl::StartsWith(s.message(), absl::StrCat(context, ": "))) return s;
-  return absl::Status(s.code(), absl::StrCat(context, ": ", s.message()));
+  if (absl::StartsWith(s.message(), kiln::StrCat(context, ": "))) return s;
+  return absl::Status(s.code(), kiln::StrCat(context, ": ", s.message()));
 }
 
 }  // namespace kiln

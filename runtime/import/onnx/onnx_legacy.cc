@@ -7,16 +7,16 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "kiln/support/status.h"
 #include "onnx.pb.h"
 
 namespace kiln::onnx_import {
 namespace {
 
-absl::Status NodeError(const Node& node, absl::string_view message) {
+absl::Status NodeError(const Node& node, std::string_view message) {
   return absl::InvalidArgumentError(
-      absl::StrCat(node.op, " node '", node.name, "': ", message));
+      kiln::StrCat(node.op, " node '", node.name, "': ", message));
 }
 
 // A scalar of `dtype` (f32 when unknown) holding `value`.
@@ -56,9 +56,9 @@ absl::Status IntsAttrToInput(Node* node, const std::string& key, int index,
   KILN_ASSIGN_OR_RETURN(std::vector<int64_t> values, node->GetInts(key));
   node->attrs.erase(key);
   if (node->has_input(index)) {
-    return NodeError(*node, absl::StrCat("has both the attribute '", key, "' and input ", index));
+    return NodeError(*node, kiln::StrCat("has both the attribute '", key, "' and input ", index));
   }
-  SetInput(node, index, ctx.add_constant(absl::StrCat(node->name, "_", key),
+  SetInput(node, index, ctx.add_constant(kiln::StrCat(node->name, "_", key),
                                          MakeInt64Vector(values)));
   return absl::OkStatus();
 }
@@ -70,7 +70,7 @@ absl::Status FloatAttrToInput(Node* node, const std::string& key, int index,
   KILN_ASSIGN_OR_RETURN(float value, node->GetFloat(key));
   node->attrs.erase(key);
   DType dtype = node->has_input(0) ? ctx.value_dtype(node->inputs[0]) : DType::kInvalid;
-  SetInput(node, index, ctx.add_constant(absl::StrCat(node->name, "_", key),
+  SetInput(node, index, ctx.add_constant(kiln::StrCat(node->name, "_", key),
                                          MakeScalar(dtype, value)));
   return absl::OkStatus();
 }
@@ -80,7 +80,7 @@ absl::StatusOr<int64_t> CastTypeFromName(const Node& node, const std::string& na
   std::string upper = absl::AsciiStrToUpper(name);
   onnx::TensorProto::DataType type;
   if (!onnx::TensorProto::DataType_Parse(upper, &type)) {
-    return NodeError(node, absl::StrCat("attribute 'to' names an unknown type '", name, "'"));
+    return NodeError(node, kiln::StrCat("attribute 'to' names an unknown type '", name, "'"));
   }
   return static_cast<int64_t>(type);
 }
@@ -98,8 +98,8 @@ absl::Status ReshapeConstantInput(Node* node, int index, const Tensor& value, in
   Dims dims = value.dims();
   dims.insert(dims.end(), trailing_ones, 1);
   absl::StatusOr<Tensor> reshaped = value.Reshaped(dims);
-  if (!reshaped.ok()) return NodeError(*node, reshaped.status().message());
-  SetInput(node, index, ctx.add_constant(absl::StrCat(node->inputs[index], "_aligned"), *std::move(reshaped)));
+  if (!reshaped.ok()) return NodeError(*node, FromAbsl(reshaped.status().message()));
+  SetInput(node, index, ctx.add_constant(kiln::StrCat(node->inputs[index], "_aligned"), *std::move(reshaped)));
   return absl::OkStatus();
 }
 
@@ -183,7 +183,7 @@ absl::Status UpgradeNode(Node* node, const UpgradeContext& ctx) {
     KILN_ASSIGN_OR_RETURN(int64_t k, node->GetInt("k"));
     node->attrs.erase("k");
     node->inputs.resize(1);
-    SetInput(node, 1, ctx.add_constant(absl::StrCat(node->name, "_k"), MakeInt64Vector({k})));
+    SetInput(node, 1, ctx.add_constant(kiln::StrCat(node->name, "_k"), MakeInt64Vector({k})));
     return absl::OkStatus();
   }
   if (op == "Concat" && opset < 4) {
@@ -219,7 +219,7 @@ absl::Status UpgradeNode(Node* node, const UpgradeContext& ctx) {
       KILN_ASSIGN_OR_RETURN(std::vector<float> scales, node->GetFloats("scales"));
       node->attrs.erase("scales");
       node->inputs.resize(1);
-      SetInput(node, 1, ctx.add_constant(absl::StrCat(node->name, "_scales"),
+      SetInput(node, 1, ctx.add_constant(kiln::StrCat(node->name, "_scales"),
                                          Tensor::FromVector<float>(
                                              {static_cast<int64_t>(scales.size())}, scales)));
     }
@@ -251,13 +251,13 @@ absl::Status UpgradeNode(Node* node, const UpgradeContext& ctx) {
                               : ctx.value_rank && node->inputs.size() == 2 ? ctx.value_rank(node->inputs[1])
                                                                            : -1;
       if (rank < 0 || b_rank < 0 || (b == nullptr && !ctx.add_node)) {
-        return absl::UnimplementedError(absl::StrCat(
+        return absl::UnimplementedError(kiln::StrCat(
             op, " node '", node->name, "': the opset ", opset,
             " broadcast with an explicit 'axis' needs the declared ranks of A and B; "
             "convert the model to opset 7 or later"));
       }
       if (axis < 0 || axis > rank - b_rank) {
-        return NodeError(*node, absl::StrCat("broadcast axis ", axis, " does not fit B of rank ", b_rank,
+        return NodeError(*node, kiln::StrCat("broadcast axis ", axis, " does not fit B of rank ", b_rank,
                                              " in A of rank ", rank));
       }
       const int64_t trailing = rank - axis - b_rank;
@@ -266,8 +266,8 @@ absl::Status UpgradeNode(Node* node, const UpgradeContext& ctx) {
       } else if (trailing > 0) {
         std::vector<int64_t> axes;
         for (int64_t i = 0; i < trailing; ++i) axes.push_back(b_rank + i);
-        const std::string axes_name = ctx.add_constant(absl::StrCat(node->name, "_axes"), MakeInt64Vector(axes));
-        node->inputs[1] = ctx.add_node(absl::StrCat(node->name, "_align"), "Unsqueeze", {node->inputs[1], axes_name});
+        const std::string axes_name = ctx.add_constant(kiln::StrCat(node->name, "_axes"), MakeInt64Vector(axes));
+        node->inputs[1] = ctx.add_node(kiln::StrCat(node->name, "_align"), "Unsqueeze", {node->inputs[1], axes_name});
       }
     }
     node->attrs.erase("broadcast");

@@ -7,7 +7,7 @@
 #include <system_error>
 
 #include "absl/strings/numbers.h"
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "kiln/support/read_file.h"
 #include "kiln/support/status.h"
 
@@ -35,7 +35,7 @@ void CopyBits16(const google::protobuf::RepeatedField<int32_t>& field, Tensor* t
 
 // The bytes of a tensor stored outside the model: `expected` bytes at the offset its external_data
 // names, from the file it names beside the model.
-absl::StatusOr<std::string> ReadExternalData(const TensorProto& proto, absl::string_view what,
+absl::StatusOr<std::string> ReadExternalData(const TensorProto& proto, std::string_view what,
                                              const std::optional<std::string>& model_dir, int64_t expected) {
   std::string location;
   int64_t offset = 0, length = -1;
@@ -45,7 +45,7 @@ absl::StatusOr<std::string> ReadExternalData(const TensorProto& proto, absl::str
     } else if (entry.key() == "offset" || entry.key() == "length") {
       int64_t value;
       if (!absl::SimpleAtoi(entry.value(), &value) || value < 0) {
-        return absl::InvalidArgumentError(absl::StrCat(what, ": external data ", entry.key(), " '", entry.value(),
+        return absl::InvalidArgumentError(kiln::StrCat(what, ": external data ", entry.key(), " '", entry.value(),
                                                        "' is not a non-negative integer"));
       }
       (entry.key() == "offset" ? offset : length) = value;
@@ -53,17 +53,17 @@ absl::StatusOr<std::string> ReadExternalData(const TensorProto& proto, absl::str
     // 'checksum' (an optional SHA-1 of the data) is not verified; other keys carry no meaning.
   }
   if (location.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(what, " stores its data externally but names no location"));
+    return absl::InvalidArgumentError(kiln::StrCat(what, " stores its data externally but names no location"));
   }
   if (!model_dir.has_value()) {
-    return absl::FailedPreconditionError(absl::StrCat(
+    return absl::FailedPreconditionError(kiln::StrCat(
         what, " stores its data in the external file '", location,
         "', which is read only when the model is imported from its file (ImportOnnxFile, kiln run MODEL.onnx), "
         "not from bytes"));
   }
-  const std::string file = absl::StrCat("external data file '", location, "'");
+  const std::string file = kiln::StrCat("external data file '", location, "'");
   if (length >= 0 && length != expected) {
-    return absl::InvalidArgumentError(absl::StrCat(what, ": ", file, " holds ", length, " bytes (its 'length'), but ",
+    return absl::InvalidArgumentError(kiln::StrCat(what, ": ", file, " holds ", length, " bytes (its 'length'), but ",
                                                    "the tensor's dims and type need ", expected));
   }
   absl::StatusOr<std::string> path = ResolvePathInside(*model_dir, location, "external data file");
@@ -73,9 +73,9 @@ absl::StatusOr<std::string> ReadExternalData(const TensorProto& proto, absl::str
     KILN_RETURN_IF_ERROR(Annotate(CheckRegularFile(*path, "external data file"), what));
     std::error_code ec;
     const int64_t size = static_cast<int64_t>(std::filesystem::file_size(*path, ec));
-    if (ec) return absl::DataLossError(absl::StrCat(what, ": ", file, " cannot be read: ", ec.message()));
+    if (ec) return absl::DataLossError(kiln::StrCat(what, ": ", file, " cannot be read: ", ec.message()));
     if (offset > size || size - offset != expected) {
-      return absl::InvalidArgumentError(absl::StrCat(
+      return absl::InvalidArgumentError(kiln::StrCat(
           what, ": ", file, " is ", size, " bytes, so it holds ", offset > size ? 0 : size - offset,
           " bytes from offset ", offset, " to its end, but the tensor's dims and type need ", expected));
     }
@@ -105,7 +105,7 @@ absl::StatusOr<DType> DTypeFromOnnx(int32_t onnx_type) {
     case TensorProto::UINT64: return DType::kU64;
     default: break;
   }
-  return absl::UnimplementedError(absl::StrCat(
+  return absl::UnimplementedError(kiln::StrCat(
       "element type ", OnnxTypeName(onnx_type),
       " is not supported (Kiln supports float, double, float16, bfloat16, int8, int16, int32, int64, uint8, "
       "uint16, uint32, uint64 and bool); convert the model's tensors to one of these"));
@@ -115,7 +115,7 @@ std::string OnnxTypeName(int32_t onnx_type) {
   if (TensorProto::DataType_IsValid(onnx_type)) {
     return TensorProto::DataType_Name(static_cast<TensorProto::DataType>(onnx_type));
   }
-  return absl::StrCat(onnx_type, " (not an ONNX data type)");
+  return kiln::StrCat(onnx_type, " (not an ONNX data type)");
 }
 
 int32_t OnnxTypeFromDType(DType dtype) {
@@ -138,13 +138,13 @@ int32_t OnnxTypeFromDType(DType dtype) {
   return TensorProto::UNDEFINED;
 }
 
-absl::StatusOr<int64_t> CheckedElementCount(const Dims& dims, absl::string_view what) {
+absl::StatusOr<int64_t> CheckedElementCount(const Dims& dims, std::string_view what) {
   int64_t count = 1;
   bool overflow = false;
   for (int64_t d : dims) {
     if (d < 0) {
       return absl::InvalidArgumentError(
-          absl::StrCat(what, " has a negative dimension in ", DimsToString(dims)));
+          kiln::StrCat(what, " has a negative dimension in ", DimsToString(dims)));
     }
     if (d != 0 && count > std::numeric_limits<int64_t>::max() / d) {
       overflow = true;
@@ -158,23 +158,23 @@ absl::StatusOr<int64_t> CheckedElementCount(const Dims& dims, absl::string_view 
     if (d == 0) return 0;
   }
   if (overflow || count > kMaxTensorElements) {
-    return absl::InvalidArgumentError(absl::StrCat(
+    return absl::InvalidArgumentError(kiln::StrCat(
         what, " declares dims ", DimsToString(dims), ", more than the ", kMaxTensorElements,
         " elements Kiln accepts for one tensor; the model file is probably corrupt"));
   }
   return count;
 }
 
-absl::StatusOr<Tensor> TensorFromProto(const TensorProto& proto, absl::string_view what,
+absl::StatusOr<Tensor> TensorFromProto(const TensorProto& proto, std::string_view what,
                                        const std::optional<std::string>& model_dir) {
   const bool external = proto.data_location() == TensorProto::EXTERNAL;
   if (!external && proto.external_data_size() > 0) {
     return absl::InvalidArgumentError(
-        absl::StrCat(what, " has external_data entries, but its data_location is not EXTERNAL"));
+        kiln::StrCat(what, " has external_data entries, but its data_location is not EXTERNAL"));
   }
   if (proto.has_segment()) {
     return absl::UnimplementedError(
-        absl::StrCat(what, " is a segment of a larger tensor; segmented tensors are not "
+        kiln::StrCat(what, " is a segment of a larger tensor; segmented tensors are not "
                            "supported"));
   }
   absl::StatusOr<DType> dtype = DTypeFromOnnx(proto.data_type());
@@ -212,22 +212,22 @@ absl::StatusOr<Tensor> TensorFromProto(const TensorProto& proto, absl::string_vi
   std::string external_bytes;
   if (external) {
     if (proto.has_raw_data() || typed_count > 0) {
-      return absl::InvalidArgumentError(absl::StrCat(what, " stores its data both externally and in the model"));
+      return absl::InvalidArgumentError(kiln::StrCat(what, " stores its data both externally and in the model"));
     }
     KILN_ASSIGN_OR_RETURN(external_bytes, ReadExternalData(proto, what, model_dir, count * static_cast<int64_t>(elem_size)));
   }
   const bool raw = external || proto.has_raw_data();
-  const absl::string_view raw_data = external ? absl::string_view(external_bytes) : absl::string_view(proto.raw_data());
+  const std::string_view raw_data = external ? std::string_view(external_bytes) : std::string_view(proto.raw_data());
   if (raw) {
     const size_t expected = static_cast<size_t>(count) * elem_size;
     if (raw_data.size() != expected) {
-      return absl::InvalidArgumentError(absl::StrCat(
+      return absl::InvalidArgumentError(kiln::StrCat(
           what, " has ", raw_data.size(), " bytes of raw_data, but its dims ",
           DimsToString(dims), " and type ", OnnxTypeName(proto.data_type()), " need ", expected,
           " bytes"));
     }
   } else if (typed_count != count) {
-    return absl::InvalidArgumentError(absl::StrCat(
+    return absl::InvalidArgumentError(kiln::StrCat(
         what, " has ", typed_count, " values in ", typed_field, ", but its dims ",
         DimsToString(dims), " hold ", count, " elements"));
   }

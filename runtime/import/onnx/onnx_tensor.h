@@ -28,7 +28,7 @@ int32_t OnnxTypeFromDType(DType dtype);
 
 // Checks declared dims: each non-negative, and the element count at most kMaxTensorElements.
 // Returns the element count. `what` names the tensor in the message.
-absl::StatusOr<int64_t> CheckedElementCount(const Dims& dims, absl::string_view what);
+absl::StatusOr<int64_t> CheckedElementCount(const Dims& dims, std::string_view what);
 
 // Converts a TensorProto with its data inline (raw_data or the typed field of its type) or in an
 // external file (data_location EXTERNAL; external_data keys 'location', 'offset', 'length').
@@ -39,7 +39,7 @@ absl::StatusOr<int64_t> CheckedElementCount(const Dims& dims, absl::string_view 
 // match dims x dtype; absurd dims; a segmented tensor; an unsupported element type
 // (Unimplemented); a missing or unreadable external file (the file reader's code).
 // Messages start with `what` (for example "initializer 'conv1/w'").
-absl::StatusOr<Tensor> TensorFromProto(const onnx::TensorProto& proto, absl::string_view what,
+absl::StatusOr<Tensor> TensorFromProto(const onnx::TensorProto& proto, std::string_view what,
                                        const std::optional<std::string>& model_dir = std::nullopt);
 
 // Fills `proto` (dims, data_type, raw_data) from `tensor`. For tests and model writers.

@@ -7,7 +7,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "kiln/support/status.h"
 #include "runtime/import/tf/tf_tensor.h"
 
@@ -16,17 +16,17 @@ namespace kiln::tf_import {
 // ---- NodeContext ---------------------------------------------------------------------------------
 
 std::string NodeContext::out(int i) const {
-  return i == 0 ? node_.name() : absl::StrCat(node_.name(), ":", i);
+  return i == 0 ? node_.name() : kiln::StrCat(node_.name(), ":", i);
 }
 
 const TensorType& NodeContext::input_type(int i) const { return converter_.Type(inputs_[i]); }
 
 std::optional<Tensor> NodeContext::const_input(int i) const { return input_type(i).value; }
 
-absl::StatusOr<std::vector<int64_t>> NodeContext::const_ints(int i, absl::string_view what) const {
+absl::StatusOr<std::vector<int64_t>> NodeContext::const_ints(int i, std::string_view what) const {
   std::optional<Tensor> t = const_input(i);
   if (!t || (t->dtype() != DType::kS32 && t->dtype() != DType::kS64)) {
-    return Unsupported(absl::StrCat(what, " (input ", i, ", '", inputs_[i],
+    return Unsupported(kiln::StrCat(what, " (input ", i, ", '", inputs_[i],
                                     "') must be a constant int32/int64 tensor; Kiln cannot compute it at import"));
   }
   std::vector<int64_t> v(t->num_elements());
@@ -41,21 +41,21 @@ const tf::AttrValue* FindAttr(const tf::NodeDef& node, const std::string& name) 
 }
 }  // namespace
 
-absl::Status NodeContext::Error(absl::string_view message) const {
-  return absl::InvalidArgumentError(absl::StrCat("node '", node_.name(), "' (", node_.op(), "): ", message));
+absl::Status NodeContext::Error(std::string_view message) const {
+  return absl::InvalidArgumentError(kiln::StrCat("node '", node_.name(), "' (", node_.op(), "): ", message));
 }
 
-absl::Status NodeContext::Unsupported(absl::string_view message) const {
-  return absl::UnimplementedError(absl::StrCat("node '", node_.name(), "' (", node_.op(), "): ", message));
+absl::Status NodeContext::Unsupported(std::string_view message) const {
+  return absl::UnimplementedError(kiln::StrCat("node '", node_.name(), "' (", node_.op(), "): ", message));
 }
 
 absl::StatusOr<int64_t> NodeContext::attr_int(const std::string& name, std::optional<int64_t> def) const {
   const tf::AttrValue* a = FindAttr(node_, name);
   if (a == nullptr) {
     if (def) return *def;
-    return Error(absl::StrCat("attribute '", name, "' is missing"));
+    return Error(kiln::StrCat("attribute '", name, "' is missing"));
   }
-  if (a->value_case() != tf::AttrValue::kI) return Error(absl::StrCat("attribute '", name, "' is not an int"));
+  if (a->value_case() != tf::AttrValue::kI) return Error(kiln::StrCat("attribute '", name, "' is not an int"));
   return a->i();
 }
 
@@ -63,9 +63,9 @@ absl::StatusOr<float> NodeContext::attr_float(const std::string& name, std::opti
   const tf::AttrValue* a = FindAttr(node_, name);
   if (a == nullptr || a->value_case() == tf::AttrValue::VALUE_NOT_SET) {
     if (def) return *def;
-    return Error(absl::StrCat("attribute '", name, "' is missing"));
+    return Error(kiln::StrCat("attribute '", name, "' is missing"));
   }
-  if (a->value_case() != tf::AttrValue::kF) return Error(absl::StrCat("attribute '", name, "' is not a float"));
+  if (a->value_case() != tf::AttrValue::kF) return Error(kiln::StrCat("attribute '", name, "' is not a float"));
   return a->f();
 }
 
@@ -74,10 +74,10 @@ absl::StatusOr<bool> NodeContext::attr_bool(const std::string& name, std::option
   // proto3 JSON omits false values: an attribute without a value is false.
   if (a == nullptr) {
     if (def) return *def;
-    return Error(absl::StrCat("attribute '", name, "' is missing"));
+    return Error(kiln::StrCat("attribute '", name, "' is missing"));
   }
   if (a->value_case() == tf::AttrValue::VALUE_NOT_SET) return false;
-  if (a->value_case() != tf::AttrValue::kB) return Error(absl::StrCat("attribute '", name, "' is not a bool"));
+  if (a->value_case() != tf::AttrValue::kB) return Error(kiln::StrCat("attribute '", name, "' is not a bool"));
   return a->b();
 }
 
@@ -85,10 +85,10 @@ absl::StatusOr<std::string> NodeContext::attr_string(const std::string& name, st
   const tf::AttrValue* a = FindAttr(node_, name);
   if (a == nullptr) {
     if (def) return *def;
-    return Error(absl::StrCat("attribute '", name, "' is missing"));
+    return Error(kiln::StrCat("attribute '", name, "' is missing"));
   }
   if (a->value_case() == tf::AttrValue::VALUE_NOT_SET) return std::string();
-  if (a->value_case() != tf::AttrValue::kS) return Error(absl::StrCat("attribute '", name, "' is not a string"));
+  if (a->value_case() != tf::AttrValue::kS) return Error(kiln::StrCat("attribute '", name, "' is not a string"));
   return a->s();
 }
 
@@ -97,28 +97,28 @@ absl::StatusOr<std::vector<int64_t>> NodeContext::attr_ints(const std::string& n
   const tf::AttrValue* a = FindAttr(node_, name);
   if (a == nullptr) {
     if (def) return *def;
-    return Error(absl::StrCat("attribute '", name, "' is missing"));
+    return Error(kiln::StrCat("attribute '", name, "' is missing"));
   }
   if (a->value_case() == tf::AttrValue::VALUE_NOT_SET) return std::vector<int64_t>{};
-  if (a->value_case() != tf::AttrValue::kList) return Error(absl::StrCat("attribute '", name, "' is not a list"));
+  if (a->value_case() != tf::AttrValue::kList) return Error(kiln::StrCat("attribute '", name, "' is not a list"));
   return std::vector<int64_t>(a->list().i().begin(), a->list().i().end());
 }
 
 absl::StatusOr<std::vector<std::string>> NodeContext::attr_strings(const std::string& name) const {
   const tf::AttrValue* a = FindAttr(node_, name);
   if (a == nullptr || a->value_case() == tf::AttrValue::VALUE_NOT_SET) return std::vector<std::string>{};
-  if (a->value_case() != tf::AttrValue::kList) return Error(absl::StrCat("attribute '", name, "' is not a list"));
+  if (a->value_case() != tf::AttrValue::kList) return Error(kiln::StrCat("attribute '", name, "' is not a list"));
   return std::vector<std::string>(a->list().s().begin(), a->list().s().end());
 }
 
 absl::StatusOr<DType> NodeContext::attr_dtype(const std::string& name) const {
   const tf::AttrValue* a = FindAttr(node_, name);
-  if (a == nullptr) return Error(absl::StrCat("attribute '", name, "' is missing"));
+  if (a == nullptr) return Error(kiln::StrCat("attribute '", name, "' is missing"));
   if (a->value_case() != tf::AttrValue::kType && a->value_case() != tf::AttrValue::VALUE_NOT_SET) {
-    return Error(absl::StrCat("attribute '", name, "' is not a type"));
+    return Error(kiln::StrCat("attribute '", name, "' is not a type"));
   }
   absl::StatusOr<DType> d = DTypeFromTf(a->type());
-  if (!d.ok()) return Unsupported(absl::StrCat("attribute '", name, "': ", d.status().message()));
+  if (!d.ok()) return Unsupported(kiln::StrCat("attribute '", name, "': ", d.status().message()));
   return *d;
 }
 
@@ -126,7 +126,7 @@ absl::StatusOr<DType> NodeContext::attr_dtype(const std::string& name) const {
 
 std::string Converter::FreshName(const std::string& hint) {
   std::string name = hint;
-  for (int i = 1; used_.count(name); ++i) name = absl::StrCat(hint, "_", i);
+  for (int i = 1; used_.count(name); ++i) name = kiln::StrCat(hint, "_", i);
   used_.insert(name);
   return name;
 }
@@ -150,24 +150,24 @@ absl::StatusOr<std::vector<std::string>> Converter::Emit(const std::string& op, 
                                                          std::vector<std::string> outputs, int num_outputs) {
   const OpDef* def = OpRegistry::Global().Find(op);
   if (def == nullptr) {
-    return absl::UnimplementedError(absl::StrCat("Kiln has no '", op, "' op (needed for '", hint, "')"));
+    return absl::UnimplementedError(kiln::StrCat("Kiln has no '", op, "' op (needed for '", hint, "')"));
   }
   Node node;
   node.op = op;
   node.name = hint;
-  for (int i = 1; node_names_.count(node.name); ++i) node.name = absl::StrCat(hint, "_", i);
+  for (int i = 1; node_names_.count(node.name); ++i) node.name = kiln::StrCat(hint, "_", i);
   node_names_.insert(node.name);
   node.inputs = std::move(inputs);
   node.attrs = std::move(attrs);
   if (outputs.empty()) {
-    for (int i = 0; i < num_outputs; ++i) outputs.push_back(FreshName(absl::StrCat(hint, "/", op)));
+    for (int i = 0; i < num_outputs; ++i) outputs.push_back(FreshName(kiln::StrCat(hint, "/", op)));
   }
   node.outputs = outputs;
   std::vector<const TensorType*> in_types;
   for (const std::string& in : node.inputs) in_types.push_back(in.empty() ? nullptr : &Type(in));
   InferenceContext ctx(node, in_types);
   absl::Status s = def->shape_fn(ctx);
-  if (!s.ok()) return Annotate(s, absl::StrCat("Kiln ", op, " node '", node.name, "'"));
+  if (!s.ok()) return Annotate(s, kiln::StrCat("Kiln ", op, " node '", node.name, "'"));
   for (size_t i = 0; i < outputs.size() && i < ctx.outputs().size(); ++i) {
     KILN_RETURN_IF_ERROR(CheckInferredType(node, static_cast<int>(i), ctx.outputs()[i]));
   }
@@ -197,13 +197,13 @@ absl::StatusOr<std::pair<std::string, int>> SplitTensorName(const std::string& n
   if (colon == std::string::npos) return std::make_pair(name, 0);
   int index = 0;
   if (!absl::SimpleAtoi(name.substr(colon + 1), &index) || index < 0) {
-    return absl::InvalidArgumentError(absl::StrCat("'", name, "' is not a tensor name (node or node:N)"));
+    return absl::InvalidArgumentError(kiln::StrCat("'", name, "' is not a tensor name (node or node:N)"));
   }
   return std::make_pair(name.substr(0, colon), index);
 }
 
 std::string KilnValueName(const std::string& node, int index) {
-  return index == 0 ? node : absl::StrCat(node, ":", index);
+  return index == 0 ? node : kiln::StrCat(node, ":", index);
 }
 
 }  // namespace
@@ -215,9 +215,9 @@ absl::StatusOr<Graph> ConvertGraphDef(const tf::GraphDef& graph_def, const Conve
   std::map<std::string, int> by_name;
   for (int i = 0; i < graph_def.node_size(); ++i) {
     const tf::NodeDef& n = graph_def.node(i);
-    if (n.name().empty()) return absl::InvalidArgumentError(absl::StrCat("node #", i, " (", n.op(), ") has no name"));
+    if (n.name().empty()) return absl::InvalidArgumentError(kiln::StrCat("node #", i, " (", n.op(), ") has no name"));
     if (!by_name.emplace(n.name(), i).second) {
-      return absl::InvalidArgumentError(absl::StrCat("node '", n.name(), "' is defined twice"));
+      return absl::InvalidArgumentError(kiln::StrCat("node '", n.name(), "' is defined twice"));
     }
   }
   // Data inputs of each node as (producer, output index); control inputs are dropped (the graphs
@@ -229,9 +229,9 @@ absl::StatusOr<Graph> ConvertGraphDef(const tf::GraphDef& graph_def, const Conve
     for (const std::string& in : n.input()) {
       if (absl::StartsWith(in, "^")) continue;
       absl::StatusOr<std::pair<std::string, int>> split = SplitTensorName(in);
-      if (!split.ok()) return Annotate(split.status(), absl::StrCat("node '", n.name(), "' (", n.op(), ")"));
+      if (!split.ok()) return Annotate(split.status(), kiln::StrCat("node '", n.name(), "' (", n.op(), ")"));
       if (!by_name.count(split->first)) {
-        return absl::InvalidArgumentError(absl::StrCat("node '", n.name(), "' (", n.op(), ") reads '", in,
+        return absl::InvalidArgumentError(kiln::StrCat("node '", n.name(), "' (", n.op(), ") reads '", in,
                                                        "', which no node of the graph produces"));
       }
       data_inputs[i].push_back(*split);
@@ -242,7 +242,7 @@ absl::StatusOr<Graph> ConvertGraphDef(const tf::GraphDef& graph_def, const Conve
   for (const std::string& name : options.outputs) {
     KILN_ASSIGN_OR_RETURN(auto split, SplitTensorName(name));
     if (!by_name.count(split.first)) {
-      return absl::InvalidArgumentError(absl::StrCat("output '", name, "' names no node of the graph"));
+      return absl::InvalidArgumentError(kiln::StrCat("output '", name, "' names no node of the graph"));
     }
     outputs.push_back(split);
   }
@@ -270,7 +270,7 @@ absl::StatusOr<Graph> ConvertGraphDef(const tf::GraphDef& graph_def, const Conve
       for (const auto& [producer, idx] : data_inputs[i]) {
         const int p = by_name[producer];
         if (state[p] == 1) {
-          return absl::UnimplementedError(absl::StrCat(
+          return absl::UnimplementedError(kiln::StrCat(
               "node '", graph_def.node(i).name(), "' (", graph_def.node(i).op(),
               ") is on a cycle; graphs with control flow (loops) are not supported"));
         }
@@ -291,10 +291,10 @@ absl::StatusOr<Graph> ConvertGraphDef(const tf::GraphDef& graph_def, const Conve
   const std::map<std::string, TranslateFn>& table = TranslationTable();
   for (int i : order) {
     const tf::NodeDef& n = graph_def.node(i);
-    const std::string where = absl::StrCat("node '", n.name(), "' (", n.op(), ")");
+    const std::string where = kiln::StrCat("node '", n.name(), "' (", n.op(), ")");
     if (n.op() == "Placeholder" || n.op() == "PlaceholderWithDefault") {
       if (n.op() == "PlaceholderWithDefault") {
-        return absl::UnimplementedError(absl::StrCat(where, ": PlaceholderWithDefault is not supported"));
+        return absl::UnimplementedError(kiln::StrCat(where, ": PlaceholderWithDefault is not supported"));
       }
       NodeContext c(conv, n, {});
       KILN_ASSIGN_OR_RETURN(DType dtype, c.attr_dtype("dtype"));
@@ -320,7 +320,7 @@ absl::StatusOr<Graph> ConvertGraphDef(const tf::GraphDef& graph_def, const Conve
       } else {
         auto it = n.attr().find("value");
         if (it == n.attr().end() || it->second.value_case() != tf::AttrValue::kTensor) {
-          return absl::InvalidArgumentError(absl::StrCat(where, " has no value (a missing weight?)"));
+          return absl::InvalidArgumentError(kiln::StrCat(where, " has no value (a missing weight?)"));
         }
         KILN_ASSIGN_OR_RETURN(value, TensorFromTf(it->second.tensor(), where));
       }
@@ -331,13 +331,13 @@ absl::StatusOr<Graph> ConvertGraphDef(const tf::GraphDef& graph_def, const Conve
     auto fn = table.find(n.op());
     if (fn == table.end()) {
       return absl::UnimplementedError(
-          absl::StrCat(where, ": op '", n.op(), "' is not supported by Kiln's TensorFlow importer"));
+          kiln::StrCat(where, ": op '", n.op(), "' is not supported by Kiln's TensorFlow importer"));
     }
     std::vector<std::string> inputs;
     for (const auto& [producer, idx] : data_inputs[i]) {
       const std::string value = KilnValueName(producer, idx);
       if (conv.Type(value).dtype == DType::kInvalid && !conv.graph().initializers.count(value)) {
-        return absl::InvalidArgumentError(absl::StrCat(where, " reads output ", idx, " of '", producer,
+        return absl::InvalidArgumentError(kiln::StrCat(where, " reads output ", idx, " of '", producer,
                                                        "', which has no such output"));
       }
       inputs.push_back(value);
@@ -350,7 +350,7 @@ absl::StatusOr<Graph> ConvertGraphDef(const tf::GraphDef& graph_def, const Conve
     info.name = KilnValueName(name, index);
     const TensorType& t = conv.Type(info.name);
     if (t.dtype == DType::kInvalid) {
-      return absl::InvalidArgumentError(absl::StrCat("output '", info.name, "' is not produced by the graph"));
+      return absl::InvalidArgumentError(kiln::StrCat("output '", info.name, "' is not produced by the graph"));
     }
     info.dtype = t.dtype;
     info.dims = t.dims;

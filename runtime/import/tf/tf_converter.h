@@ -49,7 +49,7 @@ class NodeContext {
   const TensorType& input_type(int i) const;
   std::optional<Tensor> const_input(int i) const;
   // Constant integer input i as int64 values; InvalidArgument naming the node when not constant.
-  absl::StatusOr<std::vector<int64_t>> const_ints(int i, absl::string_view what) const;
+  absl::StatusOr<std::vector<int64_t>> const_ints(int i, std::string_view what) const;
 
   // Attributes: `def` when absent; InvalidArgument naming the node when of another kind.
   absl::StatusOr<int64_t> attr_int(const std::string& name, std::optional<int64_t> def = {}) const;
@@ -62,8 +62,8 @@ class NodeContext {
   absl::StatusOr<DType> attr_dtype(const std::string& name) const;
 
   // InvalidArgument / Unimplemented naming the node and op.
-  absl::Status Error(absl::string_view message) const;
-  absl::Status Unsupported(absl::string_view message) const;
+  absl::Status Error(std::string_view message) const;
+  absl::Status Unsupported(std::string_view message) const;
 
  private:
   Converter& converter_;

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <limits>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "absl/strings/str_join.h"
 #include "kiln/support/status.h"
 #include "runtime/import/onnx/onnx_tensor.h"
@@ -24,7 +24,7 @@ constexpr int64_t kMaxUnpack = int64_t{1} << 16;
 
 int64_t OnnxType(DType d) { return onnx_import::OnnxTypeFromDType(d); }
 
-std::string Hint(const NodeContext& c, const std::string& what) { return absl::StrCat(c.node().name(), "/", what); }
+std::string Hint(const NodeContext& c, const std::string& what) { return kiln::StrCat(c.node().name(), "/", what); }
 
 std::string I64Const(NodeContext& c, const std::string& what, const std::vector<int64_t>& v) {
   return c.converter().AddConst(Hint(c, what), Tensor::FromVector<int64_t>({static_cast<int64_t>(v.size())}, v));
@@ -41,15 +41,15 @@ absl::StatusOr<std::string> Emit1(NodeContext& c, const std::string& op, std::ve
 
 absl::Status CheckInputs(const NodeContext& c, int min, int max) {
   if (c.num_inputs() < min || c.num_inputs() > max) {
-    return c.Error(absl::StrCat("has ", c.num_inputs(), " data inputs; expected ",
-                                min == max ? absl::StrCat(min) : absl::StrCat(min, " to ", max)));
+    return c.Error(kiln::StrCat("has ", c.num_inputs(), " data inputs; expected ",
+                                min == max ? kiln::StrCat(min) : kiln::StrCat(min, " to ", max)));
   }
   return absl::OkStatus();
 }
 
 absl::StatusOr<int> KnownRank(const NodeContext& c, int i) {
   const TensorType& t = c.input_type(i);
-  if (!t.rank_known) return c.Unsupported(absl::StrCat("the rank of input ", i, " ('", c.input(i), "') is unknown"));
+  if (!t.rank_known) return c.Unsupported(kiln::StrCat("the rank of input ", i, " ('", c.input(i), "') is unknown"));
   return static_cast<int>(t.dims.size());
 }
 
@@ -62,7 +62,7 @@ absl::StatusOr<std::string> EmitActivation(NodeContext& c, const std::string& ac
   }
   if (act == "Elu") return Emit1(c, "Elu", {x}, {{"alpha", 1.0f}}, output);
   if (act == "LeakyRelu") return Emit1(c, "LeakyRelu", {x}, {{"alpha", alpha}}, output);
-  return c.Unsupported(absl::StrCat("fused activation '", act, "' is not supported"));
+  return c.Unsupported(kiln::StrCat("fused activation '", act, "' is not supported"));
 }
 
 bool IsActivation(const std::string& op) {
@@ -113,7 +113,7 @@ absl::Status EmitFusedTail(NodeContext& c, std::string y, const std::vector<std:
     } else if (IsActivation(op)) {
       KILN_ASSIGN_OR_RETURN(y, EmitActivation(c, op, y, alpha, target));
     } else {
-      return c.Unsupported(absl::StrCat("fused op '", op, "' is not supported"));
+      return c.Unsupported(kiln::StrCat("fused op '", op, "' is not supported"));
     }
   }
   return absl::OkStatus();
@@ -131,7 +131,7 @@ struct Conv2DGeometry {
 absl::StatusOr<Conv2DGeometry> ReadGeometry(const NodeContext& c, const std::vector<int64_t>& strides4) {
   Conv2DGeometry g;
   KILN_ASSIGN_OR_RETURN(std::string format, c.attr_string("data_format", std::string("NHWC")));
-  if (format != "NHWC" && format != "NCHW") return c.Unsupported(absl::StrCat("data_format '", format, "'"));
+  if (format != "NHWC" && format != "NCHW") return c.Unsupported(kiln::StrCat("data_format '", format, "'"));
   g.nchw = format == "NCHW";
   const int h = g.nchw ? 2 : 1, w = g.nchw ? 3 : 2, ch = g.nchw ? 1 : 3;
   KILN_ASSIGN_OR_RETURN(std::vector<int64_t> dil4, c.attr_ints("dilations", std::vector<int64_t>{1, 1, 1, 1}));
@@ -153,7 +153,7 @@ absl::StatusOr<Conv2DGeometry> ReadGeometry(const NodeContext& c, const std::vec
     g.auto_pad = "NOTSET";
     g.pads = {ep[2 * h], ep[2 * w], ep[2 * h + 1], ep[2 * w + 1]};
   } else {
-    return c.Error(absl::StrCat("padding '", padding, "' is not SAME, VALID or EXPLICIT"));
+    return c.Error(kiln::StrCat("padding '", padding, "' is not SAME, VALID or EXPLICIT"));
   }
   return g;
 }
@@ -187,7 +187,7 @@ absl::Status TranslateConv(NodeContext& c, bool depthwise, bool fused) {
   KILN_ASSIGN_OR_RETURN(Conv2DGeometry g, ReadGeometry(c, strides4));
   const TensorType& ft = c.input_type(1);
   if (!ft.rank_known || ft.dims.size() != 4 || ft.dims[2] < 0 || ft.dims[3] < 0) {
-    return c.Unsupported(absl::StrCat("the filter must have a known rank-4 shape; got ", ft.ToString()));
+    return c.Unsupported(kiln::StrCat("the filter must have a known rank-4 shape; got ", ft.ToString()));
   }
   const TensorType& xt = c.input_type(0);
   std::string w = c.input(1);
@@ -207,7 +207,7 @@ absl::Status TranslateConv(NodeContext& c, bool depthwise, bool fused) {
     const int64_t cin = xt.dims[g.nchw ? 1 : 3];
     if (cin > 0 && cin != ft.dims[2]) {
       if (ft.dims[2] == 0 || cin % ft.dims[2] != 0) {
-        return c.Error(absl::StrCat("input has ", cin, " channels; the filter expects ", ft.dims[2]));
+        return c.Error(kiln::StrCat("input has ", cin, " channels; the filter expects ", ft.dims[2]));
       }
       group = cin / ft.dims[2];
     }
@@ -454,13 +454,13 @@ absl::Status TranslateUnpack(NodeContext& c) {
   if (c.input_type(0).rank_known) {
     const Dims& dims = c.input_type(0).dims;
     const int64_t r = static_cast<int64_t>(dims.size());
-    if (axis < -r || axis >= r) return c.Error(absl::StrCat("axis ", axis, " is out of range for rank ", r));
+    if (axis < -r || axis >= r) return c.Error(kiln::StrCat("axis ", axis, " is out of range for rank ", r));
     const int64_t extent = dims[axis < 0 ? axis + r : axis];
     if (extent >= 0 && extent != num) {
-      return c.Error(absl::StrCat("num = ", num, " but the unpacked dimension has extent ", extent));
+      return c.Error(kiln::StrCat("num = ", num, " but the unpacked dimension has extent ", extent));
     }
   }
-  if (num > kMaxUnpack) return c.Unsupported(absl::StrCat("num = ", num, " (at most ", kMaxUnpack, ")"));
+  if (num > kMaxUnpack) return c.Unsupported(kiln::StrCat("num = ", num, " (at most ", kMaxUnpack, ")"));
   const std::string axes = I64Const(c, "axes", {axis});
   std::vector<std::string> parts = {c.input(0)};
   if (num > 1) {
@@ -588,7 +588,7 @@ absl::Status TranslateStridedSlice(NodeContext& c) {
       ++real;
     }
   }
-  if (real > rank) return c.Error(absl::StrCat("slices ", real, " dimensions of a rank-", rank, " input"));
+  if (real > rank) return c.Error(kiln::StrCat("slices ", real, " dimensions of a rank-", rank, " input"));
   std::vector<int64_t> starts(rank, 0), ends(rank, kMaxI64), steps(rank, 1), squeeze, unsqueeze;
   const Dims& dims = c.input_type(0).dims;
   int d = 0, out_pos = 0;
@@ -607,10 +607,10 @@ absl::Status TranslateStridedSlice(NodeContext& c) {
     if (s == 0) return c.Error("a stride is 0");
     if (bit(shrink_mask, i)) {
       int64_t b = begin[i];
-      if (b < -kMaxIndex || b > kMaxIndex) return c.Error(absl::StrCat("index ", b, " is out of range"));
+      if (b < -kMaxIndex || b > kMaxIndex) return c.Error(kiln::StrCat("index ", b, " is out of range"));
       if (b < 0 && dims[d] >= 0) b += dims[d];
       if (dims[d] >= 0 && (b < 0 || b >= dims[d])) {
-        return c.Error(absl::StrCat("index ", begin[i], " is out of range for dimension ", d, " of extent ", dims[d]));
+        return c.Error(kiln::StrCat("index ", begin[i], " is out of range for dimension ", d, " of extent ", dims[d]));
       }
       starts[d] = b;
       ends[d] = b == -1 ? kMaxI64 : b + 1;
@@ -667,7 +667,7 @@ absl::Status TranslatePad(NodeContext& c, const std::string& mode) {
 
 absl::Status TranslateMirrorPad(NodeContext& c) {
   KILN_ASSIGN_OR_RETURN(std::string mode, c.attr_string("mode"));
-  if (mode != "REFLECT") return c.Unsupported(absl::StrCat("mode '", mode, "' (only REFLECT is supported)"));
+  if (mode != "REFLECT") return c.Unsupported(kiln::StrCat("mode '", mode, "' (only REFLECT is supported)"));
   return TranslatePad(c, "reflect");
 }
 

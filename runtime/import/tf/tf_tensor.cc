@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "kiln/support/status.h"
 
 namespace kiln::tf_import {
@@ -21,12 +21,12 @@ absl::StatusOr<DType> DTypeFromTf(int tf_type) {
     case tf::DT_BOOL: return DType::kBool;
     default: break;
   }
-  return absl::UnimplementedError(absl::StrCat("element type ", TfTypeName(tf_type), " is not supported by Kiln"));
+  return absl::UnimplementedError(kiln::StrCat("element type ", TfTypeName(tf_type), " is not supported by Kiln"));
 }
 
 std::string TfTypeName(int tf_type) {
   if (tf::DataType_IsValid(tf_type)) return tf::DataType_Name(static_cast<tf::DataType>(tf_type));
-  return absl::StrCat(tf_type, " (not a TensorFlow DataType)");
+  return kiln::StrCat(tf_type, " (not a TensorFlow DataType)");
 }
 
 tf::DataType TfTypeFromDType(DType dtype) {
@@ -44,13 +44,13 @@ tf::DataType TfTypeFromDType(DType dtype) {
   return tf::DT_INVALID;
 }
 
-absl::StatusOr<Dims> DimsFromTf(const tf::TensorShapeProto& shape, bool* rank_known, absl::string_view what) {
+absl::StatusOr<Dims> DimsFromTf(const tf::TensorShapeProto& shape, bool* rank_known, std::string_view what) {
   Dims dims;
   *rank_known = !shape.unknown_rank();
   if (!*rank_known) return dims;
   for (const tf::TensorShapeProto::Dim& d : shape.dim()) {
     if (d.size() < -1) {
-      return absl::InvalidArgumentError(absl::StrCat(what, " has an invalid dimension ", d.size()));
+      return absl::InvalidArgumentError(kiln::StrCat(what, " has an invalid dimension ", d.size()));
     }
     dims.push_back(d.size());
   }
@@ -61,11 +61,11 @@ namespace {
 
 // Fills `n` elements of `out` from `count` values read by `get` (a single value fills all).
 template <typename T, typename Get>
-absl::Status FillFromValues(int count, int64_t n, Get get, T* out, absl::string_view what) {
+absl::Status FillFromValues(int count, int64_t n, Get get, T* out, std::string_view what) {
   if (count == 0) return absl::OkStatus();  // All zeros.
   if (count != 1 && count != n) {
     return absl::InvalidArgumentError(
-        absl::StrCat(what, " holds ", count, " values but its shape has ", n, " elements"));
+        kiln::StrCat(what, " holds ", count, " values but its shape has ", n, " elements"));
   }
   for (int64_t i = 0; i < n; ++i) out[i] = static_cast<T>(get(count == 1 ? 0 : static_cast<int>(i)));
   return absl::OkStatus();
@@ -73,23 +73,23 @@ absl::Status FillFromValues(int count, int64_t n, Get get, T* out, absl::string_
 
 }  // namespace
 
-absl::StatusOr<Tensor> TensorFromTf(const tf::TensorProto& proto, absl::string_view what) {
+absl::StatusOr<Tensor> TensorFromTf(const tf::TensorProto& proto, std::string_view what) {
   absl::StatusOr<DType> dtype = DTypeFromTf(proto.dtype());
   if (!dtype.ok()) return Annotate(dtype.status(), what);
   bool rank_known = true;
   KILN_ASSIGN_OR_RETURN(Dims dims, DimsFromTf(proto.tensor_shape(), &rank_known, what));
   for (int64_t d : dims) {
     if (d < 0 || !rank_known) {
-      return absl::InvalidArgumentError(absl::StrCat(what, " has a shape with unknown dimensions"));
+      return absl::InvalidArgumentError(kiln::StrCat(what, " has a shape with unknown dimensions"));
     }
   }
   const int64_t n = NumElements(dims);
   if (n < 0 || n > kMaxTensorElements) {
-    return absl::InvalidArgumentError(absl::StrCat(what, " has an absurd shape ", DimsToString(dims)));
+    return absl::InvalidArgumentError(kiln::StrCat(what, " has an absurd shape ", DimsToString(dims)));
   }
   const size_t bytes = static_cast<size_t>(n) * DTypeSize(*dtype);
   if (!proto.tensor_content().empty() && proto.tensor_content().size() != bytes) {
-    return absl::InvalidArgumentError(absl::StrCat(what, " has ", proto.tensor_content().size(),
+    return absl::InvalidArgumentError(kiln::StrCat(what, " has ", proto.tensor_content().size(),
                                                    " bytes of content; ", DTypeName(*dtype), DimsToString(dims),
                                                    " needs ", bytes));
   }
@@ -98,7 +98,7 @@ absl::StatusOr<Tensor> TensorFromTf(const tf::TensorProto& proto, absl::string_v
     const int count = std::max({proto.float_val_size(), proto.int_val_size(), proto.int64_val_size(),
                                 proto.bool_val_size(), proto.half_val_size()});
     if (count < n) {
-      return absl::InvalidArgumentError(absl::StrCat(what, " fills ", n, " elements from ", count,
+      return absl::InvalidArgumentError(kiln::StrCat(what, " fills ", n, " elements from ", count,
                                                      " values; Kiln accepts at most ", kMaxFilledElements));
     }
   }
@@ -139,7 +139,7 @@ absl::StatusOr<Tensor> TensorFromTf(const tf::TensorProto& proto, absl::string_v
                                      t.data<bool>(), what));
       break;
     default:
-      return absl::UnimplementedError(absl::StrCat(what, ": element type ", DTypeName(*dtype), " is not supported"));
+      return absl::UnimplementedError(kiln::StrCat(what, ": element type ", DTypeName(*dtype), " is not supported"));
   }
   return t;
 }

@@ -25,12 +25,12 @@ std::string TfTypeName(int tf_type);
 tf::DataType TfTypeFromDType(DType dtype);
 
 // Dims of a TensorShapeProto (-1 for unknown extents); `rank_known` false for unknown_rank.
-absl::StatusOr<Dims> DimsFromTf(const tf::TensorShapeProto& shape, bool* rank_known, absl::string_view what);
+absl::StatusOr<Dims> DimsFromTf(const tf::TensorShapeProto& shape, bool* rank_known, std::string_view what);
 
 // Converts a TensorProto (tensor_content, or the typed value fields where a single value fills the
 // tensor). Errors start with `what`: content whose size does not match the shape, absurd shapes,
 // unsupported element types (Unimplemented).
-absl::StatusOr<Tensor> TensorFromTf(const tf::TensorProto& proto, absl::string_view what);
+absl::StatusOr<Tensor> TensorFromTf(const tf::TensorProto& proto, std::string_view what);
 
 // Fills `proto` with dtype, shape and tensor_content. For tests and writers.
 void TensorToTf(const Tensor& tensor, tf::TensorProto* proto);
