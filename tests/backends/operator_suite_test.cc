@@ -1,7 +1,9 @@
 // One operator suite, parameterized by backend: each case builds an HLO module with hlo::Builder,
 // runs it on the backend and on the reference interpreter with the same random arguments, and
-// compares under the case's explicit tolerance. A backend that lacks an op lists the case in its
-// skip list (kSkips), so the gap stays visible in the test output.
+// compares under the case's explicit tolerance. The backends are every one that RegisterBackends()
+// registers except the interpreter (the oracle), so a new backend is tested without editing this
+// file. A backend that lacks an op lists the case in its skip list (kSkips), so the gap stays
+// visible in the test output.
 //
 // Tolerances: elementwise fp32 cases use 1e-5 relative + 1e-6 absolute. Reductions use 1e-5
 // relative + 1e-5 absolute (the CPU backend reassociates sums to vectorise them). Convolutions and
@@ -17,7 +19,6 @@
 
 #include "gtest/gtest.h"
 #include "kiln/backends/backend.h"
-#include "kiln/backends/cpu.h"
 #include "kiln/hlo/builder.h"
 #include "kiln/hlo/evaluator.h"
 #include "tests/backends/backend_test_util.h"
@@ -334,10 +335,21 @@ std::vector<Case> AllCases() {
   return all;
 }
 
+// The registered backend called `name`; nullptr when none is.
 backends::Backend* GetBackend(const std::string& name) {
-  static backends::Backend* cpu = backends::CreateCpuBackend().release();
-  if (name == "cpu") return cpu;
-  return nullptr;
+  backends::RegisterBackends();
+  return backends::BackendRegistry::Global().Find(name);
+}
+
+// The names of the backends under test: every registered backend but the interpreter, which is the
+// oracle they are compared with.
+std::vector<std::string> BackendsUnderTest() {
+  backends::RegisterBackends();
+  std::vector<std::string> names;
+  for (std::string& name : backends::BackendRegistry::Global().Names()) {
+    if (name != "interpreter") names.push_back(std::move(name));
+  }
+  return names;
 }
 
 class OperatorSuite : public ::testing::TestWithParam<std::tuple<std::string, Case>> {
@@ -431,9 +443,12 @@ TEST(SkipListTest, EverySkippedCaseIsStillUnsupported) {
   }
 }
 
+// Test names are <backend>_<case> (cpu_abs_f32). A build whose only backend is the interpreter has
+// nothing to compare, so the suite may stay uninstantiated.
 INSTANTIATE_TEST_SUITE_P(Backends, OperatorSuite,
-                         ::testing::Combine(::testing::Values(std::string("cpu")), ::testing::ValuesIn(AllCases())),
+                         ::testing::Combine(::testing::ValuesIn(BackendsUnderTest()), ::testing::ValuesIn(AllCases())),
                          [](const auto& info) { return std::get<0>(info.param) + "_" + std::get<1>(info.param).name; });
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(OperatorSuite);
 
 }  // namespace
 }  // namespace kiln::testing
