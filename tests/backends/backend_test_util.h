@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/strings/str_cat.h"
+#include "kiln/support/strings.h"
 #include "kiln/backends/backend.h"
 #include "kiln/hlo/evaluator.h"
 #include "kiln/hlo/literal.h"
@@ -95,7 +95,7 @@ inline std::string CompareLiterals(const hlo::Literal& expected, const hlo::Lite
                                    bool signed_zeros = false) {
   if (expected.shape().dimensions() != actual.shape().dimensions() ||
       expected.shape().element_type() != actual.shape().element_type()) {
-    return absl::StrCat("shape ", actual.shape().ToString(), " != expected ", expected.shape().ToString());
+    return kiln::StrCat("shape ", actual.shape().ToString(), " != expected ", expected.shape().ToString());
   }
   std::string report;
   int mismatches = 0;
@@ -111,17 +111,17 @@ inline std::string CompareLiterals(const hlo::Literal& expected, const hlo::Lite
       } else {
         ok = e == a || std::abs(a - e) <= spec.abs + spec.rel * std::abs(e);
       }
-      auto show = [](double v) { return v == 0 && std::signbit(v) ? std::string("-0") : absl::StrCat(v); };
-      if (!ok && ++mismatches <= 5) absl::StrAppend(&report, " [", i, "] expected ", show(e), " got ", show(a), ";");
+      auto show = [](double v) { return v == 0 && std::signbit(v) ? std::string("-0") : kiln::StrCat(v); };
+      if (!ok && ++mismatches <= 5) kiln::StrAppend(&report, " [", i, "] expected ", show(e), " got ", show(a), ";");
     } else {
       ok = expected.GetAsInt64(i) == actual.GetAsInt64(i);
       if (!ok && ++mismatches <= 5) {
-        absl::StrAppend(&report, " [", i, "] expected ", expected.GetAsInt64(i), " got ", actual.GetAsInt64(i), ";");
+        kiln::StrAppend(&report, " [", i, "] expected ", expected.GetAsInt64(i), " got ", actual.GetAsInt64(i), ";");
       }
     }
   }
   if (mismatches == 0) return "";
-  return absl::StrCat(mismatches, " of ", expected.element_count(), " elements differ:", report);
+  return kiln::StrCat(mismatches, " of ", expected.element_count(), " elements differ:", report);
 }
 
 }  // namespace kiln::testing

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "kiln/support/strings.h"
 #include "kiln/backends/backend.h"
 #include "kiln/backends/cpu.h"
 #include "kiln/hlo/builder.h"
@@ -104,7 +105,7 @@ TEST(CpuBackendTest, ConcurrentRunsOnOneExecutable) {
         }
         for (size_t i = 0; i < results.size(); ++i) {
           std::string diff = CompareLiterals(wants[t][i], results[i], kConvTolerance);
-          if (!diff.empty()) failures[t] = absl::StrCat("iteration ", it, " result ", i, ": ", diff);
+          if (!diff.empty()) failures[t] = kiln::StrCat("iteration ", it, " result ", i, ": ", diff);
         }
       }
     });

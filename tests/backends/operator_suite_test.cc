@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "kiln/support/strings.h"
 #include "kiln/backends/backend.h"
 #include "kiln/hlo/builder.h"
 #include "kiln/hlo/evaluator.h"
@@ -112,7 +113,7 @@ std::vector<Case> BinaryCases() {
   for (const Bn& bn : ops) {
     const Opcode op = bn.op;
     const PrimitiveType t = bn.type;
-    cases.push_back({absl::StrCat(bn.name, "_", std::string(hlo::PrimitiveTypeName(t))),
+    cases.push_back({kiln::StrCat(bn.name, "_", std::string(hlo::PrimitiveTypeName(t))),
                      [op, t](Builder& b) {
                        return b.Binary(op, b.Parameter(0, S(t, {4, 33}), "x"), b.Parameter(1, S(t, {4, 33}), "y"));
                      },
@@ -396,7 +397,7 @@ class OperatorSuite : public ::testing::TestWithParam<std::tuple<std::string, Ca
     ASSERT_EQ(got->size(), want.size());
     for (size_t i = 0; i < want.size(); ++i) {
       EXPECT_EQ(CompareLiterals(want[i], (*got)[i], c.error, /*signed_zeros=*/special.has_value()), "")
-          << "result " << i << (special.has_value() ? absl::StrCat(" with ", *special, " injected") : "")
+          << "result " << i << (special.has_value() ? kiln::StrCat(" with ", *special, " injected") : "")
           << ", of " << (*module)->ToString();
     }
   }

@@ -15,6 +15,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/string_view.h"
 #include "kiln/runtime/graph.h"
+#include "kiln/support/strings.h"
 #include "kiln/runtime/model_format.h"
 #include "kiln/runtime/op_registry.h"
 
@@ -31,7 +32,7 @@ inline std::string_view Bytes(const uint8_t* data, size_t size) {
 
 inline int CheckImport(const absl::StatusOr<Graph>& graph, std::string_view source) {
   if (!graph.ok()) {
-    if (!absl::StrContains(graph.status().message(), source)) Fail("the error does not name the model", graph.status());
+    if (!absl::StrContains(graph.status().message(), AsAbsl(source))) Fail("the error does not name the model", graph.status());
     return 0;
   }
   absl::StatusOr<std::string> saved = SerializeKilnModel(*graph);
