@@ -18,6 +18,7 @@
 
 #include "kiln/image/image.h"
 #include "kiln/image/npy.h"
+#include "kiln/version.h"
 #include "onnx.pb.h"
 #include "tests/support/file_test_util.h"
 #include "tools/kiln/cli.h"
@@ -109,6 +110,12 @@ TEST(KilnCliTest, UsageErrorsExitTwo) {
   EXPECT_EQ(Kiln({"run", kModel.string(), "--image", "x.jpg", "--output-dir", "d"}).code, cli::kExitUsage);
   EXPECT_EQ(Kiln({"info"}).code, cli::kExitUsage);
   EXPECT_EQ(Kiln({"help"}).code, cli::kExitOk);
+}
+
+TEST(KilnCliTest, VersionPrintsTheVersionTheCacheKeyUses) {
+  Result version = Kiln({"--version"});
+  EXPECT_EQ(version.code, cli::kExitOk);
+  EXPECT_EQ(version.out, std::string("kiln ") + KILN_VERSION + "\n");
 }
 
 TEST(KilnCliTest, ErrorsExitOneWithTheStatusMessage) {

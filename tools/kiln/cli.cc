@@ -6,6 +6,7 @@
 #include "absl/strings/cord.h"
 #include "kiln/support/strings.h"
 #include "kiln/support/flags.h"
+#include "kiln/version.h"
 #include "tools/kiln/args.h"
 
 namespace kiln::cli {
@@ -39,6 +40,8 @@ std::string Usage() {
       and checks that it holds the same graph (docs/model_format.md).
   kiln flags
       Lists the settings KILN_FLAGS accepts, e.g. KILN_FLAGS="--auto_jit=2 --dump_to=hlo-dump".
+  kiln --version
+      Prints Kiln's version (part of every compilation-cache key).
 )";
 }
 
@@ -80,6 +83,10 @@ int Main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
   const std::string& command = args[1];
   if (command == "help" || command == "--help" || command == "-h") {
     out << Usage();
+    return kExitOk;
+  }
+  if (command == "--version" || command == "version") {
+    out << "kiln " << KILN_VERSION << "\n";
     return kExitOk;
   }
   const std::vector<std::string> rest(args.begin() + 2, args.end());
