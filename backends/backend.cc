@@ -2,9 +2,23 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_format.h"
 #include "kiln/support/strings.h"
 
 namespace kiln::backends {
+
+double CompileTimes::total_ms() const {
+  return lower_ms + cache_key_ms + pipeline_ms + planning_ms + primitives_ms + ir_emission_ms + llvm_opt_ms +
+         llvm_codegen_ms;
+}
+
+std::string CompileTimes::ToString() const {
+  return absl::StrFormat(
+      "total %.1f ms: lower %.1f, cache_key %.1f, pipeline %.1f, planning %.1f, primitives %.1f, "
+      "ir_emission %.1f, llvm_opt %.1f, llvm_codegen %.1f (%d kernels, %d IR instructions, %d primitives)",
+      total_ms(), lower_ms, cache_key_ms, pipeline_ms, planning_ms, primitives_ms, ir_emission_ms, llvm_opt_ms,
+      llvm_codegen_ms, kernels, ir_instructions, primitives);
+}
 
 Executable::~Executable() = default;
 Backend::~Backend() = default;

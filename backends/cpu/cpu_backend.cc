@@ -3,6 +3,7 @@
 // (thunk_planner.h: buffers, layouts, thunks, one LLVM module of loop kernels) into a
 // CpuExecutable (cpu_executable.h).
 #include <algorithm>
+#include <chrono>
 #include <memory>
 #include <string_view>
 
@@ -57,11 +58,16 @@ class CpuBackend : public Backend {
     }
     hlo::PipelineOptions pipeline_options;
     pipeline_options.dump_to = options.dump_to;  // The module after every pass that changed it.
+    const auto pipeline_start = std::chrono::steady_clock::now();
     std::unique_ptr<hlo::Pipeline> pipeline = cpu::BuildCpuPipeline(pipeline_options);
     KILN_RETURN_IF_ERROR(Annotate(pipeline->Run(module.get()).status(),
                                   kiln::StrCat("running the cpu pipeline on module '", module->name(), "'")));
+    const double pipeline_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - pipeline_start).count();
     cpu::ThunkPlanner planner(options_, options);
-    return planner.Run(std::move(module));
+    KILN_ASSIGN_OR_RETURN(std::unique_ptr<Executable> executable, planner.Run(std::move(module)));
+    executable->mutable_compile_times().pipeline_ms = pipeline_ms;
+    return executable;
   }
 
   // The options, then the host CPU's name and features (as JitCompiler targets them), sorted.

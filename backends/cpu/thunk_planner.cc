@@ -1,6 +1,7 @@
 #include "backends/cpu/thunk_planner.h"
 
 #include <algorithm>
+#include <chrono>
 #include <string>
 #include <utility>
 
@@ -9,6 +10,7 @@
 #include "backends/cpu/onednn_ops.h"
 #include "kiln/hlo/computation.h"
 #include "kiln/support/status.h"
+#include "llvm/IR/Function.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
 
@@ -19,6 +21,10 @@ using hlo::Instruction;
 using hlo::Opcode;
 
 bool IsF32(const hlo::Shape& s) { return IsRowMajorF32(s); }
+
+double MsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
 
 }  // namespace
 
@@ -47,7 +53,7 @@ absl::StatusOr<int> ThunkPlanner::BlockedSlot(const Instruction* instr, const dn
 
 absl::Status ThunkPlanner::AddReorder(int from_slot, const dnnl::memory::desc& from, int to_slot,
                                  const dnnl::memory::desc& to) {
-  KILN_ASSIGN_OR_RETURN(std::unique_ptr<ReorderPrimitive> prim, ReorderPrimitive::Create(from, to));
+  KILN_ASSIGN_OR_RETURN(std::unique_ptr<ReorderPrimitive> prim, TimePrimitive([&] { return ReorderPrimitive::Create(from, to); }));
   AddThunk(std::make_unique<ReorderThunk>(std::move(prim), from_slot, to_slot), to_slot, {from_slot});
   return absl::OkStatus();
 }
@@ -133,7 +139,7 @@ absl::Status ThunkPlanner::EmitConv(const ContractionPlan& plan) {
   for (size_t i = 0; i < choices.size(); ++i) {
     spec.src = choices[i].src_blocked ? BlockedDesc(src_dims) : src_plain;
     spec.dst = choices[i].dst_blocked ? BlockedDesc(dst_dims) : dst_plain;
-    absl::StatusOr<std::unique_ptr<ConvPrimitive>> p = ConvPrimitive::Create(spec, const_weights);
+    absl::StatusOr<std::unique_ptr<ConvPrimitive>> p = TimePrimitive([&] { return ConvPrimitive::Create(spec, const_weights); });
     if (!p.ok()) {
       if (i + 1 == choices.size()) return p.status();
       continue;
@@ -246,7 +252,7 @@ absl::Status ThunkPlanner::EmitDot(const ContractionPlan& plan) {
   spec.dst = RowMajorDesc(dst_dims);
   spec.has_bias = plan.bias != nullptr;
   spec.post_ops = PostOpsOf(plan);
-  KILN_ASSIGN_OR_RETURN(std::unique_ptr<MatmulPrimitive> prim, MatmulPrimitive::Create(spec));
+  KILN_ASSIGN_OR_RETURN(std::unique_ptr<MatmulPrimitive> prim, TimePrimitive([&] { return MatmulPrimitive::Create(spec); }));
   const Instruction* f = plan.result;
   if (!slot_.count(f)) slot_[f] = NewTemp(static_cast<size_t>(hlo::ShapeUtil::ByteSizeOf(f->shape())));
   const int src = PlainSlot(plan.input), w = PlainSlot(plan.weights), dst = SlotOf(f);
@@ -296,6 +302,8 @@ absl::Status ThunkPlanner::EmitLoopKernel(const Instruction* instr, IrEmitter& e
 absl::StatusOr<std::unique_ptr<backends::Executable>> ThunkPlanner::Run(std::unique_ptr<hlo::Module> module) {
   const hlo::Computation* entry = module->entry_computation();
   if (entry == nullptr) return absl::InvalidArgumentError("CPU backend: module has no entry computation");
+  const auto planning_start = std::chrono::steady_clock::now();
+  double ir_emission_ms = 0;
   const std::string module_name = module->name();
   exe_ = std::make_unique<CpuExecutable>(std::move(module));
   const std::vector<Instruction*> order = entry->MakeInstructionPostOrder();
@@ -380,7 +388,9 @@ absl::StatusOr<std::unique_ptr<backends::Executable>> ThunkPlanner::Run(std::uni
       KILN_RETURN_IF_ERROR(plan.contraction->opcode() == Opcode::kConvolution ? EmitConv(plan) : EmitDot(plan));
       continue;
     }
+    const auto emit_start = std::chrono::steady_clock::now();
     KILN_RETURN_IF_ERROR(EmitLoopKernel(instr, emitter, kernels));
+    ir_emission_ms += MsSince(emit_start);
   }
   for (const auto& [result_slot, value] : result_copies) {
     const int src = PlainSlot(value);
@@ -391,7 +401,17 @@ absl::StatusOr<std::unique_ptr<backends::Executable>> ThunkPlanner::Run(std::uni
   }
   exe_->AssignArena();
 
-  // Compile the kernels.
+  backends::CompileTimes& times = exe_->mutable_compile_times();
+  times.primitives_ms = primitives_ms_;
+  times.primitives = primitives_;
+  times.ir_emission_ms = ir_emission_ms;
+  times.planning_ms = MsSince(planning_start) - primitives_ms_ - ir_emission_ms;
+  times.kernels = static_cast<int64_t>(kernels.size());
+  for (const llvm::Function& f : *llvm_module) times.ir_instructions += f.getInstructionCount();
+
+  // Compile the kernels: Compile runs LLVM's optimiser; ORC generates code lazily, at the first
+  // Lookup.
+  const auto codegen_start = std::chrono::steady_clock::now();
   JitCompilerOptions jit_options;
   jit_options.opt_level = options_.opt_level;
   if (!compile_options_.dump_to.empty()) {
@@ -399,11 +419,18 @@ absl::StatusOr<std::unique_ptr<backends::Executable>> ThunkPlanner::Run(std::uni
   }
   KILN_ASSIGN_OR_RETURN(exe_->jit_, JitCompiler::Create(jit_options));
   if (!kernels.empty()) {
+    times.llvm_codegen_ms += MsSince(codegen_start);
+    const auto opt_start = std::chrono::steady_clock::now();
     KILN_RETURN_IF_ERROR(exe_->jit_->Compile(std::move(context), std::move(llvm_module)));
+    times.llvm_opt_ms = MsSince(opt_start);
+    const auto lookup_start = std::chrono::steady_clock::now();
     for (KernelThunk* k : kernels) {
       KILN_ASSIGN_OR_RETURN(void* fn, exe_->jit_->Lookup(k->name()));
       k->set_fn(reinterpret_cast<KernelFn>(fn));
     }
+    times.llvm_codegen_ms += MsSince(lookup_start);
+  } else {
+    times.llvm_codegen_ms = MsSince(codegen_start);
   }
   return std::unique_ptr<backends::Executable>(std::move(exe_));
 }

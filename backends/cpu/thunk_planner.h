@@ -17,6 +17,8 @@
 #ifndef KILN_BACKENDS_CPU_THUNK_PLANNER_H_
 #define KILN_BACKENDS_CPU_THUNK_PLANNER_H_
 
+#include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <set>
@@ -85,9 +87,21 @@ class ThunkPlanner {
     for (int r : reads) exe_->slots_[r].last_use = std::max(exe_->slots_[r].last_use, t);
   }
 
+  // Runs `create` (a primitive's factory), adding its time to primitives_ms_.
+  template <typename F>
+  auto TimePrimitive(F&& create) {
+    const auto start = std::chrono::steady_clock::now();
+    auto result = create();
+    primitives_ms_ += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    ++primitives_;
+    return result;
+  }
+
   backends::CpuBackendOptions options_;
   backends::CompileOptions compile_options_;
   std::unique_ptr<CpuExecutable> exe_;
+  double primitives_ms_ = 0;  // Time in oneDNN primitive creation (CompileTimes::primitives_ms).
+  int64_t primitives_ = 0;
   std::set<const hlo::Instruction*> outputs_;  // Values that are module results.
   const hlo::Instruction* loop_fusion_ = nullptr;  // The kLoop fusion being emitted (KernelSlotOf).
   std::map<const hlo::Instruction*, int> slot_;

@@ -4,6 +4,7 @@
 #define KILN_BACKENDS_BACKEND_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -31,6 +32,29 @@ struct CompileOptions {
   std::string dump_to;
 };
 
+// Where one Compile spent its time, measured with std::chrono::steady_clock, in milliseconds.
+// A backend fills in the phases it has and leaves the others at zero; the JIT adds the phases
+// before the backend (lowering, cache key). Printed by `--log_compiles` and written next to the
+// HLO dump as cluster_<fingerprint>_<n>.compile.txt (docs/jit.md, "Compile-time report").
+struct CompileTimes {
+  double lower_ms = 0;          // Runtime graph -> HLO module (the JIT).
+  double cache_key_ms = 0;      // Canonical HLO text and fingerprint (the JIT).
+  double pipeline_ms = 0;       // The backend's HLO pass pipeline.
+  double planning_ms = 0;       // Buffer and thunk planning, excluding the primitives and IR below.
+  double primitives_ms = 0;     // Creating library primitives (oneDNN convolutions, matmuls, reorders).
+  double ir_emission_ms = 0;    // Emitting LLVM IR for the loop kernels.
+  double llvm_opt_ms = 0;       // LLVM's optimisation pipeline (verify, passes).
+  double llvm_codegen_ms = 0;   // JIT creation, instruction selection, object emission and linking.
+  int64_t ir_instructions = 0;  // LLVM IR instructions emitted, before optimisation.
+  int64_t kernels = 0;          // LLVM loop kernels.
+  int64_t primitives = 0;       // Library primitives created.
+
+  // Sum of the phases.
+  double total_ms() const;
+  // One line: "total 12.3 ms: lower 0.1, cache_key 0.0, pipeline 1.2, ... (34 kernels, 5678 IR instrs)".
+  std::string ToString() const;
+};
+
 // Per-call execution context. Empty for now: reserved for a caller-provided thread pool and
 // scratch allocator, so that adding them does not change Run's signature.
 struct RunContext {};
@@ -54,6 +78,11 @@ class Executable {
   // True when the root is a tuple (results are its elements).
   bool result_is_tuple() const { return result_is_tuple_; }
 
+  // Where compiling this executable spent its time. Set by the backend's Compile (its phases) and
+  // by the JIT (lowering, cache key) before the executable is shared; read-only afterwards.
+  const CompileTimes& compile_times() const { return compile_times_; }
+  CompileTimes& mutable_compile_times() { return compile_times_; }
+
  protected:
   // Records the shapes of `module`'s entry computation.
   explicit Executable(const hlo::Module& module);
@@ -65,6 +94,7 @@ class Executable {
   std::vector<hlo::Shape> parameter_shapes_;
   std::vector<hlo::Shape> result_shapes_;
   bool result_is_tuple_ = false;
+  CompileTimes compile_times_;
 };
 
 class Backend {
