@@ -159,23 +159,36 @@ class LaunchKernel : public OpKernel {
           kiln::StrCat("graph#", fingerprint_, "|", backend_, signature),
           [&] { return Failed(module.status()); }, lookup);
     }
+    const auto key_start = std::chrono::steady_clock::now();
     const std::string key = CompilationKey(**module, *backend);
+    backends::CompileTimes front;  // The JIT's own phases; the backend fills in the rest.
+    front.lower_ms = std::chrono::duration<double, std::milli>(key_start - start).count();
+    front.cache_key_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - key_start).count();
     return CompilationCache::Global().GetOrCompile(
-        key, [&] { return Compile(*std::move(module), *backend, dims, start); }, lookup);
+        key, [&] { return Compile(*std::move(module), *backend, dims, start, front); }, lookup);
   }
 
   std::shared_ptr<const CompiledCluster> Compile(std::unique_ptr<hlo::Module> module, backends::Backend& backend,
                                                  const std::vector<kiln::Dims>& dims,
-                                                 std::chrono::steady_clock::time_point start) const {
+                                                 std::chrono::steady_clock::time_point start,
+                                                 const backends::CompileTimes& front) const {
     absl::StatusOr<std::unique_ptr<backends::Executable>> executable = CompileModule(std::move(module), backend);
     if (!executable.ok()) return Failed(executable.status());
+    backends::CompileTimes& times = (*executable)->mutable_compile_times();
+    times.lower_ms = front.lower_ms;
+    times.cache_key_ms = front.cache_key_ms;
+    if (!dump_to_.empty()) {
+      std::ofstream(kiln::StrCat(dump_to_, "/cluster_", fingerprint_, ".compile.txt"), std::ios::app)
+          << times.ToString() << "\n";
+    }
     if (GetFlags().log_compiles) {
       double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
       std::vector<std::string> shapes;
       for (const kiln::Dims& d : dims) shapes.push_back(DimsToString(d));
-      Log(LogSeverity::kInfo, absl::StrFormat("JIT: compiled cluster %s (%zu ops, inputs %s) with %s in %.1f ms",
+      Log(LogSeverity::kInfo, absl::StrFormat("JIT: compiled cluster %s (%zu ops, inputs %s) with %s in %.1f ms; %s",
                                               fingerprint_, cluster_->nodes.size(), absl::StrJoin(shapes, " "),
-                                              backend_, ms));
+                                              backend_, ms, times.ToString()));
     }
     auto result = std::make_shared<CompiledCluster>();
     result->executable = *std::move(executable);
