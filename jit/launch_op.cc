@@ -52,6 +52,7 @@ class LaunchKernel : public OpKernel {
     s.compilations = compilations_.load();
     s.hits = hits_.load();
     s.failures = failures_.load();
+    s.compile_ms = static_cast<double>(compile_ns_.load()) * 1e-6;
     return s;
   }
 
@@ -120,10 +121,15 @@ class LaunchKernel : public OpKernel {
     auto entry = std::make_shared<SignatureEntry>();
     entry->generation = generation;
     CompilationCache::Lookup lookup = CompilationCache::Lookup::kHit;
+    const auto start = std::chrono::steady_clock::now();
     entry->compiled = LookUp(signature, dims, &lookup);
+    const auto elapsed = std::chrono::steady_clock::now() - start;
     switch (lookup) {
       case CompilationCache::Lookup::kHit: ++(entry->compiled->executable != nullptr ? hits_ : failures_); break;
-      case CompilationCache::Lookup::kCompiled: ++compilations_; break;
+      case CompilationCache::Lookup::kCompiled:
+        ++compilations_;
+        compile_ns_ += std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count();
+        break;
       case CompilationCache::Lookup::kFailed: ++failures_; break;
     }
     if (entry->compiled->executable == nullptr) {
@@ -262,7 +268,7 @@ class LaunchKernel : public OpKernel {
   std::string backend_;
   std::string fingerprint_;
   std::string dump_to_;
-  mutable std::atomic<int64_t> compilations_{0}, hits_{0}, failures_{0};
+  mutable std::atomic<int64_t> compilations_{0}, hits_{0}, failures_{0}, compile_ns_{0};
   mutable std::mutex mu_;  // Guards by_signature_.
   mutable std::map<std::string, std::shared_ptr<const SignatureEntry>> by_signature_;
 };

@@ -83,6 +83,7 @@ SessionStats Session::stats() const {
     stats.compilations += own.compilations;
     stats.cache_hits += own.hits;
     stats.failures += own.failures;
+    stats.compile_ms += own.compile_ms;
   }
   return stats;
 }

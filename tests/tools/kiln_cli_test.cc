@@ -21,6 +21,7 @@
 #include "kiln/version.h"
 #include "onnx.pb.h"
 #include "tests/support/file_test_util.h"
+#include "tests/tools/kiln_test_util.h"
 #include "tools/kiln/cli.h"
 
 namespace kiln {
@@ -32,18 +33,6 @@ const fs::path kDemo = fs::path(KILN_SOURCE_DIR) / "tools" / "demo";
 const fs::path kModel = kDemo / "mobilenet_v1_0.25_128.onnx";
 const fs::path kDev = fs::path(KILN_SHARED_DATA) / "imagenet-sample" / "dev";
 const fs::path kSharedLabels = fs::path(KILN_SHARED_DATA) / "models" / "imagenet_labels_1001.txt";
-
-struct Result {
-  int code;
-  std::string out, err;
-};
-
-Result Kiln(std::vector<std::string> args) {
-  args.insert(args.begin(), "kiln");
-  std::ostringstream out, err;
-  const int code = cli::Main(args, out, err);
-  return {code, out.str(), err.str()};
-}
 
 std::vector<std::string> Lines(const std::string& text) {
   std::vector<std::string> lines;
@@ -342,9 +331,7 @@ TEST(KilnCliTest, SanitizeFileName) {
 // read once per process, so these cases need a process of their own); `code` is its exit code and `out`
 // its stdout and stderr together.
 Result KilnBinary(const std::string& kiln_flags, const std::vector<std::string>& args) {
-  const fs::path self = fs::read_symlink("/proc/self/exe");
-  const fs::path binary = self.parent_path().parent_path() / "tools" / "kiln";
-  EXPECT_TRUE(fs::exists(binary)) << binary << " is missing: build the 'kiln' target";
+  const fs::path binary = KilnBinaryPath();
   const fs::path out_file = TempDir("binary") / "out.txt";
   std::string command = "KILN_FLAGS='" + kiln_flags + "' '" + binary.string() + "'";
   for (const std::string& arg : args) command += " '" + arg + "'";
@@ -371,7 +358,7 @@ TEST(KilnBinaryTest, DemoWithJitOn) {
 // One bad flag used to drop the whole variable and run with the JIT off (exit 0).
 TEST(KilnBinaryTest, MalformedKilnFlagsExitsTwoNamingTheFlag) {
   const std::string known = "; the flags are --auto_jit, --min_cluster_size, --dump_to, --backend, --log_compiles, "
-                            "--inter_op_threads (`kiln flags` describes them)\n";
+                            "--inter_op_threads, --fold_constants (`kiln flags` describes them)\n";
   const std::vector<std::string> run = {"run", kModel.string(), "--image", (kDemo / "cat.jpg").string()};
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"--auto_jit=2 --auto_jt=1", "kiln: KILN_FLAGS: unknown flag --auto_jt"},

@@ -13,6 +13,7 @@
 
 #include "kiln/image/image.h"
 #include "kiln/image/npy.h"
+#include "tests/tools/kiln_test_util.h"
 #include "tools/kiln/cli.h"
 
 namespace kiln {
@@ -22,18 +23,6 @@ namespace fs = std::filesystem;
 
 const fs::path kModel = fs::path(KILN_SHARED_DATA) / "models" / "mobilenet_v1_0.25_128.onnx";
 const fs::path kExact = fs::path(KILN_SHARED_DATA) / "imagenet-sample" / "dev" / "exact";
-
-struct Result {
-  int code;
-  std::string out, err;
-};
-
-Result Kiln(std::vector<std::string> args) {
-  args.insert(args.begin(), "kiln");
-  std::ostringstream out, err;
-  const int code = cli::Main(args, out, err);
-  return {code, out.str(), err.str()};
-}
 
 class KilnConvertTest : public testing::Test {
  protected:

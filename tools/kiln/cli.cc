@@ -32,6 +32,17 @@ std::string Usage() {
       the first run (which compiles when the JIT is on), the median of N steady runs (default 10)
       and the JIT's clusters and compilations. An image declaring more than N pixels (default
       100000000) is refused before it is decoded.
+  kiln bench MODEL [--input NAME=FILE.npy ...] [--threads N] [--repeat R] [--warmup W] [--seed S]
+                   [--json]
+      Measures latency: one first run (which compiles when the JIT is on; loading the model is not
+      timed), W warm-up runs (default 3), then R timed runs (default 20, at least 1); prints the
+      first run, the median, p90, min and mean of the timed runs, the JIT's clusters, compilations
+      and compile time, and the CPU (one JSON object with --json). Inputs without --input get random
+      values of their declared shape and dtype, seeded by S (default 0): floats uniform in [-1,1),
+      integers in [0,10), bools 0 or 1; an input whose shape is not static needs --input. --threads N
+      sets OpenMP's thread count (oneDNN's intra-op threads) for the runs (default 1, overriding
+      OMP_NUM_THREADS; 0 keeps OpenMP's own count). Threads that run nodes side by side are KILN_FLAGS'
+      --inter_op_threads.
   kiln info MODEL [--memory]
       Prints the model's inputs, outputs, op histogram and the JIT's clusters. --memory adds the
       peak activation memory with the executor's memory plan and the sum of all activations.
@@ -97,6 +108,8 @@ int Main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
     status = flags;
   } else if (command == "run") {
     status = RunCommand(rest, out);
+  } else if (command == "bench") {
+    status = BenchCommand(rest, out);
   } else if (command == "info") {
     status = InfoCommand(rest, out);
   } else if (command == "convert") {

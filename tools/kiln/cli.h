@@ -3,6 +3,7 @@
 //   kiln run MODEL [--input NAME=FILE.npy ...] [--output-dir DIR] [--json] [--repeat N]
 //   kiln run MODEL --image FILE.jpg [--top K] [--labels FILE] [--scale S] [--offset O]
 //                  [--layout nchw|nhwc] [--json] [--repeat N]
+//   kiln bench MODEL [--input NAME=FILE.npy ...] [--threads N] [--repeat R] [--warmup W] [--seed S] [--json]
 //   kiln info MODEL [--memory]
 //   kiln convert MODEL OUTPUT.kiln
 //   kiln flags
@@ -37,6 +38,7 @@ bool IsUsageError(const absl::Status& status);
 
 // One subcommand each; `args` are the arguments after the subcommand name.
 absl::Status RunCommand(const std::vector<std::string>& args, std::ostream& out);
+absl::Status BenchCommand(const std::vector<std::string>& args, std::ostream& out);
 absl::Status InfoCommand(const std::vector<std::string>& args, std::ostream& out);
 absl::Status FlagsCommand(const std::vector<std::string>& args, std::ostream& out);
 absl::Status ConvertCommand(const std::vector<std::string>& args, std::ostream& out);

@@ -56,6 +56,8 @@ struct CacheStats {
   int64_t hits = 0;
   int64_t entries = 0;
   int64_t failures = 0;      // Misses whose lowering or compilation failed (run on the kernels).
+  double compile_ms = 0;     // Wall time of the lookups that compiled (lowering and compilation);
+                             // filled by LaunchKernelStats, 0 from GetCacheStats.
 };
 // Counters of the process-wide compilation cache.
 CacheStats GetCacheStats();

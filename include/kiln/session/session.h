@@ -34,6 +34,7 @@ struct SessionStats {
   int64_t cache_hits = 0;      // Lookups that found an executable.
   int64_t failures = 0;        // Lookups whose cluster runs on the kernels: its lowering or compilation
                                // failed, in this call or in an earlier one (remembered).
+  double compile_ms = 0;       // Wall time of those compilations: lowering and compiling, in ms.
 };
 
 class Session {
