@@ -2,6 +2,7 @@
 
 #include "kiln/support/strings.h"
 #include "kiln/jit/jit.h"
+#include "kiln/runtime/constant_folding.h"
 #include "kiln/runtime/import.h"
 #include "kiln/support/files.h"
 #include "kiln/support/flags.h"
@@ -15,6 +16,7 @@ namespace {
 struct ResolvedOptions {
   jit::JitOptions jit;
   int inter_op_threads = 1;
+  bool fold_constants = true;
 };
 
 // Fills in KILN_FLAGS' values and checks what does not depend on the model: KILN_FLAGS itself and, with
@@ -28,6 +30,7 @@ absl::StatusOr<ResolvedOptions> Resolve(const SessionOptions& options) {
   jit.dump_to = !options.dump_to.empty() ? options.dump_to : flags.dump_to;
   jit.backend = !options.backend.empty() ? options.backend : flags.backend;
   resolved.inter_op_threads = options.inter_op_threads >= 0 ? options.inter_op_threads : flags.inter_op_threads;
+  resolved.fold_constants = options.fold_constants >= 0 ? options.fold_constants > 0 : flags.fold_constants;
   if (jit.auto_jit > 0 && !jit.dump_to.empty()) {
     KILN_RETURN_IF_ERROR(CheckOutputFolder(jit.dump_to, /*create=*/true, "--dump_to folder"));
   }
@@ -41,6 +44,11 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Create(Graph graph, const Sess
   KILN_ASSIGN_OR_RETURN(ResolvedOptions resolved, Resolve(options));
   std::unique_ptr<Session> session(new Session());
   session->original_ = std::make_shared<const Graph>(graph);
+  // Folding runs before clustering, so that folded weights are initializers the JIT sees as constants.
+  if (resolved.fold_constants) {
+    KILN_ASSIGN_OR_RETURN(ConstantFoldingStats folding, FoldConstantNodes(&graph));
+    session->folded_nodes_ = folding.folded_nodes;
+  }
   if (resolved.jit.auto_jit > 0) {
     jit::RegisterJitOps();
     KILN_ASSIGN_OR_RETURN(auto types, InferTypes(graph));
@@ -75,6 +83,7 @@ absl::StatusOr<std::vector<Tensor>> Session::Run(const Feeds& feeds,
 
 SessionStats Session::stats() const {
   SessionStats stats;
+  stats.folded_nodes = folded_nodes_;
   const std::vector<Node>& nodes = executor_->graph().nodes;
   for (size_t i = 0; i < nodes.size(); ++i) {
     if (nodes[i].op != "_KilnLaunch") continue;

@@ -22,6 +22,8 @@ const std::vector<FlagInfo>& ListFlags() {
       {"log_compiles", "false", "print one line per cluster compilation to stderr"},
       {"inter_op_threads", "1", "threads that run independent nodes of a graph at once (0: one per hardware "
                                 "thread); each limits oneDNN's OpenMP threads to its share"},
+      {"fold_constants", "true", "evaluate nodes whose inputs are all constants once when a session is "
+                                 "created and keep their results as initializers"},
   };
   return kFlags;
 }
@@ -48,6 +50,18 @@ absl::Status ParseInt(std::string_view name, std::string_view value, int min, in
   return absl::OkStatus();
 }
 
+// A boolean flag: bare (--name), =1 and =true are true; =0 and =false are false.
+absl::Status ParseBool(std::string_view name, bool has_value, std::string_view value, bool* out) {
+  if (!has_value || value == "1" || value == "true") {
+    *out = true;
+  } else if (value == "0" || value == "false") {
+    *out = false;
+  } else {
+    return FlagError(kiln::StrCat("--", name, " takes true, false, 1 or 0, got '", value, "'"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<Flags> ParseFlags(std::string_view text) {
@@ -69,7 +83,7 @@ absl::StatusOr<Flags> ParseFlags(std::string_view text) {
     const bool known = std::any_of(ListFlags().begin(), ListFlags().end(),
                                    [&](const FlagInfo& flag) { return flag.name == name; });
     if (!known) return FlagError(kiln::StrCat("unknown flag --", name));
-    if (!has_value && name != "log_compiles") {
+    if (!has_value && name != "log_compiles" && name != "fold_constants") {
       return FlagError(kiln::StrCat("--", name, " needs a value (--", name, "=VALUE)"));
     }
     if (name == "auto_jit") {
@@ -83,14 +97,10 @@ absl::StatusOr<Flags> ParseFlags(std::string_view text) {
       flags.backend = std::string(value);
     } else if (name == "inter_op_threads") {
       KILN_RETURN_IF_ERROR(ParseInt(name, value, 0, std::numeric_limits<int>::max(), &flags.inter_op_threads));
+    } else if (name == "fold_constants") {
+      KILN_RETURN_IF_ERROR(ParseBool(name, has_value, value, &flags.fold_constants));
     } else if (name == "log_compiles") {
-      if (!has_value || value == "1" || value == "true") {
-        flags.log_compiles = true;
-      } else if (value == "0" || value == "false") {
-        flags.log_compiles = false;
-      } else {
-        return FlagError(kiln::StrCat("--log_compiles takes true, false, 1 or 0, got '", value, "'"));
-      }
+      KILN_RETURN_IF_ERROR(ParseBool(name, has_value, value, &flags.log_compiles));
     }
   }
   return flags;

@@ -15,6 +15,10 @@ TEST(FlagsTest, ParsesEveryFlag) {
   ASSERT_TRUE(f.ok()) << f.status();
   EXPECT_EQ(f->auto_jit, 2);
   EXPECT_EQ(f->min_cluster_size, 4);
+  EXPECT_TRUE(f->fold_constants);
+  absl::StatusOr<Flags> off = ParseFlags("--fold_constants=false");
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_FALSE(off->fold_constants);
   EXPECT_EQ(f->dump_to, "out/d");
   EXPECT_EQ(f->backend, "interpreter");
   EXPECT_TRUE(f->log_compiles);
@@ -30,14 +34,15 @@ TEST(FlagsTest, DefaultsWhenEmpty) {
 // Each error names the token and lists every flag, so the user can fix KILN_FLAGS without a manual.
 TEST(FlagsTest, RejectsUnknownAndMalformedNamingTheFlagAndListingTheValidOnes) {
   const std::string known =
-      "; the flags are --auto_jit, --min_cluster_size, --dump_to, --backend, --log_compiles, --inter_op_threads "
-      "(`kiln flags` describes them)";
+      "; the flags are --auto_jit, --min_cluster_size, --dump_to, --backend, --log_compiles, --inter_op_threads, "
+      "--fold_constants (`kiln flags` describes them)";
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"--auto_jit=2 --auto_jt=1", "KILN_FLAGS: unknown flag --auto_jt"},
       {"--auto_jit=3", "KILN_FLAGS: --auto_jit takes an integer in 0..2, got '3'"},
       {"--auto_jit=two", "KILN_FLAGS: --auto_jit takes an integer in 0..2, got 'two'"},
       {"--auto_jit", "KILN_FLAGS: --auto_jit needs a value (--auto_jit=VALUE)"},
       {"auto_jit=1", "KILN_FLAGS: 'auto_jit=1' is not a flag; write --name=value"},
+      {"--fold_constants=maybe", "KILN_FLAGS: --fold_constants takes true, false, 1 or 0, got 'maybe'"},
       {"--min_cluster_size=x", "KILN_FLAGS: --min_cluster_size takes an integer in 1..2147483647, got 'x'"},
       {"--min_cluster_size=0", "KILN_FLAGS: --min_cluster_size takes an integer in 1..2147483647, got '0'"},
       {"--inter_op_threads=-1", "KILN_FLAGS: --inter_op_threads takes an integer in 0..2147483647, got '-1'"},

@@ -24,12 +24,16 @@ struct SessionOptions {
   int inter_op_threads = -1;
   // Plan activation memory in a reused arena (ExecutorOptions::memory_plan).
   bool memory_plan = true;
+  // Fold constant subgraphs into initializers before clustering (FoldConstantNodes); -1 takes
+  // KILN_FLAGS' --fold_constants, 0 off, 1 on.
+  int fold_constants = -1;
 };
 
 // This session's own JIT counters: lookups of the process-wide compilation cache by its launch
 // nodes. A second session of the same model finds the first one's executables: hits, no compilations.
 struct SessionStats {
   int num_clusters = 0;        // Launch nodes in the executed graph.
+  int folded_nodes = 0;        // Nodes that constant folding replaced by initializers at load.
   int64_t compilations = 0;    // Cluster compilations this session caused (cache misses).
   int64_t cache_hits = 0;      // Lookups that found an executable.
   int64_t failures = 0;        // Lookups whose cluster runs on the kernels: its lowering or compilation
@@ -61,6 +65,7 @@ class Session {
   Session() = default;
   std::shared_ptr<const Graph> original_;
   std::unique_ptr<Executor> executor_;
+  int folded_nodes_ = 0;
 };
 
 }  // namespace kiln

@@ -16,6 +16,7 @@ struct Flags {
   std::string backend = "cpu";  // Backend that compiles clusters: "cpu" or "interpreter".
   bool log_compiles = false;    // Print one line per cluster compilation to stderr.
   int inter_op_threads = 1;     // Threads running independent nodes at once; 0: one per hardware thread.
+  bool fold_constants = true;   // Fold constant subgraphs into initializers when a session is created.
 };
 
 struct FlagInfo {
