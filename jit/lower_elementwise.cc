@@ -1,7 +1,9 @@
 // Lowerings of the elementwise ops: binary arithmetic with ONNX broadcasting, unary math, Relu, Clip.
 #include "jit/lower_internal.h"
 
+#include <cmath>
 #include <cstddef>
+#include <string>
 #include <optional>
 
 #include "kiln/support/strings.h"
@@ -9,10 +11,12 @@
 
 namespace kiln::jit::lowering {
 
-// Max and Min are variadic (one or more inputs): folded left to right with broadcasting.
+// Max, Min, Sum and Mean are variadic (one or more inputs): folded left to right with broadcasting
+// (as the runtime kernel folds them); Mean divides the sum by the input count.
 absl::Status LowerBinary(LowerContext& ctx, hlo::Opcode opcode) {
   const size_t n = ctx.node().inputs.size();
-  const bool variadic = opcode == hlo::Opcode::kMaximum || opcode == hlo::Opcode::kMinimum;
+  const std::string& op = ctx.node().op;
+  const bool variadic = op == "Max" || op == "Min" || op == "Sum" || op == "Mean";
   if (n == 0 || (!variadic && n != 2)) {
     return ctx.Unimplemented(kiln::StrCat(ctx.node().op, " with ", n, " inputs"));
   }
@@ -22,6 +26,7 @@ absl::Status LowerBinary(LowerContext& ctx, hlo::Opcode opcode) {
     KILN_ASSIGN_OR_RETURN(auto pair, BroadcastPair(ctx, acc, b));
     acc = ctx.b().Binary(opcode, pair.first, pair.second);
   }
+  if (op == "Mean") acc = ctx.b().Div(acc, ctx.b().ConstantR0<float>(static_cast<float>(n)));
   ctx.set_output(0, acc);
   return absl::OkStatus();
 }
@@ -64,6 +69,73 @@ absl::Status LowerClip(LowerContext& ctx) {
     y = b.Min(x, b.ConstantR0<float>(*hi));
   }
   ctx.set_output(0, y);
+  return absl::OkStatus();
+}
+
+// Pow of an f32 base and an f32 exponent is C pow, which is HLO power (pow(x, 0) = 1 even for NaN,
+// pow(-0, -1) = -inf, pow(-1, ±inf) = 1). Another exponent type is not lowered.
+absl::Status LowerPow(LowerContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(Op base, ctx.input(0));
+  KILN_ASSIGN_OR_RETURN(Op exponent, ctx.input(1));
+  if (base.shape().element_type() != PrimitiveType::F32 || exponent.shape().element_type() != PrimitiveType::F32) {
+    return ctx.Unimplemented("Pow with a base or exponent other than f32");
+  }
+  return LowerBinary(ctx, hlo::Opcode::kPower);
+}
+
+absl::Status LowerReciprocal(LowerContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
+  ctx.set_output(0, ctx.b().Div(ctx.b().ConstantR0<float>(1.0f), x));
+  return absl::OkStatus();
+}
+
+// Mod of floats is C fmod (the sign of the dividend), which is HLO remainder; ONNX requires fmod=1
+// for floats, and the runtime kernel rejects fmod=0 on floats, so that case is not lowered either.
+absl::Status LowerMod(LowerContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(int64_t fmod, ctx.node().GetInt("fmod", 0));
+  if (fmod == 0) return ctx.Unimplemented("Mod with fmod=0 (integer semantics; floats require fmod=1)");
+  return LowerBinary(ctx, hlo::Opcode::kRemainder);
+}
+
+// HardSigmoid: clamp(alpha * x + beta, 0, 1) with ONNX's defaults alpha=0.2, beta=0.5.
+absl::Status LowerHardSigmoid(LowerContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
+  KILN_ASSIGN_OR_RETURN(float alpha, ctx.node().GetFloat("alpha", 0.2f));
+  KILN_ASSIGN_OR_RETURN(float beta, ctx.node().GetFloat("beta", 0.5f));
+  hlo::Builder& b = ctx.b();
+  Op t = b.Add(b.Mul(x, b.ConstantR0<float>(alpha)), b.ConstantR0<float>(beta));
+  ctx.set_output(0, b.Clamp(b.ConstantR0<float>(0.0f), t, b.ConstantR0<float>(1.0f)));
+  return absl::OkStatus();
+}
+
+// HardSwish: x * clamp(x / 6 + 0.5, 0, 1).
+absl::Status LowerHardSwish(LowerContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
+  hlo::Builder& b = ctx.b();
+  Op t = b.Add(b.Div(x, b.ConstantR0<float>(6.0f)), b.ConstantR0<float>(0.5f));
+  ctx.set_output(0, b.Mul(x, b.Clamp(b.ConstantR0<float>(0.0f), t, b.ConstantR0<float>(1.0f))));
+  return absl::OkStatus();
+}
+
+// Gelu (opset 20): approximate="none" is 0.5 x (1 + erf(x / sqrt 2)); "tanh" is
+// 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))).
+absl::Status LowerGelu(LowerContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
+  KILN_ASSIGN_OR_RETURN(std::string approximate, ctx.node().GetString("approximate", "none"));
+  hlo::Builder& b = ctx.b();
+  Op inner;
+  if (approximate == "none") {
+    inner = b.Unary(hlo::Opcode::kErf, b.Div(x, b.ConstantR0<float>(std::sqrt(2.0f))));
+  } else if (approximate == "tanh") {
+    Op cube = b.Mul(b.Mul(x, x), x);
+    Op arg = b.Mul(b.ConstantR0<float>(std::sqrt(2.0f / 3.14159265358979f)),
+                   b.Add(x, b.Mul(b.ConstantR0<float>(0.044715f), cube)));
+    inner = b.Unary(hlo::Opcode::kTanh, arg);
+  } else {
+    return ctx.Error(kiln::StrCat("approximate='", approximate, "' is not one of none, tanh"));
+  }
+  Op half_x = b.Mul(b.ConstantR0<float>(0.5f), x);
+  ctx.set_output(0, b.Mul(half_x, b.Add(b.ConstantR0<float>(1.0f), inner)));
   return absl::OkStatus();
 }
 

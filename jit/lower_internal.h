@@ -2,9 +2,10 @@
 //
 // jit/lower.cc holds the driver (LowerGraph), the table from op type to lowering function and the
 // helpers below; each op family's lowerings live in their own file:
-//   lower_elementwise.cc  Add, Sub, Mul, Div, Max, Min, Relu, Clip and the unary math ops
+//   lower_elementwise.cc  Add, Sub, Mul, Div, Pow, Mod, Max, Min, Sum, Mean, Relu, Clip, Reciprocal,
+//                         HardSigmoid, HardSwish, Gelu and the unary math ops
 //   lower_matmul.cc       Gemm, MatMul
-//   lower_nn.cc           Conv, MaxPool, AveragePool, GlobalAveragePool, BatchNormalization, Softmax
+//   lower_nn.cc           Conv, NhwcConv, MaxPool, AveragePool, GlobalAveragePool, BatchNormalization, Softmax
 //   lower_reduce.cc       ReduceMean (and MeanOver, which GlobalAveragePool shares)
 //   lower_shape.cc        Reshape, Flatten, Transpose, Concat, Pad, Identity, Constant
 #ifndef KILN_JIT_LOWER_INTERNAL_H_
@@ -89,6 +90,12 @@ absl::Status LowerBinary(LowerContext& ctx, hlo::Opcode opcode);
 absl::Status LowerUnary(LowerContext& ctx, hlo::Opcode opcode);
 absl::Status LowerRelu(LowerContext& ctx);
 absl::Status LowerClip(LowerContext& ctx);
+absl::Status LowerReciprocal(LowerContext& ctx);
+absl::Status LowerPow(LowerContext& ctx);
+absl::Status LowerMod(LowerContext& ctx);
+absl::Status LowerHardSigmoid(LowerContext& ctx);
+absl::Status LowerHardSwish(LowerContext& ctx);
+absl::Status LowerGelu(LowerContext& ctx);
 
 // lower_matmul.cc
 absl::Status LowerGemm(LowerContext& ctx);
@@ -96,6 +103,7 @@ absl::Status LowerMatMul(LowerContext& ctx);
 
 // lower_nn.cc
 absl::Status LowerConv(LowerContext& ctx);
+absl::Status LowerNhwcConv(LowerContext& ctx);
 absl::Status LowerMaxPool(LowerContext& ctx);
 absl::Status LowerAveragePool(LowerContext& ctx);
 absl::Status LowerGlobalAveragePool(LowerContext& ctx);

@@ -64,6 +64,61 @@ absl::Status LowerConv(LowerContext& ctx) {
   return absl::OkStatus();
 }
 
+// NhwcConv (the TensorFlow importers' convolution, runtime/kernels/nhwc_ops.cc): X [N,H,W,C],
+// W [KH,KW,C/group,M] (HWIO), optional B [M] -> Y [N,OH,OW,M], one HLO convolution with NHWC / HWIO /
+// NHWC dimension numbers, then the bias and the fused `activation` as the kernel applies them (after
+// the bias; Relu and Relu6 keep NaN, as the kernel's IEEE clamp does).
+absl::Status LowerNhwcConv(LowerContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
+  KILN_ASSIGN_OR_RETURN(Op w, ctx.input(1));
+  if (Rank(x) != 4 || Rank(w) != 4) return ctx.Error("NhwcConv needs X [N,H,W,C] and W [KH,KW,C/group,M]");
+  const Node& node = ctx.node();
+  KILN_ASSIGN_OR_RETURN(int64_t group, node.GetInt("group", 1));
+  KILN_ASSIGN_OR_RETURN(std::string activation, node.GetString("activation", std::string()));
+  KILN_ASSIGN_OR_RETURN(float alpha, node.GetFloat("alpha", 0.2f));
+  const std::vector<int64_t>& xd = DimsOf(x);
+  const std::vector<int64_t>& wd = DimsOf(w);
+  absl::StatusOr<WindowGeometry> g = ComputeWindow(node, {xd[1], xd[2]}, {wd[0], wd[1]}, /*pooling=*/false);
+  if (!g.ok()) return ctx.Error(FromAbsl(g.status().message()));
+  std::vector<hlo::PaddingPair> padding;
+  for (int i = 0; i < g->spatial_rank; ++i) padding.push_back({g->pad_begin[i], g->pad_end[i]});
+  hlo::ConvolutionDimensionNumbers dn;
+  dn.input_batch_dimension = 0;
+  dn.input_feature_dimension = 3;
+  dn.input_spatial_dimensions = {1, 2};
+  dn.kernel_spatial_dimensions = {0, 1};
+  dn.kernel_input_feature_dimension = 2;
+  dn.kernel_output_feature_dimension = 3;
+  dn.output_batch_dimension = 0;
+  dn.output_feature_dimension = 3;
+  dn.output_spatial_dimensions = {1, 2};
+  hlo::Builder& b = ctx.b();
+  Op y = b.ConvGeneralDilated(x, w, g->strides, padding, {}, g->dilations, dn, group);
+  if (ctx.has_input(2)) {
+    KILN_ASSIGN_OR_RETURN(Op bias, ctx.input(2));
+    y = b.Add(y, bias, {3});
+  }
+  const Op zero = b.ConstantR0<float>(0.0f);
+  if (activation == "Relu") {
+    y = b.Max(y, zero);
+  } else if (activation == "Relu6") {
+    y = b.Clamp(zero, y, b.ConstantR0<float>(6.0f));
+  } else if (activation == "Elu") {
+    y = b.Select(b.Gt(y, zero), y, b.Expm1(y));
+  } else if (activation == "LeakyRelu") {
+    y = b.Select(b.Ge(y, zero), y, b.Mul(y, b.ConstantR0<float>(alpha)));
+  } else if (activation == "Sigmoid") {
+    y = b.Logistic(y);
+  } else if (activation == "Tanh") {
+    y = b.Unary(hlo::Opcode::kTanh, y);
+  } else if (!activation.empty()) {
+    return ctx.Error(kiln::StrCat("activation '", activation,
+                                  "' is not one of \"\", Relu, Relu6, Elu, LeakyRelu, Sigmoid, Tanh"));
+  }
+  ctx.set_output(0, y);
+  return absl::OkStatus();
+}
+
 absl::Status LowerMaxPool(LowerContext& ctx) {
   const Node& node = ctx.node();
   if (node.outputs.size() > 1 && !node.outputs[1].empty()) {

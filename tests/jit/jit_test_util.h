@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "kiln/jit/jit.h"
 #include "kiln/runtime/graph.h"
 #include "kiln/session/session.h"
 #include "kiln/tensor/tensor.h"
@@ -57,6 +58,28 @@ inline SessionOptions NoJit() {
   SessionOptions options;
   options.auto_jit = 0;
   return options;
+}
+
+// Runs `graph` with the JIT off (the runtime kernels) into *expected and with the JIT on `backend`
+// into *actual; fails the test unless the JIT session formed exactly one cluster, every node ran
+// inside it and no cluster fell back to the kernels (a lowering or compile failure).
+inline void RunKernelsAndOneCompiledCluster(const Graph& graph, const Feeds& feeds, const std::string& backend,
+                                            std::vector<Tensor>* expected, std::vector<Tensor>* actual) {
+  auto reference = Session::Create(graph, NoJit());
+  ASSERT_TRUE(reference.ok()) << reference.status();
+  auto want = (*reference)->Run(feeds);
+  ASSERT_TRUE(want.ok()) << want.status();
+  auto jit = Session::Create(graph, JitOptionsFor(backend));
+  ASSERT_TRUE(jit.ok()) << jit.status();
+  ASSERT_EQ((*jit)->stats().num_clusters, 1) << graph.name << " was not clustered on " << backend;
+  for (const Node& node : (*jit)->executed_graph().nodes) EXPECT_EQ(node.op, "_KilnLaunch");
+  const int64_t failures_before = GetCacheStats().failures;
+  auto got = (*jit)->Run(feeds);
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(GetCacheStats().failures, failures_before) << "the cluster fell back to the runtime kernels";
+  ASSERT_EQ(got->size(), want->size());
+  *expected = *std::move(want);
+  *actual = *std::move(got);
 }
 
 }  // namespace kiln::jit::testing
