@@ -229,22 +229,27 @@ absl::Status ThunkPlanner::EmitDot(const ContractionPlan& plan) {
   const int64_t nb = static_cast<int64_t>(dn.lhs_batch_dimensions.size());
   const std::vector<int64_t> lst = hlo::ShapeUtil::RowMajorStrides(l.dimensions());
   const std::vector<int64_t> rst = hlo::ShapeUtil::RowMajorStrides(r.dimensions());
-  int64_t batch = 1;
-  for (int64_t d = 0; d < nb; ++d) batch *= l.dimensions(d);
   const int64_t lk = dn.lhs_contracting_dimensions[0], rk = dn.rhs_contracting_dimensions[0];
   int64_t lm = -1, rn = -1;
-  for (int64_t d = nb; d < l.rank(); ++d) if (d != lk) lm = d;
-  for (int64_t d = nb; d < r.rank(); ++d) if (d != rk) rn = d;
+  auto is_batch = [](const std::vector<int64_t>& batch_dims, int64_t d) {
+    return std::find(batch_dims.begin(), batch_dims.end(), d) != batch_dims.end();
+  };
+  for (int64_t d = 0; d < l.rank(); ++d) if (d != lk && !is_batch(dn.lhs_batch_dimensions, d)) lm = d;
+  for (int64_t d = 0; d < r.rank(); ++d) if (d != rk && !is_batch(dn.rhs_batch_dimensions, d)) rn = d;
   const int64_t m = lm >= 0 ? l.dimensions(lm) : 1, kk = l.dimensions(lk), n = rn >= 0 ? r.dimensions(rn) : 1;
   dnnl::memory::dims src_dims = {m, kk}, src_strides = {lm >= 0 ? lst[lm] : kk * lst[lk], lst[lk]};
   dnnl::memory::dims w_dims = {kk, n}, w_strides = {rst[rk], rn >= 0 ? rst[rn] : kk * rst[rk]};
   dnnl::memory::dims dst_dims = {m, n};
-  if (nb > 0) {
-    src_dims.insert(src_dims.begin(), batch);
-    src_strides.insert(src_strides.begin(), m * kk);
-    w_dims.insert(w_dims.begin(), batch);
-    w_strides.insert(w_strides.begin(), kk * n);
-    dst_dims.insert(dst_dims.begin(), batch);
+  // Batch dimensions may sit anywhere in the operands (the pipeline folds transposes into the
+  // dot); each becomes a leading oneDNN dimension with the operand's own stride. The result's
+  // batch dimensions lead, in order.
+  for (int64_t i = nb - 1; i >= 0; --i) {
+    const int64_t lb = dn.lhs_batch_dimensions[i], rb = dn.rhs_batch_dimensions[i];
+    src_dims.insert(src_dims.begin(), l.dimensions(lb));
+    src_strides.insert(src_strides.begin(), lst[lb]);
+    w_dims.insert(w_dims.begin(), r.dimensions(rb));
+    w_strides.insert(w_strides.begin(), rst[rb]);
+    dst_dims.insert(dst_dims.begin(), l.dimensions(lb));
   }
   MatmulSpec spec;
   spec.src = StridedDesc(src_dims, src_strides);
@@ -474,12 +479,15 @@ bool DotSupported(const Instruction& dot) {
   if (!IsF32(dot.shape()) || !IsF32(l) || !IsF32(r)) return false;
   const hlo::DotDimensionNumbers& dn = dot.dot_dimension_numbers();
   const int64_t nb = static_cast<int64_t>(dn.lhs_batch_dimensions.size());
-  for (int64_t d = 0; d < nb; ++d) {
-    if (dn.lhs_batch_dimensions[d] != d || dn.rhs_batch_dimensions[d] != d) return false;
-  }
+  // Batch dimensions anywhere (EmitDot gives oneDNN each operand's strides), but not contracted.
   if (dn.lhs_contracting_dimensions.size() != 1 || dn.rhs_contracting_dimensions.size() != 1) return false;
   if (l.rank() < nb + 1 || l.rank() > nb + 2 || r.rank() < nb + 1 || r.rank() > nb + 2) return false;
-  if (dn.lhs_contracting_dimensions[0] < nb || dn.rhs_contracting_dimensions[0] < nb) return false;
+  for (int64_t d = 0; d < nb; ++d) {
+    if (dn.lhs_batch_dimensions[d] == dn.lhs_contracting_dimensions[0] ||
+        dn.rhs_batch_dimensions[d] == dn.rhs_contracting_dimensions[0]) {
+      return false;
+    }
+  }
   return hlo::ShapeUtil::ElementsIn(dot.shape()) > 0 && hlo::ShapeUtil::ElementsIn(l) > 0 &&
          hlo::ShapeUtil::ElementsIn(r) > 0;
 }
