@@ -153,6 +153,8 @@ const std::map<std::string, LowerFn>& LoweringTable() {
       {"GlobalAveragePool", LowerGlobalAveragePool},
       {"ReduceMean", LowerReduceMean},
       {"Reshape", LowerReshape},
+      {"Squeeze", LowerSqueeze},
+      {"Unsqueeze", LowerUnsqueeze},
       {"Flatten", LowerFlatten},
       {"Softmax", LowerSoftmax},
       {"Concat", LowerConcat},

@@ -7,7 +7,7 @@
 //   lower_matmul.cc       Gemm, MatMul
 //   lower_nn.cc           Conv, NhwcConv, MaxPool, AveragePool, GlobalAveragePool, BatchNormalization, Softmax
 //   lower_reduce.cc       ReduceMean (and MeanOver, which GlobalAveragePool shares)
-//   lower_shape.cc        Reshape, Flatten, Transpose, Concat, Pad, Identity, Constant
+//   lower_shape.cc        Reshape, Squeeze, Unsqueeze, Flatten, Transpose, Concat, Pad, Identity, Constant
 #ifndef KILN_JIT_LOWER_INTERNAL_H_
 #define KILN_JIT_LOWER_INTERNAL_H_
 
@@ -115,6 +115,8 @@ absl::Status LowerReduceMean(LowerContext& ctx);
 
 // lower_shape.cc
 absl::Status LowerReshape(LowerContext& ctx);
+absl::Status LowerSqueeze(LowerContext& ctx);
+absl::Status LowerUnsqueeze(LowerContext& ctx);
 absl::Status LowerFlatten(LowerContext& ctx);
 absl::Status LowerTranspose(LowerContext& ctx);
 absl::Status LowerConcat(LowerContext& ctx);

@@ -11,6 +11,60 @@
 
 namespace kiln::jit::lowering {
 
+namespace {
+
+// The `axes` of Squeeze / Unsqueeze: the constant input 1 (opset 13) or the attribute (earlier);
+// empty when neither is given.
+absl::StatusOr<std::vector<int64_t>> SqueezeAxes(LowerContext& ctx) {
+  if (ctx.has_input(1)) return ctx.constant_ints(1);
+  if (ctx.node().HasAttr("axes")) return ctx.node().GetInts("axes");
+  return std::vector<int64_t>{};
+}
+
+}  // namespace
+
+// Squeeze: a reshape that drops the listed size-1 dims (every size-1 dim when no axes are given).
+absl::Status LowerSqueeze(LowerContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> axes, SqueezeAxes(ctx));
+  const std::vector<int64_t>& in = DimsOf(x);
+  std::vector<bool> drop(in.size(), axes.empty());
+  if (axes.empty()) {
+    for (size_t i = 0; i < in.size(); ++i) drop[i] = in[i] == 1;
+  }
+  for (int64_t axis : axes) {
+    KILN_ASSIGN_OR_RETURN(int64_t a, NormalizeAxis(ctx, axis, Rank(x)));
+    if (in[a] != 1) return ctx.Error(kiln::StrCat("axis ", axis, " has size ", in[a], ", not 1"));
+    drop[a] = true;
+  }
+  std::vector<int64_t> out;
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (!drop[i]) out.push_back(in[i]);
+  }
+  ctx.set_output(0, ctx.b().Reshape(x, out));
+  return absl::OkStatus();
+}
+
+// Unsqueeze: a reshape that inserts size-1 dims at `axes` (counted in the output's rank).
+absl::Status LowerUnsqueeze(LowerContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> axes, SqueezeAxes(ctx));
+  if (axes.empty()) return ctx.Error("Unsqueeze needs axes");
+  const std::vector<int64_t>& in = DimsOf(x);
+  const int64_t rank = Rank(x) + static_cast<int64_t>(axes.size());
+  std::vector<bool> inserted(rank, false);
+  for (int64_t axis : axes) {
+    KILN_ASSIGN_OR_RETURN(int64_t a, NormalizeAxis(ctx, axis, rank));
+    if (inserted[a]) return ctx.Error(kiln::StrCat("axis ", axis, " is listed twice"));
+    inserted[a] = true;
+  }
+  std::vector<int64_t> out;
+  size_t next = 0;
+  for (int64_t i = 0; i < rank; ++i) out.push_back(inserted[i] ? 1 : in[next++]);
+  ctx.set_output(0, ctx.b().Reshape(x, out));
+  return absl::OkStatus();
+}
+
 absl::Status LowerReshape(LowerContext& ctx) {
   KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
   std::vector<int64_t> target;

@@ -1,0 +1,78 @@
+// Lowering of the static-shape data-movement ops of issue 9 (Squeeze, Unsqueeze): a one-node graph run
+// with the JIT on (interpreter and CPU backends) must compile into one cluster that does not fall back
+// and give exactly the runtime kernel's output (dims and bits; NaN, ±Inf and -0.0 included).
+#include <cstring>
+#include <limits>
+
+#include "gtest/gtest.h"
+#include "kiln/session/session.h"
+#include "tests/jit/jit_test_util.h"
+
+namespace kiln::jit {
+namespace {
+
+using ::kiln::jit::testing::MakeNode;
+using ::kiln::jit::testing::RandomTensor;
+using ::kiln::jit::testing::RunKernelsAndOneCompiledCluster;
+
+struct ShapeCase {
+  std::string name;
+  std::string op;
+  Dims x, y;
+  std::map<std::string, AttrValue> attrs;
+  std::vector<int64_t> axes_input;  // Given as a constant s64 input 1 when not empty.
+};
+
+std::vector<ShapeCase> AllCases() {
+  using Ints = std::vector<int64_t>;
+  return {
+      {"SqueezeAxesInput", "Squeeze", {1, 3, 1, 4}, {3, 4}, {}, {0, -2}},
+      {"SqueezeAxesAttr", "Squeeze", {2, 1, 4}, {2, 4}, {{"axes", Ints{1}}}, {}},
+      {"SqueezeAll", "Squeeze", {1, 3, 1, 1}, {3}, {}, {}},
+      {"UnsqueezeAxesInput", "Unsqueeze", {3, 4}, {1, 3, 4, 1}, {}, {0, -1}},
+      {"UnsqueezeAxesAttr", "Unsqueeze", {2, 5}, {2, 1, 5}, {{"axes", Ints{1}}}, {}},
+      {"UnsqueezeScalar", "Unsqueeze", {}, {1}, {}, {0}},
+  };
+}
+
+class ShapeOpLoweringTest : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {};
+
+TEST_P(ShapeOpLoweringTest, CompilesAndMatchesTheKernelExactly) {
+  const auto& [case_name, backend] = GetParam();
+  ShapeCase c;
+  for (const ShapeCase& candidate : AllCases()) {
+    if (candidate.name == case_name) c = candidate;
+  }
+  ASSERT_FALSE(c.name.empty());
+  Graph graph;
+  graph.name = c.name;
+  graph.inputs.push_back(ValueInfo{"x", DType::kF32, c.x, true});
+  std::vector<std::string> inputs = {"x"};
+  if (!c.axes_input.empty()) {
+    graph.initializers["axes"] =
+        Tensor::FromVector<int64_t>({static_cast<int64_t>(c.axes_input.size())}, c.axes_input);
+    inputs.push_back("axes");
+  }
+  graph.nodes.push_back(MakeNode("node", c.op, inputs, {"y"}, c.attrs));
+  graph.outputs.push_back(ValueInfo{"y", DType::kF32, c.y, true});
+  Tensor x = RandomTensor(c.x, 9);
+  const float specials[] = {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
+                            -std::numeric_limits<float>::infinity(), -0.0f};
+  for (int64_t i = 0; i < x.num_elements() && i < 4; ++i) x.data<float>()[i] = specials[i];
+  std::vector<Tensor> expected, actual;
+  ASSERT_NO_FATAL_FAILURE(RunKernelsAndOneCompiledCluster(graph, {{"x", x}}, backend, &expected, &actual));
+  ASSERT_EQ(actual[0].dims(), c.y);
+  ASSERT_EQ(expected[0].dims(), c.y);
+  EXPECT_EQ(std::memcmp(actual[0].raw_data(), expected[0].raw_data(), expected[0].byte_size()), 0)
+      << c.name << ": the JIT's bytes differ from the kernel's";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, ShapeOpLoweringTest,
+    ::testing::Combine(::testing::Values("SqueezeAxesInput", "SqueezeAxesAttr", "SqueezeAll", "UnsqueezeAxesInput",
+                                         "UnsqueezeAxesAttr", "UnsqueezeScalar"),
+                       ::testing::Values("interpreter", "cpu")),
+    [](const auto& info) { return std::get<0>(info.param) + "_" + std::get<1>(info.param); });
+
+}  // namespace
+}  // namespace kiln::jit
