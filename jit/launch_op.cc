@@ -21,6 +21,7 @@
 #include "kiln/support/flags.h"
 #include "kiln/support/log.h"
 #include "kiln/support/status.h"
+#include "runtime/kernels/kernel_util.h"
 
 namespace kiln::jit {
 namespace {
@@ -321,14 +322,8 @@ CacheStats LaunchKernelStats(const OpKernel& kernel) {
 void RegisterJitOps() {
   static std::once_flag once;
   std::call_once(once, [] {
-    OpDef def;
-    def.name = kLaunchOp;
-    def.min_inputs = 0;
-    def.max_inputs = -1;
-    def.num_outputs = -1;
-    def.shape_fn = LaunchShapeFn;
-    def.kernel_factory = MakeLaunchKernel;
-    const absl::Status registered = OpRegistry::Global().Register(std::move(def));
+    const absl::Status registered =
+        OpRegistry::Global().Register(kernels::MakeOpDef(kLaunchOp, 0, -1, LaunchShapeFn, MakeLaunchKernel, -1));
     KILN_CHECK(registered.ok(), kiln::StrCat("registering ", kLaunchOp, ": ", registered.message()));
   });
 }

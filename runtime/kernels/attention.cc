@@ -362,22 +362,8 @@ absl::Status RotaryCompute(KernelContext& ctx) {
 }  // namespace
 
 void RegisterAttentionOps(OpRegistry& registry) {
-  OpDef rope;
-  rope.name = "RotaryEmbedding";
-  rope.min_inputs = 3;
-  rope.max_inputs = 4;
-  rope.shape_fn = RotaryShapeFn;
-  rope.kernel_factory = StatelessKernel(RotaryCompute);
-  AddOp(registry, std::move(rope));
-
-  OpDef def;
-  def.name = "Attention";
-  def.min_inputs = 3;
-  def.max_inputs = 7;
-  def.num_outputs = 4;
-  def.shape_fn = AttentionShapeFn;
-  def.kernel_factory = StatelessKernel(AttentionCompute);
-  AddOp(registry, std::move(def));
+  AddOp(registry, StatelessOpDef("RotaryEmbedding", 3, 4, RotaryShapeFn, RotaryCompute));
+  AddOp(registry, StatelessOpDef("Attention", 3, 7, AttentionShapeFn, AttentionCompute, 4));
 }
 
 }  // namespace kiln::kernels

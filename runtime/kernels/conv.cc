@@ -273,13 +273,8 @@ absl::StatusOr<std::unique_ptr<OpKernel>> MakeConvKernel(const KernelConstructio
 }
 
 void RegisterConvOps(OpRegistry& registry) {
-  OpDef conv;
-  conv.name = "Conv";
-  conv.min_inputs = 2;
-  conv.max_inputs = 3;
-  conv.shape_fn = ConvShapeFn;
-  conv.kernel_factory = [](const KernelConstruction& kc) { return MakeConvKernel(kc); };
-  AddOp(registry, std::move(conv), /*half_via_f32=*/true);
+  AddOp(registry, MakeOpDef("Conv", 2, 3, ConvShapeFn, [](const KernelConstruction& kc) { return MakeConvKernel(kc); }),
+        /*half_via_f32=*/true);
 }
 
 }  // namespace kiln::kernels

@@ -103,13 +103,7 @@ absl::Status ConvTransposeCompute(KernelContext& ctx) {
 }  // namespace
 
 void RegisterConvTransposeOps(OpRegistry& registry) {
-  OpDef def;
-  def.name = "ConvTranspose";
-  def.min_inputs = 2;
-  def.max_inputs = 3;
-  def.shape_fn = ConvTransposeShape;
-  def.kernel_factory = StatelessKernel(ConvTransposeCompute);
-  AddOp(registry, std::move(def));
+  AddOp(registry, StatelessOpDef("ConvTranspose", 2, 3, ConvTransposeShape, ConvTransposeCompute));
 }
 
 }  // namespace kiln::kernels

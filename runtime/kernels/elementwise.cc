@@ -170,10 +170,7 @@ T ApplyUnary(UnaryKind kind, T x, const UnaryParams& p) {
 }
 
 void AddUnary(OpRegistry& registry, const std::string& name, UnaryKind kind) {
-  OpDef def;
-  def.name = name;
-  def.min_inputs = def.max_inputs = 1;
-  def.shape_fn = [kind](InferenceContext& ctx) -> absl::Status {
+  auto shape_fn = [kind](InferenceContext& ctx) -> absl::Status {
     const TensorType& x = ctx.input(0);
     if (!IsFloatType(x.dtype) && x.dtype != DType::kF64 && !(IsNumericUnary(kind) && IsIntType(x.dtype))) {
       return ctx.Error(kiln::StrCat("element type ", DTypeName(x.dtype), " is not supported (",
@@ -189,7 +186,7 @@ void AddUnary(OpRegistry& registry, const std::string& name, UnaryKind kind) {
     ctx.set_output(0, std::move(out));
     return absl::OkStatus();
   };
-  def.kernel_factory = [registered_kind = kind](const KernelConstruction& kc)
+  auto factory = [registered_kind = kind](const KernelConstruction& kc)
       -> absl::StatusOr<std::unique_ptr<OpKernel>> {
     UnaryKind kind = registered_kind;
     UnaryParams p;
@@ -242,7 +239,7 @@ void AddUnary(OpRegistry& registry, const std::string& name, UnaryKind kind) {
       });
     });
   };
-  AddOp(registry, std::move(def), /*half_via_f32=*/true);
+  AddOp(registry, MakeOpDef(name, 1, 1, shape_fn, factory), /*half_via_f32=*/true);
 }
 
 // Clip(X, min?, max?): min/max are scalars (absent: no bound).
@@ -337,16 +334,13 @@ absl::Status ApplyBinary(KernelContext& ctx, BinaryKind kind, const T* a, const 
 }
 
 void AddBinary(OpRegistry& registry, const std::string& name, BinaryKind kind) {
-  OpDef def;
-  def.name = name;
-  def.min_inputs = def.max_inputs = 2;
-  def.shape_fn = [](InferenceContext& ctx) -> absl::Status {
+  auto shape_fn = [](InferenceContext& ctx) -> absl::Status {
     if (!IsF64OrInt(ctx.input(0).dtype) && !IsFloatType(ctx.input(0).dtype)) {
       return ctx.Error(kiln::StrCat("element type ", DTypeName(ctx.input(0).dtype), " is not supported"));
     }
     return BroadcastShape(ctx, DType::kInvalid, /*same_dtype=*/true);
   };
-  def.kernel_factory = [kind](const KernelConstruction& kc) -> absl::StatusOr<std::unique_ptr<OpKernel>> {
+  auto factory = [kind](const KernelConstruction& kc) -> absl::StatusOr<std::unique_ptr<OpKernel>> {
     KILN_ASSIGN_OR_RETURN(int64_t fmod, kc.node.GetInt("fmod", 0));
     return MakeFunctionKernel([kind, fmod](KernelContext& ctx) -> absl::Status {
       const Tensor& a = ctx.input(0);
@@ -364,23 +358,19 @@ void AddBinary(OpRegistry& registry, const std::string& name, BinaryKind kind) {
       });
     });
   };
-  AddOp(registry, std::move(def), /*half_via_f32=*/true);
+  AddOp(registry, MakeOpDef(name, 2, 2, shape_fn, factory), /*half_via_f32=*/true);
 }
 
 // Max, Min, Sum, Mean over one or more inputs, broadcast together.
 void AddVariadic(OpRegistry& registry, const std::string& name, BinaryKind kind, bool mean) {
-  OpDef def;
-  def.name = name;
-  def.min_inputs = 1;
-  def.max_inputs = -1;
-  def.shape_fn = [mean](InferenceContext& ctx) -> absl::Status {
+  auto shape_fn = [mean](InferenceContext& ctx) -> absl::Status {
     DType t = ctx.input(0).dtype;
     if (!IsFloatType(t) && (mean || !IsF64OrInt(t))) {
       return ctx.Error(kiln::StrCat("element type ", DTypeName(t), " is not supported"));
     }
     return BroadcastShape(ctx, DType::kInvalid, /*same_dtype=*/true);
   };
-  def.kernel_factory = StatelessKernel([kind, mean](KernelContext& ctx) -> absl::Status {
+  auto compute = [kind, mean](KernelContext& ctx) -> absl::Status {
     const DType dtype = ctx.input(0).dtype();
     Tensor acc = ctx.input(0);
     for (int i = 1; i < ctx.num_inputs(); ++i) {
@@ -403,8 +393,8 @@ void AddVariadic(OpRegistry& registry, const std::string& name, BinaryKind kind,
     }
     ctx.SetOutput(0, acc);
     return absl::OkStatus();
-  });
-  AddOp(registry, std::move(def), /*half_via_f32=*/true);
+  };
+  AddOp(registry, StatelessOpDef(name, 1, -1, shape_fn, compute), /*half_via_f32=*/true);
 }
 
 // Converts `t` elementwise into a vector of T.
@@ -457,13 +447,10 @@ absl::Status PowCompute(KernelContext& ctx) {
 enum class CompareKind { kEqual, kLess, kGreater, kLessOrEqual, kGreaterOrEqual };
 
 void AddCompare(OpRegistry& registry, const std::string& name, CompareKind kind) {
-  OpDef def;
-  def.name = name;
-  def.min_inputs = def.max_inputs = 2;
-  def.shape_fn = [](InferenceContext& ctx) -> absl::Status {
+  auto shape_fn = [](InferenceContext& ctx) -> absl::Status {
     return BroadcastShape(ctx, DType::kBool, /*same_dtype=*/true);
   };
-  def.kernel_factory = StatelessKernel([kind](KernelContext& ctx) -> absl::Status {
+  auto compute = [kind](KernelContext& ctx) -> absl::Status {
     const Tensor& a = ctx.input(0);
     const Tensor& b = ctx.input(1);
     if (a.dtype() != b.dtype()) return ctx.Error("inputs must share one element type");
@@ -485,21 +472,18 @@ void AddCompare(OpRegistry& registry, const std::string& name, CompareKind kind)
     };
     if (a.dtype() == DType::kBool) return run(bool{});
     return DispatchNumeric(a.dtype(), ctx.node().op, run);
-  });
-  AddOp(registry, std::move(def), /*half_via_f32=*/true);
+  };
+  AddOp(registry, StatelessOpDef(name, 2, 2, shape_fn, compute), /*half_via_f32=*/true);
 }
 
 enum class LogicKind { kAnd, kOr, kXor };
 
 void AddLogic(OpRegistry& registry, const std::string& name, LogicKind kind) {
-  OpDef def;
-  def.name = name;
-  def.min_inputs = def.max_inputs = 2;
-  def.shape_fn = [](InferenceContext& ctx) -> absl::Status {
+  auto shape_fn = [](InferenceContext& ctx) -> absl::Status {
     if (ctx.input(0).dtype != DType::kBool) return ctx.Error("inputs must be bool");
     return BroadcastShape(ctx, DType::kBool, /*same_dtype=*/true);
   };
-  def.kernel_factory = StatelessKernel([kind](KernelContext& ctx) -> absl::Status {
+  auto compute = [kind](KernelContext& ctx) -> absl::Status {
     const Tensor& a = ctx.input(0);
     const Tensor& b = ctx.input(1);
     if (a.dtype() != DType::kBool || b.dtype() != DType::kBool) return ctx.Error("inputs must be bool");
@@ -514,8 +498,8 @@ void AddLogic(OpRegistry& registry, const std::string& name, LogicKind kind) {
       case LogicKind::kXor: BroadcastBinary(pa, a.dims(), pb, b.dims(), out, od, [](bool x, bool y) { return x != y; }); break;
     }
     return absl::OkStatus();
-  });
-  AddOp(registry, std::move(def));
+  };
+  AddOp(registry, StatelessOpDef(name, 2, 2, shape_fn, compute));
 }
 
 absl::Status NotCompute(KernelContext& ctx) {
@@ -698,41 +682,19 @@ void RegisterElementwiseOps(OpRegistry& registry) {
   AddLogic(registry, "Or", LogicKind::kOr);
   AddLogic(registry, "Xor", LogicKind::kXor);
 
-  OpDef not_op;
-  not_op.name = "Not";
-  not_op.min_inputs = not_op.max_inputs = 1;
-  not_op.shape_fn = SameAsInput;
-  not_op.kernel_factory = StatelessKernel(NotCompute);
-  AddOp(registry, std::move(not_op));
-
-  OpDef pow;
-  pow.name = "Pow";
-  pow.min_inputs = pow.max_inputs = 2;
-  pow.shape_fn = [](InferenceContext& ctx) -> absl::Status {
+  AddOp(registry, StatelessOpDef("Not", 1, 1, SameAsInput, NotCompute));
+  AddOp(registry, StatelessOpDef("Pow", 2, 2, [](InferenceContext& ctx) -> absl::Status {
     if (!IsFloatType(ctx.input(0).dtype) && !IsF64OrInt(ctx.input(0).dtype)) {
       return ctx.Error(kiln::StrCat("element type ", DTypeName(ctx.input(0).dtype), " is not supported"));
     }
     return BroadcastShape(ctx, ctx.input(0).dtype, /*same_dtype=*/false);
-  };
-  pow.kernel_factory = StatelessKernel(PowCompute);
-  AddOp(registry, std::move(pow), /*half_via_f32=*/true);
-
-  OpDef where;
-  where.name = "Where";
-  where.min_inputs = where.max_inputs = 3;
-  where.shape_fn = [](InferenceContext& ctx) -> absl::Status {
+  }, PowCompute), /*half_via_f32=*/true);
+  AddOp(registry, StatelessOpDef("Where", 3, 3, [](InferenceContext& ctx) -> absl::Status {
     if (ctx.input(0).dtype != DType::kBool) return ctx.Error("condition must be bool");
     if (ctx.input(1).dtype != ctx.input(2).dtype) return ctx.Error("X and Y must share one element type");
     return BroadcastShape(ctx, ctx.input(1).dtype, /*same_dtype=*/false);
-  };
-  where.kernel_factory = StatelessKernel(WhereCompute);
-  AddOp(registry, std::move(where));
-
-  OpDef clip;
-  clip.name = "Clip";
-  clip.min_inputs = 1;
-  clip.max_inputs = 3;
-  clip.shape_fn = [](InferenceContext& ctx) -> absl::Status {
+  }, WhereCompute));
+  AddOp(registry, StatelessOpDef("Clip", 1, 3, [](InferenceContext& ctx) -> absl::Status {
     if (!IsFloatType(ctx.input(0).dtype) && !IsF64OrInt(ctx.input(0).dtype)) {
       return ctx.Error(kiln::StrCat("element type ", DTypeName(ctx.input(0).dtype), " is not supported"));
     }
@@ -745,14 +707,9 @@ void RegisterElementwiseOps(OpRegistry& registry) {
       }
     }
     return SameAsInput(ctx);
-  };
-  clip.kernel_factory = StatelessKernel(ClipCompute);
-  AddOp(registry, std::move(clip), /*half_via_f32=*/true);
+  }, ClipCompute), /*half_via_f32=*/true);
 
-  OpDef cast;
-  cast.name = "Cast";
-  cast.min_inputs = cast.max_inputs = 1;
-  cast.shape_fn = [](InferenceContext& ctx) -> absl::Status {
+  auto cast_shape_fn = [](InferenceContext& ctx) -> absl::Status {
     KILN_ASSIGN_OR_RETURN(int64_t to, ctx.node().GetInt("to"));
     absl::StatusOr<DType> dtype = DTypeFromOnnx(to);
     if (!dtype.ok()) return Unsupported(ctx.node(), FromAbsl(dtype.status().message()));
@@ -760,7 +717,7 @@ void RegisterElementwiseOps(OpRegistry& registry) {
     ctx.set_output(0, TensorType{*dtype, x.dims, x.rank_known});
     return absl::OkStatus();
   };
-  cast.kernel_factory = [](const KernelConstruction& kc) -> absl::StatusOr<std::unique_ptr<OpKernel>> {
+  auto cast_factory = [](const KernelConstruction& kc) -> absl::StatusOr<std::unique_ptr<OpKernel>> {
     KILN_ASSIGN_OR_RETURN(int64_t to, kc.node.GetInt("to"));
     KILN_ASSIGN_OR_RETURN(DType dtype, DTypeFromOnnx(to));
     return MakeFunctionKernel([dtype](KernelContext& ctx) -> absl::Status {
@@ -773,7 +730,7 @@ void RegisterElementwiseOps(OpRegistry& registry) {
       return CastInto(x, y);
     });
   };
-  AddOp(registry, std::move(cast));
+  AddOp(registry, MakeOpDef("Cast", 1, 1, cast_shape_fn, cast_factory));
 }
 
 }  // namespace kiln::kernels

@@ -1,4 +1,5 @@
-// Helpers shared by the standard kernels (private to runtime/kernels and their tests).
+// Helpers shared by the standard kernels (private to runtime/kernels and their tests; the JIT's
+// launch op is built with MakeOpDef too).
 #ifndef KILN_RUNTIME_KERNELS_KERNEL_UTIL_H_
 #define KILN_RUNTIME_KERNELS_KERNEL_UTIL_H_
 
@@ -9,6 +10,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -62,10 +64,10 @@ inline KernelFactory StatelessKernel(std::function<absl::Status(KernelContext&)>
 
 // An OpDef of `name` taking `min_inputs` to `max_inputs` inputs (-1: variadic) and giving
 // `num_outputs` outputs, with its shape function and kernel factory.
-inline OpDef MakeOpDef(const char* name, int min_inputs, int max_inputs, ShapeFn shape_fn, KernelFactory factory,
+inline OpDef MakeOpDef(std::string_view name, int min_inputs, int max_inputs, ShapeFn shape_fn, KernelFactory factory,
                        int num_outputs = 1) {
   OpDef def;
-  def.name = name;
+  def.name = std::string(name);
   def.min_inputs = min_inputs;
   def.max_inputs = max_inputs;
   def.num_outputs = num_outputs;
@@ -75,7 +77,7 @@ inline OpDef MakeOpDef(const char* name, int min_inputs, int max_inputs, ShapeFn
 }
 
 // As MakeOpDef, for an op whose kernel is the stateless function `fn`.
-inline OpDef StatelessOpDef(const char* name, int min_inputs, int max_inputs, ShapeFn shape_fn,
+inline OpDef StatelessOpDef(std::string_view name, int min_inputs, int max_inputs, ShapeFn shape_fn,
                             std::function<absl::Status(KernelContext&)> fn, int num_outputs = 1) {
   return MakeOpDef(name, min_inputs, max_inputs, std::move(shape_fn), StatelessKernel(std::move(fn)), num_outputs);
 }

@@ -242,8 +242,7 @@ absl::Status EinsumCompute(KernelContext& ctx) {
 
 void RegisterLinalgOps(OpRegistry& registry) {
   AddOp(registry, StatelessOpDef("Det", 1, 1, DetShape, DetCompute));
-  OpDef einsum = StatelessOpDef("Einsum", 1, -1, EinsumShape, EinsumCompute);
-  AddOp(registry, std::move(einsum));
+  AddOp(registry, StatelessOpDef("Einsum", 1, -1, EinsumShape, EinsumCompute));
 }
 
 }  // namespace kiln::kernels

@@ -122,22 +122,10 @@ absl::Status SceCompute(KernelContext& ctx) {
 }  // namespace
 
 void RegisterLossOps(OpRegistry& registry) {
-  OpDef nll;
-  nll.name = "NegativeLogLikelihoodLoss";
-  nll.min_inputs = 2;
-  nll.max_inputs = 3;
-  nll.shape_fn = [](InferenceContext& ctx) { return LossShapeFn(ctx, false); };
-  nll.kernel_factory = StatelessKernel(NllCompute);
-  AddOp(registry, std::move(nll));
-
-  OpDef sce;
-  sce.name = "SoftmaxCrossEntropyLoss";
-  sce.min_inputs = 2;
-  sce.max_inputs = 3;
-  sce.num_outputs = 2;
-  sce.shape_fn = [](InferenceContext& ctx) { return LossShapeFn(ctx, true); };
-  sce.kernel_factory = StatelessKernel(SceCompute);
-  AddOp(registry, std::move(sce));
+  AddOp(registry, StatelessOpDef("NegativeLogLikelihoodLoss", 2, 3,
+                                 [](InferenceContext& ctx) { return LossShapeFn(ctx, false); }, NllCompute));
+  AddOp(registry, StatelessOpDef("SoftmaxCrossEntropyLoss", 2, 3,
+                                 [](InferenceContext& ctx) { return LossShapeFn(ctx, true); }, SceCompute, 2));
 }
 
 }  // namespace kiln::kernels

@@ -273,25 +273,14 @@ absl::Status MatMulCompute(KernelContext& ctx) {
 }  // namespace
 
 void RegisterMatMulOps(OpRegistry& registry) {
-  OpDef gemm;
-  gemm.name = "Gemm";
-  gemm.min_inputs = 2;
-  gemm.max_inputs = 3;
-  gemm.shape_fn = GemmShapeFn;
-  gemm.kernel_factory = [](const KernelConstruction& kc) -> absl::StatusOr<std::unique_ptr<OpKernel>> {
+  auto gemm_factory = [](const KernelConstruction& kc) -> absl::StatusOr<std::unique_ptr<OpKernel>> {
     absl::StatusOr<GemmAttrs> g = ReadGemmAttrs(kc.node);
     if (!g.ok()) return g.status();
     GemmAttrs attrs = *g;
     return MakeFunctionKernel([attrs](KernelContext& ctx) { return GemmCompute(attrs, ctx); });
   };
-  AddOp(registry, std::move(gemm), /*half_via_f32=*/true);
-
-  OpDef matmul;
-  matmul.name = "MatMul";
-  matmul.min_inputs = matmul.max_inputs = 2;
-  matmul.shape_fn = MatMulShapeFn;
-  matmul.kernel_factory = StatelessKernel(MatMulCompute);
-  AddOp(registry, std::move(matmul), /*half_via_f32=*/true);
+  AddOp(registry, MakeOpDef("Gemm", 2, 3, GemmShapeFn, gemm_factory), /*half_via_f32=*/true);
+  AddOp(registry, StatelessOpDef("MatMul", 2, 2, MatMulShapeFn, MatMulCompute), /*half_via_f32=*/true);
 }
 
 }  // namespace kiln::kernels

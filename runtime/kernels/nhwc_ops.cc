@@ -530,11 +530,11 @@ absl::Status GatherNdCompute(KernelContext& ctx) {
 }  // namespace
 
 void RegisterNhwcOps(OpRegistry& registry) {
-  OpDef conv = StatelessOpDef("NhwcConv", 2, 3, NhwcConvShapeFn, nullptr);
-  conv.kernel_factory = [](const KernelConstruction& kc) -> absl::StatusOr<std::unique_ptr<OpKernel>> {
-    return std::unique_ptr<OpKernel>(std::make_unique<NhwcConvKernel>(kc));
-  };
-  AddOp(registry, std::move(conv), /*half_via_f32=*/true);
+  AddOp(registry, MakeOpDef("NhwcConv", 2, 3, NhwcConvShapeFn,
+                            [](const KernelConstruction& kc) -> absl::StatusOr<std::unique_ptr<OpKernel>> {
+                              return std::unique_ptr<OpKernel>(std::make_unique<NhwcConvKernel>(kc));
+                            }),
+        /*half_via_f32=*/true);
   AddOp(registry, StatelessOpDef("NhwcMaxPool", 1, 1, NhwcPoolShapeFn, NhwcPoolCompute), /*half_via_f32=*/true);
   AddOp(registry, StatelessOpDef("NhwcAveragePool", 1, 1, NhwcPoolShapeFn, NhwcPoolCompute), /*half_via_f32=*/true);
   AddOp(registry, StatelessOpDef("NhwcResize", 2, 2, NhwcResizeShapeFn, NhwcResizeCompute), /*half_via_f32=*/true);

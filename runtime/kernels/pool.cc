@@ -324,28 +324,13 @@ absl::Status LpPoolCompute(KernelContext& ctx) {
 
 void RegisterPoolOps(OpRegistry& registry) {
   for (const char* name : {"MaxPool", "AveragePool"}) {
-    OpDef def;
-    def.name = name;
-    def.min_inputs = def.max_inputs = 1;
-    def.num_outputs = std::string(name) == "MaxPool" ? 2 : 1;
-    def.shape_fn = PoolShapeFn;
-    def.kernel_factory = StatelessKernel(PoolCompute);
-    AddOp(registry, std::move(def), /*half_via_f32=*/true);
+    AddOp(registry, StatelessOpDef(name, 1, 1, PoolShapeFn, PoolCompute, std::string(name) == "MaxPool" ? 2 : 1),
+          /*half_via_f32=*/true);
   }
   for (const char* name : {"GlobalAveragePool", "GlobalMaxPool"}) {
-    OpDef def;
-    def.name = name;
-    def.min_inputs = def.max_inputs = 1;
-    def.shape_fn = GlobalPoolShapeFn;
-    def.kernel_factory = StatelessKernel(GlobalPoolCompute);
-    AddOp(registry, std::move(def), /*half_via_f32=*/true);
+    AddOp(registry, StatelessOpDef(name, 1, 1, GlobalPoolShapeFn, GlobalPoolCompute), /*half_via_f32=*/true);
   }
-  OpDef bn;
-  bn.name = "BatchNormalization";
-  bn.min_inputs = bn.max_inputs = 5;
-  bn.num_outputs = 3;
-  bn.shape_fn = BatchNormShapeFn;
-  bn.kernel_factory = [](const KernelConstruction& kc) -> absl::StatusOr<std::unique_ptr<OpKernel>> {
+  auto bn_factory = [](const KernelConstruction& kc) -> absl::StatusOr<std::unique_ptr<OpKernel>> {
     KILN_ASSIGN_OR_RETURN(float epsilon, kc.node.GetFloat("epsilon", 1e-5f));
     KILN_ASSIGN_OR_RETURN(float momentum, kc.node.GetFloat("momentum", 0.9f));
     KILN_ASSIGN_OR_RETURN(int64_t training, kc.node.GetInt("training_mode", 0));
@@ -353,7 +338,7 @@ void RegisterPoolOps(OpRegistry& registry) {
       return BatchNormCompute(epsilon, momentum, training != 0, ctx);
     });
   };
-  AddOp(registry, std::move(bn), /*half_via_f32=*/true);
+  AddOp(registry, MakeOpDef("BatchNormalization", 5, 5, BatchNormShapeFn, bn_factory, 3), /*half_via_f32=*/true);
   AddOp(registry, StatelessOpDef("LpPool", 1, 1, LpPoolShape, LpPoolCompute));
 }
 

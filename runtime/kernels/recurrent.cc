@@ -262,14 +262,10 @@ absl::Status RecurrentCompute(KernelContext& ctx, Cell cell) {
 }
 
 void AddRecurrent(OpRegistry& registry, const char* name, Cell cell) {
-  OpDef def;
-  def.name = name;
-  def.min_inputs = 3;
-  def.max_inputs = cell == Cell::kLstm ? 8 : 6;
-  def.num_outputs = cell == Cell::kLstm ? 3 : 2;
-  def.shape_fn = [cell](InferenceContext& ctx) { return RecurrentShape(ctx, cell); };
-  def.kernel_factory = StatelessKernel([cell](KernelContext& ctx) { return RecurrentCompute(ctx, cell); });
-  AddOp(registry, std::move(def));
+  AddOp(registry, StatelessOpDef(name, 3, cell == Cell::kLstm ? 8 : 6,
+                                 [cell](InferenceContext& ctx) { return RecurrentShape(ctx, cell); },
+                                 [cell](KernelContext& ctx) { return RecurrentCompute(ctx, cell); },
+                                 cell == Cell::kLstm ? 3 : 2));
 }
 
 }  // namespace

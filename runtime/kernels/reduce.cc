@@ -349,12 +349,7 @@ absl::Status ArgCompute(KernelContext& ctx) {
 
 void RegisterReduceOps(OpRegistry& registry) {
   for (const char* name : {"Softmax", "LogSoftmax", "Hardmax"}) {
-    OpDef def;
-    def.name = name;
-    def.min_inputs = def.max_inputs = 1;
-    def.shape_fn = SoftmaxShapeFn;
-    def.kernel_factory = StatelessKernel(SoftmaxCompute);
-    AddOp(registry, std::move(def), /*half_via_f32=*/true);
+    AddOp(registry, StatelessOpDef(name, 1, 1, SoftmaxShapeFn, SoftmaxCompute), /*half_via_f32=*/true);
   }
   const std::pair<const char*, ReduceKind> reductions[] = {
       {"ReduceSum", ReduceKind::kSum},       {"ReduceMean", ReduceKind::kMean},
@@ -364,22 +359,13 @@ void RegisterReduceOps(OpRegistry& registry) {
       {"ReduceLogSum", ReduceKind::kLogSum}, {"ReduceLogSumExp", ReduceKind::kLogSumExp},
   };
   for (const auto& [name, kind] : reductions) {
-    OpDef def;
-    def.name = name;
-    def.min_inputs = 1;
-    def.max_inputs = 2;
-    def.shape_fn = ReduceShapeFn;
     ReduceKind k = kind;
-    def.kernel_factory = StatelessKernel([k](KernelContext& ctx) { return ReduceCompute(k, ctx); });
-    AddOp(registry, std::move(def), /*half_via_f32=*/true);
+    AddOp(registry,
+          StatelessOpDef(name, 1, 2, ReduceShapeFn, [k](KernelContext& ctx) { return ReduceCompute(k, ctx); }),
+          /*half_via_f32=*/true);
   }
   for (const char* name : {"ArgMax", "ArgMin"}) {
-    OpDef def;
-    def.name = name;
-    def.min_inputs = def.max_inputs = 1;
-    def.shape_fn = ArgShapeFn;
-    def.kernel_factory = StatelessKernel(ArgCompute);
-    AddOp(registry, std::move(def), /*half_via_f32=*/true);
+    AddOp(registry, StatelessOpDef(name, 1, 1, ArgShapeFn, ArgCompute), /*half_via_f32=*/true);
   }
 }
 

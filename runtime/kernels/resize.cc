@@ -447,20 +447,8 @@ absl::Status GridSampleCompute(KernelContext& ctx) {
 }  // namespace
 
 void RegisterResizeOps(OpRegistry& registry) {
-  OpDef gs;
-  gs.name = "GridSample";
-  gs.min_inputs = gs.max_inputs = 2;
-  gs.shape_fn = GridSampleShape;
-  gs.kernel_factory = StatelessKernel(GridSampleCompute);
-  AddOp(registry, std::move(gs));
-
-  OpDef def;
-  def.name = "Resize";
-  def.min_inputs = 1;
-  def.max_inputs = 4;
-  def.shape_fn = ResizeShapeFn;
-  def.kernel_factory = StatelessKernel(ResizeCompute);
-  AddOp(registry, std::move(def));
+  AddOp(registry, StatelessOpDef("GridSample", 2, 2, GridSampleShape, GridSampleCompute));
+  AddOp(registry, StatelessOpDef("Resize", 1, 4, ResizeShapeFn, ResizeCompute));
 }
 
 }  // namespace kiln::kernels

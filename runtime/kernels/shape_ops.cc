@@ -1060,9 +1060,7 @@ void RegisterShapeOps(OpRegistry& registry) {
   AddOp(registry, MakeOpDef("Unsqueeze", 1, 2, SqueezeLikeShapeFn, StatelessKernel(SqueezeLikeCompute)));
   AddOp(registry, MakeOpDef("Transpose", 1, 1, TransposeShapeFn, StatelessKernel(TransposeCompute)));
   AddOp(registry, MakeOpDef("Concat", 1, -1, ConcatShapeFn, StatelessKernel(ConcatCompute)));
-  OpDef split = MakeOpDef("Split", 1, 2, SplitShapeFn, StatelessKernel(SplitCompute));
-  split.num_outputs = -1;
-  AddOp(registry, std::move(split));
+  AddOp(registry, MakeOpDef("Split", 1, 2, SplitShapeFn, StatelessKernel(SplitCompute), -1));
   AddOp(registry, MakeOpDef("Gather", 2, 2, GatherShapeFn, StatelessKernel(GatherCompute)));
   AddOp(registry, MakeOpDef("Slice", 3, 5, SliceShapeFn, StatelessKernel(SliceCompute)));
   AddOp(registry, MakeOpDef("Pad", 2, 4, PadShapeFn,
