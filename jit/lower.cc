@@ -148,6 +148,7 @@ const std::map<std::string, LowerFn>& LoweringTable() {
       {"NhwcConv", LowerNhwcConv},
       {"Gemm", LowerGemm},
       {"MatMul", LowerMatMul},
+      {"LayerNormalization", LowerLayerNormalization},
       {"MaxPool", LowerMaxPool},
       {"AveragePool", LowerAveragePool},
       {"GlobalAveragePool", LowerGlobalAveragePool},

@@ -5,7 +5,8 @@
 //   lower_elementwise.cc  Add, Sub, Mul, Div, Pow, Mod, Max, Min, Sum, Mean, Relu, Clip, Reciprocal,
 //                         HardSigmoid, HardSwish, Gelu and the unary math ops
 //   lower_matmul.cc       Gemm, MatMul
-//   lower_nn.cc           Conv, NhwcConv, MaxPool, AveragePool, GlobalAveragePool, BatchNormalization, Softmax
+//   lower_nn.cc           Conv, NhwcConv, MaxPool, AveragePool, GlobalAveragePool, BatchNormalization, Softmax,
+//                         LayerNormalization
 //   lower_reduce.cc       ReduceMean (and MeanOver, which GlobalAveragePool shares)
 //   lower_shape.cc        Reshape, Squeeze, Unsqueeze, Flatten, Transpose, Concat, Pad, Identity, Constant
 #ifndef KILN_JIT_LOWER_INTERNAL_H_
@@ -109,6 +110,7 @@ absl::Status LowerAveragePool(LowerContext& ctx);
 absl::Status LowerGlobalAveragePool(LowerContext& ctx);
 absl::Status LowerBatchNormalization(LowerContext& ctx);
 absl::Status LowerSoftmax(LowerContext& ctx);
+absl::Status LowerLayerNormalization(LowerContext& ctx);
 
 // lower_reduce.cc
 absl::Status LowerReduceMean(LowerContext& ctx);

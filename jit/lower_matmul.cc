@@ -62,6 +62,28 @@ absl::Status LowerMatMul(LowerContext& ctx) {
     if (x != y && x != 1 && y != 1) return ctx.Error("MatMul batch dims do not broadcast");
     batch[i] = x == 1 ? y : x;
   }
+  int64_t b_batch = 1;
+  for (size_t i = 0; i + 2 < db.size(); ++i) b_batch *= db[i];
+  if (b_batch == 1) {
+    // The right operand is one matrix (the usual weight): fold the left operand's batch dims into
+    // its rows and make one [rows, K] x [K, N] dot, rather than broadcasting the weights to every
+    // batch index (which would copy them once per row block on every run).
+    int64_t rows = 1;
+    for (size_t i = 0; i + 1 < da.size(); ++i) rows *= da[i];
+    const int64_t k = da.back(), n = db.back();
+    Op a2 = da.size() == 2 ? a : b.Reshape(a, {rows, k});
+    Op b2 = db.size() == 2 ? bm : b.Reshape(bm, {k, n});
+    hlo::DotDimensionNumbers dnums;
+    dnums.lhs_contracting_dimensions = {1};
+    dnums.rhs_contracting_dimensions = {0};
+    Op y = b.DotGeneral(a2, b2, dnums);
+    std::vector<int64_t> out = batch;
+    if (!a_vector) out.push_back(da[da.size() - 2]);
+    if (!b_vector) out.push_back(n);
+    if (out != std::vector<int64_t>{rows, n}) y = b.Reshape(y, out);
+    ctx.set_output(0, y);
+    return absl::OkStatus();
+  }
   auto expand = [&](Op op, const std::vector<int64_t>& d) {
     std::vector<int64_t> out = batch;
     out.push_back(d[d.size() - 2]);

@@ -251,4 +251,38 @@ absl::Status LowerSoftmax(LowerContext& ctx) {
   return absl::OkStatus();
 }
 
+absl::Status LowerLayerNormalization(LowerContext& ctx) {
+  const Node& node = ctx.node();
+  KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
+  KILN_ASSIGN_OR_RETURN(Op scale, ctx.input(1));
+  KILN_ASSIGN_OR_RETURN(int64_t axis_attr, node.GetInt("axis", -1));
+  KILN_ASSIGN_OR_RETURN(float epsilon, node.GetFloat("epsilon", 1e-5f));
+  if (Rank(x) == 0) return ctx.Error("LayerNormalization needs rank >= 1");
+  KILN_ASSIGN_OR_RETURN(int64_t axis, NormalizeAxis(ctx, axis_attr, Rank(x)));
+  hlo::Builder& b = ctx.b();
+  // Statistics over dims [axis, rank), one per index of the outer dims [0, axis):
+  // y = (x - mean) * rsqrt(mean((x - mean)^2) + epsilon) * scale + bias.
+  std::vector<int64_t> inner, outer;
+  for (int64_t d = 0; d < Rank(x); ++d) (d < axis ? outer : inner).push_back(d);
+  Op mean = MeanOver(b, x, inner, /*keep_dims=*/false);
+  Op centered = b.Sub(x, mean, outer);
+  Op var = MeanOver(b, b.Mul(centered, centered), inner, /*keep_dims=*/false);
+  Op inv = b.Rsqrt(b.Add(var, b.ConstantR0<float>(epsilon)));
+  KILN_ASSIGN_OR_RETURN(auto scaled, BroadcastPair(ctx, b.Mul(centered, inv, outer), scale));
+  Op y = b.Mul(scaled.first, scaled.second);
+  if (ctx.has_input(2)) {
+    KILN_ASSIGN_OR_RETURN(Op bias, ctx.input(2));
+    KILN_ASSIGN_OR_RETURN(auto biased, BroadcastPair(ctx, y, bias));
+    y = b.Add(biased.first, biased.second);
+  }
+  if (DimsOf(y) != DimsOf(x)) return ctx.Error("Scale and B must broadcast to X's shape");
+  ctx.set_output(0, y);
+  // The optional Mean and InvStdDev outputs keep X's rank with the normalized dims set to 1.
+  std::vector<int64_t> stat_dims = DimsOf(x);
+  for (int64_t d : inner) stat_dims[d] = 1;
+  if (node.outputs.size() > 1 && !node.outputs[1].empty()) ctx.set_output(1, b.Reshape(mean, stat_dims));
+  if (node.outputs.size() > 2 && !node.outputs[2].empty()) ctx.set_output(2, b.Reshape(inv, stat_dims));
+  return absl::OkStatus();
+}
+
 }  // namespace kiln::jit::lowering
