@@ -108,6 +108,11 @@ absl::Status JitCompiler::Compile(std::unique_ptr<llvm::LLVMContext> context,
     llvm::PipelineTuningOptions tuning;
     tuning.LoopVectorization = true;
     tuning.SLPVectorization = true;
+    // No full or partial unrolling beyond what the vectorizer interleaves: Kiln's loop kernels have
+    // constant trip counts that O3 would unroll completely (a layer-norm epilogue over 384 channels
+    // became 5,600 lines of IR), which multiplied codegen time by ten for no steady-state gain
+    // (docs/performance.md, "Compile time").
+    tuning.LoopUnrolling = false;
     llvm::PassBuilder pb(&tm, tuning);
     pb.registerModuleAnalyses(mam);
     pb.registerCGSCCAnalyses(cgam);
