@@ -132,6 +132,94 @@ std::string Fingerprint(const Graph& graph) {
   return HashHex(StableHash(text.data(), text.size()));
 }
 
+namespace {
+
+// The subgraph of cluster `c`: copies of its member nodes (control inputs kept only between
+// members), an input per value read from outside (static constants become initializers instead),
+// and an output per value read outside the cluster or named as a graph output.
+absl::StatusOr<std::shared_ptr<Graph>> ClusterSubgraph(
+    const Graph& graph, const std::vector<int>& members, int c, const std::vector<int>& cluster_of,
+    const absl::flat_hash_map<std::string, std::vector<int>>& readers,
+    const std::set<std::string>& graph_outputs, const std::map<std::string, TensorType>& types,
+    const JitOptions& options) {
+  auto subgraph = std::make_shared<Graph>();
+  std::set<std::string> produced_inside, member_names;
+  for (int i : members) {
+    member_names.insert(graph.nodes[i].name);
+    for (const std::string& out : graph.nodes[i].outputs) {
+      if (!out.empty()) produced_inside.insert(out);
+    }
+  }
+  std::set<std::string> seen_inputs;
+  for (int i : members) {
+    Node copy = graph.nodes[i];
+    std::vector<std::string> inner_controls;
+    for (const std::string& ctl : copy.control_inputs) {
+      if (member_names.count(ctl)) inner_controls.push_back(ctl);
+    }
+    copy.control_inputs = std::move(inner_controls);
+    for (const std::string& in : copy.inputs) {
+      if (in.empty() || produced_inside.count(in) || !seen_inputs.insert(in).second) continue;
+      if (std::optional<Tensor> constant = StaticConstant(graph, types, in, options.auto_jit)) {
+        subgraph->initializers[in] = *constant;
+        continue;
+      }
+      auto it = types.find(in);
+      if (it == types.end()) {
+        return absl::InternalError(kiln::StrCat("JIT encapsulation: value '", in, "' read by node '",
+                                                copy.name, "' has no inferred type"));
+      }
+      subgraph->inputs.push_back(ValueInfo{in, it->second.dtype, it->second.dims, it->second.rank_known});
+    }
+    subgraph->nodes.push_back(std::move(copy));
+  }
+  for (int i : members) {
+    for (const std::string& out : graph.nodes[i].outputs) {
+      if (out.empty()) continue;
+      bool read_outside = graph_outputs.count(out) > 0;
+      auto rd = readers.find(out);
+      if (rd != readers.end()) {
+        for (int r : rd->second) read_outside = read_outside || cluster_of[r] != c;
+      }
+      if (!read_outside) continue;
+      const TensorType& t = types.at(out);
+      subgraph->outputs.push_back(ValueInfo{out, t.dtype, t.dims, t.rank_known});
+    }
+  }
+  return subgraph;
+}
+
+// Drops Constant nodes and initializers that nothing reads any more (their values moved into
+// clusters); graph outputs and control-dependency targets stay.
+void DropDeadConstants(Graph& graph, std::vector<Node> nodes, const std::set<std::string>& graph_outputs) {
+  std::set<std::string> read;
+  for (const Node& node : nodes) {
+    for (const std::string& in : node.inputs) read.insert(in);
+  }
+  std::set<std::string> control_targets;
+  for (const Node& node : nodes) {
+    for (const std::string& ctl : node.control_inputs) control_targets.insert(ctl);
+  }
+  std::vector<Node> kept;
+  for (Node& node : nodes) {
+    bool dead_constant = node.op == "Constant" && !control_targets.count(node.name);
+    for (const std::string& out : node.outputs) {
+      if (read.count(out) || graph_outputs.count(out)) dead_constant = false;
+    }
+    if (!dead_constant) kept.push_back(std::move(node));
+  }
+  graph.nodes = std::move(kept);
+  for (auto it = graph.initializers.begin(); it != graph.initializers.end();) {
+    if (!read.count(it->first) && !graph_outputs.count(it->first) && graph.FindInput(it->first) == nullptr) {
+      it = graph.initializers.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<int> EncapsulateClusters(Graph& graph, const std::vector<std::vector<int>>& clusters,
                                         const std::map<std::string, TensorType>& types,
                                         const JitOptions& options) {
@@ -159,47 +247,10 @@ absl::StatusOr<int> EncapsulateClusters(Graph& graph, const std::vector<std::vec
   std::set<std::string> reserved;  // Launch names chosen so far.
   for (int c = 0; c < static_cast<int>(clusters.size()); ++c) {
     const std::vector<int>& members = clusters[c];
-    auto subgraph = std::make_shared<Graph>();
-    std::set<std::string> produced_inside, member_names;
-    for (int i : members) {
-      member_names.insert(graph.nodes[i].name);
-      for (const std::string& out : graph.nodes[i].outputs) {
-        if (!out.empty()) produced_inside.insert(out);
-      }
-    }
-    std::set<std::string> seen_inputs;
-    for (int i : members) {
-      Node copy = graph.nodes[i];
-      std::vector<std::string> inner_controls;
-      for (const std::string& ctl : copy.control_inputs) {
-        if (member_names.count(ctl)) inner_controls.push_back(ctl);
-      }
-      copy.control_inputs = std::move(inner_controls);
-      for (const std::string& in : copy.inputs) {
-        if (in.empty() || produced_inside.count(in) || !seen_inputs.insert(in).second) continue;
-        if (std::optional<Tensor> constant = StaticConstant(graph, types, in, options.auto_jit)) {
-          subgraph->initializers[in] = *constant;
-          continue;
-        }
-        auto it = types.find(in);
-        if (it == types.end()) {
-          return absl::InternalError(kiln::StrCat("JIT encapsulation: value '", in, "' read by node '",
-                                                  copy.name, "' has no inferred type"));
-        }
-        subgraph->inputs.push_back(ValueInfo{in, it->second.dtype, it->second.dims, it->second.rank_known});
-      }
-      subgraph->nodes.push_back(std::move(copy));
-    }
-    for (int i : members) {
-      for (const std::string& out : graph.nodes[i].outputs) {
-        if (out.empty()) continue;
-        bool read_outside = graph_outputs.count(out) > 0;
-        for (int r : readers[out]) read_outside = read_outside || cluster_of[r] != c;
-        if (!read_outside) continue;
-        const TensorType& t = types.at(out);
-        subgraph->outputs.push_back(ValueInfo{out, t.dtype, t.dims, t.rank_known});
-      }
-    }
+    absl::StatusOr<std::shared_ptr<Graph>> built_subgraph =
+        ClusterSubgraph(graph, members, c, cluster_of, readers, graph_outputs, types, options);
+    if (!built_subgraph.ok()) return built_subgraph.status();
+    std::shared_ptr<Graph> subgraph = *std::move(built_subgraph);
     if (subgraph->outputs.empty()) continue;  // Dead code: leave it for the executor to skip.
     subgraph->name = kiln::StrCat(graph.name.empty() ? "graph" : graph.name, "_cluster_", c);
     std::string fingerprint = Fingerprint(*subgraph);
@@ -265,31 +316,7 @@ absl::StatusOr<int> EncapsulateClusters(Graph& graph, const std::vector<std::vec
     nodes.push_back(std::move(node));
   }
 
-  // Drop initializers and Constant nodes nothing reads any more (their values moved into clusters).
-  std::set<std::string> read;
-  for (const Node& node : nodes) {
-    for (const std::string& in : node.inputs) read.insert(in);
-  }
-  std::set<std::string> control_targets;
-  for (const Node& node : nodes) {
-    for (const std::string& ctl : node.control_inputs) control_targets.insert(ctl);
-  }
-  std::vector<Node> kept;
-  for (Node& node : nodes) {
-    bool dead_constant = node.op == "Constant" && !control_targets.count(node.name);
-    for (const std::string& out : node.outputs) {
-      if (read.count(out) || graph_outputs.count(out)) dead_constant = false;
-    }
-    if (!dead_constant) kept.push_back(std::move(node));
-  }
-  graph.nodes = std::move(kept);
-  for (auto it = graph.initializers.begin(); it != graph.initializers.end();) {
-    if (!read.count(it->first) && !graph_outputs.count(it->first) && graph.FindInput(it->first) == nullptr) {
-      it = graph.initializers.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  DropDeadConstants(graph, std::move(nodes), graph_outputs);
   return created;
 }
 

@@ -214,6 +214,51 @@ class OnnxImporter {
         ", which Kiln does not support"));
   }
 
+  // One node before its upgrade: a unique name ("<op>_<index>" for an unnamed or duplicate-named
+  // node), the default domain checked, inputs (trailing empty ones dropped), outputs and attributes.
+  absl::StatusOr<Node> ConvertNode(const onnx::NodeProto& n, int index, const std::set<std::string>& scope,
+                                   std::set<std::string>& node_names, std::set<std::string>& used_names) {
+    Node node;
+    node.op = n.op_type();
+    node.name = n.name();
+    if (node.name.empty() || node_names.count(node.name)) {
+      // Unnamed (or duplicate-named) nodes get "<op>_<index>", made unique.
+      std::string base = kiln::StrCat(node.op.empty() ? "node" : node.op, "_", index);
+      node.name = base;
+      for (int i = 1; node_names.count(node.name) || used_names.count(node.name); ++i) {
+        node.name = kiln::StrCat(base, "_", i);
+      }
+    }
+    node_names.insert(node.name);
+    used_names.insert(node.name);
+    if (node.op.empty()) {
+      return absl::InvalidArgumentError(kiln::StrCat("node '", node.name, "' has no op_type"));
+    }
+    if (!IsDefaultDomain(n.domain())) {
+      return absl::UnimplementedError(kiln::StrCat(
+          "node '", node.name, "' has op '", node.op, "' from domain '", n.domain(),
+          "'; Kiln implements only the default ONNX domain ('' or 'ai.onnx'), so the model cannot run "
+          "until that node is replaced by default-domain ops"));
+    }
+    if (!has_default_opset_) {
+      return absl::InvalidArgumentError(kiln::StrCat(
+          "node '", node.name, "' has op '", node.op,
+          "' from the default ONNX domain, but the model imports no opset of that domain"));
+    }
+    node.inputs.assign(n.input().begin(), n.input().end());
+    while (!node.inputs.empty() && node.inputs.back().empty()) node.inputs.pop_back();
+    node.outputs.assign(n.output().begin(), n.output().end());
+    for (const onnx::AttributeProto& attr : n.attribute()) {
+      if (attr.name().empty()) {
+        return absl::InvalidArgumentError(
+            kiln::StrCat("node '", node.name, "' has an attribute without a name"));
+      }
+      KILN_ASSIGN_OR_RETURN(AttrValue value, ConvertAttribute(attr, node, scope));
+      node.attrs[attr.name()] = std::move(value);
+    }
+    return node;
+  }
+
   // Converts one graph. `outer_scope` holds the values visible from enclosing graphs (empty for
   // the main graph). `is_main`: graph inputs must declare their types.
   absl::StatusOr<Graph> ConvertGraph(const onnx::GraphProto& proto,
@@ -323,45 +368,7 @@ class OnnxImporter {
     std::set<std::string> node_names;
     const OpRegistry& registry = OpRegistry::Global();
     for (int index = 0; index < proto.node_size(); ++index) {
-      const onnx::NodeProto& n = proto.node(index);
-      Node node;
-      node.op = n.op_type();
-      node.name = n.name();
-      if (node.name.empty() || node_names.count(node.name)) {
-        // Unnamed (or duplicate-named) nodes get "<op>_<index>", made unique.
-        std::string base = kiln::StrCat(node.op.empty() ? "node" : node.op, "_", index);
-        node.name = base;
-        for (int i = 1; node_names.count(node.name) || used_names.count(node.name); ++i) {
-          node.name = kiln::StrCat(base, "_", i);
-        }
-      }
-      node_names.insert(node.name);
-      used_names.insert(node.name);
-      if (node.op.empty()) {
-        return absl::InvalidArgumentError(kiln::StrCat("node '", node.name, "' has no op_type"));
-      }
-      if (!IsDefaultDomain(n.domain())) {
-        return absl::UnimplementedError(kiln::StrCat(
-            "node '", node.name, "' has op '", node.op, "' from domain '", n.domain(),
-            "'; Kiln implements only the default ONNX domain ('' or 'ai.onnx'), so the model cannot run "
-            "until that node is replaced by default-domain ops"));
-      }
-      if (!has_default_opset_) {
-        return absl::InvalidArgumentError(kiln::StrCat(
-            "node '", node.name, "' has op '", node.op,
-            "' from the default ONNX domain, but the model imports no opset of that domain"));
-      }
-      node.inputs.assign(n.input().begin(), n.input().end());
-      while (!node.inputs.empty() && node.inputs.back().empty()) node.inputs.pop_back();
-      node.outputs.assign(n.output().begin(), n.output().end());
-      for (const onnx::AttributeProto& attr : n.attribute()) {
-        if (attr.name().empty()) {
-          return absl::InvalidArgumentError(
-              kiln::StrCat("node '", node.name, "' has an attribute without a name"));
-        }
-        KILN_ASSIGN_OR_RETURN(AttrValue value, ConvertAttribute(attr, node, scope));
-        node.attrs[attr.name()] = std::move(value);
-      }
+      KILN_ASSIGN_OR_RETURN(Node node, ConvertNode(proto.node(index), index, scope, node_names, used_names));
       KILN_RETURN_IF_ERROR(onnx_import::UpgradeNode(&node, upgrade));
       if (registry.Find(node.op) == nullptr) {
         return absl::UnimplementedError(kiln::StrCat("node '", node.name, "' has op '", node.op,
