@@ -206,7 +206,8 @@ absl::Status ConvPrimitive::Execute(dnnl::stream& stream, const void* src, const
 // ---------------------------------------------------------------------------------------------
 // Matmul
 
-absl::StatusOr<std::unique_ptr<MatmulPrimitive>> MatmulPrimitive::Create(const MatmulSpec& spec) {
+absl::StatusOr<std::unique_ptr<MatmulPrimitive>> MatmulPrimitive::Create(const MatmulSpec& spec,
+                                                                         const void* const_weights) {
   auto mm = std::unique_ptr<MatmulPrimitive>(new MatmulPrimitive());
   const std::string what = kiln::StrCat("matmul src ", DimsString(spec.src.dims()), " weights ",
                                         DimsString(spec.weights.dims()), " dst ", DimsString(spec.dst.dims()));
@@ -217,8 +218,12 @@ absl::StatusOr<std::unique_ptr<MatmulPrimitive>> MatmulPrimitive::Create(const M
       bias_dims.back() = ddims.back();
       mm->bias_desc_ = RowMajorDesc(bias_dims);
     }
-    dnnl::matmul::desc desc = spec.has_bias ? dnnl::matmul::desc(spec.src, spec.weights, mm->bias_desc_, spec.dst)
-                                            : dnnl::matmul::desc(spec.src, spec.weights, spec.dst);
+    // Constant weights: oneDNN chooses their layout (packed for its GEMM kernel) and they are
+    // reordered once here, instead of on every call inside the primitive.
+    const dnnl::memory::desc weights =
+        const_weights != nullptr ? dnnl::memory::desc(spec.weights.dims(), dt::f32, tag::any) : spec.weights;
+    dnnl::matmul::desc desc = spec.has_bias ? dnnl::matmul::desc(spec.src, weights, mm->bias_desc_, spec.dst)
+                                            : dnnl::matmul::desc(spec.src, weights, spec.dst);
     KILN_ASSIGN_OR_RETURN(dnnl::primitive_attr attr, MakeAttr(spec.post_ops));
     mm->clamps_ = Clamps(spec.post_ops);
     dnnl::matmul::primitive_desc pd(desc, attr, CpuEngine());
@@ -228,6 +233,17 @@ absl::StatusOr<std::unique_ptr<MatmulPrimitive>> MatmulPrimitive::Create(const M
     mm->dst_desc_ = pd.dst_desc();
     mm->scratchpad_desc_ = pd.scratchpad_desc();
     mm->scratch_bytes_ = AlignUp(mm->scratchpad_desc_.get_size());
+    if (const_weights != nullptr) {
+      const size_t bytes = mm->weights_desc_.get_size();
+      void* packed = std::aligned_alloc(64, AlignUp(bytes));
+      if (packed == nullptr) return absl::ResourceExhaustedError(kiln::StrCat("packing weights of ", what));
+      mm->packed_weights_ = std::shared_ptr<void>(packed, [](void* p) { std::free(p); });
+      dnnl::stream stream(CpuEngine());
+      dnnl::memory from = Mem(spec.weights, const_weights);
+      dnnl::memory to(mm->weights_desc_, CpuEngine(), packed);
+      dnnl::reorder(from, to).execute(stream, from, to);
+      stream.wait();
+    }
   } catch (const dnnl::error& e) {
     return DnnlError(e, what);
   }
@@ -239,7 +255,7 @@ absl::Status MatmulPrimitive::Execute(dnnl::stream& stream, const void* src, con
   try {
     static constexpr int kIds[] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST, DNNL_ARG_SCRATCHPAD, DNNL_ARG_BIAS};
     Bind(cache, 0, src_desc_, src);
-    Bind(cache, 1, weights_desc_, weights);
+    Bind(cache, 1, weights_desc_, packed_weights_ ? packed_weights_.get() : weights);
     Bind(cache, 2, dst_desc_, dst);
     Bind(cache, 3, scratchpad_desc_, scratch);
     if (bias != nullptr) Bind(cache, 4, bias_desc_, bias);

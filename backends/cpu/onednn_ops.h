@@ -113,7 +113,10 @@ struct MatmulSpec {
 
 class MatmulPrimitive {
  public:
-  static absl::StatusOr<std::unique_ptr<MatmulPrimitive>> Create(const MatmulSpec& spec);
+  // `const_weights`: the weights when they are a constant of the module; they are then packed once
+  // into the layout oneDNN prefers and Execute ignores its `weights` argument.
+  static absl::StatusOr<std::unique_ptr<MatmulPrimitive>> Create(const MatmulSpec& spec,
+                                                                 const void* const_weights = nullptr);
   size_t scratch_bytes() const { return scratch_bytes_; }
   absl::Status Execute(dnnl::stream& stream, const void* src, const void* weights, const void* bias,
                        void* dst, void* scratch, ArgCache& cache) const;
@@ -122,6 +125,7 @@ class MatmulPrimitive {
   MatmulPrimitive() = default;
   dnnl::matmul primitive_;
   dnnl::memory::desc src_desc_, weights_desc_, dst_desc_, bias_desc_, scratchpad_desc_;
+  std::shared_ptr<void> packed_weights_;          // Reordered constant weights.
   std::vector<std::pair<float, float>> clamps_;  // Relu/clip post-ops as (lo, hi), in order.
   size_t scratch_bytes_ = 0;
 };

@@ -72,6 +72,76 @@ std::vector<PostOp> PostOpsOf(const ContractionPlan& plan) {
   return ops;
 }
 
+namespace {
+
+// A plain layout of `dims` whose dimensions are ordered in memory as those of `like` (for an NHWC
+// source, an NHWC destination).
+dnnl::memory::desc PlainLike(const dnnl::memory::dims& dims, const dnnl::memory::desc& like) {
+  const auto& like_strides = like.data.format_desc.blocking.strides;
+  std::vector<int> order(dims.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
+  // Outermost first: larger strides, ties broken by the logical order.
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return like_strides[a] > like_strides[b]; });
+  dnnl::memory::dims strides(dims.size());
+  int64_t stride = 1;
+  for (int i = static_cast<int>(order.size()) - 1; i >= 0; --i) {
+    strides[order[i]] = stride;
+    stride *= dims[order[i]];
+  }
+  return StridedDesc(dims, strides);
+}
+
+}  // namespace
+
+// A convolution whose operands' layouts (as the HLO dimension numbers give them, e.g. an NHWC source
+// and an NCHW destination after transpose folding) have only oneDNN's reference kernel, which is
+// 100x slower than its direct kernels. Tried in turn: the source as it is with a destination laid
+// out like it, then both channel-blocked; the destination is reordered into the HLO buffer
+// afterwards. Returns false when neither has a non-reference kernel (the caller keeps its plan).
+absl::StatusOr<bool> ThunkPlanner::EmitStagedConv(const ContractionPlan& plan, ConvSpec spec,
+                                                  const dnnl::memory::desc& src_plain,
+                                                  const dnnl::memory::desc& dst_plain, const void* const_weights) {
+  const dnnl::memory::dims src_dims = src_plain.dims();
+  const dnnl::memory::dims dst_dims = dst_plain.dims();
+  struct Staging {
+    dnnl::memory::desc src, dst;
+  };
+  std::vector<Staging> stagings = {{src_plain, PlainLike(dst_dims, src_plain)}};
+  if (src_dims.size() >= 3 && src_dims.size() <= 5) stagings.push_back({BlockedDesc(src_dims), BlockedDesc(dst_dims)});
+  for (const Staging& staging : stagings) {
+    spec.src = staging.src;
+    spec.dst = staging.dst;
+    absl::StatusOr<std::unique_ptr<ConvPrimitive>> p =
+        TimePrimitive([&] { return ConvPrimitive::Create(spec, const_weights); });
+    if (!p.ok() || (*p)->impl_name().rfind("ref", 0) == 0) continue;
+    int src = PlainSlot(plan.input);
+    const int w = PlainSlot(plan.weights);
+    const int bias = plan.bias ? PlainSlot(plan.bias) : -1;
+    if (src < 0 || w < 0 || (plan.bias && bias < 0)) {
+      return absl::InternalError(kiln::StrCat("CPU backend: an operand of ", plan.contraction->name(),
+                                              " has no buffer"));
+    }
+    if (!(staging.src == src_plain)) {
+      const int staged_src = NewTemp(staging.src.get_size());
+      KILN_RETURN_IF_ERROR(AddReorder(src, src_plain, staged_src, staging.src));
+      src = staged_src;
+    }
+    std::set<int> reads = {src, w};
+    if (bias >= 0) reads.insert(bias);
+    const int staged_dst = NewTemp(staging.dst.get_size());
+    AddThunk(std::make_unique<ConvThunk>(*std::move(p), src, w, bias, staged_dst), staged_dst, reads);
+    const Instruction* f = plan.result;
+    const int result_slot = SlotOf(f);
+    const int dst = result_slot >= 0 ? result_slot
+                                     : NewTemp(static_cast<size_t>(hlo::ShapeUtil::ByteSizeOf(f->shape())));
+    KILN_RETURN_IF_ERROR(AddReorder(staged_dst, staging.dst, dst, dst_plain));
+    emitted_.insert(f);
+    slot_[f] = dst;
+    return true;
+  }
+  return false;
+}
+
 absl::Status ThunkPlanner::EmitConv(const ContractionPlan& plan) {
   const Instruction* conv = plan.contraction;
   const hlo::ConvolutionDimensionNumbers& dn = conv->convolution_dimension_numbers();
@@ -148,6 +218,11 @@ absl::Status ThunkPlanner::EmitConv(const ContractionPlan& plan) {
     prim = *std::move(p);
     chosen = choices[i];
     break;
+  }
+  if (!chosen.src_blocked && !chosen.dst_blocked && plan.sum == nullptr &&
+      prim->impl_name().rfind("ref", 0) == 0) {
+    KILN_ASSIGN_OR_RETURN(bool staged, EmitStagedConv(plan, spec, src_plain, dst_plain, const_weights));
+    if (staged) return absl::OkStatus();
   }
 
   int src = -1;
@@ -257,7 +332,10 @@ absl::Status ThunkPlanner::EmitDot(const ContractionPlan& plan) {
   spec.dst = RowMajorDesc(dst_dims);
   spec.has_bias = plan.bias != nullptr;
   spec.post_ops = PostOpsOf(plan);
-  KILN_ASSIGN_OR_RETURN(std::unique_ptr<MatmulPrimitive> prim, TimePrimitive([&] { return MatmulPrimitive::Create(spec); }));
+  const void* const_weights =
+      plan.weights->opcode() == Opcode::kConstant ? plan.weights->literal().untyped_data() : nullptr;
+  KILN_ASSIGN_OR_RETURN(std::unique_ptr<MatmulPrimitive> prim,
+                        TimePrimitive([&] { return MatmulPrimitive::Create(spec, const_weights); }));
   const Instruction* f = plan.result;
   if (!slot_.count(f)) slot_[f] = NewTemp(static_cast<size_t>(hlo::ShapeUtil::ByteSizeOf(f->shape())));
   const int src = PlainSlot(plan.input), w = PlainSlot(plan.weights), dst = SlotOf(f);

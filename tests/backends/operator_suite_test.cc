@@ -290,6 +290,38 @@ std::vector<Case> StructuralCases() {
                  return b.ConvGeneralDilated(b.Parameter(0, S(F32, {1, 7, 7, 4}), "x"), b.Parameter(1, S(F32, {3, 3, 4, 5}), "w"),
                                              {1, 1}, {{1, 1}, {1, 1}}, {}, {}, dn);
                }, kContraction});
+  // An NHWC source with an NCHW destination (transpose folding makes these from ConvNeXt's
+  // channels-last layer norms): oneDNN has only its reference kernel for the mixed layouts, so the
+  // planner stages the destination (or both sides) through layouts it has direct kernels for.
+  c.push_back({"conv_nhwc_in_nchw_out_bias", [](Builder& b) {
+                 hlo::ConvolutionDimensionNumbers dn;
+                 dn.input_batch_dimension = 0;
+                 dn.input_feature_dimension = 3;
+                 dn.input_spatial_dimensions = {1, 2};
+                 dn.kernel_output_feature_dimension = 0;
+                 dn.kernel_input_feature_dimension = 1;
+                 dn.kernel_spatial_dimensions = {2, 3};
+                 dn.output_batch_dimension = 0;
+                 dn.output_feature_dimension = 1;
+                 dn.output_spatial_dimensions = {2, 3};
+                 Op y = b.ConvGeneralDilated(b.Parameter(0, S(F32, {1, 8, 8, 6}), "x"), Const(b, {10, 6, 2, 2}, 70),
+                                             {2, 2}, {{0, 0}, {0, 0}}, {}, {}, dn);
+                 return b.Add(y, Const(b, {10}, 71), {1});
+               }, kContraction});
+  c.push_back({"conv_depthwise_nhwc_in_nchw_out", [](Builder& b) {
+                 hlo::ConvolutionDimensionNumbers dn;
+                 dn.input_batch_dimension = 0;
+                 dn.input_feature_dimension = 3;
+                 dn.input_spatial_dimensions = {1, 2};
+                 dn.kernel_output_feature_dimension = 0;
+                 dn.kernel_input_feature_dimension = 1;
+                 dn.kernel_spatial_dimensions = {2, 3};
+                 dn.output_batch_dimension = 0;
+                 dn.output_feature_dimension = 1;
+                 dn.output_spatial_dimensions = {2, 3};
+                 return b.ConvGeneralDilated(b.Parameter(0, S(F32, {1, 9, 9, 16}), "x"), Const(b, {16, 1, 7, 7}, 72),
+                                             {1, 1}, {{3, 3}, {3, 3}}, {}, {}, dn, /*feature_group_count=*/16);
+               }, kContraction});
   c.push_back({"softmax", [](Builder& b) { return Softmax(b, b.Parameter(0, S(F32, {2, 1001}), "x")); },
                kReduction, {-5, 5}});
   c.push_back({"mobilenet_block", [](Builder& b) {
