@@ -86,6 +86,20 @@ void ExecuteCached(const dnnl::primitive& primitive, dnnl::stream& stream, const
                           "could not execute a primitive");
 }
 
+// Reorders constant weights from their given layout into the one a primitive chose, once.
+absl::StatusOr<std::shared_ptr<void>> PackWeights(const dnnl::memory::desc& given, const void* weights,
+                                                  const dnnl::memory::desc& packed_desc, std::string_view what) {
+  void* packed = std::aligned_alloc(64, AlignUp(packed_desc.get_size()));
+  if (packed == nullptr) return absl::ResourceExhaustedError(kiln::StrCat("packing weights of ", what));
+  std::shared_ptr<void> result(packed, [](void* p) { std::free(p); });
+  dnnl::stream stream(CpuEngine());
+  dnnl::memory from = Mem(given, weights);
+  dnnl::memory to(packed_desc, CpuEngine(), packed);
+  dnnl::reorder(from, to).execute(stream, from, to);
+  stream.wait();
+  return result;
+}
+
 std::string DimsString(const dnnl::memory::dims& dims) { return kiln::StrCat("[", absl::StrJoin(dims, ","), "]"); }
 
 }  // namespace
@@ -156,15 +170,7 @@ absl::StatusOr<std::unique_ptr<ConvPrimitive>> ConvPrimitive::Create(const ConvS
 
     size_t scratch = 0;
     if (const_weights != nullptr) {
-      const size_t bytes = conv->weights_desc_.get_size();
-      void* packed = std::aligned_alloc(64, AlignUp(bytes));
-      if (packed == nullptr) return absl::ResourceExhaustedError(kiln::StrCat("packing weights of ", what));
-      conv->packed_weights_ = std::shared_ptr<void>(packed, [](void* p) { std::free(p); });
-      dnnl::stream stream(CpuEngine());
-      dnnl::memory from = Mem(spec.weights, const_weights);
-      dnnl::memory to(conv->weights_desc_, CpuEngine(), packed);
-      dnnl::reorder(from, to).execute(stream, from, to);
-      stream.wait();
+      KILN_ASSIGN_OR_RETURN(conv->packed_weights_, PackWeights(spec.weights, const_weights, conv->weights_desc_, what));
     } else {
       conv->weights_reorder_ = std::make_unique<dnnl::reorder>(
           dnnl::reorder::primitive_desc(CpuEngine(), spec.weights, CpuEngine(), conv->weights_desc_));
@@ -234,15 +240,7 @@ absl::StatusOr<std::unique_ptr<MatmulPrimitive>> MatmulPrimitive::Create(const M
     mm->scratchpad_desc_ = pd.scratchpad_desc();
     mm->scratch_bytes_ = AlignUp(mm->scratchpad_desc_.get_size());
     if (const_weights != nullptr) {
-      const size_t bytes = mm->weights_desc_.get_size();
-      void* packed = std::aligned_alloc(64, AlignUp(bytes));
-      if (packed == nullptr) return absl::ResourceExhaustedError(kiln::StrCat("packing weights of ", what));
-      mm->packed_weights_ = std::shared_ptr<void>(packed, [](void* p) { std::free(p); });
-      dnnl::stream stream(CpuEngine());
-      dnnl::memory from = Mem(spec.weights, const_weights);
-      dnnl::memory to(mm->weights_desc_, CpuEngine(), packed);
-      dnnl::reorder(from, to).execute(stream, from, to);
-      stream.wait();
+      KILN_ASSIGN_OR_RETURN(mm->packed_weights_, PackWeights(spec.weights, const_weights, mm->weights_desc_, what));
     }
   } catch (const dnnl::error& e) {
     return DnnlError(e, what);

@@ -133,6 +133,21 @@ Op Conv(Builder& b, Op x, Op w, int64_t stride, int64_t pad, int64_t groups = 1,
                               hlo::ConvolutionDimensionNumbers::Nchw(2), groups);
 }
 
+// Convolution dimension numbers with an NHWC input, an OIHW kernel and an NCHW output.
+hlo::ConvolutionDimensionNumbers NhwcInNchwOut() {
+  hlo::ConvolutionDimensionNumbers dn;
+  dn.input_batch_dimension = 0;
+  dn.input_feature_dimension = 3;
+  dn.input_spatial_dimensions = {1, 2};
+  dn.kernel_output_feature_dimension = 0;
+  dn.kernel_input_feature_dimension = 1;
+  dn.kernel_spatial_dimensions = {2, 3};
+  dn.output_batch_dimension = 0;
+  dn.output_feature_dimension = 1;
+  dn.output_spatial_dimensions = {2, 3};
+  return dn;
+}
+
 Op Const(Builder& b, std::vector<int64_t> dims, uint32_t seed, double scale = 0.5) {
   std::mt19937 rng(seed);
   hlo::Literal lit = RandomLiteral(S(F32, dims), rng, {-scale, scale});
@@ -294,31 +309,13 @@ std::vector<Case> StructuralCases() {
   // channels-last layer norms): oneDNN has only its reference kernel for the mixed layouts, so the
   // planner stages the destination (or both sides) through layouts it has direct kernels for.
   c.push_back({"conv_nhwc_in_nchw_out_bias", [](Builder& b) {
-                 hlo::ConvolutionDimensionNumbers dn;
-                 dn.input_batch_dimension = 0;
-                 dn.input_feature_dimension = 3;
-                 dn.input_spatial_dimensions = {1, 2};
-                 dn.kernel_output_feature_dimension = 0;
-                 dn.kernel_input_feature_dimension = 1;
-                 dn.kernel_spatial_dimensions = {2, 3};
-                 dn.output_batch_dimension = 0;
-                 dn.output_feature_dimension = 1;
-                 dn.output_spatial_dimensions = {2, 3};
+                 const hlo::ConvolutionDimensionNumbers dn = NhwcInNchwOut();
                  Op y = b.ConvGeneralDilated(b.Parameter(0, S(F32, {1, 8, 8, 6}), "x"), Const(b, {10, 6, 2, 2}, 70),
                                              {2, 2}, {{0, 0}, {0, 0}}, {}, {}, dn);
                  return b.Add(y, Const(b, {10}, 71), {1});
                }, kContraction});
   c.push_back({"conv_depthwise_nhwc_in_nchw_out", [](Builder& b) {
-                 hlo::ConvolutionDimensionNumbers dn;
-                 dn.input_batch_dimension = 0;
-                 dn.input_feature_dimension = 3;
-                 dn.input_spatial_dimensions = {1, 2};
-                 dn.kernel_output_feature_dimension = 0;
-                 dn.kernel_input_feature_dimension = 1;
-                 dn.kernel_spatial_dimensions = {2, 3};
-                 dn.output_batch_dimension = 0;
-                 dn.output_feature_dimension = 1;
-                 dn.output_spatial_dimensions = {2, 3};
+                 const hlo::ConvolutionDimensionNumbers dn = NhwcInNchwOut();
                  return b.ConvGeneralDilated(b.Parameter(0, S(F32, {1, 9, 9, 16}), "x"), Const(b, {16, 1, 7, 7}, 72),
                                              {1, 1}, {{3, 3}, {3, 3}}, {}, {}, dn, /*feature_group_count=*/16);
                }, kContraction});
