@@ -267,6 +267,7 @@ absl::StatusOr<int> EncapsulateClusters(Graph& graph, const std::vector<std::vec
     launch.attrs["fingerprint"] = fingerprint;
     launch.attrs["num_ops"] = static_cast<int64_t>(members.size());
     if (!options.dump_to.empty()) launch.attrs["dump_to"] = options.dump_to;
+    launch.attrs["measure_choice"] = static_cast<int64_t>(options.measure_choice ? 1 : 0);
     launch.attrs["cluster"] = std::shared_ptr<const Graph>(std::move(subgraph));
     launch_name[c] = name;
     built[c] = true;

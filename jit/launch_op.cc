@@ -1,11 +1,13 @@
 // The "_KilnLaunch" op: runs one encapsulated cluster through the compilation cache. Each launch
 // node memoizes, per input signature, what it found, so a steady-state run neither lowers nor
 // takes the cache's lock more than once.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <mutex>
 
@@ -54,16 +56,18 @@ class LaunchKernel : public OpKernel {
     s.hits = hits_.load();
     s.failures = failures_.load();
     s.compile_ms = static_cast<double>(compile_ns_.load()) * 1e-6;
+    s.kernels_chosen = kernels_chosen_.load();
     return s;
   }
 
   LaunchKernel(std::shared_ptr<const Graph> cluster, std::string node_name, std::string backend,
-               std::string fingerprint, std::string dump_to)
+               std::string fingerprint, std::string dump_to, bool measure_choice)
       : cluster_(std::move(cluster)),
         node_name_(std::move(node_name)),
         backend_(std::move(backend)),
         fingerprint_(std::move(fingerprint)),
-        dump_to_(std::move(dump_to)) {}
+        dump_to_(std::move(dump_to)),
+        measure_choice_(measure_choice) {}
 
   absl::Status Compute(KernelContext& ctx) const override {
     if (ctx.num_inputs() != static_cast<int>(cluster_->inputs.size())) {
@@ -84,7 +88,14 @@ class LaunchKernel : public OpKernel {
       kiln::StrAppend(&signature, "|", t.TypeString());
     }
     std::shared_ptr<const SignatureEntry> entry = FindOrCompile(signature, dims);
-    if (entry->compiled->executable != nullptr) return RunExecutable(*entry->compiled->executable, ctx);
+    if (entry->compiled->executable != nullptr) {
+      if (!measure_choice_) return RunExecutable(*entry->compiled->executable, ctx);
+      switch (entry->choice.load(std::memory_order_acquire)) {
+        case kRunCompiled: return RunExecutable(*entry->compiled->executable, ctx);
+        case kRunKernels: return RunFallback(*entry->kernels, ctx);
+        default: return MeasureChoice(*entry, dims, ctx);
+      }
+    }
     if (entry->fallback == nullptr) {
       return ctx.Error(kiln::StrCat("cluster ", fingerprint_,
                                     " could neither be compiled nor run with the runtime kernels: ",
@@ -101,7 +112,79 @@ class LaunchKernel : public OpKernel {
     std::shared_ptr<const CompiledCluster> compiled;
     std::unique_ptr<Executor> fallback;
     absl::Status failure;  // Why neither runs (fallback null, no executable).
+    // With measure_choice: which of the compiled code and the kernels runs this signature
+    // (kUndecided until the first call measured both; written once under choice_mu).
+    mutable std::atomic<int> choice{kUndecided};
+    mutable std::mutex choice_mu;
+    mutable std::unique_ptr<Executor> kernels;  // Set when the kernels measured faster.
   };
+  static constexpr int kUndecided = 0, kRunCompiled = 1, kRunKernels = 2;
+
+  // An executor of this node's cluster on the runtime kernels, for inputs of `dims`.
+  absl::StatusOr<std::unique_ptr<Executor>> KernelExecutor(const std::vector<kiln::Dims>& dims) const {
+    auto graph = std::make_shared<Graph>(*cluster_);
+    for (size_t i = 0; i < graph->inputs.size(); ++i) graph->inputs[i].dims = dims[i];
+    return Executor::Create(graph);
+  }
+
+  // The first call of a compiled signature: runs the kernels once untimed (their first call creates
+  // oneDNN primitives), then the kernels and the compiled code alternately on
+  // this call's inputs (at least 2 runs each, more while the total stays under 10 ms, at most 8;
+  // one each when the compiled code is twice as fast),
+  // compares their fastest runs and remembers the choice. The compiled code stays unless the
+  // kernels are more than 3% faster. The outputs are the compiled code's, from its last run.
+  absl::Status MeasureChoice(const SignatureEntry& entry, const std::vector<kiln::Dims>& dims,
+                             KernelContext& ctx) const {
+    const backends::Executable& executable = *entry.compiled->executable;
+    std::lock_guard<std::mutex> lock(entry.choice_mu);
+    switch (entry.choice.load(std::memory_order_acquire)) {
+      case kRunCompiled: return RunExecutable(executable, ctx);
+      case kRunKernels: return RunFallback(*entry.kernels, ctx);
+      default: break;
+    }
+    absl::StatusOr<std::unique_ptr<Executor>> kernels = KernelExecutor(dims);
+    if (!kernels.ok()) {
+      entry.choice.store(kRunCompiled, std::memory_order_release);
+      return RunExecutable(executable, ctx);
+    }
+    using Clock = std::chrono::steady_clock;
+    auto ms_since = [](Clock::time_point t) {
+      return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+    };
+    constexpr int kMinRuns = 2, kMaxRuns = 8;
+    constexpr double kBudgetMs = 10.0;
+    double best_kernels = std::numeric_limits<double>::infinity();
+    double best_compiled = best_kernels;
+    // An untimed first run of the kernels: their first call creates oneDNN primitives and buffers.
+    bool kernels_ok = RunFallback(**kernels, ctx).ok();
+    const Clock::time_point begin = Clock::now();
+    for (int run = 0; run < kMaxRuns; ++run) {
+      if (kernels_ok) {
+        const Clock::time_point t = Clock::now();
+        kernels_ok = RunFallback(**kernels, ctx).ok();
+        best_kernels = std::min(best_kernels, ms_since(t));
+      }
+      const Clock::time_point t = Clock::now();
+      KILN_RETURN_IF_ERROR(RunExecutable(executable, ctx));
+      best_compiled = std::min(best_compiled, ms_since(t));
+      // Compiled code twice as fast as the kernels decides at once.
+      if (!kernels_ok || best_compiled * 2 < best_kernels) break;
+      if (run + 1 >= kMinRuns && ms_since(begin) > kBudgetMs) break;
+    }
+    const bool use_kernels = kernels_ok && best_kernels * 1.03 < best_compiled;
+    if (GetFlags().log_compiles) {
+      Log(LogSeverity::kInfo,
+          absl::StrFormat("JIT: cluster %s (%zu ops): compiled %.3f ms, kernels %.3f ms: runs the %s",
+                          fingerprint_, cluster_->nodes.size(), best_compiled, best_kernels,
+                          use_kernels ? "kernels" : "compiled code"));
+    }
+    if (use_kernels) {
+      entry.kernels = *std::move(kernels);
+      ++kernels_chosen_;
+    }
+    entry.choice.store(use_kernels ? kRunKernels : kRunCompiled, std::memory_order_release);
+    return absl::OkStatus();
+  }
 
   // The fast path: what this node found for `signature` before, without lowering again. Otherwise
   // lowers the cluster and looks up the process-wide cache by the module's CompilationKey.
@@ -136,9 +219,7 @@ class LaunchKernel : public OpKernel {
     if (entry->compiled->executable == nullptr) {
       // The fallback executor sees the cluster with this signature's input dims.
       entry->failure = entry->compiled->failure;
-      auto graph = std::make_shared<Graph>(*cluster_);
-      for (size_t i = 0; i < graph->inputs.size(); ++i) graph->inputs[i].dims = dims[i];
-      absl::StatusOr<std::unique_ptr<Executor>> fallback = Executor::Create(graph);
+      absl::StatusOr<std::unique_ptr<Executor>> fallback = KernelExecutor(dims);
       if (fallback.ok()) {
         entry->fallback = *std::move(fallback);
       } else {
@@ -269,7 +350,8 @@ class LaunchKernel : public OpKernel {
   std::string backend_;
   std::string fingerprint_;
   std::string dump_to_;
-  mutable std::atomic<int64_t> compilations_{0}, hits_{0}, failures_{0}, compile_ns_{0};
+  bool measure_choice_ = true;
+  mutable std::atomic<int64_t> compilations_{0}, hits_{0}, failures_{0}, compile_ns_{0}, kernels_chosen_{0};
   mutable std::mutex mu_;  // Guards by_signature_.
   mutable std::map<std::string, std::shared_ptr<const SignatureEntry>> by_signature_;
 };
@@ -308,8 +390,9 @@ absl::StatusOr<std::unique_ptr<OpKernel>> MakeLaunchKernel(const KernelConstruct
   KILN_ASSIGN_OR_RETURN(std::string backend, node.GetString("backend", std::string("cpu")));
   KILN_ASSIGN_OR_RETURN(std::string fingerprint, node.GetString("fingerprint", Fingerprint(*cluster)));
   KILN_ASSIGN_OR_RETURN(std::string dump_to, node.GetString("dump_to", std::string()));
+  KILN_ASSIGN_OR_RETURN(int64_t measure_choice, node.GetInt("measure_choice", 0));
   return std::make_unique<LaunchKernel>(std::move(cluster), node.name, std::move(backend),
-                                        std::move(fingerprint), std::move(dump_to));
+                                        std::move(fingerprint), std::move(dump_to), measure_choice != 0);
 }
 
 }  // namespace

@@ -29,6 +29,7 @@ absl::StatusOr<ResolvedOptions> Resolve(const SessionOptions& options) {
   jit.min_cluster_size = options.min_cluster_size >= 0 ? options.min_cluster_size : flags.min_cluster_size;
   jit.dump_to = !options.dump_to.empty() ? options.dump_to : flags.dump_to;
   jit.backend = !options.backend.empty() ? options.backend : flags.backend;
+  jit.measure_choice = options.measure_choice >= 0 ? options.measure_choice > 0 : flags.measure_choice;
   resolved.inter_op_threads = options.inter_op_threads >= 0 ? options.inter_op_threads : flags.inter_op_threads;
   resolved.fold_constants = options.fold_constants >= 0 ? options.fold_constants > 0 : flags.fold_constants;
   if (jit.auto_jit > 0 && !jit.dump_to.empty()) {
@@ -93,6 +94,7 @@ SessionStats Session::stats() const {
     stats.cache_hits += own.hits;
     stats.failures += own.failures;
     stats.compile_ms += own.compile_ms;
+    stats.kernels_chosen += own.kernels_chosen;
   }
   return stats;
 }

@@ -24,6 +24,8 @@ const std::vector<FlagInfo>& ListFlags() {
                                 "thread); each limits oneDNN's OpenMP threads to its share"},
       {"fold_constants", "true", "evaluate nodes whose inputs are all constants once when a session is "
                                  "created and keep their results as initializers"},
+      {"measure_choice", "true", "after a cluster compiles, time its compiled code against the runtime "
+                                 "kernels on the first call and keep the faster"},
   };
   return kFlags;
 }
@@ -83,7 +85,7 @@ absl::StatusOr<Flags> ParseFlags(std::string_view text) {
     const bool known = std::any_of(ListFlags().begin(), ListFlags().end(),
                                    [&](const FlagInfo& flag) { return flag.name == name; });
     if (!known) return FlagError(kiln::StrCat("unknown flag --", name));
-    if (!has_value && name != "log_compiles" && name != "fold_constants") {
+    if (!has_value && name != "log_compiles" && name != "fold_constants" && name != "measure_choice") {
       return FlagError(kiln::StrCat("--", name, " needs a value (--", name, "=VALUE)"));
     }
     if (name == "auto_jit") {
@@ -99,6 +101,8 @@ absl::StatusOr<Flags> ParseFlags(std::string_view text) {
       KILN_RETURN_IF_ERROR(ParseInt(name, value, 0, std::numeric_limits<int>::max(), &flags.inter_op_threads));
     } else if (name == "fold_constants") {
       KILN_RETURN_IF_ERROR(ParseBool(name, has_value, value, &flags.fold_constants));
+    } else if (name == "measure_choice") {
+      KILN_RETURN_IF_ERROR(ParseBool(name, has_value, value, &flags.measure_choice));
     } else if (name == "log_compiles") {
       KILN_RETURN_IF_ERROR(ParseBool(name, has_value, value, &flags.log_compiles));
     }

@@ -41,6 +41,8 @@ inline PrepareFn SessionPrepare(int auto_jit, JitCounters* counters) {
     // them with the runtime kernels and leave, for example, test_constant nothing to compile); the
     // JIT-off suites run with folding on, its default, against the same reference outputs.
     options.fold_constants = 0;
+    // Every run checks the compiled code: no cluster may switch to the kernels by measurement.
+    options.measure_choice = 0;
     std::vector<std::string> fetches;
     for (const ValueInfo& out : graph.outputs) fetches.push_back(out.name);
     absl::StatusOr<std::unique_ptr<Session>> session = Session::Create(std::move(graph), options);

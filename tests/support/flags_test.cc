@@ -19,6 +19,10 @@ TEST(FlagsTest, ParsesEveryFlag) {
   absl::StatusOr<Flags> off = ParseFlags("--fold_constants=false");
   ASSERT_TRUE(off.ok()) << off.status();
   EXPECT_FALSE(off->fold_constants);
+  EXPECT_TRUE(f->measure_choice);
+  absl::StatusOr<Flags> measured = ParseFlags("--measure_choice=0");
+  ASSERT_TRUE(measured.ok()) << measured.status();
+  EXPECT_FALSE(measured->measure_choice);
   EXPECT_EQ(f->dump_to, "out/d");
   EXPECT_EQ(f->backend, "interpreter");
   EXPECT_TRUE(f->log_compiles);
@@ -35,7 +39,7 @@ TEST(FlagsTest, DefaultsWhenEmpty) {
 TEST(FlagsTest, RejectsUnknownAndMalformedNamingTheFlagAndListingTheValidOnes) {
   const std::string known =
       "; the flags are --auto_jit, --min_cluster_size, --dump_to, --backend, --log_compiles, --inter_op_threads, "
-      "--fold_constants (`kiln flags` describes them)";
+      "--fold_constants, --measure_choice (`kiln flags` describes them)";
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"--auto_jit=2 --auto_jt=1", "KILN_FLAGS: unknown flag --auto_jt"},
       {"--auto_jit=3", "KILN_FLAGS: --auto_jit takes an integer in 0..2, got '3'"},
@@ -43,6 +47,7 @@ TEST(FlagsTest, RejectsUnknownAndMalformedNamingTheFlagAndListingTheValidOnes) {
       {"--auto_jit", "KILN_FLAGS: --auto_jit needs a value (--auto_jit=VALUE)"},
       {"auto_jit=1", "KILN_FLAGS: 'auto_jit=1' is not a flag; write --name=value"},
       {"--fold_constants=maybe", "KILN_FLAGS: --fold_constants takes true, false, 1 or 0, got 'maybe'"},
+      {"--measure_choice=often", "KILN_FLAGS: --measure_choice takes true, false, 1 or 0, got 'often'"},
       {"--min_cluster_size=x", "KILN_FLAGS: --min_cluster_size takes an integer in 1..2147483647, got 'x'"},
       {"--min_cluster_size=0", "KILN_FLAGS: --min_cluster_size takes an integer in 1..2147483647, got '0'"},
       {"--inter_op_threads=-1", "KILN_FLAGS: --inter_op_threads takes an integer in 0..2147483647, got '-1'"},

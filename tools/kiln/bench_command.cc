@@ -207,6 +207,7 @@ absl::Status BenchCommand(const std::vector<std::string>& args, std::ostream& ou
   const int64_t steady_compilations = result.after_all.compilations - result.after_first.compilations;
   const double compile_ms = result.after_first.compile_ms - result.before.compile_ms;
   const int64_t failures = result.after_all.failures - result.before.failures;
+  const int64_t kernels_chosen = result.after_all.kernels_chosen - result.before.kernels_chosen;
   const std::string cpu = CpuName();
 
   if (json) {
@@ -215,9 +216,10 @@ absl::Status BenchCommand(const std::vector<std::string>& args, std::ostream& ou
                ", \"first_run_ms\": %.3f, \"latency_ms_median\": %.3f, \"latency_ms_p90\": %.3f, "
                "\"latency_ms_min\": %.3f, \"latency_ms_mean\": %.3f, \"repeat\": %d, \"warmup\": %d, "
                "\"threads\": %d, \"seed\": %d, \"auto_jit\": %d, \"clusters\": %d, \"compilations\": %d, "
-               "\"steady_compilations\": %d, \"compile_ms\": %.3f, \"jit_failures\": %d, \"cpu\": ",
+               "\"steady_compilations\": %d, \"compile_ms\": %.3f, \"jit_failures\": %d, "
+               "\"kernels_chosen\": %d, \"cpu\": ",
                result.first_ms, median, p90, min, mean, repeat, warmup, effective_threads, seed, auto_jit, clusters,
-               compilations, steady_compilations, compile_ms, failures)
+               compilations, steady_compilations, compile_ms, failures, kernels_chosen)
         << JsonString(cpu) << "}\n";
     return absl::OkStatus();
   }
@@ -230,6 +232,9 @@ absl::Status BenchCommand(const std::vector<std::string>& args, std::ostream& ou
                            compilations, compile_ms);
     if (steady_compilations > 0) out << absl::StrFormat(" (%d after the first run)", steady_compilations);
     if (failures > 0) out << absl::StrFormat(", %d lookup(s) fell back to the kernels", failures);
+    if (kernels_chosen > 0) {
+      out << absl::StrFormat(", %d measured slower than the kernels, which run them", kernels_chosen);
+    }
     out << "\n";
   } else {
     out << "jit          off (KILN_FLAGS=--auto_jit=2 turns it on)\n";

@@ -20,6 +20,10 @@ struct JitOptions {
   int min_cluster_size = 2;
   std::string dump_to;         // Folder for each compiled cluster's HLO text ("" = none).
   std::string backend = "cpu";
+  // After a cluster compiles for a signature, time the compiled code against the runtime kernels on
+  // that call's inputs and keep the faster (docs/jit.md, "Measured choice"). Tests that check what
+  // the compiled code computes turn it off.
+  bool measure_choice = true;
 };
 
 // Registers the launch op ("_KilnLaunch") with the op registry. Idempotent.
@@ -58,6 +62,8 @@ struct CacheStats {
   int64_t failures = 0;      // Misses whose lowering or compilation failed (run on the kernels).
   double compile_ms = 0;     // Wall time of the lookups that compiled (lowering and compilation);
                              // filled by LaunchKernelStats, 0 from GetCacheStats.
+  int64_t kernels_chosen = 0;  // Signatures whose compiled code measured slower than the kernels, so
+                               // the kernels run them (LaunchKernelStats only).
 };
 // Counters of the process-wide compilation cache.
 CacheStats GetCacheStats();

@@ -27,6 +27,9 @@ struct SessionOptions {
   // Fold constant subgraphs into initializers before clustering (FoldConstantNodes); -1 takes
   // KILN_FLAGS' --fold_constants, 0 off, 1 on.
   int fold_constants = -1;
+  // After a cluster compiles, time it against the runtime kernels on the first call and keep the
+  // faster (JitOptions::measure_choice); -1 takes KILN_FLAGS' --measure_choice, 0 off, 1 on.
+  int measure_choice = -1;
 };
 
 // This session's own JIT counters: lookups of the process-wide compilation cache by its launch
@@ -39,6 +42,8 @@ struct SessionStats {
   int64_t failures = 0;        // Lookups whose cluster runs on the kernels: its lowering or compilation
                                // failed, in this call or in an earlier one (remembered).
   double compile_ms = 0;       // Wall time of those compilations: lowering and compiling, in ms.
+  int64_t kernels_chosen = 0;  // Compiled signatures that measured slower than the runtime kernels,
+                               // which therefore run them (SessionOptions::measure_choice).
 };
 
 class Session {

@@ -17,6 +17,7 @@ struct Flags {
   bool log_compiles = false;    // Print one line per cluster compilation to stderr.
   int inter_op_threads = 1;     // Threads running independent nodes at once; 0: one per hardware thread.
   bool fold_constants = true;   // Fold constant subgraphs into initializers when a session is created.
+  bool measure_choice = true;   // Keep a compiled cluster only where it measures faster than the kernels.
 };
 
 struct FlagInfo {
