@@ -191,12 +191,8 @@ absl::StatusOr<std::shared_ptr<const OnednnConvPlan>> BuildPlan(const Dims& x, c
 
 class ConvKernel : public OpKernel {
  public:
-  ConvKernel(const KernelConstruction& kc, const ConvKernelOptions& options) : options_(options) {
-    if (kc.input_types.size() > 1 && kc.input_types[1] != nullptr && kc.input_types[1]->value &&
-        kc.input_types[1]->value->dtype() == DType::kF32) {
-      const_weights_ = *kc.input_types[1]->value;
-    }
-  }
+  ConvKernel(const KernelConstruction& kc, const ConvKernelOptions& options)
+      : options_(options), const_weights_(ConstantF32Input(kc, 1)) {}
 
   // Prepares the oneDNN plan for the statically known input shape, when there is one.
   absl::Status Prepare(const KernelConstruction& kc) {
@@ -239,28 +235,16 @@ class ConvKernel : public OpKernel {
 
  private:
   absl::StatusOr<std::shared_ptr<const OnednnConvPlan>> GetPlan(const Dims& x, const Dims& y, const Dims& w,
-                                                          bool has_bias, int64_t group,
-                                                          const WindowGeometry& g) const {
-    Dims key = x;
-    key.insert(key.end(), w.begin(), w.end());
-    key.push_back(has_bias);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      auto it = plans_.find(key);
-      if (it != plans_.end()) return it->second;
-    }
-    KILN_ASSIGN_OR_RETURN(std::shared_ptr<const OnednnConvPlan> plan,
-                     BuildPlan(x, y, w, has_bias, group, g, const_weights_ ? &*const_weights_ : nullptr));
-    std::lock_guard<std::mutex> lock(mu_);
-    plans_.emplace(key, plan);
-    return plan;
+                                                                bool has_bias, int64_t group,
+                                                                const WindowGeometry& g) const {
+    return plans_.Get(ConvPlanKey(x, w, has_bias), [&] {
+      return BuildPlan(x, y, w, has_bias, group, g, const_weights_ ? &*const_weights_ : nullptr);
+    });
   }
 
   ConvKernelOptions options_;
   std::optional<Tensor> const_weights_;
-  mutable std::mutex mu_;  // std::mutex: visible to ThreadSanitizer (Debian's Abseil is not instrumented).
-  // Plans by input dims + weight dims + has-bias.
-  mutable std::map<Dims, std::shared_ptr<const OnednnConvPlan>> plans_;
+  OnednnPlanCache plans_;
 };
 
 }  // namespace

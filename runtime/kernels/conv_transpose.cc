@@ -1,10 +1,15 @@
 // ConvTranspose (ONNX opset 11+): 1 to 3 spatial dimensions, groups, dilations, strides, pads,
-// output_padding, output_shape and auto_pad, computed in double with reference loops.
+// output_padding, output_shape and auto_pad. f32 runs on oneDNN's deconvolution (one plan per input
+// shape, constant weights reordered once); other float types, and geometries oneDNN cannot express
+// (output_padding beyond the end padding), run reference loops in double.
 #include <cmath>
 #include <cstdlib>
 
+#include <oneapi/dnnl/dnnl.hpp>
+
 #include "kiln/support/strings.h"
 #include "runtime/kernels/f64_util.h"
+#include "runtime/kernels/onednn_conv.h"
 
 namespace kiln::kernels {
 namespace {
@@ -42,13 +47,10 @@ absl::Status ConvTransposeShape(InferenceContext& ctx) {
   return absl::OkStatus();
 }
 
-absl::Status ConvTransposeCompute(KernelContext& ctx) {
+// The reference: double accumulation, any float type.
+absl::Status ReferenceConvTranspose(KernelContext& ctx, int64_t group, const WindowGeometry* gs) {
   const Tensor& x = ctx.input(0);
   const Tensor& w = ctx.input(1);
-  KILN_ASSIGN_OR_RETURN(int64_t group, ctx.node().GetInt("group", 1));
-  absl::StatusOr<WindowGeometry> gs = ComputeGeometry(ctx.node(), x.dims(), w.dims());
-  if (!gs.ok()) return ctx.Error(FromAbsl(gs.status().message()));
-  if (group <= 0 || x.dims()[1] != w.dims()[0] || x.dims()[1] % group) return ctx.Error("bad group or channel counts");
   const WindowGeometry g = ExpandTo3D(*gs);
   const int64_t n = x.dims()[0], c = x.dims()[1], mg = w.dims()[1], m = SatMul(mg, group), cg = c / group;
   if (m > kMaxTensorElements) {
@@ -100,10 +102,112 @@ absl::Status ConvTransposeCompute(KernelContext& ctx) {
   return WriteDoubles(ctx, 0, x.dtype(), od, y);
 }
 
+
+using dnnl::memory;
+
+memory::format_tag DataTag(int rank) {
+  return rank == 3 ? memory::format_tag::ncw : rank == 4 ? memory::format_tag::nchw : memory::format_tag::ncdhw;
+}
+
+// ONNX's W is [C, M/group, k...], input channels first; oneDNN describes deconvolution weights as
+// (G,) O, I, k... These strides read ONNX's row-major buffer in oneDNN's order.
+memory::desc OnnxDeconvWeights(const Dims& w, int64_t group) {
+  const int64_t c = w[0], mg = w[1];
+  int64_t k = 1;
+  for (size_t i = 2; i < w.size(); ++i) k *= w[i];
+  memory::dims dims, strides;
+  if (group > 1) {
+    dims = {group, mg, c / group};
+    strides = {(c / group) * mg * k, k, mg * k};
+  } else {
+    dims = {mg, c};
+    strides = {k, mg * k};
+  }
+  int64_t stride = k;
+  for (size_t i = 2; i < w.size(); ++i) {
+    stride /= w[i];
+    dims.push_back(w[i]);
+    strides.push_back(stride);
+  }
+  return memory::desc(dims, memory::data_type::f32, strides);
+}
+
+// The oneDNN plan for f32 X of dims `x` and W of dims `w`; nullptr when oneDNN cannot express the
+// geometry (an end padding made negative by output_padding) or refuses it.
+std::shared_ptr<const OnednnConvPlan> BuildDeconvPlan(const Dims& x, const Dims& w, bool has_bias, int64_t group,
+                                                      const WindowGeometry& g, const Tensor* const_weights) {
+  const int rank = static_cast<int>(x.size());
+  const int64_t m = w[1] * group;
+  OnednnConvSpec spec;
+  spec.deconvolution = true;
+  for (int i = 0; i < g.spatial_rank; ++i) {
+    const int64_t end = (g.in[i] - 1) * g.strides[i] + (g.kernel[i] - 1) * g.dilations[i] + 1 - g.pad_begin[i];
+    const int64_t pad_end = end - g.out[i];
+    if (pad_end < 0 || g.pad_begin[i] < 0) return nullptr;
+    spec.strides.push_back(g.strides[i]);
+    spec.dilations.push_back(g.dilations[i] - 1);
+    spec.pad_begin.push_back(g.pad_begin[i]);
+    spec.pad_end.push_back(pad_end);
+  }
+  Dims y = {x[0], m};
+  y.insert(y.end(), g.out.begin(), g.out.end());
+  try {
+    spec.src = memory::desc(x, memory::data_type::f32, DataTag(rank));
+    spec.dst = memory::desc(y, memory::data_type::f32, DataTag(rank));
+    spec.weights = OnnxDeconvWeights(w, group);
+    if (has_bias) spec.bias = memory::desc({m}, memory::data_type::f32, memory::format_tag::x);
+  } catch (const dnnl::error&) {
+    return nullptr;
+  }
+  absl::StatusOr<std::shared_ptr<const OnednnConvPlan>> plan = BuildOnednnConvPlan(spec, const_weights);
+  return plan.ok() ? *std::move(plan) : nullptr;
+}
+
+class ConvTransposeKernel : public OpKernel {
+ public:
+  explicit ConvTransposeKernel(const KernelConstruction& kc) : const_weights_(ConstantF32Input(kc, 1)) {}
+
+  absl::Status Compute(KernelContext& ctx) const override {
+    const Tensor& x = ctx.input(0);
+    const Tensor& w = ctx.input(1);
+    const Tensor* b = ctx.has_input(2) ? &ctx.input(2) : nullptr;
+    KILN_ASSIGN_OR_RETURN(int64_t group, ctx.node().GetInt("group", 1));
+    absl::StatusOr<WindowGeometry> gs = ComputeGeometry(ctx.node(), x.dims(), w.dims());
+    if (!gs.ok()) return ctx.Error(FromAbsl(gs.status().message()));
+    if (group <= 0 || x.dims()[1] != w.dims()[0] || x.dims()[1] % group) return ctx.Error("bad group or channel counts");
+    const bool f32 = x.dtype() == DType::kF32 && w.dtype() == DType::kF32 && (b == nullptr || b->dtype() == DType::kF32);
+    const int64_t m = SatMul(w.dims()[1], group);
+    if (!f32 || m > kMaxTensorElements || (b != nullptr && b->num_elements() != m)) {
+      return ReferenceConvTranspose(ctx, group, &*gs);
+    }
+    absl::StatusOr<std::shared_ptr<const OnednnConvPlan>> plan =
+        plans_.Get(ConvPlanKey(x.dims(), w.dims(), b != nullptr), [&]() -> absl::StatusOr<std::shared_ptr<const OnednnConvPlan>> {
+          const bool constant = const_weights_ && const_weights_->dims() == w.dims();
+          return BuildDeconvPlan(x.dims(), w.dims(), b != nullptr, group, *gs, constant ? &*const_weights_ : nullptr);
+        });
+    // oneDNN refusing a geometry leaves the reference loops, which compute every one.
+    if (!plan.ok() || *plan == nullptr) return ReferenceConvTranspose(ctx, group, &*gs);
+    Dims od{x.dims()[0], m};
+    od.insert(od.end(), gs->out.begin(), gs->out.end());
+    KILN_RETURN_IF_ERROR(CheckScratch(ctx, od));
+    KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kF32, od));
+    if (y->num_elements() == 0) return absl::OkStatus();
+    absl::Status run = RunOnednnConvPlan(**plan, x, w, b, y);
+    if (!run.ok()) return ctx.Error(FromAbsl(run.message()));
+    return absl::OkStatus();
+  }
+
+ private:
+  std::optional<Tensor> const_weights_;
+  OnednnPlanCache plans_;  // nullptr plans: the reference loops.
+};
 }  // namespace
 
 void RegisterConvTransposeOps(OpRegistry& registry) {
-  AddOp(registry, StatelessOpDef("ConvTranspose", 2, 3, ConvTransposeShape, ConvTransposeCompute));
+  AddOp(registry, MakeOpDef("ConvTranspose", 2, 3, ConvTransposeShape,
+                            [](const KernelConstruction& kc) -> absl::StatusOr<std::unique_ptr<OpKernel>> {
+                              return std::make_unique<ConvTransposeKernel>(kc);
+                            }));
 }
 
 }  // namespace kiln::kernels

@@ -195,12 +195,7 @@ absl::StatusOr<std::shared_ptr<const OnednnConvPlan>> BuildNhwcPlan(const Dims& 
 // loops when oneDNN cannot build one.
 class NhwcConvKernel : public OpKernel {
  public:
-  explicit NhwcConvKernel(const KernelConstruction& kc) {
-    if (kc.input_types.size() > 1 && kc.input_types[1] != nullptr && kc.input_types[1]->value &&
-        kc.input_types[1]->value->dtype() == DType::kF32) {
-      const_weights_ = *kc.input_types[1]->value;
-    }
-  }
+  explicit NhwcConvKernel(const KernelConstruction& kc) : const_weights_(ConstantF32Input(kc, 1)) {}
 
   absl::Status Compute(KernelContext& ctx) const override {
     const Tensor& x = ctx.input(0);
@@ -232,27 +227,19 @@ class NhwcConvKernel : public OpKernel {
  private:
   // The plan for these dims, or nullptr when oneDNN cannot build one (remembered).
   std::shared_ptr<const OnednnConvPlan> GetPlan(const Dims& x, const Dims& y, const Dims& w, bool has_bias,
-                                          const NhwcConvShape& s) const {
-    Dims key = x;
-    key.insert(key.end(), w.begin(), w.end());
-    key.push_back(has_bias);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      auto it = plans_.find(key);
-      if (it != plans_.end()) return it->second;
-    }
-    const bool use_const = const_weights_ && const_weights_->dims() == w;
+                                                const NhwcConvShape& s) const {
     absl::StatusOr<std::shared_ptr<const OnednnConvPlan>> plan =
-        BuildNhwcPlan(x, y, w, has_bias, s.group, s.window, use_const ? &*const_weights_ : nullptr);
-    std::shared_ptr<const OnednnConvPlan> result = plan.ok() ? *plan : nullptr;
-    std::lock_guard<std::mutex> lock(mu_);
-    plans_.emplace(key, result);
-    return result;
+        plans_.Get(ConvPlanKey(x, w, has_bias), [&]() -> absl::StatusOr<std::shared_ptr<const OnednnConvPlan>> {
+          const bool use_const = const_weights_ && const_weights_->dims() == w;
+          absl::StatusOr<std::shared_ptr<const OnednnConvPlan>> built =
+              BuildNhwcPlan(x, y, w, has_bias, s.group, s.window, use_const ? &*const_weights_ : nullptr);
+          return built.ok() ? *std::move(built) : nullptr;
+        });
+    return plan.ok() ? *plan : nullptr;
   }
 
   std::optional<Tensor> const_weights_;
-  mutable std::mutex mu_;  // std::mutex: visible to ThreadSanitizer (Debian's Abseil is not instrumented).
-  mutable std::map<Dims, std::shared_ptr<const OnednnConvPlan>> plans_;
+  OnednnPlanCache plans_;
 };
 
 // ---- NhwcMaxPool / NhwcAveragePool ---------------------------------------------------------------

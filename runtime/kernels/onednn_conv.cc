@@ -2,6 +2,7 @@
 
 #include <unordered_map>
 
+#include "kiln/support/status.h"
 #include "kiln/support/strings.h"
 
 namespace kiln::kernels {
@@ -23,6 +24,7 @@ dnnl::engine& CpuEngine() {
 
 absl::StatusOr<std::shared_ptr<const OnednnConvPlan>> BuildOnednnConvPlan(const OnednnConvSpec& spec,
                                                                            const Tensor* const_weights) {
+  const char* what = spec.deconvolution ? "deconvolution" : "convolution";
   try {
     auto plan = std::make_shared<OnednnConvPlan>();
     plan->user_src = spec.src;
@@ -32,33 +34,48 @@ absl::StatusOr<std::shared_ptr<const OnednnConvPlan>> BuildOnednnConvPlan(const 
     const memory::desc any_src(spec.src.dims(), memory::data_type::f32, memory::format_tag::any);
     const memory::desc any_dst(spec.dst.dims(), memory::data_type::f32, memory::format_tag::any);
     const memory::desc any_w(spec.weights.dims(), memory::data_type::f32, memory::format_tag::any);
-    dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                                         any_src, any_w, spec.bias, any_dst, spec.strides, spec.dilations,
-                                         spec.pad_begin, spec.pad_end);
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     attr.set_post_ops(spec.post_ops);
-    plan->pd = dnnl::convolution_forward::primitive_desc(desc, attr, CpuEngine());
-    plan->prim = dnnl::convolution_forward(plan->pd);
-    if (plan->pd.src_desc() != plan->user_src) {
-      plan->src_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(CpuEngine(), plan->user_src, CpuEngine(),
-                                                                       plan->pd.src_desc()));
+    auto take = [&](dnnl::primitive prim, const auto& pd) {
+      plan->prim = std::move(prim);
+      plan->src = pd.src_desc();
+      plan->dst = pd.dst_desc();
+      plan->weights = pd.weights_desc();
+      plan->scratchpad = pd.scratchpad_desc();
+    };
+    if (spec.deconvolution) {
+      dnnl::deconvolution_forward::desc desc(dnnl::prop_kind::forward_inference,
+                                             dnnl::algorithm::deconvolution_direct, any_src, any_w, spec.bias,
+                                             any_dst, spec.strides, spec.dilations, spec.pad_begin, spec.pad_end);
+      dnnl::deconvolution_forward::primitive_desc pd(desc, attr, CpuEngine());
+      take(dnnl::deconvolution_forward(pd), pd);
+    } else {
+      dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                           any_src, any_w, spec.bias, any_dst, spec.strides, spec.dilations,
+                                           spec.pad_begin, spec.pad_end);
+      dnnl::convolution_forward::primitive_desc pd(desc, attr, CpuEngine());
+      take(dnnl::convolution_forward(pd), pd);
     }
-    if (plan->pd.dst_desc() != plan->user_dst) {
-      plan->dst_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(CpuEngine(), plan->pd.dst_desc(),
-                                                                       CpuEngine(), plan->user_dst));
+    if (plan->src != plan->user_src) {
+      plan->src_reorder =
+          dnnl::reorder(dnnl::reorder::primitive_desc(CpuEngine(), plan->user_src, CpuEngine(), plan->src));
+    }
+    if (plan->dst != plan->user_dst) {
+      plan->dst_reorder =
+          dnnl::reorder(dnnl::reorder::primitive_desc(CpuEngine(), plan->dst, CpuEngine(), plan->user_dst));
     }
     if (const_weights != nullptr) {
       memory user(plan->user_weights, CpuEngine(), const_cast<void*>(const_weights->raw_data()));
-      memory reordered(plan->pd.weights_desc(), CpuEngine());
+      memory reordered(plan->weights, CpuEngine());
       dnnl::stream stream(CpuEngine());
       dnnl::reorder(user, reordered).execute(stream, user, reordered);
       stream.wait();
-      plan->weights = reordered;
+      plan->const_weights = reordered;
     }
     return std::shared_ptr<const OnednnConvPlan>(std::move(plan));
   } catch (const dnnl::error& e) {
-    return absl::InternalError(kiln::StrCat("oneDNN could not create the convolution: ", e.what()));
+    return absl::InternalError(kiln::StrCat("oneDNN could not create the ", what, ": ", e.what()));
   }
 }
 
@@ -70,24 +87,24 @@ absl::Status RunOnednnConvPlan(const OnednnConvPlan& plan, const Tensor& x, cons
     memory user_src(plan.user_src, eng, const_cast<void*>(x.raw_data()));
     memory src = user_src;
     if (plan.src_reorder) {
-      src = memory(plan.pd.src_desc(), eng);
+      src = memory(plan.src, eng);
       plan.src_reorder->execute(stream, user_src, src);
     }
     memory weights;
-    if (plan.weights) {
-      weights = *plan.weights;
+    if (plan.const_weights) {
+      weights = *plan.const_weights;
     } else {
       memory user_w(plan.user_weights, eng, const_cast<void*>(w.raw_data()));
-      if (plan.pd.weights_desc() != plan.user_weights) {
-        weights = memory(plan.pd.weights_desc(), eng);
+      if (plan.weights != plan.user_weights) {
+        weights = memory(plan.weights, eng);
         dnnl::reorder(user_w, weights).execute(stream, user_w, weights);
       } else {
         weights = user_w;
       }
     }
     memory user_dst(plan.user_dst, eng, y->raw_data());
-    memory dst = plan.dst_reorder ? memory(plan.pd.dst_desc(), eng) : user_dst;
-    memory scratch(plan.pd.scratchpad_desc(), eng);
+    memory dst = plan.dst_reorder ? memory(plan.dst, eng) : user_dst;
+    memory scratch(plan.scratchpad, eng);
     std::unordered_map<int, memory> args = {
         {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}, {DNNL_ARG_SCRATCHPAD, scratch}};
     if (b != nullptr) args[DNNL_ARG_BIAS] = memory(plan.bias_md, eng, const_cast<void*>(b->raw_data()));
@@ -98,6 +115,33 @@ absl::Status RunOnednnConvPlan(const OnednnConvPlan& plan, const Tensor& x, cons
   } catch (const dnnl::error& e) {
     return absl::InternalError(kiln::StrCat("oneDNN convolution failed: ", e.what()));
   }
+}
+
+std::optional<Tensor> ConstantF32Input(const KernelConstruction& kc, size_t index) {
+  if (kc.input_types.size() > index && kc.input_types[index] != nullptr && kc.input_types[index]->value &&
+      kc.input_types[index]->value->dtype() == DType::kF32) {
+    return *kc.input_types[index]->value;
+  }
+  return std::nullopt;
+}
+
+absl::StatusOr<std::shared_ptr<const OnednnConvPlan>> OnednnPlanCache::Get(const Dims& key, const Build& build) const {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = plans_.find(key);
+    if (it != plans_.end()) return it->second;
+  }
+  KILN_ASSIGN_OR_RETURN(std::shared_ptr<const OnednnConvPlan> plan, build());
+  std::lock_guard<std::mutex> lock(mu_);
+  plans_.emplace(key, plan);
+  return plan;
+}
+
+Dims ConvPlanKey(const Dims& x, const Dims& w, bool has_bias) {
+  Dims key = x;
+  key.insert(key.end(), w.begin(), w.end());
+  key.push_back(has_bias);
+  return key;
 }
 
 }  // namespace kiln::kernels
