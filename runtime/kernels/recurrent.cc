@@ -1,9 +1,15 @@
 // RNN, GRU and LSTM (ONNX opset 14/22 semantics): forward, reverse and bidirectional, layouts 0 and
 // 1, sequence_lens, initial states, biases, LSTM peepholes and input_forget, GRU
 // linear_before_reset, clip, and the activations Sigmoid, Tanh, Relu, HardSigmoid, LeakyRelu,
-// ThresholdedRelu, ScaledTanh, Affine, Elu, Softsign and Softplus. Computed in double.
+// ThresholdedRelu, ScaledTanh, Affine, Elu, Softsign and Softplus. f32 models run their matrix
+// products on oneDNN's sgemm (the input projection of all steps at once, then one product with R
+// per step) and the gate arithmetic in double; other float types compute in double throughout.
+#include <algorithm>
 #include <cmath>
 #include <functional>
+#include <type_traits>
+
+#include <oneapi/dnnl/dnnl.h>
 
 #include "kiln/support/ieee_minmax.h"
 #include "kiln/support/strings.h"
@@ -124,6 +130,147 @@ absl::Status RecurrentShape(InferenceContext& ctx, Cell cell) {
   return absl::OkStatus();
 }
 
+// C[M,N] = A[M,K] . B[N,K]^T: oneDNN's sgemm for f32, plain loops for double.
+void GemmNT(int64_t m, int64_t n, int64_t k, const float* a, const float* b, float* c) {
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    std::fill(c, c + m * n, 0.0f);
+    return;
+  }
+  dnnl_sgemm('N', 'T', m, n, k, 1.0f, a, k, b, k, 0.0f, c, n);
+}
+void GemmNT(int64_t m, int64_t n, int64_t k, const double* a, const double* b, double* c) {
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      double s = 0;
+      for (int64_t q = 0; q < k; ++q) s += a[i * k + q] * b[j * k + q];
+      c[i * n + j] = s;
+    }
+}
+
+template <typename T>
+std::vector<T> ReadAs(const Tensor& t) {
+  if constexpr (std::is_same_v<T, float>) {
+    return std::vector<float>(t.data<float>(), t.data<float>() + t.num_elements());
+  } else {
+    return ReadDoubles(t);
+  }
+}
+
+template <typename T>
+absl::Status WriteAs(KernelContext& ctx, int i, DType dtype, const Dims& dims, const std::vector<T>& values) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (i >= ctx.num_outputs() || ctx.node().outputs[i].empty()) return absl::OkStatus();
+    KILN_ASSIGN_OR_RETURN(Tensor * out, ctx.AllocateOutput(i, DType::kF32, dims));
+    std::copy(values.begin(), values.end(), out->data<float>());
+    return absl::OkStatus();
+  } else {
+    return WriteDoubles(ctx, i, dtype, dims, values);
+  }
+}
+
+// The recurrence in T: float when every float input is f32 (GEMMs on oneDNN), else double. The
+// input projection of all time steps is one GEMM per direction; each step multiplies the state by R.
+template <typename T>
+absl::Status RecurrentRun(KernelContext& ctx, Cell cell, const RecurrentAttrs& a, int64_t seq, int64_t batch,
+                          const std::vector<int64_t>& lens) {
+  const Tensor& xt = ctx.input(0);
+  const int64_t in = xt.dims()[2], H = a.hidden, G = Gates(cell), D = a.dirs;
+  const std::vector<T> x = ReadAs<T>(xt), w = ReadAs<T>(ctx.input(1)), r = ReadAs<T>(ctx.input(2));
+  std::vector<T> bias(D * 2 * G * H, T(0));
+  if (ctx.has_input(3)) bias = ReadAs<T>(ctx.input(3));
+  // State tensors are [D, batch, H] internally; layout 1 stores them [batch, D, H].
+  auto read_state = [&](int i) -> std::vector<T> {
+    std::vector<T> s(D * batch * H, T(0));
+    if (!ctx.has_input(i)) return s;
+    const std::vector<T> v = ReadAs<T>(ctx.input(i));
+    for (int64_t d = 0; d < D; ++d)
+      for (int64_t b = 0; b < batch; ++b)
+        for (int64_t k = 0; k < H; ++k) s[(d * batch + b) * H + k] = a.layout == 0 ? v[(d * batch + b) * H + k] : v[(b * D + d) * H + k];
+    return s;
+  };
+  std::vector<T> hstate = read_state(5), cstate(D * batch * H, T(0)), peep(D * 3 * H, T(0));
+  if (cell == Cell::kLstm) {
+    cstate = read_state(6);
+    if (ctx.has_input(7)) peep = ReadAs<T>(ctx.input(7));
+  }
+  auto clip = [&a](double v) { return a.clip ? std::clamp(v, -static_cast<double>(*a.clip), static_cast<double>(*a.clip)) : v; };
+  std::vector<T> y(seq * D * batch * H, T(0));
+  const int na = NumActivations(cell);
+  std::vector<T> gx_all(seq * batch * G * H), gh(G * H), nh(H), rg(H), rh(H), s2(H);
+  for (int64_t d = 0; d < D; ++d) {
+    const bool reverse = a.direction == "reverse" || d == 1;
+    const T* W = &w[d * G * H * in];
+    const T* R = &r[d * G * H * H];
+    const T* Wb = &bias[d * 2 * G * H];
+    const T* Rb = Wb + G * H;
+    const Activation& f = a.acts[d * na];
+    const Activation& g = na > 1 ? a.acts[d * na + 1] : f;
+    const Activation& hact = na > 2 ? a.acts[d * na + 2] : g;
+    // Rows of X in memory order: t * batch + b (layout 0) or b * seq + t (layout 1).
+    GemmNT(seq * batch, G * H, in, x.data(), W, gx_all.data());
+    for (int64_t b = 0; b < batch; ++b) {
+      T* h = &hstate[(d * batch + b) * H];
+      T* c = &cstate[(d * batch + b) * H];
+      for (int64_t step = 0; step < lens[b]; ++step) {
+        const int64_t t = reverse ? lens[b] - 1 - step : step;
+        const T* gxr = &gx_all[(a.layout == 0 ? t * batch + b : b * seq + t) * G * H];
+        GemmNT(1, G * H, H, h, R, gh.data());
+        auto gx = [&](int64_t j) { return static_cast<double>(gxr[j]) + static_cast<double>(Wb[j]); };
+        auto ghv = [&](int64_t j) { return static_cast<double>(gh[j]) + static_cast<double>(Rb[j]); };
+        if (cell == Cell::kRnn) {
+          for (int64_t k = 0; k < H; ++k) nh[k] = static_cast<T>(f(clip(gx(k) + ghv(k))));
+        } else if (cell == Cell::kGru) {
+          for (int64_t k = 0; k < H; ++k) rg[k] = static_cast<T>(f(clip(gx(H + k) + ghv(H + k))));
+          if (!a.linear_before_reset) {
+            // (r (.) H_{t-1}) R_h^T + Rb_h.
+            for (int64_t k = 0; k < H; ++k) rh[k] = rg[k] * h[k];
+            GemmNT(1, H, H, rh.data(), R + 2 * H * H, s2.data());
+          }
+          for (int64_t k = 0; k < H; ++k) {
+            const double z = f(clip(gx(k) + ghv(k)));
+            const double pre = a.linear_before_reset
+                                   ? gx(2 * H + k) + static_cast<double>(rg[k]) * ghv(2 * H + k)
+                                   : gx(2 * H + k) + static_cast<double>(s2[k]) + static_cast<double>(Rb[2 * H + k]);
+            nh[k] = static_cast<T>((1 - z) * g(clip(pre)) + z * static_cast<double>(h[k]));
+          }
+        } else {
+          const T* P = &peep[d * 3 * H];
+          for (int64_t k = 0; k < H; ++k) {
+            const double ck = c[k];
+            const double i_g = f(clip(gx(k) + ghv(k) + P[k] * ck));
+            double f_g = f(clip(gx(2 * H + k) + ghv(2 * H + k) + P[2 * H + k] * ck));
+            if (a.input_forget) f_g = 1 - i_g;
+            const double c_in = g(clip(gx(3 * H + k) + ghv(3 * H + k)));
+            const double nc = f_g * ck + i_g * c_in;
+            const double o_g = f(clip(gx(H + k) + ghv(H + k) + P[H + k] * nc));
+            nh[k] = static_cast<T>(o_g * hact(nc));
+            c[k] = static_cast<T>(nc);
+          }
+        }
+        for (int64_t k = 0; k < H; ++k) {
+          h[k] = nh[k];
+          const int64_t yi = a.layout == 0 ? ((t * D + d) * batch + b) * H + k : ((b * seq + t) * D + d) * H + k;
+          y[yi] = nh[k];
+        }
+      }
+    }
+  }
+  auto write_state = [&](int i, const std::vector<T>& s) {
+    std::vector<T> v(s.size());
+    for (int64_t d = 0; d < D; ++d)
+      for (int64_t b = 0; b < batch; ++b)
+        for (int64_t k = 0; k < H; ++k) {
+          v[a.layout == 0 ? (d * batch + b) * H + k : (b * D + d) * H + k] = s[(d * batch + b) * H + k];
+        }
+    return WriteAs<T>(ctx, i, xt.dtype(), a.layout == 0 ? Dims{D, batch, H} : Dims{batch, D, H}, v);
+  };
+  KILN_RETURN_IF_ERROR(WriteAs<T>(ctx, 0, xt.dtype(), a.layout == 0 ? Dims{seq, D, batch, H} : Dims{batch, seq, D, H}, y));
+  KILN_RETURN_IF_ERROR(write_state(1, hstate));
+  if (cell == Cell::kLstm) KILN_RETURN_IF_ERROR(write_state(2, cstate));
+  return absl::OkStatus();
+}
+
 absl::Status RecurrentCompute(KernelContext& ctx, Cell cell) {
   KILN_ASSIGN_OR_RETURN(RecurrentAttrs a, ReadRecurrentAttrs(ctx.node(), cell));
   const Tensor& xt = ctx.input(0);
@@ -140,11 +287,9 @@ absl::Status RecurrentCompute(KernelContext& ctx, Cell cell) {
   // Before any state vector is sized by batch (which may be huge when X has no elements).
   KILN_RETURN_IF_ERROR(CheckScratch(ctx, {D, batch, H}));
   KILN_RETURN_IF_ERROR(CheckScratch(ctx, {seq, D, batch, H}));
-  const std::vector<double> x = ReadDoubles(xt), w = ReadDoubles(wt), r = ReadDoubles(rt);
-  std::vector<double> bias(D * 2 * G * H, 0.0);
-  if (ctx.has_input(3)) {
-    if (ctx.input(3).dims() != Dims{D, 2 * G * H}) return ctx.Error("B must be [num_directions, 2 * gates * hidden_size]");
-    bias = ReadDoubles(ctx.input(3));
+  KILN_RETURN_IF_ERROR(CheckScratch(ctx, {seq, batch, G * H}));
+  if (ctx.has_input(3) && ctx.input(3).dims() != Dims{D, 2 * G * H}) {
+    return ctx.Error("B must be [num_directions, 2 * gates * hidden_size]");
   }
   std::vector<int64_t> lens(batch, seq);
   if (ctx.has_input(4)) {
@@ -154,111 +299,19 @@ absl::Status RecurrentCompute(KernelContext& ctx, Cell cell) {
       if (l < 0 || l > seq) return ctx.Error("sequence_lens values must be in [0, seq_length]");
     }
   }
-  // State tensors are [D, batch, H] internally; layout 1 stores them [batch, D, H].
-  auto read_state = [&](int i) -> absl::StatusOr<std::vector<double>> {
-    std::vector<double> s(D * batch * H, 0.0);
-    if (!ctx.has_input(i)) return s;
-    const Tensor& t = ctx.input(i);
-    const Dims want = a.layout == 0 ? Dims{D, batch, H} : Dims{batch, D, H};
-    if (t.dims() != want) return absl::InvalidArgumentError("initial state has the wrong shape");
-    const std::vector<double> v = ReadDoubles(t);
-    for (int64_t d = 0; d < D; ++d)
-      for (int64_t b = 0; b < batch; ++b)
-        for (int64_t k = 0; k < H; ++k) s[(d * batch + b) * H + k] = a.layout == 0 ? v[(d * batch + b) * H + k] : v[(b * D + d) * H + k];
-    return s;
-  };
-  absl::StatusOr<std::vector<double>> h0 = read_state(5);
-  if (!h0.ok()) return ctx.Error(FromAbsl(h0.status().message()));
-  std::vector<double> hstate = *h0, cstate(D * batch * H, 0.0), peep(D * 3 * H, 0.0);
-  if (cell == Cell::kLstm) {
-    absl::StatusOr<std::vector<double>> c0 = read_state(6);
-    if (!c0.ok()) return ctx.Error(FromAbsl(c0.status().message()));
-    cstate = *c0;
-    if (ctx.has_input(7)) {
-      if (ctx.input(7).dims() != Dims{D, 3 * H}) return ctx.Error("P must be [num_directions, 3 * hidden_size]");
-      peep = ReadDoubles(ctx.input(7));
-    }
+  const Dims state = a.layout == 0 ? Dims{D, batch, H} : Dims{batch, D, H};
+  for (int i : {5, 6}) {
+    if (i == 6 && cell != Cell::kLstm) break;
+    if (ctx.has_input(i) && ctx.input(i).dims() != state) return ctx.Error("initial state has the wrong shape");
   }
-  auto clip = [&a](double v) { return a.clip ? std::clamp(v, -static_cast<double>(*a.clip), static_cast<double>(*a.clip)) : v; };
-  KILN_RETURN_IF_ERROR(CheckScratch(ctx, {seq, D, batch, H}));
-  std::vector<double> y(seq * D * batch * H, 0.0);
-  const int na = NumActivations(cell);
-  std::vector<double> gx(G * H), gh(G * H);
-  for (int64_t d = 0; d < D; ++d) {
-    const bool reverse = a.direction == "reverse" || d == 1;
-    const double* W = &w[d * G * H * in];
-    const double* R = &r[d * G * H * H];
-    const double* Wb = &bias[d * 2 * G * H];
-    const double* Rb = Wb + G * H;
-    const Activation& f = a.acts[d * na];
-    const Activation& g = na > 1 ? a.acts[d * na + 1] : f;
-    const Activation& hact = na > 2 ? a.acts[d * na + 2] : g;
-    for (int64_t b = 0; b < batch; ++b) {
-      double* h = &hstate[(d * batch + b) * H];
-      double* c = &cstate[(d * batch + b) * H];
-      for (int64_t step = 0; step < lens[b]; ++step) {
-        const int64_t t = reverse ? lens[b] - 1 - step : step;
-        const double* xv = a.layout == 0 ? &x[(t * batch + b) * in] : &x[(b * seq + t) * in];
-        for (int64_t j = 0; j < G * H; ++j) {
-          double sx = Wb[j], sh = Rb[j];
-          for (int64_t k = 0; k < in; ++k) sx += xv[k] * W[j * in + k];
-          for (int64_t k = 0; k < H; ++k) sh += h[k] * R[j * H + k];
-          gx[j] = sx;
-          gh[j] = sh;
-        }
-        std::vector<double> nh(H);
-        if (cell == Cell::kRnn) {
-          for (int64_t k = 0; k < H; ++k) nh[k] = f(clip(gx[k] + gh[k]));
-        } else if (cell == Cell::kGru) {
-          std::vector<double> rg(H);
-          for (int64_t k = 0; k < H; ++k) rg[k] = f(clip(gx[H + k] + gh[H + k]));
-          for (int64_t k = 0; k < H; ++k) {
-            const double z = f(clip(gx[k] + gh[k]));
-            double pre;
-            if (a.linear_before_reset) {
-              pre = gx[2 * H + k] + rg[k] * gh[2 * H + k];
-            } else {
-              // (r (.) H_{t-1}) R_h^T + Rb_h.
-              double s2 = Rb[2 * H + k];
-              for (int64_t m = 0; m < H; ++m) s2 += rg[m] * h[m] * R[(2 * H + k) * H + m];
-              pre = gx[2 * H + k] + s2;
-            }
-            nh[k] = (1 - z) * g(clip(pre)) + z * h[k];
-          }
-        } else {
-          const double* P = &peep[d * 3 * H];
-          for (int64_t k = 0; k < H; ++k) {
-            const double i_g = f(clip(gx[k] + gh[k] + P[k] * c[k]));
-            double f_g = f(clip(gx[2 * H + k] + gh[2 * H + k] + P[2 * H + k] * c[k]));
-            if (a.input_forget) f_g = 1 - i_g;
-            const double c_in = g(clip(gx[3 * H + k] + gh[3 * H + k]));
-            const double nc = f_g * c[k] + i_g * c_in;
-            const double o_g = f(clip(gx[H + k] + gh[H + k] + P[H + k] * nc));
-            nh[k] = o_g * hact(nc);
-            c[k] = nc;
-          }
-        }
-        for (int64_t k = 0; k < H; ++k) {
-          h[k] = nh[k];
-          const int64_t yi = a.layout == 0 ? ((t * D + d) * batch + b) * H + k : ((b * seq + t) * D + d) * H + k;
-          y[yi] = nh[k];
-        }
-      }
-    }
+  if (cell == Cell::kLstm && ctx.has_input(7) && ctx.input(7).dims() != Dims{D, 3 * H}) {
+    return ctx.Error("P must be [num_directions, 3 * hidden_size]");
   }
-  auto write_state = [&](int i, const std::vector<double>& s) {
-    std::vector<double> v(s.size());
-    for (int64_t d = 0; d < D; ++d)
-      for (int64_t b = 0; b < batch; ++b)
-        for (int64_t k = 0; k < H; ++k) {
-          v[a.layout == 0 ? (d * batch + b) * H + k : (b * D + d) * H + k] = s[(d * batch + b) * H + k];
-        }
-    return WriteDoubles(ctx, i, xt.dtype(), a.layout == 0 ? Dims{D, batch, H} : Dims{batch, D, H}, v);
-  };
-  KILN_RETURN_IF_ERROR(WriteDoubles(ctx, 0, xt.dtype(), a.layout == 0 ? Dims{seq, D, batch, H} : Dims{batch, seq, D, H}, y));
-  KILN_RETURN_IF_ERROR(write_state(1, hstate));
-  if (cell == Cell::kLstm) KILN_RETURN_IF_ERROR(write_state(2, cstate));
-  return absl::OkStatus();
+  bool f32 = true;
+  for (int i : {0, 1, 2, 3, 5, 6, 7}) {
+    if (i < ctx.num_inputs() && ctx.has_input(i) && ctx.input(i).dtype() != DType::kF32) f32 = false;
+  }
+  return f32 ? RecurrentRun<float>(ctx, cell, a, seq, batch, lens) : RecurrentRun<double>(ctx, cell, a, seq, batch, lens);
 }
 
 void AddRecurrent(OpRegistry& registry, const char* name, Cell cell) {
