@@ -90,18 +90,15 @@ class LaunchKernel : public OpKernel {
     std::shared_ptr<const SignatureEntry> entry = FindOrCompile(signature, dims);
     if (entry->compiled->executable != nullptr) {
       if (!measure_choice_) return RunExecutable(*entry->compiled->executable, ctx);
-      switch (entry->choice.load(std::memory_order_acquire)) {
-        case kRunCompiled: return RunExecutable(*entry->compiled->executable, ctx);
-        case kRunKernels: return RunFallback(*entry->kernels, ctx);
-        default: return MeasureChoice(*entry, dims, ctx);
-      }
+      const int choice = entry->choice.load(std::memory_order_acquire);
+      return choice == kUndecided ? MeasureChoice(*entry, dims, ctx) : RunChosen(*entry, choice, ctx);
     }
-    if (entry->fallback == nullptr) {
+    if (entry->kernels == nullptr) {
       return ctx.Error(kiln::StrCat("cluster ", fingerprint_,
                                     " could neither be compiled nor run with the runtime kernels: ",
                                     entry->failure.message()));
     }
-    return RunFallback(*entry->fallback, ctx);
+    return RunFallback(*entry->kernels, ctx);
   }
 
  private:
@@ -110,15 +107,21 @@ class LaunchKernel : public OpKernel {
   struct SignatureEntry {
     int64_t generation = 0;  // CompilationCache::generation() when looked up.
     std::shared_ptr<const CompiledCluster> compiled;
-    std::unique_ptr<Executor> fallback;
-    absl::Status failure;  // Why neither runs (fallback null, no executable).
+    // The cluster on the runtime kernels for this signature's dims: set when there is no
+    // executable, or (under choice_mu, before `choice` is published) when the kernels measured faster.
+    mutable std::unique_ptr<Executor> kernels;
+    absl::Status failure;  // Why neither runs (kernels null, no executable).
     // With measure_choice: which of the compiled code and the kernels runs this signature
     // (kUndecided until the first call measured both; written once under choice_mu).
     mutable std::atomic<int> choice{kUndecided};
     mutable std::mutex choice_mu;
-    mutable std::unique_ptr<Executor> kernels;  // Set when the kernels measured faster.
   };
   static constexpr int kUndecided = 0, kRunCompiled = 1, kRunKernels = 2;
+
+  // Runs a compiled signature the way its measurement decided.
+  absl::Status RunChosen(const SignatureEntry& entry, int choice, KernelContext& ctx) const {
+    return choice == kRunKernels ? RunFallback(*entry.kernels, ctx) : RunExecutable(*entry.compiled->executable, ctx);
+  }
 
   // An executor of this node's cluster on the runtime kernels, for inputs of `dims`.
   absl::StatusOr<std::unique_ptr<Executor>> KernelExecutor(const std::vector<kiln::Dims>& dims) const {
@@ -137,10 +140,9 @@ class LaunchKernel : public OpKernel {
                              KernelContext& ctx) const {
     const backends::Executable& executable = *entry.compiled->executable;
     std::lock_guard<std::mutex> lock(entry.choice_mu);
-    switch (entry.choice.load(std::memory_order_acquire)) {
-      case kRunCompiled: return RunExecutable(executable, ctx);
-      case kRunKernels: return RunFallback(*entry.kernels, ctx);
-      default: break;
+    // Another call may have decided while this one waited for the lock.
+    if (const int choice = entry.choice.load(std::memory_order_acquire); choice != kUndecided) {
+      return RunChosen(entry, choice, ctx);
     }
     absl::StatusOr<std::unique_ptr<Executor>> kernels = KernelExecutor(dims);
     if (!kernels.ok()) {
@@ -217,11 +219,11 @@ class LaunchKernel : public OpKernel {
       case CompilationCache::Lookup::kFailed: ++failures_; break;
     }
     if (entry->compiled->executable == nullptr) {
-      // The fallback executor sees the cluster with this signature's input dims.
+      // The kernels' executor sees the cluster with this signature's input dims.
       entry->failure = entry->compiled->failure;
       absl::StatusOr<std::unique_ptr<Executor>> fallback = KernelExecutor(dims);
       if (fallback.ok()) {
-        entry->fallback = *std::move(fallback);
+        entry->kernels = *std::move(fallback);
       } else {
         entry->failure = Annotate(fallback.status(), entry->failure.ToString());
       }
