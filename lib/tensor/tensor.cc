@@ -154,6 +154,7 @@ absl::StatusOr<Tensor> Tensor::Create(DType dtype, Dims dims) {
   Tensor t;
   t.dtype_ = dtype;
   t.dims_ = std::move(dims);
+  t.num_elements_ = n;
   t.buffer_ = *std::move(buffer);
   return t;
 }
@@ -169,18 +170,21 @@ absl::StatusOr<Tensor> Tensor::FromBuffer(DType dtype, Dims dims, std::shared_pt
   Tensor t;
   t.dtype_ = dtype;
   t.dims_ = std::move(dims);
+  t.num_elements_ = n;
   t.buffer_ = std::move(buffer);
   t.offset_ = offset;
   return t;
 }
 
 absl::StatusOr<Tensor> Tensor::Reshaped(Dims dims) const {
-  if (NumElements(dims) != num_elements()) {
+  int64_t n = NumElements(dims);
+  if (n != num_elements()) {
     return absl::InvalidArgumentError(kiln::StrCat("cannot reshape ", TypeString(), " to ",
                                                    DimsToString(dims)));
   }
   Tensor t = *this;
   t.dims_ = std::move(dims);
+  t.num_elements_ = n;
   return t;
 }
 

@@ -14,8 +14,17 @@ namespace kiln::kernels {
 inline bool IsAnyFloat(DType t) { return IsFloatType(t) || t == DType::kF64; }
 
 inline std::vector<double> ReadDoubles(const Tensor& t) {
-  std::vector<double> v(t.num_elements());
-  for (int64_t i = 0; i < t.num_elements(); ++i) v[i] = t.GetAsDouble(i);
+  const int64_t n = t.num_elements();
+  if (t.dtype() == DType::kF32) {
+    const float* p = t.data<float>();
+    return std::vector<double>(p, p + n);
+  }
+  if (t.dtype() == DType::kF64) {
+    const double* p = t.data<double>();
+    return std::vector<double>(p, p + n);
+  }
+  std::vector<double> v(n);
+  for (int64_t i = 0; i < n; ++i) v[i] = t.GetAsDouble(i);
   return v;
 }
 
@@ -24,6 +33,16 @@ inline std::vector<double> ReadDoubles(const Tensor& t) {
 inline absl::Status WriteDoubles(KernelContext& ctx, int i, DType dtype, const Dims& dims,
                                  const std::vector<double>& values) {
   if (i >= ctx.num_outputs() || ctx.node().outputs[i].empty()) return absl::OkStatus();
+  if (dtype == DType::kF32 || dtype == DType::kF64) {  // what CastInto does, without the temporary
+    KILN_ASSIGN_OR_RETURN(Tensor * out, ctx.AllocateOutput(i, dtype, dims));
+    if (dtype == DType::kF32) {
+      std::transform(values.begin(), values.end(), out->data<float>(),
+                     [](double v) { return static_cast<float>(v); });
+    } else {
+      std::copy(values.begin(), values.end(), out->data<double>());
+    }
+    return absl::OkStatus();
+  }
   KILN_ASSIGN_OR_RETURN(Tensor tmp, Tensor::Create(DType::kF64, dims));
   std::copy(values.begin(), values.end(), tmp.data<double>());
   KILN_ASSIGN_OR_RETURN(Tensor * out, ctx.AllocateOutput(i, dtype, dims));

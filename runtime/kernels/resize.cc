@@ -201,6 +201,13 @@ std::vector<double> Coeffs(const ResizeAttrs& a, double ratio, double scale) {
   return c;
 }
 
+// The input positions and weights one output position along an axis reads.
+struct AxisTap {
+  int64_t start;  // first input position (clamped to the axis when read)
+  bool extrapolated;
+  std::vector<double> c;
+};
+
 // Resizes `data` (dims `dims`) along `axis` to `out_w` elements.
 std::vector<double> ResizeAxis(const std::vector<double>& data, Dims& dims, int64_t axis, int64_t out_w, double scale,
                                double roi_start, double roi_end, const ResizeAttrs& a) {
@@ -210,6 +217,9 @@ std::vector<double> ResizeAxis(const std::vector<double>& data, Dims& dims, int6
   for (size_t d = axis + 1; d < dims.size(); ++d) inner *= dims[d];
   std::vector<double> result(outer * out_w * inner);
   const double out_f = scale * static_cast<double>(in_w);
+  // First the taps of every output position along the axis (where it starts and its weights)...
+  std::vector<AxisTap> taps;
+  taps.reserve(out_w);
   for (int64_t o = 0; o < out_w; ++o) {
     const double y = static_cast<double>(o);
     double x = 0;
@@ -256,18 +266,31 @@ std::vector<double> ResizeAxis(const std::vector<double>& data, Dims& dims, int6
       if (sum == 0) sum = 1;
       for (double& v : c) v /= sum;
     }
-    for (int64_t ob = 0; ob < outer; ++ob) {
-      for (int64_t i = 0; i < inner; ++i) {
+    taps.push_back(AxisTap{start, extrapolated, std::move(c)});
+  }
+  // Then the interpolation, in memory order: each output row reads `n` clamped input rows.
+  for (int64_t ob = 0; ob < outer; ++ob) {
+    const double* src = data.data() + ob * in_w * inner;
+    double* dst = result.data() + ob * out_w * inner;
+    for (int64_t o = 0; o < out_w; ++o) {
+      const AxisTap& t = taps[o];
+      double* row = dst + o * inner;
+      if (t.extrapolated) {
+        std::fill(row, row + inner, static_cast<double>(a.extrapolation));
+        continue;
+      }
+      const int64_t n = static_cast<int64_t>(t.c.size());
+      if (inner == 1) {
         double acc = 0;
-        if (extrapolated) {
-          acc = a.extrapolation;
-        } else {
-          for (int64_t k = 0; k < n; ++k) {
-            const int64_t idx = std::clamp<int64_t>(start + k, 0, in_w - 1);
-            acc += c[k] * data[(ob * in_w + idx) * inner + i];
-          }
-        }
-        result[(ob * out_w + o) * inner + i] = acc;
+        for (int64_t k = 0; k < n; ++k) acc += t.c[k] * src[std::clamp<int64_t>(t.start + k, 0, in_w - 1)];
+        *row = acc;
+        continue;
+      }
+      std::fill(row, row + inner, 0.0);
+      for (int64_t k = 0; k < n; ++k) {
+        const double w = t.c[k];
+        const double* in_row = src + std::clamp<int64_t>(t.start + k, 0, in_w - 1) * inner;
+        for (int64_t i = 0; i < inner; ++i) row[i] += w * in_row[i];
       }
     }
   }

@@ -115,7 +115,8 @@ class Tensor {
   const Dims& dims() const { return dims_; }
   int rank() const { return static_cast<int>(dims_.size()); }
   int64_t dim(int i) const { return dims_[i]; }
-  int64_t num_elements() const { return NumElements(dims_); }
+  // Cached when the dims are set: kernels call this in their loop conditions.
+  int64_t num_elements() const { return num_elements_; }
   size_t byte_size() const { return static_cast<size_t>(num_elements()) * DTypeSize(dtype_); }
 
   void* raw_data() { return buffer_ ? static_cast<char*>(buffer_->data()) + offset_ : nullptr; }
@@ -146,6 +147,7 @@ class Tensor {
  private:
   DType dtype_ = DType::kInvalid;
   Dims dims_;
+  int64_t num_elements_ = 1;  // NumElements(dims_), always set with dims_
   std::shared_ptr<Buffer> buffer_;
   size_t offset_ = 0;
 };
