@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <map>
+#include <mutex>
 
 #include "kiln/support/strings.h"
 #include "absl/strings/str_join.h"
@@ -121,17 +123,78 @@ int64_t NumElements(const Dims& dims) {
 
 std::string DimsToString(const Dims& dims) { return kiln::StrCat("[", absl::StrJoin(dims, ","), "]"); }
 
+namespace {
+
+size_t RoundedBytes(size_t bytes) {
+  const size_t rounded = (bytes + Buffer::kAlignment - 1) / Buffer::kAlignment * Buffer::kAlignment;
+  return rounded == 0 ? Buffer::kAlignment : rounded;
+}
+
+// Freed blocks of 256 KiB or more wait here (256 MiB in all at most) for the next allocation of the
+// same rounded size: a model's outputs and the buffers outside the executor's arena are allocated
+// again on every run, and a fresh block of that size would come from the system zeroed page by page.
+// Sanitizer builds keep none (a reused block would hide a use after free).
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr size_t kMaxCachedBytes = 0;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+constexpr size_t kMaxCachedBytes = 0;
+#else
+constexpr size_t kMaxCachedBytes = size_t{256} << 20;
+#endif
+#else
+constexpr size_t kMaxCachedBytes = size_t{256} << 20;
+#endif
+constexpr size_t kMinCachedBytes = size_t{256} << 10;
+
+class BlockCache {
+ public:
+  static BlockCache& Get() {
+    static BlockCache* cache = new BlockCache;  // never destroyed: buffers may outlive static destruction
+    return *cache;
+  }
+  void* Take(size_t rounded) {
+    if (rounded < kMinCachedBytes || kMaxCachedBytes == 0) return nullptr;
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = blocks_.find(rounded);
+    if (it == blocks_.end()) return nullptr;
+    void* p = it->second;
+    blocks_.erase(it);
+    held_ -= rounded;
+    return p;
+  }
+  // Keeps `p` or frees it.
+  void Give(void* p, size_t rounded) {
+    if (rounded >= kMinCachedBytes && rounded <= kMaxCachedBytes) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (held_ + rounded <= kMaxCachedBytes) {
+        blocks_.emplace(rounded, p);
+        held_ += rounded;
+        return;
+      }
+    }
+    std::free(p);
+  }
+
+ private:
+  std::mutex mu_;
+  std::multimap<size_t, void*> blocks_;
+  size_t held_ = 0;
+};
+
+}  // namespace
+
 absl::StatusOr<std::shared_ptr<Buffer>> Buffer::Allocate(size_t bytes) {
-  size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
-  if (rounded == 0) rounded = kAlignment;
-  void* p = std::aligned_alloc(kAlignment, rounded);
+  const size_t rounded = RoundedBytes(bytes);
+  void* p = BlockCache::Get().Take(rounded);
+  if (p == nullptr) p = std::aligned_alloc(kAlignment, rounded);
   if (p == nullptr) {
     return absl::ResourceExhaustedError(kiln::StrCat("cannot allocate ", bytes, " bytes"));
   }
   return std::shared_ptr<Buffer>(new Buffer(p, bytes));
 }
 
-Buffer::~Buffer() { std::free(data_); }
+Buffer::~Buffer() { BlockCache::Get().Give(data_, RoundedBytes(size_)); }
 
 namespace {
 constexpr int64_t kMaxTensorBytes = int64_t{16} << 30;

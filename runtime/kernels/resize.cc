@@ -201,25 +201,36 @@ std::vector<double> Coeffs(const ResizeAttrs& a, double ratio, double scale) {
   return c;
 }
 
-// The input positions and weights one output position along an axis reads.
-struct AxisTap {
-  int64_t start;  // first input position (clamped to the axis when read)
-  bool extrapolated;
+// The taps of every output position along one axis, flat: output position o reads the input
+// positions idx[o * n + k] (clamped to the axis) with the weights c[o * n + k], k < n. kind[o] says
+// whether it interpolates, picks one input as it is (nearest mode and axes left as they are: no
+// arithmetic, so -0.0, Inf and NaN pass unchanged and a neighbour's Inf cannot turn into NaN
+// through a zero weight), or lies outside tf_crop_and_resize's roi (extrapolation_value).
+struct AxisTaps {
+  enum Kind : uint8_t { kInterpolate, kPick, kExtrapolate };
+  int64_t n = 1;
+  std::vector<Kind> kind;
+  std::vector<int64_t> idx;
   std::vector<double> c;
+  std::vector<int64_t> pick;  // When every position picks: the input position of each.
+  bool all_interpolate = false;
+
+  void Summarize() {
+    const auto out_w = static_cast<int64_t>(kind.size());
+    all_interpolate = std::all_of(kind.begin(), kind.end(), [](Kind k) { return k == kInterpolate; });
+    if (std::all_of(kind.begin(), kind.end(), [](Kind k) { return k == kPick; })) {
+      pick.resize(out_w);
+      for (int64_t o = 0; o < out_w; ++o) pick[o] = idx[o * n];
+    }
+  }
 };
 
-// Resizes `data` (dims `dims`) along `axis` to `out_w` elements.
-std::vector<double> ResizeAxis(const std::vector<double>& data, Dims& dims, int64_t axis, int64_t out_w, double scale,
-                               double roi_start, double roi_end, const ResizeAttrs& a) {
-  const int64_t in_w = dims[axis];
-  int64_t outer = 1, inner = 1;
-  for (int64_t d = 0; d < axis; ++d) outer *= dims[d];
-  for (size_t d = axis + 1; d < dims.size(); ++d) inner *= dims[d];
-  std::vector<double> result(outer * out_w * inner);
+// The taps of an axis of `in_w` positions resized to `out_w`.
+AxisTaps MakeAxisTaps(int64_t in_w, int64_t out_w, double scale, double roi_start, double roi_end,
+                      const ResizeAttrs& a) {
   const double out_f = scale * static_cast<double>(in_w);
-  // First the taps of every output position along the axis (where it starts and its weights)...
-  std::vector<AxisTap> taps;
-  taps.reserve(out_w);
+  AxisTaps t;
+  t.kind.resize(out_w);
   for (int64_t o = 0; o < out_w; ++o) {
     const double y = static_cast<double>(o);
     double x = 0;
@@ -266,36 +277,164 @@ std::vector<double> ResizeAxis(const std::vector<double>& data, Dims& dims, int6
       if (sum == 0) sum = 1;
       for (double& v : c) v /= sum;
     }
-    taps.push_back(AxisTap{start, extrapolated, std::move(c)});
-  }
-  // Then the interpolation, in memory order: each output row reads `n` clamped input rows.
-  for (int64_t ob = 0; ob < outer; ++ob) {
-    const double* src = data.data() + ob * in_w * inner;
-    double* dst = result.data() + ob * out_w * inner;
-    for (int64_t o = 0; o < out_w; ++o) {
-      const AxisTap& t = taps[o];
-      double* row = dst + o * inner;
-      if (t.extrapolated) {
-        std::fill(row, row + inner, static_cast<double>(a.extrapolation));
-        continue;
-      }
-      const int64_t n = static_cast<int64_t>(t.c.size());
-      if (inner == 1) {
-        double acc = 0;
-        for (int64_t k = 0; k < n; ++k) acc += t.c[k] * src[std::clamp<int64_t>(t.start + k, 0, in_w - 1)];
-        *row = acc;
-        continue;
-      }
-      std::fill(row, row + inner, 0.0);
-      for (int64_t k = 0; k < n; ++k) {
-        const double w = t.c[k];
-        const double* in_row = src + std::clamp<int64_t>(t.start + k, 0, in_w - 1) * inner;
-        for (int64_t i = 0; i < inner; ++i) row[i] += w * in_row[i];
+    if (o == 0) {  // The tap count depends on the mode and the scale only: one per axis.
+      t.n = n;
+      t.idx.resize(out_w * n);
+      t.c.resize(out_w * n);
+    }
+    c.resize(t.n, 0.0);
+    int64_t* idx = &t.idx[o * t.n];
+    for (int64_t k = 0; k < t.n; ++k) {
+      idx[k] = std::clamp<int64_t>(start + k, 0, in_w - 1);
+      t.c[o * t.n + k] = c[k];
+    }
+    t.kind[o] = extrapolated ? AxisTaps::kExtrapolate : AxisTaps::kInterpolate;
+    if (!extrapolated && a.mode == "nearest") {
+      const auto one = std::find(c.begin(), c.end(), 1.0);
+      if (one != c.end() && std::count(c.begin(), c.end(), 0.0) == t.n - 1) {
+        t.kind[o] = AxisTaps::kPick;
+        idx[0] = idx[one - c.begin()];
       }
     }
   }
+  t.Summarize();
+  return t;
+}
+
+// The taps of an axis left as it is.
+AxisTaps IdentityTaps(int64_t w) {
+  AxisTaps t;
+  t.kind.assign(w, AxisTaps::kPick);
+  t.c.assign(w, 1.0);
+  t.idx.resize(w);
+  for (int64_t o = 0; o < w; ++o) t.idx[o] = o;
+  t.Summarize();
+  return t;
+}
+
+// Output position `o` of an axis for each of the `inner` elements after it: dst[i] = sum_k c[k] *
+// src[idx[k] * inner + i], accumulated in double from 0 in tap order.
+template <typename Out>
+void InterpolateBlock(const AxisTaps& t, int64_t o, const double* src, int64_t inner, double extrapolation, Out* dst) {
+  const int64_t n = t.n;
+  const int64_t* idx = &t.idx[o * n];
+  const double* c = &t.c[o * n];
+  if (t.kind[o] == AxisTaps::kExtrapolate) {
+    std::fill(dst, dst + inner, static_cast<Out>(extrapolation));
+  } else if (t.kind[o] == AxisTaps::kPick) {
+    const double* s = src + idx[0] * inner;
+    for (int64_t i = 0; i < inner; ++i) dst[i] = static_cast<Out>(s[i]);
+  } else if (n == 2) {
+    const double* s0 = src + idx[0] * inner;
+    const double* s1 = src + idx[1] * inner;
+    const double c0 = c[0], c1 = c[1];
+    for (int64_t i = 0; i < inner; ++i) {
+      double acc = 0;
+      acc += c0 * s0[i];
+      acc += c1 * s1[i];
+      dst[i] = static_cast<Out>(acc);
+    }
+  } else {
+    for (int64_t i = 0; i < inner; ++i) {
+      double acc = 0;
+      for (int64_t k = 0; k < n; ++k) acc += c[k] * src[idx[k] * inner + i];
+      dst[i] = static_cast<Out>(acc);
+    }
+  }
+}
+
+// Every output position of an axis that is the innermost one (elements one apart).
+template <typename Out>
+void InterpolateInnermost(const AxisTaps& t, const double* src, int64_t out_w, double extrapolation, Out* dst) {
+  const int64_t n = t.n;
+  if (!t.pick.empty()) {
+    for (int64_t o = 0; o < out_w; ++o) dst[o] = static_cast<Out>(src[t.pick[o]]);
+    return;
+  }
+  if (t.all_interpolate && n == 2) {
+    for (int64_t o = 0; o < out_w; ++o) {
+      double acc = 0;
+      acc += t.c[2 * o] * src[t.idx[2 * o]];
+      acc += t.c[2 * o + 1] * src[t.idx[2 * o + 1]];
+      dst[o] = static_cast<Out>(acc);
+    }
+    return;
+  }
+  for (int64_t o = 0; o < out_w; ++o) {
+    const int64_t* idx = &t.idx[o * n];
+    const double* c = &t.c[o * n];
+    if (t.kind[o] == AxisTaps::kPick) {
+      dst[o] = static_cast<Out>(src[idx[0]]);
+    } else if (t.kind[o] == AxisTaps::kExtrapolate) {
+      dst[o] = static_cast<Out>(extrapolation);
+    } else if (n == 2) {
+      double acc = 0;
+      acc += c[0] * src[idx[0]];
+      acc += c[1] * src[idx[1]];
+      dst[o] = static_cast<Out>(acc);
+    } else {
+      double acc = 0;
+      for (int64_t k = 0; k < n; ++k) acc += c[k] * src[idx[k]];
+      dst[o] = static_cast<Out>(acc);
+    }
+  }
+}
+
+// Resizes `data` (dims `dims`) along `axis` to `out_w` elements.
+std::vector<double> ResizeAxis(const std::vector<double>& data, Dims& dims, int64_t axis, int64_t out_w, double scale,
+                               double roi_start, double roi_end, const ResizeAttrs& a) {
+  const int64_t in_w = dims[axis];
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < axis; ++d) outer *= dims[d];
+  for (size_t d = axis + 1; d < dims.size(); ++d) inner *= dims[d];
+  std::vector<double> result(outer * out_w * inner);
+  const AxisTaps taps = MakeAxisTaps(in_w, out_w, scale, roi_start, roi_end, a);
+  for (int64_t ob = 0; ob < outer; ++ob) {
+    const double* src = data.data() + ob * in_w * inner;
+    double* dst = result.data() + ob * out_w * inner;
+    for (int64_t o = 0; o < out_w; ++o) InterpolateBlock(taps, o, src, inner, a.extrapolation, dst + o * inner);
+  }
   dims[axis] = out_w;
   return result;
+}
+
+// The common image case: f32 or f64, only the last two axes resized (either may keep its size).
+// Per output row, the interpolation along the first of them and then along the second, in double
+// and in the order ResizeAxis takes (so the same results), written straight into the output
+// without whole-tensor double intermediates.
+template <typename T>
+void ResizeLastTwo(const Tensor& x, const Dims& out_dims, const AxisTaps& rows, const AxisTaps& cols,
+                   double extrapolation, Tensor* y) {
+  const int r = x.rank();
+  const int64_t in_h = x.dims()[r - 2], in_w = x.dims()[r - 1];
+  const int64_t out_h = out_dims[r - 2], out_w = out_dims[r - 1];
+  const int64_t planes = in_h * in_w == 0 ? 0 : x.num_elements() / (in_h * in_w);
+  if (!rows.pick.empty() && !cols.pick.empty()) {  // nearest: copies, no arithmetic
+    for (int64_t p = 0; p < planes; ++p) {
+      const T* src = x.data<T>() + p * in_h * in_w;
+      T* dst = y->data<T>() + p * out_h * out_w;
+      for (int64_t oy = 0; oy < out_h; ++oy) {
+        const T* in_row = src + rows.pick[oy] * in_w;
+        T* out_row = dst + oy * out_w;
+        if (oy > 0 && rows.pick[oy] == rows.pick[oy - 1]) {
+          std::copy(out_row - out_w, out_row, out_row);
+          continue;
+        }
+        for (int64_t ox = 0; ox < out_w; ++ox) out_row[ox] = in_row[cols.pick[ox]];
+      }
+    }
+    return;
+  }
+  std::vector<double> plane(in_h * in_w), row(in_w);
+  for (int64_t p = 0; p < planes; ++p) {
+    const T* src = x.data<T>() + p * in_h * in_w;
+    std::copy(src, src + in_h * in_w, plane.begin());
+    T* dst = y->data<T>() + p * out_h * out_w;
+    for (int64_t oy = 0; oy < out_h; ++oy) {
+      InterpolateBlock(rows, oy, plane.data(), in_w, extrapolation, row.data());
+      InterpolateInnermost(cols, row.data(), out_w, extrapolation, dst + oy * out_w);
+    }
+  }
 }
 
 absl::Status ResizeCompute(KernelContext& ctx) {
@@ -311,6 +450,31 @@ absl::Status ResizeCompute(KernelContext& ctx) {
   Dims largest = x.dims();
   for (size_t d = 0; d < largest.size(); ++d) largest[d] = std::max(largest[d], p->out[d]);
   KILN_RETURN_IF_ERROR(CheckScratch(ctx, largest));
+  auto unchanged = [&](int64_t ax) {
+    return std::fabs(p->scales[ax] - 1.0) <= 1e-9 && p->out[ax] == x.dims()[ax] && std::fabs(p->roi_start[ax]) <= 1e-9 &&
+           std::fabs(p->roi_end[ax] - 1.0) <= 1e-9;
+  };
+  const int r = x.rank();
+  bool last_two = r >= 2 && (x.dtype() == DType::kF32 || x.dtype() == DType::kF64);
+  for (int64_t ax = 0; ax < r - 2 && last_two; ++ax) last_two = unchanged(ax);
+  // Both resized: in the order the general path takes them (ascending axes) for the same rounding.
+  if (last_two && !unchanged(r - 2) && !unchanged(r - 1)) {
+    last_two = std::find(p->axes.begin(), p->axes.end(), r - 2) < std::find(p->axes.begin(), p->axes.end(), r - 1);
+  }
+  if (last_two) {
+    auto taps = [&](int64_t ax) {
+      if (unchanged(ax)) return IdentityTaps(x.dims()[ax]);
+      return MakeAxisTaps(x.dims()[ax], p->out[ax], p->scales[ax], p->roi_start[ax], p->roi_end[ax], a);
+    };
+    const AxisTaps rows = taps(r - 2), cols = taps(r - 1);
+    KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), p->out));
+    if (x.dtype() == DType::kF32) {
+      ResizeLastTwo<float>(x, p->out, rows, cols, a.extrapolation, y);
+    } else {
+      ResizeLastTwo<double>(x, p->out, rows, cols, a.extrapolation, y);
+    }
+    return absl::OkStatus();
+  }
   std::vector<double> v = ReadDoubles(x);
   Dims dims = x.dims();
   for (int64_t ax : p->axes) {

@@ -1,6 +1,7 @@
 // Normalizations, indexing and generator ops, and the f16 path, against values derived by hand
 // from the ONNX operator definitions.
 #include <cmath>
+#include <limits>
 
 #include "tests/runtime/kernels_test_util.h"
 
@@ -99,6 +100,64 @@ TEST(HalfTest, ArithmeticRunsThroughF32) {
   ExpectValues(y, {2}, {0, 2});
   y = RunOne("Softmax", {In(half({0, 0}))});
   ExpectValues(y, {2}, {0.5, 0.5});
+}
+
+// Resize's image fast path (f32/f64, only the last two axes resized) against the general per-axis
+// path, which a trailing axis of 1 selects: the same taps in the same order give the same bits.
+TEST(ResizeTest, ImagePathMatchesGeneralPath) {
+  std::vector<float> v(2 * 3 * 5 * 7);
+  for (size_t i = 0; i < v.size(); ++i) v[i] = std::sin(0.37f * static_cast<float>(i)) * 10;
+  const Tensor x4 = F32({2, 3, 5, 7}, v);
+  const Tensor x5 = F32({2, 3, 5, 7, 1}, v);
+  struct Case {
+    std::string mode, ctm;
+    std::vector<float> roi;
+  };
+  const std::vector<Case> cases = {{"linear", "half_pixel", {}},
+                                   {"cubic", "align_corners", {}},
+                                   {"nearest", "asymmetric", {}},
+                                   {"linear", "tf_crop_and_resize", {-0.2f, 0.1f, 0.9f, 1.3f}}};
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.mode + " " + c.ctm);
+    std::map<std::string, AttrValue> attrs = {{"mode", c.mode},
+                                              {"coordinate_transformation_mode", c.ctm},
+                                              {"axes", std::vector<int64_t>{2, 3}},
+                                              {"extrapolation_value", 5.5f}};
+    const testing::OpInput roi = c.roi.empty() ? testing::Absent() : Const(F32({4}, c.roi));
+    const Tensor fast = RunOne("Resize", {In(x4), roi, testing::Absent(), Const(S64({2}, {9, 4}))}, attrs);
+    const Tensor general = RunOne("Resize", {In(x5), roi, testing::Absent(), Const(S64({2}, {9, 4}))}, attrs);
+    ASSERT_TRUE(fast.valid() && general.valid());
+    ASSERT_EQ(DimsToString(fast.dims()), "[2,3,9,4]");
+    ASSERT_EQ(fast.num_elements(), general.num_elements());
+    for (int64_t i = 0; i < fast.num_elements(); ++i) {
+      ASSERT_EQ(fast.data<float>()[i], general.data<float>()[i]) << "element " << i;
+    }
+  }
+}
+
+// Nearest resizing picks its input as it is: a neighbour's Inf does not turn into NaN through a
+// zero weight, and -0.0 stays -0.0 (on both paths).
+TEST(ResizeTest, NearestPicksSpecialValuesUnchanged) {
+  const float inf = std::numeric_limits<float>::infinity();
+  const std::vector<float> v = {-0.0f, inf, -inf, 2.0f};
+  for (const Dims& dims : {Dims{1, 1, 2, 2}, Dims{1, 2, 2, 1}}) {
+    SCOPED_TRACE(DimsToString(dims));
+    const bool image = dims.back() == 2;
+    const Dims out = image ? Dims{1, 1, 4, 4} : Dims{1, 4, 4, 1};
+    const Tensor y = RunOne("Resize", {In(F32(dims, v)), testing::Absent(), testing::Absent(), Const(S64({4}, out))},
+                            {{"mode", std::string("nearest")},
+                             {"coordinate_transformation_mode", std::string("asymmetric")},
+                             {"nearest_mode", std::string("floor")}});
+    ASSERT_EQ(DimsToString(y.dims()), DimsToString(out));
+    for (int64_t oy = 0; oy < 4; ++oy) {
+      for (int64_t ox = 0; ox < 4; ++ox) {
+        const float want = v[(oy / 2) * 2 + ox / 2];
+        const float got = y.data<float>()[oy * 4 + ox];
+        EXPECT_EQ(std::signbit(got), std::signbit(want)) << oy << "," << ox;
+        EXPECT_EQ(got, want) << oy << "," << ox;
+      }
+    }
+  }
 }
 
 }  // namespace
