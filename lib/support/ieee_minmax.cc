@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "kiln/support/vector_math.h"
+
 namespace kiln {
 namespace {
 
@@ -21,18 +23,7 @@ inline void ClampLoop(float* x, size_t n, float lo, float hi) {
 
 }  // namespace
 
-// One clone per vector ISA, picked at load time for the host (the library itself is built for the
-// baseline x86-64 ISA). Not in sanitizer builds: the load-time resolver would run instrumented code
-// before the sanitizer's runtime is initialized.
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
-#define KILN_SANITIZER_BUILD 1
-#endif
-#endif
-#if defined(__x86_64__) && defined(__clang__) && !defined(KILN_SANITIZER_BUILD)
-__attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
-void IeeeClampInPlace(float* x, size_t n, float lo, float hi) {
+KILN_VECTOR_CLONES void IeeeClampInPlace(float* x, size_t n, float lo, float hi) {
   const bool lo_neg = std::signbit(lo), hi_neg = std::signbit(hi);
   if (lo_neg && hi_neg) return ClampLoop<true, true>(x, n, lo, hi);
   if (lo_neg) return ClampLoop<true, false>(x, n, lo, hi);

@@ -1,9 +1,11 @@
 // Elementwise ops: unary math and activations, Clip, binary arithmetic with multidirectional
 // broadcasting, the variadic Max/Min/Sum/Mean, comparisons, Where and Cast.
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <type_traits>
+#include <utility>
 
 #include "kiln/support/strings.h"
 #include "kiln/support/ieee_minmax.h"
@@ -104,7 +106,8 @@ enum class UnaryKind {
   kRelu, kNeg, kAbs, kSign,  // Numeric (float and integer).
   kSigmoid, kTanh, kExp, kLog, kSqrt, kReciprocal, kFloor, kCeil, kRound, kErf, kLeakyRelu, kElu,
   kSelu, kHardSigmoid, kHardSwish, kSoftplus, kSoftsign, kSin, kCos, kGelu, kGeluTanh, kTan, kAsin, kAcos,
-  kAtan, kSinh, kCosh, kAsinh, kAcosh, kAtanh, kThresholdedRelu, kCelu, kShrink, kMish, kSwish
+  kAtan, kSinh, kCosh, kAsinh, kAcosh, kAtanh, kThresholdedRelu, kCelu, kShrink, kMish, kSwish,
+  kCount  // not a kind: the number of kinds
 };
 
 bool IsNumericUnary(UnaryKind k) {
@@ -112,7 +115,7 @@ bool IsNumericUnary(UnaryKind k) {
 }
 
 template <typename T>
-T ApplyUnary(UnaryKind kind, T x, const UnaryParams& p) {
+inline __attribute__((always_inline)) T ApplyUnary(UnaryKind kind, T x, const UnaryParams& p) {
   switch (kind) {
     case UnaryKind::kRelu: return IeeeMaximum(x, T(0));  // Relu(NaN) = NaN, Relu(-0) = +0.
     case UnaryKind::kNeg: return WrapNeg<T>(x);  // The most negative integer stays itself.
@@ -167,6 +170,25 @@ T ApplyUnary(UnaryKind kind, T x, const UnaryParams& p) {
     }
   }
   return x;
+}
+
+// The loop of one kind: with the kind a constant, ApplyUnary's switch folds away and the loop
+// vectorizes where the operation allows.
+template <UnaryKind K, typename T>
+void UnaryLoop(const T* src, T* dst, int64_t n, const UnaryParams& p) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = ApplyUnary<T>(K, src[i], p);
+}
+
+template <typename T, size_t... K>
+constexpr auto UnaryLoops(std::index_sequence<K...>) {
+  return std::array<void (*)(const T*, T*, int64_t, const UnaryParams&), sizeof...(K)>{
+      &UnaryLoop<static_cast<UnaryKind>(K), T>...};
+}
+
+template <typename T>
+void RunUnary(UnaryKind kind, const T* src, T* dst, int64_t n, const UnaryParams& p) {
+  static constexpr auto kLoops = UnaryLoops<T>(std::make_index_sequence<static_cast<size_t>(UnaryKind::kCount)>());
+  kLoops[static_cast<size_t>(kind)](src, dst, n, p);
 }
 
 void AddUnary(OpRegistry& registry, const std::string& name, UnaryKind kind) {
@@ -230,11 +252,7 @@ void AddUnary(OpRegistry& registry, const std::string& name, UnaryKind kind) {
         const T* src = x.data<T>();
         T* dst = y->data<T>();
         const int64_t n = x.num_elements();
-        if (kind == UnaryKind::kRelu) {
-          for (int64_t i = 0; i < n; ++i) dst[i] = IeeeMaximum(src[i], T(0));
-        } else {
-          for (int64_t i = 0; i < n; ++i) dst[i] = ApplyUnary<T>(kind, src[i], p);
-        }
+        RunUnary<T>(kind, src, dst, n, p);
         return absl::OkStatus();
       });
     });

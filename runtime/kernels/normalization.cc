@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "kiln/support/strings.h"
+#include "kiln/support/vector_math.h"
 #include "runtime/kernels/f64_util.h"
 
 namespace kiln::kernels {
@@ -96,16 +97,14 @@ absl::Status LayerNormCompute(bool rms, KernelContext& ctx) {
   for (int64_t o = 0; o < outer; ++o) {
     const float* src = xp + o * inner;
     float* dst = yp + o * inner;
-    double mean = 0, sq = 0;
-    if (!rms) {
-      for (int64_t i = 0; i < inner; ++i) mean += src[i];
-      mean /= static_cast<double>(inner);
-    }
-    for (int64_t i = 0; i < inner; ++i) sq += (src[i] - mean) * (src[i] - mean);
+    const double mean = rms ? 0.0 : SumAsDouble(src, inner) / static_cast<double>(inner);
+    const double sq = SumSquaredDeviations(src, inner, mean);
     const float inv = static_cast<float>(1.0 / std::sqrt(sq / static_cast<double>(inner) + epsilon));
     const float m = static_cast<float>(mean);
-    for (int64_t i = 0; i < inner; ++i) {
-      dst[i] = (src[i] - m) * inv * scale[i] + (bias.empty() ? 0.0f : bias[i]);
+    if (bias.empty()) {
+      for (int64_t i = 0; i < inner; ++i) dst[i] = (src[i] - m) * inv * scale[i] + 0.0f;
+    } else {
+      for (int64_t i = 0; i < inner; ++i) dst[i] = (src[i] - m) * inv * scale[i] + bias[i];
     }
     if (mean_out) mean_out[o] = m;
     if (inv_out) inv_out[o] = inv;
@@ -131,10 +130,8 @@ absl::Status InstanceNormCompute(KernelContext& ctx) {
   for (int64_t p = 0; p < n * c; ++p) {
     const float* src = x.data<float>() + p * inner;
     float* dst = y->data<float>() + p * inner;
-    double mean = 0, sq = 0;
-    for (int64_t i = 0; i < inner; ++i) mean += src[i];
-    mean /= static_cast<double>(inner);
-    for (int64_t i = 0; i < inner; ++i) sq += (src[i] - mean) * (src[i] - mean);
+    const double mean = SumAsDouble(src, inner) / static_cast<double>(inner);
+    const double sq = SumSquaredDeviations(src, inner, mean);
     const float inv = static_cast<float>(1.0 / std::sqrt(sq / static_cast<double>(inner) + epsilon));
     const float s = ctx.input(1).data<float>()[p % c], b = ctx.input(2).data<float>()[p % c];
     for (int64_t i = 0; i < inner; ++i) dst[i] = (src[i] - static_cast<float>(mean)) * inv * s + b;

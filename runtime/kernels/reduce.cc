@@ -6,6 +6,7 @@
 
 #include "kiln/support/ieee_minmax.h"
 #include "kiln/support/strings.h"
+#include "kiln/support/vector_math.h"
 #include "runtime/kernels/kernel_util.h"
 
 namespace kiln::kernels {
@@ -51,6 +52,37 @@ absl::Status SoftmaxShapeFn(InferenceContext& ctx) {
   return absl::OkStatus();
 }
 
+// Softmax or LogSoftmax of one contiguous f32 row: the exponentials vectorized (ExpInPlace), the sum
+// in double.
+// NaN never wins the maximum (as in the general loop); the result is NaN through its exponential.
+KILN_VECTOR_CLONES float RowMaximum(const float* src, int64_t n) {
+  constexpr int kLanes = 16;
+  float lanes[kLanes];
+  std::fill(lanes, lanes + kLanes, -std::numeric_limits<float>::infinity());
+  int64_t k = 0;
+  for (; k + kLanes <= n; k += kLanes) {
+    for (int l = 0; l < kLanes; ++l) lanes[l] = src[k + l] > lanes[l] ? src[k + l] : lanes[l];
+  }
+  float mx = -std::numeric_limits<float>::infinity();
+  for (; k < n; ++k) mx = src[k] > mx ? src[k] : mx;
+  for (float l : lanes) mx = l > mx ? l : mx;
+  return mx;
+}
+
+KILN_VECTOR_CLONES void SoftmaxRow(const float* src, float* dst, int64_t n, bool log) {
+  const float mx = RowMaximum(src, n);
+  for (int64_t k = 0; k < n; ++k) dst[k] = src[k] - mx;
+  ExpInPlace(dst, static_cast<size_t>(n));
+  const double sum = SumAsDouble(dst, static_cast<size_t>(n));
+  if (log) {
+    const float lse = static_cast<float>(std::log(sum));
+    for (int64_t j = 0; j < n; ++j) dst[j] = src[j] - mx - lse;
+  } else {
+    const float inv = static_cast<float>(1.0 / sum);
+    for (int64_t j = 0; j < n; ++j) dst[j] *= inv;
+  }
+}
+
 // T is float or double (f16 and bf16 run as f32).
 template <typename T>
 absl::Status SoftmaxTyped(KernelContext& ctx) {
@@ -63,6 +95,12 @@ absl::Status SoftmaxTyped(KernelContext& ctx) {
   const T* xp = x.data<T>();
   T* yp = y->data<T>();
   const int64_t n = s->n, inner = s->inner;
+  if constexpr (std::is_same_v<T, float>) {
+    if (inner == 1 && !hard) {
+      for (int64_t o = 0; o < s->outer; ++o) SoftmaxRow(xp + o * n, yp + o * n, n, log);
+      return absl::OkStatus();
+    }
+  }
   for (int64_t o = 0; o < s->outer; ++o) {
     for (int64_t i = 0; i < inner; ++i) {
       const T* src = xp + o * n * inner + i;
