@@ -220,6 +220,38 @@ class KernelBuilder {
     return b_.CreateCall(callee, args);
   }
 
+  // exp of a float: the same range reduction, polynomial and special-value selects as the runtime's
+  // ExpInPlace (lib/support/vector_math.cc), in IR without calls so that the loop vectorizes (a call
+  // to expf per element would not). Other float types call the intrinsic.
+  llvm::Value* EmitExp(llvm::Value* x) {
+    llvm::Type* t = x->getType();
+    if (!t->isFloatTy()) return CallIntrinsic(llvm::Intrinsic::exp, {x});
+    auto f = [&](double v) { return llvm::ConstantFP::get(t, v); };
+    llvm::Type* i32 = b_.getInt32Ty();
+    auto i = [&](int v) { return llvm::ConstantInt::get(i32, v); };
+    llvm::Value* hi = f(88.7228317);
+    llvm::Value* lo = f(-103.972084);
+    llvm::Value* is_nan = b_.CreateFCmpUNO(x, x);
+    llvm::Value* c = b_.CreateSelect(is_nan, f(0.0), x);
+    c = b_.CreateSelect(b_.CreateFCmpOGT(c, hi), hi, c);
+    c = b_.CreateSelect(b_.CreateFCmpOLT(c, lo), lo, c);
+    llvm::Value* k = CallIntrinsic(llvm::Intrinsic::floor, {b_.CreateFAdd(b_.CreateFMul(c, f(1.44269504088896341)), f(0.5))});
+    llvm::Value* r = b_.CreateFSub(b_.CreateFSub(c, b_.CreateFMul(k, f(0.693359375))), b_.CreateFMul(k, f(-2.12194440e-4)));
+    llvm::Value* p = f(1.9875691500e-4);
+    for (double coeff : {1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1}) {
+      p = b_.CreateFAdd(b_.CreateFMul(p, r), f(coeff));
+    }
+    p = b_.CreateFAdd(b_.CreateFAdd(b_.CreateFMul(p, b_.CreateFMul(r, r)), r), f(1.0));
+    llvm::Value* ki = b_.CreateFPToSI(k, i32);
+    llvm::Value* half = b_.CreateAShr(ki, i(1));
+    llvm::Value* s1 = b_.CreateBitCast(b_.CreateShl(b_.CreateAdd(half, i(127)), i(23)), t);
+    llvm::Value* s2 = b_.CreateBitCast(b_.CreateShl(b_.CreateAdd(b_.CreateSub(ki, half), i(127)), i(23)), t);
+    llvm::Value* e = b_.CreateFMul(b_.CreateFMul(p, s1), s2);
+    e = b_.CreateSelect(b_.CreateFCmpOGT(x, hi), llvm::ConstantFP::getInfinity(t), e);
+    e = b_.CreateSelect(b_.CreateFCmpOLT(x, lo), f(0.0), e);
+    return b_.CreateSelect(is_nan, x, e);
+  }
+
   // The value of `instr` at `index` (loaded when materialized).
   absl::StatusOr<llvm::Value*> EmitValue(const Instruction* instr, Index& index);
   // The value of `instr` at `index`, computed from its operands even when it has a slot.
@@ -428,12 +460,12 @@ llvm::Value* KernelBuilder::EmitUnary(Opcode op, PrimitiveType t, llvm::Value* x
       case Opcode::kSin: return CallIntrinsic(llvm::Intrinsic::sin, {x});
       case Opcode::kTan: return CallLibm("tan", {x});
       case Opcode::kTanh: return CallLibm("tanh", {x});
-      case Opcode::kExp: return CallIntrinsic(llvm::Intrinsic::exp, {x});
+      case Opcode::kExp: return EmitExp(x);
       case Opcode::kExpm1: return CallLibm("expm1", {x});
       case Opcode::kLog: return CallIntrinsic(llvm::Intrinsic::log, {x});
       case Opcode::kLog1p: return CallLibm("log1p", {x});
       case Opcode::kLogistic: {
-        llvm::Value* e = CallIntrinsic(llvm::Intrinsic::exp, {b_.CreateFNeg(x)});
+        llvm::Value* e = EmitExp(b_.CreateFNeg(x));
         llvm::Value* one = llvm::ConstantFP::get(type, 1.0);
         return b_.CreateFDiv(one, b_.CreateFAdd(one, e));
       }

@@ -9,28 +9,31 @@ namespace kiln {
 // exp(x) = 2^k * exp(r) with k = round(x / ln 2) and r = x - k ln 2 in [-ln2/2, ln2/2]; ln 2 is split
 // in two parts (the first exact in a float with few mantissa bits) so that r is exact enough; exp(r)
 // is a degree-6 polynomial (Taylor coefficients adjusted for the interval, as in the Cephes
-// library's expf); 2^k is built in the exponent bits. Out-of-range and NaN inputs are handled by
-// selects after the arithmetic, which keeps the loop free of branches.
+// library's expf); 2^k is applied as two normal factors 2^(k/2) and 2^(k - k/2), so that results
+// down to the smallest subnormal round once. Out-of-range and NaN inputs are handled by selects
+// after the arithmetic, which keeps the loop free of branches. The CPU backend emits the same
+// computation in IR (KernelBuilder::EmitExp): the JIT and the kernels agree.
 KILN_VECTOR_CLONES void ExpInPlace(float* x, size_t n) {
   constexpr float kLog2e = 1.44269504088896341f;
   constexpr float kLn2Hi = 0.693359375f;
   constexpr float kLn2Lo = -2.12194440e-4f;
   constexpr float kHi = 88.7228317f;   // exp overflows above
-  constexpr float kLo = -87.3365479f;  // exp is subnormal below
+  constexpr float kLo = -103.972084f;  // exp is below half the smallest subnormal below
   for (size_t i = 0; i < n; ++i) {
     const float v = x[i];
-    const float c = v > kHi ? kHi : (v < kLo ? kLo : (v == v ? v : 0.0f));
+    float c = v == v ? v : 0.0f;
+    c = c > kHi ? kHi : c;
+    c = c < kLo ? kLo : c;
     const float k = std::floor(c * kLog2e + 0.5f);
     const float r = (c - k * kLn2Hi) - k * kLn2Lo;
-    const float r2 = r * r;
     float p = 1.9875691500e-4f;
     p = p * r + 1.3981999507e-3f;
     p = p * r + 8.3334519073e-3f;
     p = p * r + 4.1665795894e-2f;
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
-    p = p * r2 + r + 1.0f;
-    // k is in [-126, 128]; 2^k as two factors so that k = 128 (c near kHi) stays finite.
+    p = p * (r * r) + r + 1.0f;
+    // k is in [-150, 128]: both factors are normal floats.
     const int32_t ki = static_cast<int32_t>(k);
     const int32_t half = ki >> 1;
     const uint32_t b1 = static_cast<uint32_t>(half + 127) << 23;

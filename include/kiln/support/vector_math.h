@@ -21,9 +21,9 @@
 
 namespace kiln {
 
-// x[i] = exp(x[i]). Within 2 ulp of std::exp where the result is a normal float (x in [-87.33,
-// 88.72]); 0 where std::exp gives a subnormal or 0 (x below -87.33, -inf included); +inf above
-// 88.72; NaN stays NaN.
+// x[i] = exp(x[i]). Within 2 ulp of std::exp for x in [-103.97, 88.72] (subnormal results
+// included); 0 below (-inf included); +inf above; NaN stays NaN. The CPU backend's compiled exp
+// computes the same.
 void ExpInPlace(float* x, size_t n);
 
 // The sum of x[i], and of (x[i] - mean)^2, accumulated in double (in 8 partial sums, combined at the
