@@ -252,6 +252,56 @@ class KernelBuilder {
     return b_.CreateSelect(is_nan, x, e);
   }
 
+  // tanh of a float without calls: for |x| < 0.625 an odd polynomial x (1 + x^2 P(x^2)) (the Cephes
+  // library's tanhf coefficients), otherwise 1 - 2 / (exp(2|x|) + 1) with the sign of x (exp
+  // overflowing to +inf gives exactly 1). NaN propagates through the exp. Other float types call libm.
+  llvm::Value* EmitTanh(llvm::Value* x) {
+    llvm::Type* t = x->getType();
+    if (!t->isFloatTy()) return CallLibm("tanh", {x});
+    auto f = [&](double v) { return llvm::ConstantFP::get(t, v); };
+    llvm::Value* ax = CallIntrinsic(llvm::Intrinsic::fabs, {x});
+    llvm::Value* z = b_.CreateFMul(x, x);
+    llvm::Value* p = f(-5.70498872745e-3);
+    for (double coeff : {2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1, -3.33332819422e-1}) {
+      p = b_.CreateFAdd(b_.CreateFMul(p, z), f(coeff));
+    }
+    // x (1 + z P(z)) rather than x + x z P(z), which would turn -0 into +0.
+    llvm::Value* small = b_.CreateFMul(x, b_.CreateFAdd(f(1.0), b_.CreateFMul(p, z)));
+    llvm::Value* e = EmitExp(b_.CreateFMul(ax, f(2.0)));
+    llvm::Value* large = b_.CreateFSub(f(1.0), b_.CreateFDiv(f(2.0), b_.CreateFAdd(e, f(1.0))));
+    large = b_.CreateCall(Intrinsic(llvm::Intrinsic::copysign, {t}), {large, x});
+    return b_.CreateSelect(b_.CreateFCmpOLT(ax, f(0.625)), small, large);
+  }
+
+  // erf of a float without calls (GELU's exact form), within 3 ulp of libm's erff: for |x| < 1 an
+  // odd polynomial x P(x^2); beyond, 1 - exp(Q(|x| - 2.5)) with the sign of x, where Q fits
+  // log(erfc) on [1, 3.95] (above 3.95 erf rounds to 1 in float; |x| is clamped there, so +-Inf give
+  // +-1). Kiln's own least-squares fits on Chebyshev nodes. Other float types call libm.
+  llvm::Value* EmitErf(llvm::Value* x) {
+    llvm::Type* t = x->getType();
+    if (!t->isFloatTy()) return CallLibm("erf", {x});
+    auto f = [&](double v) { return llvm::ConstantFP::get(t, v); };
+    auto horner = [&](llvm::Value* v, std::initializer_list<double> coeffs) {
+      llvm::Value* acc = nullptr;
+      for (double c : coeffs) acc = acc == nullptr ? f(c) : b_.CreateFAdd(b_.CreateFMul(acc, v), f(c));
+      return acc;
+    };
+    llvm::Value* ax = CallIntrinsic(llvm::Intrinsic::fabs, {x});
+    llvm::Value* small = b_.CreateFMul(
+        horner(b_.CreateFMul(x, x), {-9.728399552888038e-06, 1.1288171356690225e-04, -8.4872672059767e-04,
+                                     5.221261454124715e-03, -2.68655174266659e-02, 1.1283784111440028e-01,
+                                     -3.761263859038998e-01, 1.128379167082272}),
+        x);
+    llvm::Value* clamped = b_.CreateSelect(b_.CreateFCmpOGT(ax, f(3.95)), f(3.95), ax);
+    llvm::Value* q = horner(b_.CreateFSub(clamped, f(2.5)),
+                            {1.6337533602537716e-06, -1.3292794141487507e-05, 7.731953960255644e-05,
+                             -4.201987552093299e-04, 2.1652475220446496e-03, -1.0858467847778873e-02,
+                             -9.438936718834628e-01, -5.3526806917827745, -7.806815275332623});
+    llvm::Value* large = b_.CreateFSub(f(1.0), EmitExp(q));
+    large = b_.CreateCall(Intrinsic(llvm::Intrinsic::copysign, {t}), {large, x});
+    return b_.CreateSelect(b_.CreateFCmpOLT(ax, f(1.0)), small, large);
+  }
+
   // The value of `instr` at `index` (loaded when materialized).
   absl::StatusOr<llvm::Value*> EmitValue(const Instruction* instr, Index& index);
   // The value of `instr` at `index`, computed from its operands even when it has a slot.
@@ -459,22 +509,25 @@ llvm::Value* KernelBuilder::EmitUnary(Opcode op, PrimitiveType t, llvm::Value* x
       case Opcode::kCos: return CallIntrinsic(llvm::Intrinsic::cos, {x});
       case Opcode::kSin: return CallIntrinsic(llvm::Intrinsic::sin, {x});
       case Opcode::kTan: return CallLibm("tan", {x});
-      case Opcode::kTanh: return CallLibm("tanh", {x});
+      case Opcode::kTanh: return EmitTanh(x);
       case Opcode::kExp: return EmitExp(x);
       case Opcode::kExpm1: return CallLibm("expm1", {x});
       case Opcode::kLog: return CallIntrinsic(llvm::Intrinsic::log, {x});
       case Opcode::kLog1p: return CallLibm("log1p", {x});
       case Opcode::kLogistic: {
-        llvm::Value* e = EmitExp(b_.CreateFNeg(x));
+        // 1 / (1 + e^-x) for x >= 0, e^x / (1 + e^x) below (no overflow, subnormal results kept).
+        llvm::Value* e = EmitExp(b_.CreateFNeg(CallIntrinsic(llvm::Intrinsic::fabs, {x})));
         llvm::Value* one = llvm::ConstantFP::get(type, 1.0);
-        return b_.CreateFDiv(one, b_.CreateFAdd(one, e));
+        llvm::Value* denom = b_.CreateFAdd(one, e);
+        return b_.CreateSelect(b_.CreateFCmpOGE(x, llvm::ConstantFP::get(type, 0.0)), b_.CreateFDiv(one, denom),
+                               b_.CreateFDiv(e, denom));
       }
       case Opcode::kNegate: return b_.CreateFNeg(x);
       case Opcode::kRsqrt:
         return b_.CreateFDiv(llvm::ConstantFP::get(type, 1.0), CallIntrinsic(llvm::Intrinsic::sqrt, {x}));
       case Opcode::kSqrt: return CallIntrinsic(llvm::Intrinsic::sqrt, {x});
       case Opcode::kCbrt: return CallLibm("cbrt", {x});
-      case Opcode::kErf: return CallLibm("erf", {x});
+      case Opcode::kErf: return EmitErf(x);
       case Opcode::kSign: {
         llvm::Value* zero = llvm::ConstantFP::get(type, 0.0);
         llvm::Value* r = b_.CreateSelect(b_.CreateFCmpOLT(x, zero), llvm::ConstantFP::get(type, -1.0), x);

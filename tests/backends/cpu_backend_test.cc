@@ -1,6 +1,9 @@
 // CPU backend behaviour beyond single ops: independent executables from repeated compiles,
 // concurrent Run() on one executable, registry entries, argument checking and unsupported ops.
 #include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
 #include <thread>
 #include <vector>
 
@@ -40,6 +43,56 @@ std::unique_ptr<hlo::Module> ConvModule() {
   absl::StatusOr<std::unique_ptr<hlo::Module>> m = b.Build(b.Tuple({mean, d}));
   KILN_CHECK(m.ok(), m.status().ToString());
   return std::move(*m);
+}
+
+// The CPU backend emits f32 exp, logistic, tanh and erf as polynomials in IR (so that fused loops
+// vectorize): within a few ulp of libm over their whole range, subnormal results and special values
+// included.
+int64_t UlpDistance(float a, float b) {
+  if (std::isnan(a) || std::isnan(b)) return std::isnan(a) && std::isnan(b) ? 0 : INT64_MAX;
+  int32_t ia, ib;
+  std::memcpy(&ia, &a, sizeof(ia));
+  std::memcpy(&ib, &b, sizeof(ib));
+  const int64_t la = ia < 0 ? -static_cast<int64_t>(ia & 0x7fffffff) : ia;
+  const int64_t lb = ib < 0 ? -static_cast<int64_t>(ib & 0x7fffffff) : ib;
+  return la > lb ? la - lb : lb - la;
+}
+
+TEST(CpuBackendTest, TranscendentalsWithinUlpOfLibm) {
+  std::vector<float> x;
+  for (float v = -110.0f; v <= 110.0f; v += 0.0137f) x.push_back(v);
+  for (float v = -2.0f; v <= 2.0f; v += 1.3e-4f) x.push_back(v);
+  const float inf = std::numeric_limits<float>::infinity();
+  for (float v : {0.0f, -0.0f, inf, -inf, std::nanf(""), 1e-30f, -1e-30f, 88.7f, -103.9f, 3.95f, -1.0f, 1.0f}) {
+    x.push_back(v);
+  }
+  const int64_t n = static_cast<int64_t>(x.size());
+  Builder b("transcendentals");
+  Op p = b.Parameter(0, ShapeUtil::MakeShape(PrimitiveType::F32, {n}), "x");
+  absl::StatusOr<std::unique_ptr<hlo::Module>> m =
+      b.Build(b.Tuple({b.Unary(Opcode::kExp, p), b.Unary(Opcode::kLogistic, p), b.Tanh(p), b.Unary(Opcode::kErf, p)}));
+  ASSERT_TRUE(m.ok()) << m.status();
+  std::unique_ptr<backends::Backend> backend = backends::CreateCpuBackend();
+  absl::StatusOr<std::vector<hlo::Literal>> got = RunOnBackend(*backend, **m, {hlo::Literal::CreateR1<float>(x)});
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(got->size(), 4u);
+  struct Fn {
+    const char* name;
+    float (*ref)(float);
+    int64_t max_ulp;
+  };
+  const Fn fns[] = {{"exp", [](float v) { return std::exp(v); }, 2},
+                    {"logistic", [](float v) { return static_cast<float>(1.0 / (1.0 + std::exp(-double{v}))); }, 3},
+                    {"tanh", [](float v) { return std::tanh(v); }, 3},
+                    {"erf", [](float v) { return std::erf(v); }, 3}};
+  for (int f = 0; f < 4; ++f) {
+    absl::Span<const float> y = (*got)[f].data<float>();
+    for (int64_t i = 0; i < n; ++i) {
+      const float want = fns[f].ref(x[i]);
+      ASSERT_LE(UlpDistance(y[i], want), fns[f].max_ulp) << fns[f].name << "(" << x[i] << ") = " << y[i] << ", libm " << want;
+      if (want == 0.0f) EXPECT_EQ(std::signbit(y[i]), std::signbit(want)) << fns[f].name << "(" << x[i] << ")";
+    }
+  }
 }
 
 TEST(CpuBackendTest, RegistryHasCpuAndInterpreter) {
