@@ -13,6 +13,7 @@
 #include "kiln/backends/cpu.h"
 #include "kiln/hlo/builder.h"
 #include "kiln/hlo/evaluator.h"
+#include "kiln/support/vector_math.h"
 #include "tests/backends/backend_test_util.h"
 
 namespace kiln::testing {
@@ -48,16 +49,6 @@ std::unique_ptr<hlo::Module> ConvModule() {
 // The CPU backend emits f32 exp, logistic, tanh and erf as polynomials in IR (so that fused loops
 // vectorize): within a few ulp of libm over their whole range, subnormal results and special values
 // included.
-int64_t UlpDistance(float a, float b) {
-  if (std::isnan(a) || std::isnan(b)) return std::isnan(a) && std::isnan(b) ? 0 : INT64_MAX;
-  int32_t ia, ib;
-  std::memcpy(&ia, &a, sizeof(ia));
-  std::memcpy(&ib, &b, sizeof(ib));
-  const int64_t la = ia < 0 ? -static_cast<int64_t>(ia & 0x7fffffff) : ia;
-  const int64_t lb = ib < 0 ? -static_cast<int64_t>(ib & 0x7fffffff) : ib;
-  return la > lb ? la - lb : lb - la;
-}
-
 TEST(CpuBackendTest, TranscendentalsWithinUlpOfLibm) {
   std::vector<float> x;
   for (float v = -110.0f; v <= 110.0f; v += 0.0137f) x.push_back(v);

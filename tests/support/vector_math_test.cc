@@ -12,16 +12,6 @@
 namespace kiln {
 namespace {
 
-int64_t UlpDistance(float a, float b) {
-  int32_t ia, ib;
-  std::memcpy(&ia, &a, sizeof(ia));
-  std::memcpy(&ib, &b, sizeof(ib));
-  // Map the sign-magnitude bit patterns onto a monotonic integer line.
-  const int64_t la = ia < 0 ? -static_cast<int64_t>(ia & 0x7fffffff) : ia;
-  const int64_t lb = ib < 0 ? -static_cast<int64_t>(ib & 0x7fffffff) : ib;
-  return la > lb ? la - lb : lb - la;
-}
-
 TEST(VectorMathTest, ExpWithinTwoUlpOverItsRange) {
   std::vector<float> x;
   for (float v = -103.9f; v <= 88.7f; v += 0.001373f) x.push_back(v);

@@ -3,7 +3,10 @@
 #ifndef KILN_SUPPORT_VECTOR_MATH_H_
 #define KILN_SUPPORT_VECTOR_MATH_H_
 
+#include <cmath>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 
 // Put before a function definition: one clone of it per vector ISA (AVX-512, AVX2, the baseline),
 // picked at load time for the host; the library itself is built for the baseline x86-64 ISA. Not in
@@ -30,6 +33,19 @@ void ExpInPlace(float* x, size_t n);
 // end): the statistics of the normalizations and softmax.
 double SumAsDouble(const float* x, size_t n);
 double SumSquaredDeviations(const float* x, size_t n, double mean);
+
+// The number of floats between a and b (0 for two NaNs, INT64_MAX for a NaN and a number; +0 and -0
+// are 0 apart): how the accuracy of the functions above is stated and tested.
+inline int64_t UlpDistance(float a, float b) {
+  if (std::isnan(a) || std::isnan(b)) return std::isnan(a) && std::isnan(b) ? 0 : INT64_MAX;
+  int32_t ia, ib;
+  std::memcpy(&ia, &a, sizeof(ia));
+  std::memcpy(&ib, &b, sizeof(ib));
+  // Sign-magnitude bit patterns onto a monotonic integer line.
+  const int64_t la = ia < 0 ? -static_cast<int64_t>(ia & 0x7fffffff) : ia;
+  const int64_t lb = ib < 0 ? -static_cast<int64_t>(ib & 0x7fffffff) : ib;
+  return la > lb ? la - lb : lb - la;
+}
 
 }  // namespace kiln
 
