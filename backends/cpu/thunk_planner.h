@@ -78,7 +78,8 @@ class ThunkPlanner {
   absl::Status AddReorder(int from_slot, const dnnl::memory::desc& from, int to_slot, const dnnl::memory::desc& to);
   int NewTemp(size_t bytes) { return NewSlot({Slot::Kind::kTemp, 0, 0, bytes}); }
   absl::StatusOr<bool> EmitStagedConv(const ContractionPlan& plan, ConvSpec spec, const dnnl::memory::desc& src_plain,
-                                       const dnnl::memory::desc& dst_plain, const void* const_weights);
+                                       const dnnl::memory::desc& dst_plain, const void* const_weights,
+                                      bool avoid_gemm = false);
   absl::Status EmitConv(const ContractionPlan& plan);
   absl::Status EmitDot(const ContractionPlan& plan);
   absl::Status EmitLoopKernel(const hlo::Instruction* instr, IrEmitter& emitter, std::vector<KernelThunk*>& kernels);

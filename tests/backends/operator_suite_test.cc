@@ -284,6 +284,14 @@ std::vector<Case> StructuralCases() {
   c.push_back({"conv_groups2_dilated", [](Builder& b) {
                  return Conv(b, b.Parameter(0, S(F32, {1, 6, 12, 12}), "x"), Const(b, {4, 3, 3, 3}, 4), 1, 2, 2, 2);
                }, kContraction});
+  // An atrous (ASPP-style) convolution with bias and ReLU: dilation about the input's size, so that
+  // most taps fall in the padding. In DeepLabV3 the planner finds only oneDNN's reference kernel for
+  // the blocked form and im2col GEMM for the row-major one, and stages it through channels-last.
+  c.push_back({"conv_atrous_large_dilation", [](Builder& b) {
+                 Op y = Conv(b, b.Parameter(0, S(F32, {1, 32, 33, 33}), "x"), b.Parameter(1, S(F32, {16, 32, 3, 3}), "w"), 1, 12, 1, 12);
+                 y = b.Add(y, b.Parameter(2, S(F32, {16}), "bias"), {1});
+                 return b.Max(y, b.ConstantR0<float>(0.0f));
+               }, kContraction});
   c.push_back({"conv_depthwise_bias_relu6", [](Builder& b) {
                  return ConvBiasRelu6(b, b.Parameter(0, S(F32, {1, 8, 9, 9}), "x"), 8, 8, 3, 1, 8, 5);
                }, kContraction, {-4, 4}});
