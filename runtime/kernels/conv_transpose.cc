@@ -1,9 +1,11 @@
 // ConvTranspose (ONNX opset 11+): 1 to 3 spatial dimensions, groups, dilations, strides, pads,
 // output_padding, output_shape and auto_pad. f32 runs on oneDNN's deconvolution (one plan per input
-// shape, constant weights reordered once); other float types, and geometries oneDNN cannot express
-// (output_padding beyond the end padding), run reference loops in double.
+// shape, constant weights reordered once), or, for a 2-D kernel equal to its stride, as one sgemm
+// and a scatter; other float types, and geometries oneDNN cannot express (output_padding beyond the
+// end padding), run reference loops in double.
 #include <cmath>
 #include <cstdlib>
+#include <memory>
 
 #include <oneapi/dnnl/dnnl.hpp>
 
@@ -163,6 +165,52 @@ std::shared_ptr<const OnednnConvPlan> BuildDeconvPlan(const Dims& x, const Dims&
   return plan.ok() ? *std::move(plan) : nullptr;
 }
 
+// A 2-D ConvTranspose whose kernel equals its stride, without padding, output padding, dilation or
+// groups (UNet's 2x2 stride-2 upsampling): the kernel windows tile the output without overlapping,
+// so it is one GEMM per image, T = W^T [M*kh*kw, C] times X [C, H*W] (oneDNN's sgemm), and a scatter
+// of T's rows, one per output channel and kernel position, into the output with the bias added.
+// oneDNN's deconvolution primitive takes twice as long on this shape.
+bool IsPatchConvTranspose(const WindowGeometry& g, int64_t group) {
+  if (g.spatial_rank != 2 || group != 1) return false;
+  for (int i = 0; i < 2; ++i) {
+    if (g.strides[i] != g.kernel[i] || g.dilations[i] != 1 || g.pad_begin[i] != 0 || g.pad_end[i] != 0 ||
+        g.out[i] != g.in[i] * g.kernel[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+absl::Status PatchConvTranspose(const Tensor& x, const Tensor& w, const Tensor* b, const WindowGeometry& g, Tensor* y) {
+  const int64_t batch = x.dims()[0], c = x.dims()[1], h = x.dims()[2], wd = x.dims()[3];
+  const int64_t m = w.dims()[1], kh = g.kernel[0], kw = g.kernel[1];
+  const int64_t hw = h * wd, rows = m * kh * kw, out_h = h * kh, out_w = wd * kw;
+  std::unique_ptr<float[]> t(new float[static_cast<size_t>(rows * hw)]);  // every element written by the sgemm
+  for (int64_t i = 0; i < batch; ++i) {
+    if (dnnl_sgemm('T', 'N', rows, hw, c, 1.0f, w.data<float>(), rows, x.data<float>() + i * c * hw, hw, 0.0f, t.get(),
+                   hw) != dnnl_success) {
+      return absl::InternalError("oneDNN's sgemm failed");
+    }
+    float* out = y->data<float>() + i * m * out_h * out_w;
+    for (int64_t co = 0; co < m; ++co) {
+      const float bias = b == nullptr ? 0.0f : b->data<float>()[co];
+      for (int64_t a = 0; a < kh; ++a) {
+        const float* src = t.get() + (co * kh + a) * kw * hw;  // kw rows of T, one per kernel column
+        for (int64_t r = 0; r < h; ++r) {
+          float* dst = out + (co * out_h + r * kh + a) * out_w;  // written in order
+          for (int64_t q = 0; q < wd; ++q) {
+            for (int64_t e = 0; e < kw; ++e) {
+              const float v = src[e * hw + r * wd + q];
+              dst[q * kw + e] = b == nullptr ? v : v + bias;  // no bias: -0.0 stays
+            }
+          }
+        }
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 class ConvTransposeKernel : public OpKernel {
  public:
   explicit ConvTransposeKernel(const KernelConstruction& kc) : const_weights_(ConstantF32Input(kc, 1)) {}
@@ -179,6 +227,15 @@ class ConvTransposeKernel : public OpKernel {
     const int64_t m = SatMul(w.dims()[1], group);
     if (!f32 || m > kMaxTensorElements || (b != nullptr && b->num_elements() != m)) {
       return ReferenceConvTranspose(ctx, group, &*gs);
+    }
+    if (IsPatchConvTranspose(*gs, group)) {
+      Dims od{x.dims()[0], m, gs->out[0], gs->out[1]};
+      KILN_RETURN_IF_ERROR(CheckScratch(ctx, od));
+      KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kF32, od));
+      if (y->num_elements() == 0) return absl::OkStatus();
+      absl::Status run = PatchConvTranspose(x, w, b, *gs, y);
+      if (!run.ok()) return ctx.Error(FromAbsl(run.message()));
+      return absl::OkStatus();
     }
     absl::StatusOr<std::shared_ptr<const OnednnConvPlan>> plan =
         plans_.Get(ConvPlanKey(x.dims(), w.dims(), b != nullptr), [&]() -> absl::StatusOr<std::shared_ptr<const OnednnConvPlan>> {

@@ -350,5 +350,40 @@ TEST(BatchNormTest, Inference) {
   ExpectValues(y, {1, 2, 1, 2}, {0, 0.5, 5, 9});
 }
 
+// ConvTranspose with a kernel equal to its stride (UNet's upsampling) runs as one sgemm and a
+// scatter; the same model in f64 runs the reference loops, which these values must match. With and
+// without bias, one and two images, a 2x2 and a 3x2 kernel.
+TEST(ConvTransposeTest, KernelEqualToStrideMatchesTheReference) {
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> u(-1, 1);
+  struct Case {
+    int64_t batch, c, m, h, w, kh, kw;
+    bool bias;
+  };
+  for (const Case& k : {Case{1, 5, 3, 4, 6, 2, 2, true}, Case{2, 4, 7, 3, 5, 3, 2, false}}) {
+    std::vector<float> xv(k.batch * k.c * k.h * k.w), wv(k.c * k.m * k.kh * k.kw), bv(k.m);
+    for (float& v : xv) v = u(rng);
+    for (float& v : wv) v = u(rng);
+    for (float& v : bv) v = u(rng);
+    auto f64 = [](const Dims& d, const std::vector<float>& v) {
+      return Tensor::FromVector<double>(d, std::vector<double>(v.begin(), v.end()));
+    };
+    const Dims xd{k.batch, k.c, k.h, k.w}, wd{k.c, k.m, k.kh, k.kw};
+    const Attrs attrs = {{"strides", Ints{k.kh, k.kw}}};
+    std::vector<testing::OpInput> in32 = {In(F32(xd, xv)), Const(F32(wd, wv))};
+    std::vector<testing::OpInput> in64 = {In(f64(xd, xv)), Const(f64(wd, wv))};
+    if (k.bias) {
+      in32.push_back(Const(F32({k.m}, bv)));
+      in64.push_back(Const(f64({k.m}, bv)));
+    }
+    const Tensor fast = RunOne("ConvTranspose", in32, attrs);
+    const Tensor ref = RunOne("ConvTranspose", in64, attrs);
+    ASSERT_EQ(DimsToString(fast.dims()), DimsToString(Dims{k.batch, k.m, k.h * k.kh, k.w * k.kw}));
+    std::vector<double> want(ref.num_elements());
+    for (int64_t i = 0; i < ref.num_elements(); ++i) want[i] = ref.data<double>()[i];
+    ExpectValues(fast, ref.dims(), want, 1e-5);
+  }
+}
+
 }  // namespace
 }  // namespace kiln
