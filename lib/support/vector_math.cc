@@ -13,38 +13,71 @@ namespace kiln {
 // down to the smallest subnormal round once. Out-of-range and NaN inputs are handled by selects
 // after the arithmetic, which keeps the loop free of branches. The CPU backend emits the same
 // computation in IR (KernelBuilder::EmitExp): the JIT and the kernels agree.
-KILN_VECTOR_CLONES void ExpInPlace(float* x, size_t n) {
+namespace {
+
+inline float ExpF(float v) {
   constexpr float kLog2e = 1.44269504088896341f;
   constexpr float kLn2Hi = 0.693359375f;
   constexpr float kLn2Lo = -2.12194440e-4f;
   constexpr float kHi = 88.7228317f;   // exp overflows above
   constexpr float kLo = -103.972084f;  // exp is below half the smallest subnormal below
+  float c = v == v ? v : 0.0f;
+  c = c > kHi ? kHi : c;
+  c = c < kLo ? kLo : c;
+  const float k = std::floor(c * kLog2e + 0.5f);
+  const float r = (c - k * kLn2Hi) - k * kLn2Lo;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * (r * r) + r + 1.0f;
+  // k is in [-150, 128]: both factors are normal floats.
+  const int32_t ki = static_cast<int32_t>(k);
+  const int32_t half = ki >> 1;
+  const uint32_t b1 = static_cast<uint32_t>(half + 127) << 23;
+  const uint32_t b2 = static_cast<uint32_t>(ki - half + 127) << 23;
+  float s1, s2;
+  std::memcpy(&s1, &b1, sizeof(s1));
+  std::memcpy(&s2, &b2, sizeof(s2));
+  float e = p * s1 * s2;
+  e = v > kHi ? INFINITY : e;
+  e = v < kLo ? 0.0f : e;
+  return v == v ? e : v;
+}
+
+}  // namespace
+
+KILN_VECTOR_CLONES void ExpInPlace(float* x, size_t n) {
+  for (size_t i = 0; i < n; ++i) x[i] = ExpF(x[i]);
+}
+
+// 1 / (1 + e^-x) for x >= 0, e^x / (1 + e^x) below: no overflow, subnormal results kept.
+KILN_VECTOR_CLONES void SigmoidInPlace(float* x, size_t n) {
   for (size_t i = 0; i < n; ++i) {
     const float v = x[i];
-    float c = v == v ? v : 0.0f;
-    c = c > kHi ? kHi : c;
-    c = c < kLo ? kLo : c;
-    const float k = std::floor(c * kLog2e + 0.5f);
-    const float r = (c - k * kLn2Hi) - k * kLn2Lo;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * (r * r) + r + 1.0f;
-    // k is in [-150, 128]: both factors are normal floats.
-    const int32_t ki = static_cast<int32_t>(k);
-    const int32_t half = ki >> 1;
-    const uint32_t b1 = static_cast<uint32_t>(half + 127) << 23;
-    const uint32_t b2 = static_cast<uint32_t>(ki - half + 127) << 23;
-    float s1, s2;
-    std::memcpy(&s1, &b1, sizeof(s1));
-    std::memcpy(&s2, &b2, sizeof(s2));
-    float e = p * s1 * s2;
-    e = v > kHi ? INFINITY : e;
-    e = v < kLo ? 0.0f : e;
-    x[i] = v == v ? e : v;
+    const float e = ExpF(-std::fabs(v));
+    const float d = 1.0f + e;
+    x[i] = v >= 0.0f ? 1.0f / d : e / d;
+  }
+}
+
+// For |x| < 0.625 x (1 + x^2 P(x^2)) (the Cephes library's tanhf coefficients), else 1 - 2 / (e^2|x|
+// + 1) with the sign of x; as the CPU backend's compiled tanh.
+KILN_VECTOR_CLONES void TanhInPlace(float* x, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    const float v = x[i];
+    const float z = v * v;
+    float p = -5.70498872745e-3f;
+    p = p * z + 2.06390887954e-2f;
+    p = p * z - 5.37397155531e-2f;
+    p = p * z + 1.33314422036e-1f;
+    p = p * z - 3.33332819422e-1f;
+    const float small = v * (1.0f + p * z);
+    const float a = std::fabs(v);
+    const float large = std::copysign(1.0f - 2.0f / (ExpF(2.0f * a) + 1.0f), v);
+    x[i] = a < 0.625f ? small : large;
   }
 }
 

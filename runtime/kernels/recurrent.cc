@@ -3,7 +3,8 @@
 // linear_before_reset, clip, and the activations Sigmoid, Tanh, Relu, HardSigmoid, LeakyRelu,
 // ThresholdedRelu, ScaledTanh, Affine, Elu, Softsign and Softplus. f32 models run their matrix
 // products on oneDNN's sgemm (the input projection of all steps at once, then one product with R
-// per step) and the gate arithmetic in double; other float types compute in double throughout.
+// per step) and the gate arithmetic in f32 on whole gate vectors (Sigmoid and Tanh vectorized);
+// other float types compute in double throughout.
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -13,6 +14,7 @@
 
 #include "kiln/support/ieee_minmax.h"
 #include "kiln/support/strings.h"
+#include "kiln/support/vector_math.h"
 #include "runtime/kernels/f64_util.h"
 
 namespace kiln::kernels {
@@ -59,6 +61,7 @@ struct RecurrentAttrs {
   std::string direction;
   std::optional<float> clip;
   std::vector<Activation> acts;  // NumActivations per direction.
+  std::vector<std::string> act_names;
 };
 
 absl::StatusOr<RecurrentAttrs> ReadRecurrentAttrs(const Node& node, Cell cell) {
@@ -107,6 +110,7 @@ absl::StatusOr<RecurrentAttrs> ReadRecurrentAttrs(const Node& node, Cell cell) {
     if (i < betas.size()) be = betas[i];
     KILN_ASSIGN_OR_RETURN(Activation act, MakeActivation(node, names[i], al, be));
     a.acts.push_back(std::move(act));
+    a.act_names.push_back(names[i]);
   }
   return a;
 }
@@ -169,6 +173,87 @@ absl::Status WriteAs(KernelContext& ctx, int i, DType dtype, const Dims& dims, c
   }
 }
 
+// f32 gate arithmetic on whole gate vectors: clip, then the activation (Sigmoid and Tanh vectorized,
+// kiln/support/vector_math.h; the others element by element in double).
+void ClipInPlace(const RecurrentAttrs& a, float* x, int64_t n) {
+  if (!a.clip) return;
+  const float c = *a.clip;
+  for (int64_t i = 0; i < n; ++i) x[i] = std::clamp(x[i], -c, c);
+}
+
+void ActivateInPlace(const RecurrentAttrs& a, int act, float* x, int64_t n) {
+  ClipInPlace(a, x, n);
+  const std::string& name = a.act_names[act];
+  if (name == "Sigmoid") {
+    SigmoidInPlace(x, static_cast<size_t>(n));
+  } else if (name == "Tanh") {
+    TanhInPlace(x, static_cast<size_t>(n));
+  } else {
+    for (int64_t i = 0; i < n; ++i) x[i] = static_cast<float>(a.acts[act](x[i]));
+  }
+}
+
+// One f32 step of a cell for one sequence: `g` holds the state's product with R (G*H values),
+// `gxr` the input projection of this step; writes the new hidden state to `nh` (and the LSTM's cell
+// state to `c`). Gate order as ONNX: LSTM i, o, f, c; GRU z, r, h.
+struct F32Step {
+  const RecurrentAttrs& a;
+  Cell cell;
+  int64_t H;
+  int act0;  // index of this direction's first activation
+  const float *Wb, *Rb, *P, *Rh;  // biases, peepholes (LSTM), GRU's R rows of the hidden gate
+  std::vector<float>& tmp;  // H scratch values
+  std::vector<float>& s2;   // H scratch values (GRU)
+
+  void operator()(const float* gxr, float* g, const float* h, float* c, float* nh) const {
+    const int64_t gates = cell == Cell::kLstm ? 4 : cell == Cell::kGru ? 2 : 1;  // summed here
+    for (int64_t j = 0; j < gates * H; ++j) g[j] = (gxr[j] + Wb[j]) + (g[j] + Rb[j]);
+    if (cell == Cell::kRnn) {
+      ActivateInPlace(a, act0, g, H);
+      std::copy(g, g + H, nh);
+    } else if (cell == Cell::kGru) {
+      float* z = g;
+      float* r = g + H;
+      float* hg = g + 2 * H;
+      ActivateInPlace(a, act0, z, H);
+      ActivateInPlace(a, act0, r, H);
+      if (a.linear_before_reset) {
+        for (int64_t k = 0; k < H; ++k) hg[k] = (gxr[2 * H + k] + Wb[2 * H + k]) + r[k] * (hg[k] + Rb[2 * H + k]);
+      } else {
+        for (int64_t k = 0; k < H; ++k) tmp[k] = r[k] * h[k];  // (r (.) H_{t-1}) R_h^T + Rb_h
+        GemmNT(1, H, H, tmp.data(), Rh, s2.data());
+        for (int64_t k = 0; k < H; ++k) hg[k] = (gxr[2 * H + k] + Wb[2 * H + k]) + s2[k] + Rb[2 * H + k];
+      }
+      ActivateInPlace(a, act0 + 1, hg, H);
+      for (int64_t k = 0; k < H; ++k) nh[k] = (1 - z[k]) * hg[k] + z[k] * h[k];
+    } else {
+      float* i_g = g;
+      float* o_g = g + H;
+      float* f_g = g + 2 * H;
+      float* c_in = g + 3 * H;
+      for (int64_t k = 0; k < H; ++k) {
+        i_g[k] += P[k] * c[k];
+        f_g[k] += P[2 * H + k] * c[k];
+      }
+      ActivateInPlace(a, act0, i_g, H);
+      if (a.input_forget) {
+        for (int64_t k = 0; k < H; ++k) f_g[k] = 1 - i_g[k];
+      } else {
+        ActivateInPlace(a, act0, f_g, H);
+      }
+      ActivateInPlace(a, act0 + 1, c_in, H);
+      for (int64_t k = 0; k < H; ++k) {
+        c[k] = f_g[k] * c[k] + i_g[k] * c_in[k];
+        o_g[k] += P[H + k] * c[k];
+        tmp[k] = c[k];
+      }
+      ActivateInPlace(a, act0, o_g, H);
+      ActivateInPlace(a, act0 + 2, tmp.data(), H);
+      for (int64_t k = 0; k < H; ++k) nh[k] = o_g[k] * tmp[k];
+    }
+  }
+};
+
 // The recurrence in T: float when every float input is f32 (GEMMs on oneDNN), else double. The
 // input projection of all time steps is one GEMM per direction; each step multiplies the state by R.
 template <typename T>
@@ -216,6 +301,10 @@ absl::Status RecurrentRun(KernelContext& ctx, Cell cell, const RecurrentAttrs& a
         const int64_t t = reverse ? lens[b] - 1 - step : step;
         const T* gxr = &gx_all[(a.layout == 0 ? t * batch + b : b * seq + t) * G * H];
         GemmNT(1, G * H, H, h, R, gh.data());
+        if constexpr (std::is_same_v<T, float>) {
+          const F32Step step_fn{a, cell, H, static_cast<int>(d * na), Wb, Rb, &peep[d * 3 * H], R + 2 * H * H, rh, s2};
+          step_fn(gxr, gh.data(), h, c, nh.data());
+        } else {
         auto gx = [&](int64_t j) { return static_cast<double>(gxr[j]) + static_cast<double>(Wb[j]); };
         auto ghv = [&](int64_t j) { return static_cast<double>(gh[j]) + static_cast<double>(Rb[j]); };
         if (cell == Cell::kRnn) {
@@ -247,6 +336,7 @@ absl::Status RecurrentRun(KernelContext& ctx, Cell cell, const RecurrentAttrs& a
             nh[k] = static_cast<T>(o_g * hact(nc));
             c[k] = static_cast<T>(nc);
           }
+        }
         }
         for (int64_t k = 0; k < H; ++k) {
           h[k] = nh[k];

@@ -45,5 +45,22 @@ TEST(VectorMathTest, ExpSpecialValues) {
   EXPECT_LE(UlpDistance(x[9], std::exp(1.0f)), 2);
 }
 
+TEST(VectorMathTest, SigmoidAndTanhWithinThreeUlp) {
+  std::vector<float> x;
+  for (float v = -110.0f; v <= 110.0f; v += 0.0113f) x.push_back(v);
+  for (float v = -1.0f; v <= 1.0f; v += 1.1e-4f) x.push_back(v);
+  const float inf = std::numeric_limits<float>::infinity();
+  for (float v : {0.0f, -0.0f, inf, -inf, std::nanf(""), 1e-30f, -1e-30f, 0.625f, -0.625f}) x.push_back(v);
+  std::vector<float> s = x, t = x;
+  SigmoidInPlace(s.data(), s.size());
+  TanhInPlace(t.data(), t.size());
+  for (size_t i = 0; i < x.size(); ++i) {
+    const float want_s = static_cast<float>(1.0 / (1.0 + std::exp(-static_cast<double>(x[i]))));
+    ASSERT_LE(UlpDistance(s[i], want_s), 3) << "sigmoid(" << x[i] << ") = " << s[i] << ", want " << want_s;
+    ASSERT_LE(UlpDistance(t[i], std::tanh(x[i])), 3) << "tanh(" << x[i] << ") = " << t[i];
+    if (x[i] == 0.0f) EXPECT_EQ(std::signbit(t[i]), std::signbit(x[i]));
+  }
+}
+
 }  // namespace
 }  // namespace kiln

@@ -29,6 +29,11 @@ namespace kiln {
 // computes the same.
 void ExpInPlace(float* x, size_t n);
 
+// x[i] = 1 / (1 + exp(-x[i])) and x[i] = tanh(x[i]), within 3 ulp of libm (through the exp above);
+// NaN stays NaN, -0.0 stays -0.0 in tanh.
+void SigmoidInPlace(float* x, size_t n);
+void TanhInPlace(float* x, size_t n);
+
 // The sum of x[i], and of (x[i] - mean)^2, accumulated in double (in 8 partial sums, combined at the
 // end): the statistics of the normalizations and softmax.
 double SumAsDouble(const float* x, size_t n);
