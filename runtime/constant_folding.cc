@@ -1,5 +1,6 @@
 #include "kiln/runtime/constant_folding.h"
 
+#include <cmath>
 #include <map>
 #include <set>
 #include <string>
@@ -150,6 +151,119 @@ absl::StatusOr<ConstantFoldingStats> FoldConstantNodes(Graph* graph, const Const
     if (!still_used.count(name)) graph->initializers.erase(name);
   }
   return stats;
+}
+
+namespace {
+
+// The f32 initializer `name` (not a graph input), or nullptr.
+const Tensor* F32Initializer(const Graph& g, const std::set<std::string>& fed, const std::string& name) {
+  if (name.empty() || fed.count(name)) return nullptr;
+  auto it = g.initializers.find(name);
+  if (it == g.initializers.end() || it->second.dtype() != DType::kF32) return nullptr;
+  return &it->second;
+}
+
+}  // namespace
+
+absl::StatusOr<int> FuseConvBatchNorm(Graph* graph) {
+  KILN_RETURN_IF_ERROR(graph->TopologicalOrder().status());
+  // Subgraphs (control flow) may read outer values by name without listing them as inputs: a graph
+  // with any is left as it is rather than risk renaming a value one of them reads.
+  for (const Node& n : graph->nodes) {
+    for (const auto& [key, value] : n.attrs) {
+      if (std::holds_alternative<std::shared_ptr<const Graph>>(value)) return 0;
+    }
+  }
+  std::set<std::string> fed, outputs;
+  for (const ValueInfo& in : graph->inputs) fed.insert(in.name);
+  for (const ValueInfo& out : graph->outputs) outputs.insert(out.name);
+  std::map<std::string, int> readers;
+  std::map<std::string, int> producer;
+  for (int i = 0; i < static_cast<int>(graph->nodes.size()); ++i) {
+    const Node& n = graph->nodes[i];
+    for (const std::string& in : n.inputs) {
+      if (!in.empty()) ++readers[in];
+    }
+    for (const std::string& out : n.outputs) {
+      if (!out.empty()) producer[out] = i;
+    }
+  }
+  std::set<int> removed;
+  int fused = 0;
+  for (int bi = 0; bi < static_cast<int>(graph->nodes.size()); ++bi) {
+    const Node& bn = graph->nodes[bi];
+    if (bn.op != "BatchNormalization" || bn.inputs.size() != 5 || bn.outputs.empty() || bn.outputs[0].empty() ||
+        !bn.control_inputs.empty()) {
+      continue;
+    }
+    bool extra_outputs = false;
+    for (size_t i = 1; i < bn.outputs.size(); ++i) extra_outputs = extra_outputs || !bn.outputs[i].empty();
+    absl::StatusOr<int64_t> training = bn.GetInt("training_mode", 0);
+    absl::StatusOr<float> epsilon = bn.GetFloat("epsilon", 1e-5f);
+    if (extra_outputs || !training.ok() || *training != 0 || !epsilon.ok()) continue;
+    const std::string& conv_out = bn.inputs[0];
+    auto p = producer.find(conv_out);
+    if (p == producer.end() || readers[conv_out] != 1 || outputs.count(conv_out)) continue;
+    Node& conv = graph->nodes[p->second];
+    if (conv.op != "Conv" || conv.inputs.size() < 2 || conv.outputs.size() != 1 || !conv.control_inputs.empty()) {
+      continue;
+    }
+    const Tensor* w = F32Initializer(*graph, fed, conv.inputs[1]);
+    const Tensor* b = conv.inputs.size() > 2 ? F32Initializer(*graph, fed, conv.inputs[2]) : nullptr;
+    const bool has_bias = conv.inputs.size() > 2 && !conv.inputs[2].empty();
+    const Tensor* stats[4];
+    bool ok = w != nullptr && w->rank() >= 3 && (!has_bias || b != nullptr);
+    for (int i = 0; i < 4 && ok; ++i) {
+      stats[i] = F32Initializer(*graph, fed, bn.inputs[i + 1]);
+      ok = stats[i] != nullptr && stats[i]->num_elements() == w->dim(0);
+    }
+    if (!ok || (has_bias && b->num_elements() != w->dim(0))) continue;
+    const int64_t m = w->dim(0), per = w->num_elements() / (m == 0 ? 1 : m);
+    Tensor nw = w->Clone();
+    Tensor nb = *Tensor::Create(DType::kF32, {m});
+    const float* scale = stats[0]->data<float>();
+    const float* shift = stats[1]->data<float>();
+    const float* mean = stats[2]->data<float>();
+    const float* var = stats[3]->data<float>();
+    for (int64_t o = 0; o < m; ++o) {
+      const double s = static_cast<double>(scale[o]) / std::sqrt(static_cast<double>(var[o]) + *epsilon);
+      float* row = nw.data<float>() + o * per;
+      for (int64_t i = 0; i < per; ++i) row[i] = static_cast<float>(row[i] * s);
+      const double bias = has_bias ? b->data<float>()[o] : 0.0;
+      nb.data<float>()[o] = static_cast<float>((bias - mean[o]) * s + shift[o]);
+    }
+    const std::string w_name = bn.name + "/fused_conv_weights", b_name = bn.name + "/fused_conv_bias";
+    if (graph->initializers.count(w_name) || graph->initializers.count(b_name) || fed.count(w_name) ||
+        fed.count(b_name) || producer.count(w_name) || producer.count(b_name)) {
+      continue;
+    }
+    for (int i = 1; i < static_cast<int>(conv.inputs.size()); ++i) {
+      if (!conv.inputs[i].empty()) --readers[conv.inputs[i]];
+    }
+    for (int i = 1; i < 5; ++i) --readers[bn.inputs[i]];
+    graph->initializers[w_name] = std::move(nw);
+    graph->initializers[b_name] = std::move(nb);
+    conv.inputs.resize(3);
+    conv.inputs[1] = w_name;
+    conv.inputs[2] = b_name;
+    conv.outputs[0] = bn.outputs[0];
+    producer[bn.outputs[0]] = p->second;
+    readers[w_name] = readers[b_name] = 1;
+    removed.insert(bi);
+    ++fused;
+  }
+  if (fused == 0) return 0;
+  std::vector<Node> kept;
+  for (int i = 0; i < static_cast<int>(graph->nodes.size()); ++i) {
+    if (!removed.count(i)) kept.push_back(std::move(graph->nodes[i]));
+  }
+  graph->nodes = std::move(kept);
+  for (auto it = graph->initializers.begin(); it != graph->initializers.end();) {
+    auto r = readers.find(it->first);
+    const bool unread = r != readers.end() && r->second <= 0 && !outputs.count(it->first) && !fed.count(it->first);
+    it = unread ? graph->initializers.erase(it) : std::next(it);
+  }
+  return fused;
 }
 
 }  // namespace kiln

@@ -48,7 +48,8 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Create(Graph graph, const Sess
   // Folding runs before clustering, so that folded weights are initializers the JIT sees as constants.
   if (resolved.fold_constants) {
     KILN_ASSIGN_OR_RETURN(ConstantFoldingStats folding, FoldConstantNodes(&graph));
-    session->folded_nodes_ = folding.folded_nodes;
+    KILN_ASSIGN_OR_RETURN(int fused, FuseConvBatchNorm(&graph));
+    session->folded_nodes_ = folding.folded_nodes + fused;
   }
   if (resolved.jit.auto_jit > 0) {
     jit::RegisterJitOps();

@@ -3,6 +3,7 @@
 #include "kiln/runtime/constant_folding.h"
 
 #include <atomic>
+#include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
@@ -180,6 +181,70 @@ TEST(ConstantFoldingTest, OutputSizeBoundKeepsNode) {
   EXPECT_TRUE(g.nodes.empty());
   ASSERT_TRUE(g.initializers.count("y"));
   EXPECT_EQ(g.initializers.at("y").num_elements(), 1024);
+}
+
+// x -> Conv(w, b) -> BatchNormalization -> y; a second Conv whose output is also a graph output keeps
+// its BN. The fused graph computes what the unfused one does (the runtime kernels are the oracle).
+Graph ConvBnGraph(bool conv_bias) {
+  Graph g;
+  g.name = "conv_bn";
+  g.inputs.push_back(ValueInfo{"x", DType::kF32, {1, 3, 5, 5}});
+  std::vector<float> w(4 * 3 * 3 * 3), v4(4);
+  for (size_t i = 0; i < w.size(); ++i) w[i] = static_cast<float>(std::sin(0.7 * i));
+  g.initializers["w"] = Tensor::FromVector<float>({4, 3, 3, 3}, w);
+  g.initializers["b"] = Tensor::FromVector<float>({4}, {0.5f, -0.25f, 1.0f, 0.0f});
+  g.initializers["scale"] = Tensor::FromVector<float>({4}, {1.5f, 0.5f, -2.0f, 1.0f});
+  g.initializers["shift"] = Tensor::FromVector<float>({4}, {0.1f, 0.2f, -0.3f, 0.4f});
+  g.initializers["mean"] = Tensor::FromVector<float>({4}, {0.3f, -0.6f, 0.0f, 2.0f});
+  g.initializers["var"] = Tensor::FromVector<float>({4}, {1.0f, 0.25f, 4.0f, 0.01f});
+  std::vector<std::string> conv_in = {"x", "w"};
+  if (conv_bias) conv_in.push_back("b");
+  g.nodes.push_back(MakeNode("conv", "Conv", conv_in, {"c"}, {{"pads", std::vector<int64_t>{1, 1, 1, 1}}}));
+  g.nodes.push_back(MakeNode("bn", "BatchNormalization", {"c", "scale", "shift", "mean", "var"}, {"y"},
+                             {{"epsilon", 1e-3f}}));
+  g.nodes.push_back(MakeNode("conv2", "Conv", {"x", "w"}, {"c2"}));
+  g.nodes.push_back(MakeNode("bn2", "BatchNormalization", {"c2", "scale", "shift", "mean", "var"}, {"y2"}));
+  g.outputs.push_back(ValueInfo{"y", DType::kF32, {1, 4, 5, 5}});
+  g.outputs.push_back(ValueInfo{"y2", DType::kF32, {1, 4, 3, 3}});
+  g.outputs.push_back(ValueInfo{"c2", DType::kF32, {1, 4, 3, 3}});
+  return g;
+}
+
+std::vector<Tensor> RunConvBn(Graph g, const Tensor& x) {
+  absl::StatusOr<std::unique_ptr<Executor>> ex = Executor::Create(std::make_shared<const Graph>(std::move(g)));
+  EXPECT_TRUE(ex.ok()) << ex.status();
+  if (!ex.ok()) return {};
+  absl::StatusOr<std::vector<Tensor>> out = (*ex)->Run({{"x", x}}, {"y", "y2", "c2"});
+  EXPECT_TRUE(out.ok()) << out.status();
+  return out.ok() ? *out : std::vector<Tensor>{};
+}
+
+TEST(ConvBatchNormFusionTest, FusesOnlyASoleReaderAndKeepsResults) {
+  RegisterStandardOps();
+  std::vector<float> xv(75);
+  for (size_t i = 0; i < xv.size(); ++i) xv[i] = static_cast<float>(std::cos(0.3 * i)) * 2;
+  const Tensor x = Tensor::FromVector<float>({1, 3, 5, 5}, xv);
+  for (bool bias : {true, false}) {
+    SCOPED_TRACE(bias ? "conv with bias" : "conv without bias");
+    Graph g = ConvBnGraph(bias);
+    const std::vector<Tensor> want = RunConvBn(g, x);
+    absl::StatusOr<int> fused = FuseConvBatchNorm(&g);
+    ASSERT_TRUE(fused.ok()) << fused.status();
+    EXPECT_EQ(*fused, 1);
+    EXPECT_FALSE(HasNode(g, "bn"));
+    EXPECT_TRUE(HasNode(g, "bn2"));  // conv2's output is also a graph output
+    EXPECT_TRUE(g.initializers.count("w"));  // conv2 still reads it
+    if (bias) EXPECT_FALSE(g.initializers.count("b"));  // only the fused conv read it
+    const std::vector<Tensor> got = RunConvBn(g, x);
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t o = 0; o < got.size(); ++o) {
+      ASSERT_EQ(got[o].num_elements(), want[o].num_elements());
+      for (int64_t i = 0; i < got[o].num_elements(); ++i) {
+        const float w = want[o].data<float>()[i];
+        EXPECT_NEAR(got[o].data<float>()[i], w, 1e-5 * (1 + std::fabs(w))) << "output " << o << " element " << i;
+      }
+    }
+  }
 }
 
 }  // namespace

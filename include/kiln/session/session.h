@@ -36,7 +36,8 @@ struct SessionOptions {
 // nodes. A second session of the same model finds the first one's executables: hits, no compilations.
 struct SessionStats {
   int num_clusters = 0;        // Launch nodes in the executed graph.
-  int folded_nodes = 0;        // Nodes that constant folding replaced by initializers at load.
+  int folded_nodes = 0;        // Nodes that load-time folding removed (constant nodes, BatchNormalizations
+                               // folded into their Conv).
   int64_t compilations = 0;    // Cluster compilations this session caused (cache misses).
   int64_t cache_hits = 0;      // Lookups that found an executable.
   int64_t failures = 0;        // Lookups whose cluster runs on the kernels: its lowering or compilation
