@@ -1,8 +1,9 @@
 // The CPU backend's fusion pass (cpu_fusion.h): the decisions, then the rewrite into fusions.
 #include "backends/cpu/cpu_fusion.h"
 
-#include <limits>
+#include <algorithm>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <set>
@@ -70,6 +71,23 @@ int64_t FeatureDimension(const Instruction& contraction) {
 bool DotHasN(const Instruction& dot) {
   return dot.operand(1)->shape().rank() ==
          static_cast<int64_t>(dot.dot_dimension_numbers().rhs_batch_dimensions.size()) + 2;
+}
+
+// When `v`'s users are exactly logistic(v) and multiply(v, logistic(v)) (SiLU), and the logistic
+// has no other user: the multiply. Both row-major f32.
+const Instruction* SwishMultiply(const Instruction* v) {
+  if (v->user_count() != 2) return nullptr;
+  const Instruction* logistic = nullptr;
+  const Instruction* mul = nullptr;
+  for (const Instruction* u : v->users()) {
+    if (u->opcode() == Opcode::kLogistic && u->operand(0) == v) logistic = u;
+    if (u->opcode() == Opcode::kMultiply) mul = u;
+  }
+  if (logistic == nullptr || mul == nullptr || logistic->user_count() != 1 || logistic->users()[0] != mul) return nullptr;
+  const bool operands = (mul->operand(0) == v && mul->operand(1) == logistic) ||
+                        (mul->operand(1) == v && mul->operand(0) == logistic);
+  if (!operands || !IsRowMajorF32(logistic->shape()) || !IsRowMajorF32(mul->shape())) return nullptr;
+  return mul;
 }
 
 // A contraction and the chain of instructions its thunk absorbs.
@@ -172,6 +190,17 @@ Epilogue Decisions::Match(const Instruction* contraction, bool allow_sum) {
     if (!(lo <= 0.0f && hi >= 0.0f)) break;
     clamped = true;
     ep.chain.push_back(u);
+  }
+  // SiLU last (it maps 0 to 0, so it runs over padded blocked buffers too): the logistic and the
+  // multiply join the chain; nothing of the chain may be an output but the multiply.
+  if (!IsOutput(ep.final()) && ep.final() != root_) {
+    if (const Instruction* mul = SwishMultiply(ep.final())) {
+      const Instruction* logistic = mul->operand(0) == ep.final() ? mul->operand(1) : mul->operand(0);
+      if (!IsOutput(logistic) && logistic != root_) {
+        ep.chain.push_back(logistic);
+        ep.chain.push_back(mul);
+      }
+    }
   }
   return ep;
 }
@@ -328,7 +357,10 @@ void FuseContraction(hlo::Module& module, const Epilogue& ep,
     const Instruction* u = ep.chain[i];
     const Instruction* prev = ep.chain[i - 1];
     b.Clone(u, [&](const Instruction* o) -> Instruction* {
-      if (o == prev) return b.Clone(prev, [](const Instruction*) { return nullptr; });  // Mapped.
+      // An earlier element of the chain (the previous one, or SiLU's input for its multiply).
+      if (o == prev || std::find(ep.chain.begin(), ep.chain.begin() + i, o) != ep.chain.begin() + i) {
+        return b.Clone(o, [](const Instruction*) { return nullptr; });  // Mapped.
+      }
       if (u == ep.bias_add) {
         return b.Clone(o, [&](const Instruction*) { return bias; });  // broadcast(bias).
       }
@@ -425,6 +457,11 @@ absl::StatusOr<ContractionPlan> DescribeContraction(const Instruction& instr) {
   const Instruction* v = plan.contraction;
   const int64_t feature_dim = FeatureDimension(*plan.contraction);
   while (v != fused->root_instruction()) {
+    if (const Instruction* mul = SwishMultiply(v)) {
+      plan.clamps.push_back(EpilogueClamp{0.0f, 0.0f, /*swish=*/true});
+      v = mul;
+      continue;
+    }
     if (v->user_count() != 1) return bad(kiln::StrCat(v->name(), " has ", v->user_count(), " users"));
     const Instruction* u = v->users()[0];
     const Instruction* other = u->operand(0) == v ? u->operand(1) : u->operand(0);

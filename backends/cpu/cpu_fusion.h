@@ -44,9 +44,11 @@ class CpuFusion : public hlo::Pass {
   absl::StatusOr<bool> Run(hlo::Module* module) override;
 };
 
-// A clamp fused into a oneDNN primitive (cpu::PostOp without the oneDNN types).
+// A clamp, or (swish) x * logistic(x), fused into a oneDNN primitive (cpu::PostOp without the
+// oneDNN types); both run after the primitive.
 struct EpilogueClamp {
   float lo, hi;
+  bool swish = false;
 };
 
 // What the planner needs of a convolution or dot and its epilogue: the contraction (inside the

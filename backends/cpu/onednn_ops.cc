@@ -6,6 +6,7 @@
 #include "kiln/support/strings.h"
 #include "absl/strings/str_join.h"
 #include "kiln/support/ieee_minmax.h"
+#include "kiln/support/vector_math.h"
 #include "kiln/support/status.h"
 
 namespace kiln::cpu {
@@ -42,20 +43,26 @@ absl::StatusOr<dnnl::primitive_attr> MakeAttr(const std::vector<PostOp>& post_op
   return attr;
 }
 
-// The clip post-ops in order, as the bounds of IeeeClampInPlace.
-std::vector<std::pair<float, float>> Clamps(const std::vector<PostOp>& post_ops) {
-  std::vector<std::pair<float, float>> clamps;
+// The post-ops that run after the primitive (clip, swish), in order.
+std::vector<PostOp> Clamps(const std::vector<PostOp>& post_ops) {
+  std::vector<PostOp> clamps;
   for (const PostOp& op : post_ops) {
-    if (op.kind == PostOp::Kind::kClip) clamps.emplace_back(op.lo, op.hi);
+    if (op.kind != PostOp::Kind::kSum) clamps.push_back(op);
   }
   return clamps;
 }
 
-// Runs the clamps over the whole destination buffer (blocked layouts included: the planner only
-// fuses clamps that keep a zero padding element zero).
-void ApplyClamps(const std::vector<std::pair<float, float>>& clamps, const dnnl::memory::desc& dst, void* data) {
+// Runs them over the whole destination buffer (blocked layouts included: the planner only fuses
+// post-ops that keep a zero padding element zero).
+void ApplyClamps(const std::vector<PostOp>& clamps, const dnnl::memory::desc& dst, void* data) {
   const size_t n = dst.get_size() / sizeof(float);
-  for (const auto& [lo, hi] : clamps) IeeeClampInPlace(static_cast<float*>(data), n, lo, hi);
+  for (const PostOp& op : clamps) {
+    if (op.kind == PostOp::Kind::kSwish) {
+      SwishInPlace(static_cast<float*>(data), n);
+    } else {
+      IeeeClampInPlace(static_cast<float*>(data), n, op.lo, op.hi);
+    }
+  }
 }
 
 dnnl::memory Mem(const dnnl::memory::desc& desc, const void* data) {

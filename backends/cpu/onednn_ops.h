@@ -43,9 +43,9 @@ struct ArgCache {
 // contents (the caller pre-fills dst) inside oneDNN and must come first; kClip (relu is a kClip to
 // [0, inf)) runs after the primitive with Kiln's IEEE maximum/minimum (NaN propagates), over the
 // whole destination buffer, padding of blocked layouts included: callers fuse only clamps that map
-// 0 to 0.
+// 0 to 0. kSwish (x * logistic(x), SiLU) runs after the primitive the same way (it maps 0 to 0).
 struct PostOp {
-  enum class Kind { kClip, kSum };
+  enum class Kind { kClip, kSum, kSwish };
   Kind kind = Kind::kClip;
   float lo = 0.0f;  // kClip: result = min(max(x, lo), hi).
   float hi = 0.0f;
@@ -94,7 +94,7 @@ class ConvPrimitive {
   dnnl::memory::desc src_desc_, dst_desc_, weights_desc_, given_weights_desc_, bias_desc_,
       scratchpad_desc_;
   std::unique_ptr<dnnl::reorder> weights_reorder_;  // Per-call reorder of non-constant weights.
-  std::vector<std::pair<float, float>> clamps_;     // Relu/clip post-ops as (lo, hi), in order.
+  std::vector<PostOp> clamps_;  // The post-ops that run after the primitive (clip, swish), in order.
   std::shared_ptr<void> packed_weights_;            // Reordered constant weights.
   size_t scratch_bytes_ = 0;
   size_t scratchpad_offset_ = 0;
@@ -126,7 +126,7 @@ class MatmulPrimitive {
   dnnl::matmul primitive_;
   dnnl::memory::desc src_desc_, weights_desc_, dst_desc_, bias_desc_, scratchpad_desc_;
   std::shared_ptr<void> packed_weights_;          // Reordered constant weights.
-  std::vector<std::pair<float, float>> clamps_;  // Relu/clip post-ops as (lo, hi), in order.
+  std::vector<PostOp> clamps_;  // The post-ops that run after the primitive (clip, swish), in order.
   size_t scratch_bytes_ = 0;
 };
 

@@ -63,6 +63,15 @@ KILN_VECTOR_CLONES void SigmoidInPlace(float* x, size_t n) {
   }
 }
 
+KILN_VECTOR_CLONES void SwishInPlace(float* x, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    const float v = x[i];
+    const float e = ExpF(-std::fabs(v));
+    const float d = 1.0f + e;
+    x[i] = v * (v >= 0.0f ? 1.0f / d : e / d);
+  }
+}
+
 // For |x| < 0.625 x (1 + x^2 P(x^2)) (the Cephes library's tanhf coefficients), else 1 - 2 / (e^2|x|
 // + 1) with the sign of x; as the CPU backend's compiled tanh.
 KILN_VECTOR_CLONES void TanhInPlace(float* x, size_t n) {

@@ -292,6 +292,13 @@ std::vector<Case> StructuralCases() {
                  y = b.Add(y, b.Parameter(2, S(F32, {16}), "bias"), {1});
                  return b.Max(y, b.ConstantR0<float>(0.0f));
                }, kContraction});
+  // Conv + bias + SiLU (x * logistic(x), EfficientNet's and YOLO's activation): the swish runs
+  // after the oneDNN primitive over its (blocked) destination.
+  c.push_back({"conv_bias_silu", [](Builder& b) {
+                 Op y = Conv(b, b.Parameter(0, S(F32, {1, 8, 9, 9}), "x"), Const(b, {16, 8, 3, 3}, 6), 1, 1);
+                 y = b.Add(y, Const(b, {16}, 7), {1});
+                 return b.Mul(y, b.Unary(hlo::Opcode::kLogistic, y));
+               }, kContraction, {-4, 4}});
   c.push_back({"conv_depthwise_bias_relu6", [](Builder& b) {
                  return ConvBiasRelu6(b, b.Parameter(0, S(F32, {1, 8, 9, 9}), "x"), 8, 8, 3, 1, 8, 5);
                }, kContraction, {-4, 4}});

@@ -33,6 +33,8 @@ void ExpInPlace(float* x, size_t n);
 // NaN stays NaN, -0.0 stays -0.0 in tanh.
 void SigmoidInPlace(float* x, size_t n);
 void TanhInPlace(float* x, size_t n);
+// x[i] = x[i] * sigmoid(x[i]) (SiLU), the sigmoid as SigmoidInPlace's.
+void SwishInPlace(float* x, size_t n);
 
 // The sum of x[i], and of (x[i] - mean)^2, accumulated in double (in 8 partial sums, combined at the
 // end): the statistics of the normalizations and softmax.
