@@ -90,6 +90,42 @@ const Instruction* SwishMultiply(const Instruction* v) {
   return mul;
 }
 
+// HardSwish as the JIT lowers it, multiply(v, clamp(0, add(divide(v, k), c), 1)) with uniform constants
+// k and c, each intermediate with one user: the chain after v (divide, add, clamp, multiply), and k
+// and c. Empty when `v`'s users are not that.
+struct HardSwishMatch {
+  std::vector<const Instruction*> chain;
+  float divisor = 0, offset = 0;
+};
+
+HardSwishMatch MatchHardSwish(const Instruction* v) {
+  HardSwishMatch m;
+  if (v->user_count() != 2) return m;
+  const Instruction* div = nullptr;
+  for (const Instruction* u : v->users()) {
+    if (u->opcode() == Opcode::kDivide && u->operand(0) == v && u->user_count() == 1) div = u;
+  }
+  if (div == nullptr) return m;
+  const std::optional<double> k = UniformConstant(div->operand(1));
+  const Instruction* add = div->users()[0];
+  if (!k || add->opcode() != Opcode::kAdd || add->user_count() != 1) return m;
+  const std::optional<double> c = UniformConstant(add->operand(0) == div ? add->operand(1) : add->operand(0));
+  const Instruction* clamp = add->users()[0];
+  if (!c || clamp->opcode() != Opcode::kClamp || clamp->operand(1) != add || clamp->user_count() != 1) return m;
+  const std::optional<double> lo = UniformConstant(clamp->operand(0)), hi = UniformConstant(clamp->operand(2));
+  const Instruction* mul = clamp->users()[0];
+  if (!lo || !hi || *lo != 0.0 || *hi != 1.0 || mul->opcode() != Opcode::kMultiply) return m;
+  const bool operands = (mul->operand(0) == v && mul->operand(1) == clamp) || (mul->operand(1) == v && mul->operand(0) == clamp);
+  if (!operands) return m;
+  for (const Instruction* i : {div, add, clamp, mul}) {
+    if (!IsRowMajorF32(i->shape())) return m;
+  }
+  m.chain = {div, add, clamp, mul};
+  m.divisor = static_cast<float>(*k);
+  m.offset = static_cast<float>(*c);
+  return m;
+}
+
 // A contraction and the chain of instructions its thunk absorbs.
 struct Epilogue {
   std::vector<const Instruction*> chain;  // contraction, then each absorbed user, the last is final.
@@ -193,6 +229,7 @@ Epilogue Decisions::Match(const Instruction* contraction, bool allow_sum) {
   }
   // SiLU last (it maps 0 to 0, so it runs over padded blocked buffers too): the logistic and the
   // multiply join the chain; nothing of the chain may be an output but the multiply.
+  // HardSwish likewise (MobileNetV3, LR-ASPP, DeepLabV3).
   if (!IsOutput(ep.final()) && ep.final() != root_) {
     if (const Instruction* mul = SwishMultiply(ep.final())) {
       const Instruction* logistic = mul->operand(0) == ep.final() ? mul->operand(1) : mul->operand(0);
@@ -200,6 +237,10 @@ Epilogue Decisions::Match(const Instruction* contraction, bool allow_sum) {
         ep.chain.push_back(logistic);
         ep.chain.push_back(mul);
       }
+    } else if (HardSwishMatch hs = MatchHardSwish(ep.final()); !hs.chain.empty()) {
+      bool inner_output = false;
+      for (size_t i = 0; i + 1 < hs.chain.size(); ++i) inner_output |= IsOutput(hs.chain[i]) || hs.chain[i] == root_;
+      if (!inner_output) ep.chain.insert(ep.chain.end(), hs.chain.begin(), hs.chain.end());
     }
   }
   return ep;
@@ -460,6 +501,11 @@ absl::StatusOr<ContractionPlan> DescribeContraction(const Instruction& instr) {
     if (const Instruction* mul = SwishMultiply(v)) {
       plan.clamps.push_back(EpilogueClamp{0.0f, 0.0f, /*swish=*/true});
       v = mul;
+      continue;
+    }
+    if (HardSwishMatch hs = MatchHardSwish(v); !hs.chain.empty()) {
+      plan.clamps.push_back(EpilogueClamp{hs.divisor, hs.offset, /*swish=*/false, /*hard_swish=*/true});
+      v = hs.chain.back();
       continue;
     }
     if (v->user_count() != 1) return bad(kiln::StrCat(v->name(), " has ", v->user_count(), " users"));

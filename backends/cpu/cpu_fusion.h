@@ -44,11 +44,12 @@ class CpuFusion : public hlo::Pass {
   absl::StatusOr<bool> Run(hlo::Module* module) override;
 };
 
-// A clamp, or (swish) x * logistic(x), fused into a oneDNN primitive (cpu::PostOp without the
-// oneDNN types); both run after the primitive.
+// A clamp, (swish) x * logistic(x), or (hard_swish) x * clamp(x / lo + hi, 0, 1), fused into a oneDNN
+// primitive (cpu::PostOp without the oneDNN types); all run after the primitive.
 struct EpilogueClamp {
   float lo, hi;
   bool swish = false;
+  bool hard_swish = false;
 };
 
 // What the planner needs of a convolution or dot and its epilogue: the contraction (inside the

@@ -59,6 +59,8 @@ void ApplyClamps(const std::vector<PostOp>& clamps, const dnnl::memory::desc& ds
   for (const PostOp& op : clamps) {
     if (op.kind == PostOp::Kind::kSwish) {
       SwishInPlace(static_cast<float*>(data), n);
+    } else if (op.kind == PostOp::Kind::kHardSwish) {
+      HardSwishInPlace(static_cast<float*>(data), n, op.lo, op.hi);
     } else {
       IeeeClampInPlace(static_cast<float*>(data), n, op.lo, op.hi);
     }

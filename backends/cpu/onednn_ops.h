@@ -43,9 +43,10 @@ struct ArgCache {
 // contents (the caller pre-fills dst) inside oneDNN and must come first; kClip (relu is a kClip to
 // [0, inf)) runs after the primitive with Kiln's IEEE maximum/minimum (NaN propagates), over the
 // whole destination buffer, padding of blocked layouts included: callers fuse only clamps that map
-// 0 to 0. kSwish (x * logistic(x), SiLU) runs after the primitive the same way (it maps 0 to 0).
+// 0 to 0. kSwish (x * logistic(x), SiLU) and kHardSwish (x * clamp(x / lo + hi, 0, 1), lo and hi
+// the HLO's constants) run after the primitive the same way (they map 0 to 0).
 struct PostOp {
-  enum class Kind { kClip, kSum, kSwish };
+  enum class Kind { kClip, kSum, kSwish, kHardSwish };
   Kind kind = Kind::kClip;
   float lo = 0.0f;  // kClip: result = min(max(x, lo), hi).
   float hi = 0.0f;

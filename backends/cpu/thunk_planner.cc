@@ -64,7 +64,7 @@ std::vector<PostOp> PostOpsOf(const ContractionPlan& plan) {
   if (plan.sum != nullptr) ops.push_back({PostOp::Kind::kSum});
   for (const EpilogueClamp& c : plan.clamps) {
     PostOp op;
-    op.kind = c.swish ? PostOp::Kind::kSwish : PostOp::Kind::kClip;
+    op.kind = c.swish ? PostOp::Kind::kSwish : c.hard_swish ? PostOp::Kind::kHardSwish : PostOp::Kind::kClip;
     op.lo = c.lo;
     op.hi = c.hi;
     ops.push_back(op);

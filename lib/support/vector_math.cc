@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "kiln/support/ieee_minmax.h"
+
 namespace kiln {
 
 // exp(x) = 2^k * exp(r) with k = round(x / ln 2) and r = x - k ln 2 in [-ln2/2, ln2/2]; ln 2 is split
@@ -70,6 +72,10 @@ KILN_VECTOR_CLONES void SwishInPlace(float* x, size_t n) {
     const float d = 1.0f + e;
     x[i] = v * (v >= 0.0f ? 1.0f / d : e / d);
   }
+}
+
+KILN_VECTOR_CLONES void HardSwishInPlace(float* x, size_t n, float divisor, float offset) {
+  for (size_t i = 0; i < n; ++i) x[i] = x[i] * IeeeClamp(x[i] / divisor + offset, 0.0f, 1.0f);
 }
 
 // For |x| < 0.625 x (1 + x^2 P(x^2)) (the Cephes library's tanhf coefficients), else 1 - 2 / (e^2|x|

@@ -299,6 +299,13 @@ std::vector<Case> StructuralCases() {
                  y = b.Add(y, Const(b, {16}, 7), {1});
                  return b.Mul(y, b.Unary(hlo::Opcode::kLogistic, y));
                }, kContraction, {-4, 4}});
+  // Conv + bias + HardSwish as the JIT lowers it, x * clamp(0, x / 6 + 0.5, 1) (MobileNetV3).
+  c.push_back({"conv_bias_hardswish", [](Builder& b) {
+                 Op y = Conv(b, b.Parameter(0, S(F32, {1, 8, 9, 9}), "x"), Const(b, {16, 8, 3, 3}, 8), 1, 1);
+                 y = b.Add(y, Const(b, {16}, 9), {1});
+                 Op t = b.Add(b.Div(y, b.ConstantR0<float>(6.0f)), b.ConstantR0<float>(0.5f));
+                 return b.Mul(y, b.Clamp(b.ConstantR0<float>(0.0f), t, b.ConstantR0<float>(1.0f)));
+               }, kContraction, {-8, 8}});
   c.push_back({"conv_depthwise_bias_relu6", [](Builder& b) {
                  return ConvBiasRelu6(b, b.Parameter(0, S(F32, {1, 8, 9, 9}), "x"), 8, 8, 3, 1, 8, 5);
                }, kContraction, {-4, 4}});

@@ -35,6 +35,9 @@ void SigmoidInPlace(float* x, size_t n);
 void TanhInPlace(float* x, size_t n);
 // x[i] = x[i] * sigmoid(x[i]) (SiLU), the sigmoid as SigmoidInPlace's.
 void SwishInPlace(float* x, size_t n);
+// x[i] = x[i] * IeeeClamp(x[i] / divisor + offset, 0, 1) (HardSwish with divisor 6 and offset 0.5),
+// rounded step by step as the CPU backend's compiled HardSwish.
+void HardSwishInPlace(float* x, size_t n, float divisor, float offset);
 
 // The sum of x[i], and of (x[i] - mean)^2, accumulated in double (in 8 partial sums, combined at the
 // end): the statistics of the normalizations and softmax.
