@@ -159,6 +159,7 @@ const std::map<std::string, LowerFn>& LoweringTable() {
       {"Flatten", LowerFlatten},
       {"Softmax", LowerSoftmax},
       {"Concat", LowerConcat},
+      {"Split", LowerSplit},
       {"Transpose", LowerTranspose},
       {"Identity", LowerIdentity},
       {"Constant", LowerConstant},

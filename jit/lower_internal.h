@@ -122,6 +122,7 @@ absl::Status LowerUnsqueeze(LowerContext& ctx);
 absl::Status LowerFlatten(LowerContext& ctx);
 absl::Status LowerTranspose(LowerContext& ctx);
 absl::Status LowerConcat(LowerContext& ctx);
+absl::Status LowerSplit(LowerContext& ctx);
 absl::Status LowerPad(LowerContext& ctx);
 absl::Status LowerIdentity(LowerContext& ctx);
 absl::Status LowerConstant(LowerContext& ctx);

@@ -2,6 +2,7 @@
 // Concat, Pad, Identity, Constant.
 #include "jit/lower_internal.h"
 
+#include <algorithm>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -126,6 +127,44 @@ absl::Status LowerConcat(LowerContext& ctx) {
   KILN_ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis"));
   KILN_ASSIGN_OR_RETURN(int64_t axis, NormalizeAxis(ctx, axis_attr, Rank(parts[0])));
   ctx.set_output(0, ctx.b().ConcatInDim(parts, axis));
+  return absl::OkStatus();
+}
+
+// Split (opsets 2-18): the sizes from the `split` input (13+, a constant) or attribute (before 13),
+// else `num_outputs` (18) or the output count: equal parts of ceil(dim / n), the last one smaller,
+// as ONNX defines. Each output is a slice along `axis`.
+absl::Status LowerSplit(LowerContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
+  KILN_ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", 0));
+  KILN_ASSIGN_OR_RETURN(int64_t axis, NormalizeAxis(ctx, axis_attr, Rank(x)));
+  const int64_t dim = DimsOf(x)[axis];
+  const int64_t n = static_cast<int64_t>(ctx.node().outputs.size());
+  if (n == 0) return ctx.Error("Split needs at least one output");
+  std::vector<int64_t> sizes;
+  if (ctx.has_input(1)) {
+    KILN_ASSIGN_OR_RETURN(sizes, ctx.constant_ints(1));
+  } else if (ctx.node().HasAttr("split")) {
+    KILN_ASSIGN_OR_RETURN(sizes, ctx.node().GetInts("split"));
+  } else {
+    KILN_ASSIGN_OR_RETURN(int64_t parts, ctx.node().GetInt("num_outputs", n));
+    if (parts != n) return ctx.Error(kiln::StrCat("num_outputs ", parts, " but ", n, " outputs"));
+    const int64_t chunk = (dim + n - 1) / n;
+    for (int64_t i = 0; i < n; ++i) sizes.push_back(std::max<int64_t>(0, std::min(chunk, dim - i * chunk)));
+  }
+  int64_t total = 0;
+  for (int64_t s : sizes) {
+    if (s < 0) return ctx.Error("split sizes must not be negative");
+    total += s;
+  }
+  if (static_cast<int64_t>(sizes.size()) != n || total != dim) {
+    return ctx.Error(kiln::StrCat("split sizes ", DimsToString(sizes), " do not cut dimension ", axis, " (", dim,
+                                  ") into ", n, " outputs"));
+  }
+  int64_t start = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    ctx.set_output(static_cast<int>(i), ctx.b().SliceInDim(x, start, start + sizes[i], 1, axis));
+    start += sizes[i];
+  }
   return absl::OkStatus();
 }
 
