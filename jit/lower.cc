@@ -162,6 +162,7 @@ const std::map<std::string, LowerFn>& LoweringTable() {
       {"Split", LowerSplit},
       {"Transpose", LowerTranspose},
       {"Identity", LowerIdentity},
+      {"Cast", LowerCast},
       {"Constant", LowerConstant},
       {"BatchNormalization", LowerBatchNormalization},
       {"Pad", LowerPad},

@@ -123,6 +123,7 @@ absl::Status LowerFlatten(LowerContext& ctx);
 absl::Status LowerTranspose(LowerContext& ctx);
 absl::Status LowerConcat(LowerContext& ctx);
 absl::Status LowerSplit(LowerContext& ctx);
+absl::Status LowerCast(LowerContext& ctx);
 absl::Status LowerPad(LowerContext& ctx);
 absl::Status LowerIdentity(LowerContext& ctx);
 absl::Status LowerConstant(LowerContext& ctx);

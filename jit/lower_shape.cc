@@ -185,6 +185,18 @@ absl::Status LowerIdentity(LowerContext& ctx) {
   return absl::OkStatus();
 }
 
+// Cast of an f32 value to f32 (exporters emit these; they split clusters): the value itself. Casts
+// between types stay with the kernels until clusters carry other element types.
+absl::Status LowerCast(LowerContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
+  KILN_ASSIGN_OR_RETURN(int64_t to, ctx.node().GetInt("to"));
+  constexpr int64_t kOnnxFloat = 1;
+  if (to != kOnnxFloat || x.shape().element_type() != PrimitiveType::F32) {
+    return ctx.Unimplemented("Cast other than f32 to f32");
+  }
+  return LowerIdentity(ctx);
+}
+
 absl::Status LowerConstant(LowerContext& ctx) {
   KILN_ASSIGN_OR_RETURN(Tensor t, ctx.node().GetTensor("value"));
   KILN_ASSIGN_OR_RETURN(Op op, ConstantFromTensor(ctx.b(), t));

@@ -1,6 +1,7 @@
-// Lowering of the static-shape data-movement ops of issue 9 (Squeeze, Unsqueeze): a one-node graph run
-// with the JIT on (interpreter and CPU backends) must compile into one cluster that does not fall back
-// and give exactly the runtime kernel's output (dims and bits; NaN, ±Inf and -0.0 included).
+// Lowering of the static-shape data-movement ops of issue 9 (Squeeze, Unsqueeze, Cast of f32 to f32): a
+// one-node graph run with the JIT on (interpreter and CPU backends) must compile into one cluster that
+// does not fall back and give exactly the runtime kernel's output (dims and bits; NaN, ±Inf and -0.0
+// included).
 #include <cstring>
 #include <limits>
 
@@ -32,6 +33,7 @@ std::vector<ShapeCase> AllCases() {
       {"UnsqueezeAxesInput", "Unsqueeze", {3, 4}, {1, 3, 4, 1}, {}, {0, -1}},
       {"UnsqueezeAxesAttr", "Unsqueeze", {2, 5}, {2, 1, 5}, {{"axes", Ints{1}}}, {}},
       {"UnsqueezeScalar", "Unsqueeze", {}, {1}, {}, {0}},
+      {"CastF32ToF32", "Cast", {2, 3, 4}, {2, 3, 4}, {{"to", int64_t{1}}}, {}},
   };
 }
 
@@ -70,7 +72,7 @@ TEST_P(ShapeOpLoweringTest, CompilesAndMatchesTheKernelExactly) {
 INSTANTIATE_TEST_SUITE_P(
     Cases, ShapeOpLoweringTest,
     ::testing::Combine(::testing::Values("SqueezeAxesInput", "SqueezeAxesAttr", "SqueezeAll", "UnsqueezeAxesInput",
-                                         "UnsqueezeAxesAttr", "UnsqueezeScalar"),
+                                         "UnsqueezeAxesAttr", "UnsqueezeScalar", "CastF32ToF32"),
                        ::testing::Values("interpreter", "cpu")),
     [](const auto& info) { return std::get<0>(info.param) + "_" + std::get<1>(info.param); });
 
