@@ -169,10 +169,10 @@ absl::StatusOr<int> FuseConvBatchNorm(Graph* graph) {
   KILN_RETURN_IF_ERROR(graph->TopologicalOrder().status());
   // Subgraphs (control flow) may read outer values by name without listing them as inputs: a graph
   // with any is left as it is rather than risk renaming a value one of them reads.
+  std::set<std::string> control_targets;
   for (const Node& n : graph->nodes) {
-    for (const auto& [key, value] : n.attrs) {
-      if (std::holds_alternative<std::shared_ptr<const Graph>>(value)) return 0;
-    }
+    if (HasSubgraph(n)) return 0;
+    for (const std::string& c : n.control_inputs) control_targets.insert(c);
   }
   std::set<std::string> fed, outputs;
   for (const ValueInfo& in : graph->inputs) fed.insert(in.name);
@@ -193,7 +193,7 @@ absl::StatusOr<int> FuseConvBatchNorm(Graph* graph) {
   for (int bi = 0; bi < static_cast<int>(graph->nodes.size()); ++bi) {
     const Node& bn = graph->nodes[bi];
     if (bn.op != "BatchNormalization" || bn.inputs.size() != 5 || bn.outputs.empty() || bn.outputs[0].empty() ||
-        !bn.control_inputs.empty()) {
+        !bn.control_inputs.empty() || control_targets.count(bn.name)) {
       continue;
     }
     bool extra_outputs = false;

@@ -499,12 +499,12 @@ absl::StatusOr<ContractionPlan> DescribeContraction(const Instruction& instr) {
   const int64_t feature_dim = FeatureDimension(*plan.contraction);
   while (v != fused->root_instruction()) {
     if (const Instruction* mul = SwishMultiply(v)) {
-      plan.clamps.push_back(EpilogueClamp{0.0f, 0.0f, /*swish=*/true});
+      plan.clamps.push_back(EpilogueClamp{0.0f, 0.0f, EpilogueClamp::Kind::kSwish});
       v = mul;
       continue;
     }
     if (HardSwishMatch hs = MatchHardSwish(v); !hs.chain.empty()) {
-      plan.clamps.push_back(EpilogueClamp{hs.divisor, hs.offset, /*swish=*/false, /*hard_swish=*/true});
+      plan.clamps.push_back(EpilogueClamp{hs.divisor, hs.offset, EpilogueClamp::Kind::kHardSwish});
       v = hs.chain.back();
       continue;
     }

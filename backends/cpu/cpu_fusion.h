@@ -44,12 +44,13 @@ class CpuFusion : public hlo::Pass {
   absl::StatusOr<bool> Run(hlo::Module* module) override;
 };
 
-// A clamp, (swish) x * logistic(x), or (hard_swish) x * clamp(x / lo + hi, 0, 1), fused into a oneDNN
-// primitive (cpu::PostOp without the oneDNN types); all run after the primitive.
+// An elementwise epilogue fused into a oneDNN primitive (cpu::PostOp without the oneDNN types), run
+// after the primitive: a clamp to [lo, hi], x * logistic(x) (kSwish), or x * clamp(x / lo + hi, 0, 1)
+// (kHardSwish).
 struct EpilogueClamp {
+  enum class Kind { kClamp, kSwish, kHardSwish };
   float lo, hi;
-  bool swish = false;
-  bool hard_swish = false;
+  Kind kind = Kind::kClamp;
 };
 
 // What the planner needs of a convolution or dot and its epilogue: the contraction (inside the

@@ -64,7 +64,11 @@ std::vector<PostOp> PostOpsOf(const ContractionPlan& plan) {
   if (plan.sum != nullptr) ops.push_back({PostOp::Kind::kSum});
   for (const EpilogueClamp& c : plan.clamps) {
     PostOp op;
-    op.kind = c.swish ? PostOp::Kind::kSwish : c.hard_swish ? PostOp::Kind::kHardSwish : PostOp::Kind::kClip;
+    switch (c.kind) {
+      case EpilogueClamp::Kind::kClamp: op.kind = PostOp::Kind::kClip; break;
+      case EpilogueClamp::Kind::kSwish: op.kind = PostOp::Kind::kSwish; break;
+      case EpilogueClamp::Kind::kHardSwish: op.kind = PostOp::Kind::kHardSwish; break;
+    }
     op.lo = c.lo;
     op.hi = c.hi;
     ops.push_back(op);

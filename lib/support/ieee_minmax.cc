@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "kiln/support/vector_math.h"
+#include "kiln/support/build_config.h"
 
 namespace kiln {
 namespace {

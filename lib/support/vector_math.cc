@@ -49,29 +49,25 @@ inline float ExpF(float v) {
   return v == v ? e : v;
 }
 
+// 1 / (1 + e^-x) for x >= 0, e^x / (1 + e^x) below: no overflow, subnormal results kept.
+inline float SigmoidF(float v) {
+  const float e = ExpF(-std::fabs(v));
+  const float d = 1.0f + e;
+  return v >= 0.0f ? 1.0f / d : e / d;
+}
+
 }  // namespace
 
 KILN_VECTOR_CLONES void ExpInPlace(float* x, size_t n) {
   for (size_t i = 0; i < n; ++i) x[i] = ExpF(x[i]);
 }
 
-// 1 / (1 + e^-x) for x >= 0, e^x / (1 + e^x) below: no overflow, subnormal results kept.
 KILN_VECTOR_CLONES void SigmoidInPlace(float* x, size_t n) {
-  for (size_t i = 0; i < n; ++i) {
-    const float v = x[i];
-    const float e = ExpF(-std::fabs(v));
-    const float d = 1.0f + e;
-    x[i] = v >= 0.0f ? 1.0f / d : e / d;
-  }
+  for (size_t i = 0; i < n; ++i) x[i] = SigmoidF(x[i]);
 }
 
 KILN_VECTOR_CLONES void SwishInPlace(float* x, size_t n) {
-  for (size_t i = 0; i < n; ++i) {
-    const float v = x[i];
-    const float e = ExpF(-std::fabs(v));
-    const float d = 1.0f + e;
-    x[i] = v * (v >= 0.0f ? 1.0f / d : e / d);
-  }
+  for (size_t i = 0; i < n; ++i) x[i] = x[i] * SigmoidF(x[i]);
 }
 
 KILN_VECTOR_CLONES void HardSwishInPlace(float* x, size_t n, float divisor, float offset) {

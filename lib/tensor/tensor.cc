@@ -6,6 +6,7 @@
 #include <map>
 #include <mutex>
 
+#include "kiln/support/build_config.h"
 #include "kiln/support/strings.h"
 #include "absl/strings/str_join.h"
 
@@ -134,14 +135,8 @@ size_t RoundedBytes(size_t bytes) {
 // same rounded size: a model's outputs and the buffers outside the executor's arena are allocated
 // again on every run, and a fresh block of that size would come from the system zeroed page by page.
 // Sanitizer builds keep none (a reused block would hide a use after free).
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#ifdef KILN_SANITIZER_BUILD
 constexpr size_t kMaxCachedBytes = 0;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-constexpr size_t kMaxCachedBytes = 0;
-#else
-constexpr size_t kMaxCachedBytes = size_t{256} << 20;
-#endif
 #else
 constexpr size_t kMaxCachedBytes = size_t{256} << 20;
 #endif

@@ -61,7 +61,9 @@ struct RecurrentAttrs {
   std::string direction;
   std::optional<float> clip;
   std::vector<Activation> acts;  // NumActivations per direction.
-  std::vector<std::string> act_names;
+  // Per activation: the f32 path's vector form (Sigmoid, Tanh), or kScalar for `acts` per element.
+  enum class VectorForm { kSigmoid, kTanh, kScalar };
+  std::vector<VectorForm> vector_forms;
 };
 
 absl::StatusOr<RecurrentAttrs> ReadRecurrentAttrs(const Node& node, Cell cell) {
@@ -110,7 +112,9 @@ absl::StatusOr<RecurrentAttrs> ReadRecurrentAttrs(const Node& node, Cell cell) {
     if (i < betas.size()) be = betas[i];
     KILN_ASSIGN_OR_RETURN(Activation act, MakeActivation(node, names[i], al, be));
     a.acts.push_back(std::move(act));
-    a.act_names.push_back(names[i]);
+    a.vector_forms.push_back(names[i] == "Sigmoid" ? RecurrentAttrs::VectorForm::kSigmoid
+                             : names[i] == "Tanh"  ? RecurrentAttrs::VectorForm::kTanh
+                                                   : RecurrentAttrs::VectorForm::kScalar);
   }
   return a;
 }
@@ -183,13 +187,12 @@ void ClipInPlace(const RecurrentAttrs& a, float* x, int64_t n) {
 
 void ActivateInPlace(const RecurrentAttrs& a, int act, float* x, int64_t n) {
   ClipInPlace(a, x, n);
-  const std::string& name = a.act_names[act];
-  if (name == "Sigmoid") {
-    SigmoidInPlace(x, static_cast<size_t>(n));
-  } else if (name == "Tanh") {
-    TanhInPlace(x, static_cast<size_t>(n));
-  } else {
-    for (int64_t i = 0; i < n; ++i) x[i] = static_cast<float>(a.acts[act](x[i]));
+  switch (a.vector_forms[act]) {
+    case RecurrentAttrs::VectorForm::kSigmoid: SigmoidInPlace(x, static_cast<size_t>(n)); break;
+    case RecurrentAttrs::VectorForm::kTanh: TanhInPlace(x, static_cast<size_t>(n)); break;
+    case RecurrentAttrs::VectorForm::kScalar:
+      for (int64_t i = 0; i < n; ++i) x[i] = static_cast<float>(a.acts[act](x[i]));
+      break;
   }
 }
 
@@ -305,38 +308,38 @@ absl::Status RecurrentRun(KernelContext& ctx, Cell cell, const RecurrentAttrs& a
           const F32Step step_fn{a, cell, H, static_cast<int>(d * na), Wb, Rb, &peep[d * 3 * H], R + 2 * H * H, rh, s2};
           step_fn(gxr, gh.data(), h, c, nh.data());
         } else {
-        auto gx = [&](int64_t j) { return static_cast<double>(gxr[j]) + static_cast<double>(Wb[j]); };
-        auto ghv = [&](int64_t j) { return static_cast<double>(gh[j]) + static_cast<double>(Rb[j]); };
-        if (cell == Cell::kRnn) {
-          for (int64_t k = 0; k < H; ++k) nh[k] = static_cast<T>(f(clip(gx(k) + ghv(k))));
-        } else if (cell == Cell::kGru) {
-          for (int64_t k = 0; k < H; ++k) rg[k] = static_cast<T>(f(clip(gx(H + k) + ghv(H + k))));
-          if (!a.linear_before_reset) {
-            // (r (.) H_{t-1}) R_h^T + Rb_h.
-            for (int64_t k = 0; k < H; ++k) rh[k] = rg[k] * h[k];
-            GemmNT(1, H, H, rh.data(), R + 2 * H * H, s2.data());
+          auto gx = [&](int64_t j) { return static_cast<double>(gxr[j]) + static_cast<double>(Wb[j]); };
+          auto ghv = [&](int64_t j) { return static_cast<double>(gh[j]) + static_cast<double>(Rb[j]); };
+          if (cell == Cell::kRnn) {
+            for (int64_t k = 0; k < H; ++k) nh[k] = static_cast<T>(f(clip(gx(k) + ghv(k))));
+          } else if (cell == Cell::kGru) {
+            for (int64_t k = 0; k < H; ++k) rg[k] = static_cast<T>(f(clip(gx(H + k) + ghv(H + k))));
+            if (!a.linear_before_reset) {
+              // (r (.) H_{t-1}) R_h^T + Rb_h.
+              for (int64_t k = 0; k < H; ++k) rh[k] = rg[k] * h[k];
+              GemmNT(1, H, H, rh.data(), R + 2 * H * H, s2.data());
+            }
+            for (int64_t k = 0; k < H; ++k) {
+              const double z = f(clip(gx(k) + ghv(k)));
+              const double pre = a.linear_before_reset
+                                     ? gx(2 * H + k) + static_cast<double>(rg[k]) * ghv(2 * H + k)
+                                     : gx(2 * H + k) + static_cast<double>(s2[k]) + static_cast<double>(Rb[2 * H + k]);
+              nh[k] = static_cast<T>((1 - z) * g(clip(pre)) + z * static_cast<double>(h[k]));
+            }
+          } else {
+            const T* P = &peep[d * 3 * H];
+            for (int64_t k = 0; k < H; ++k) {
+              const double ck = c[k];
+              const double i_g = f(clip(gx(k) + ghv(k) + P[k] * ck));
+              double f_g = f(clip(gx(2 * H + k) + ghv(2 * H + k) + P[2 * H + k] * ck));
+              if (a.input_forget) f_g = 1 - i_g;
+              const double c_in = g(clip(gx(3 * H + k) + ghv(3 * H + k)));
+              const double nc = f_g * ck + i_g * c_in;
+              const double o_g = f(clip(gx(H + k) + ghv(H + k) + P[H + k] * nc));
+              nh[k] = static_cast<T>(o_g * hact(nc));
+              c[k] = static_cast<T>(nc);
+            }
           }
-          for (int64_t k = 0; k < H; ++k) {
-            const double z = f(clip(gx(k) + ghv(k)));
-            const double pre = a.linear_before_reset
-                                   ? gx(2 * H + k) + static_cast<double>(rg[k]) * ghv(2 * H + k)
-                                   : gx(2 * H + k) + static_cast<double>(s2[k]) + static_cast<double>(Rb[2 * H + k]);
-            nh[k] = static_cast<T>((1 - z) * g(clip(pre)) + z * static_cast<double>(h[k]));
-          }
-        } else {
-          const T* P = &peep[d * 3 * H];
-          for (int64_t k = 0; k < H; ++k) {
-            const double ck = c[k];
-            const double i_g = f(clip(gx(k) + ghv(k) + P[k] * ck));
-            double f_g = f(clip(gx(2 * H + k) + ghv(2 * H + k) + P[2 * H + k] * ck));
-            if (a.input_forget) f_g = 1 - i_g;
-            const double c_in = g(clip(gx(3 * H + k) + ghv(3 * H + k)));
-            const double nc = f_g * ck + i_g * c_in;
-            const double o_g = f(clip(gx(H + k) + ghv(H + k) + P[H + k] * nc));
-            nh[k] = static_cast<T>(o_g * hact(nc));
-            c[k] = static_cast<T>(nc);
-          }
-        }
         }
         for (int64_t k = 0; k < H; ++k) {
           h[k] = nh[k];

@@ -52,9 +52,8 @@ absl::Status SoftmaxShapeFn(InferenceContext& ctx) {
   return absl::OkStatus();
 }
 
-// Softmax or LogSoftmax of one contiguous f32 row: the exponentials vectorized (ExpInPlace), the sum
-// in double.
-// NaN never wins the maximum (as in the general loop); the result is NaN through its exponential.
+// The maximum of a row. NaN never wins it (as in the general loop); the softmax is NaN through its
+// exponential.
 KILN_VECTOR_CLONES float RowMaximum(const float* src, int64_t n) {
   constexpr int kLanes = 16;
   float lanes[kLanes];
@@ -69,6 +68,8 @@ KILN_VECTOR_CLONES float RowMaximum(const float* src, int64_t n) {
   return mx;
 }
 
+// Softmax or LogSoftmax of one contiguous f32 row: the exponentials vectorized (ExpInPlace), the sum
+// in double.
 KILN_VECTOR_CLONES void SoftmaxRow(const float* src, float* dst, int64_t n, bool log) {
   const float mx = RowMaximum(src, n);
   for (int64_t k = 0; k < n; ++k) dst[k] = src[k] - mx;

@@ -360,24 +360,7 @@ void InterpolateInnermost(const AxisTaps& t, const double* src, int64_t out_w, d
     }
     return;
   }
-  for (int64_t o = 0; o < out_w; ++o) {
-    const int64_t* idx = &t.idx[o * n];
-    const double* c = &t.c[o * n];
-    if (t.kind[o] == AxisTaps::kPick) {
-      dst[o] = static_cast<Out>(src[idx[0]]);
-    } else if (t.kind[o] == AxisTaps::kExtrapolate) {
-      dst[o] = static_cast<Out>(extrapolation);
-    } else if (n == 2) {
-      double acc = 0;
-      acc += c[0] * src[idx[0]];
-      acc += c[1] * src[idx[1]];
-      dst[o] = static_cast<Out>(acc);
-    } else {
-      double acc = 0;
-      for (int64_t k = 0; k < n; ++k) acc += c[k] * src[idx[k]];
-      dst[o] = static_cast<Out>(acc);
-    }
-  }
+  for (int64_t o = 0; o < out_w; ++o) InterpolateBlock(t, o, src, 1, extrapolation, dst + o);
 }
 
 // Resizes `data` (dims `dims`) along `axis` to `out_w` elements.

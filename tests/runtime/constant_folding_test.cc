@@ -247,5 +247,18 @@ TEST(ConvBatchNormFusionTest, FusesOnlyASoleReaderAndKeepsResults) {
   }
 }
 
+// A BN that another node names as a control input stays: removing it would leave the edge dangling.
+TEST(ConvBatchNormFusionTest, KeepsABatchNormThatIsAControlTarget) {
+  RegisterStandardOps();
+  Graph g = ConvBnGraph(true);
+  g.nodes.push_back(MakeNode("after", "Identity", {"y"}, {"y_copy"}));
+  g.nodes.back().control_inputs.push_back("bn");
+  absl::StatusOr<int> fused = FuseConvBatchNorm(&g);
+  ASSERT_TRUE(fused.ok()) << fused.status();
+  EXPECT_EQ(*fused, 0);
+  EXPECT_TRUE(HasNode(g, "bn"));
+  EXPECT_TRUE(g.TopologicalOrder().ok());
+}
+
 }  // namespace
 }  // namespace kiln

@@ -38,14 +38,14 @@ absl::StatusOr<ConstantFoldingStats> FoldConstantNodes(Graph* graph, const Const
 
 // Folds each inference-form BatchNormalization (training_mode 0, only its first output used) into
 // the Conv that feeds it, as ONNX Runtime and the exporters do, when the Conv's output has no other
-// reader and is not a graph output, and the Conv's weights (and bias) and the BN's scale, B, mean
-// and var are f32 initializers that are not graph inputs: with s = scale / sqrt(var + epsilon) (in
-// double), W'[o] = W[o] s[o] and b'[o] = (b[o] - mean[o]) s[o] + B[o] become new initializers, the Conv
-// writes the BN's output and the BN node goes; the old weights go too when nothing else reads them.
-// A Conv with per-channel constant scaling then runs as one oneDNN convolution with its bias, with
-// the JIT on or off (light_resnet50: 53 convolutions, each followed by a BN). Returns the number of
-// pairs fused (none in a graph with subgraphs, which may read values by name); errors only for a graph
-// that has no topological order.
+// reader and is not a graph output, neither node has a control input, no node names the BN as one,
+// and the Conv's weights (and bias) and the BN's scale, B, mean and var are f32 initializers that are
+// not graph inputs: with s = scale / sqrt(var + epsilon) (in double), W'[o] = W[o] s[o] and b'[o] =
+// (b[o] - mean[o]) s[o] + B[o] become new initializers, the Conv writes the BN's output and the BN
+// node goes; the old weights go too when nothing else reads them. A Conv with per-channel constant
+// scaling then runs as one oneDNN convolution with its bias, with the JIT on or off (light_resnet50:
+// 53 convolutions, each followed by a BN). Returns the number of pairs fused (none in a graph with
+// subgraphs, which may read values by name); errors only for a graph that has no topological order.
 absl::StatusOr<int> FuseConvBatchNorm(Graph* graph);
 
 }  // namespace kiln

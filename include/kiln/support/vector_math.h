@@ -8,19 +8,7 @@
 #include <cstdint>
 #include <cstring>
 
-// Put before a function definition: one clone of it per vector ISA (AVX-512, AVX2, the baseline),
-// picked at load time for the host; the library itself is built for the baseline x86-64 ISA. Not in
-// sanitizer builds, whose runtime the load-time resolver would run before.
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
-#define KILN_SANITIZER_BUILD 1
-#endif
-#endif
-#if defined(__x86_64__) && defined(__clang__) && !defined(KILN_SANITIZER_BUILD)
-#define KILN_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define KILN_VECTOR_CLONES
-#endif
+#include "kiln/support/build_config.h"  // KILN_VECTOR_CLONES, for the kernels' own vector loops
 
 namespace kiln {
 
