@@ -1,10 +1,13 @@
 #include "backends/cpu/onednn_ops.h"
 
+#include <algorithm>
 #include <cstdlib>
+#include <optional>
 #include <utility>
 
 #include "kiln/support/strings.h"
 #include "absl/strings/str_join.h"
+#include "kiln/support/flags.h"
 #include "kiln/support/ieee_minmax.h"
 #include "kiln/support/vector_math.h"
 #include "kiln/support/status.h"
@@ -162,13 +165,27 @@ absl::StatusOr<std::unique_ptr<ConvPrimitive>> ConvPrimitive::Create(const ConvS
     dnnl::memory::desc weights_any(wdims, dt::f32, tag::any);
     const int64_t out_channels = spec.dst.dims()[1];
     conv->bias_desc_ = spec.has_bias ? dnnl::memory::desc({out_channels}, dt::f32, tag::a) : dnnl::memory::desc();
-    dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference,
-                                         dnnl::algorithm::convolution_direct, spec.src, weights_any,
-                                         conv->bias_desc_, spec.dst, spec.strides, spec.dilations,
-                                         spec.pad_l, spec.pad_r);
     KILN_ASSIGN_OR_RETURN(dnnl::primitive_attr attr, MakeAttr(spec.post_ops));
     conv->clamps_ = Clamps(spec.post_ops);
-    dnnl::convolution_forward::primitive_desc pd(desc, attr, CpuEngine());
+    auto make_pd = [&](dnnl::algorithm algorithm) {
+      dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, algorithm, spec.src, weights_any,
+                                           conv->bias_desc_, spec.dst, spec.strides, spec.dilations,
+                                           spec.pad_l, spec.pad_r);
+      return dnnl::convolution_forward::primitive_desc(desc, attr, CpuEngine());
+    };
+    const bool dilated = std::any_of(spec.dilations.begin(), spec.dilations.end(), [](int64_t d) { return d != 0; });
+    std::optional<dnnl::convolution_forward::primitive_desc> winograd;
+    if (wdims.size() == 4 &&
+        PreferWinograd(const_weights != nullptr, 1, wdims[1], wdims[0], wdims[2], wdims[3], spec.strides[0],
+                       spec.strides[1], dilated)) {
+      try {
+        winograd = make_pd(dnnl::algorithm::convolution_winograd);
+      } catch (const dnnl::error&) {
+        // No Winograd kernel for this CPU or configuration: the direct algorithm below.
+      }
+    }
+    dnnl::convolution_forward::primitive_desc pd =
+        winograd ? *winograd : make_pd(dnnl::algorithm::convolution_direct);
     conv->primitive_ = dnnl::convolution_forward(pd);
     conv->impl_name_ = pd.impl_info_str();
     conv->src_desc_ = pd.src_desc();

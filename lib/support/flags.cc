@@ -26,6 +26,8 @@ const std::vector<FlagInfo>& ListFlags() {
                                  "created and keep their results as initializers"},
       {"measure_choice", "true", "after a cluster compiles, time its compiled code against the runtime "
                                  "kernels on the first call and keep the faster"},
+      {"winograd", "true", "run 3x3 stride-1 f32 convolutions with constant weights (32+ channels in and out) "
+                           "with oneDNN's Winograd algorithm where the CPU has it"},
   };
   return kFlags;
 }
@@ -85,7 +87,8 @@ absl::StatusOr<Flags> ParseFlags(std::string_view text) {
     const bool known = std::any_of(ListFlags().begin(), ListFlags().end(),
                                    [&](const FlagInfo& flag) { return flag.name == name; });
     if (!known) return FlagError(kiln::StrCat("unknown flag --", name));
-    if (!has_value && name != "log_compiles" && name != "fold_constants" && name != "measure_choice") {
+    if (!has_value && name != "log_compiles" && name != "fold_constants" && name != "measure_choice" &&
+        name != "winograd") {
       return FlagError(kiln::StrCat("--", name, " needs a value (--", name, "=VALUE)"));
     }
     if (name == "auto_jit") {
@@ -103,6 +106,8 @@ absl::StatusOr<Flags> ParseFlags(std::string_view text) {
       KILN_RETURN_IF_ERROR(ParseBool(name, has_value, value, &flags.fold_constants));
     } else if (name == "measure_choice") {
       KILN_RETURN_IF_ERROR(ParseBool(name, has_value, value, &flags.measure_choice));
+    } else if (name == "winograd") {
+      KILN_RETURN_IF_ERROR(ParseBool(name, has_value, value, &flags.winograd));
     } else if (name == "log_compiles") {
       KILN_RETURN_IF_ERROR(ParseBool(name, has_value, value, &flags.log_compiles));
     }
@@ -116,6 +121,12 @@ const absl::StatusOr<Flags>& EnvFlags() {
     return new absl::StatusOr<Flags>(env == nullptr ? absl::StatusOr<Flags>(Flags{}) : ParseFlags(env));
   }();
   return *flags;
+}
+
+bool PreferWinograd(bool const_weights, int64_t groups, int64_t in_channels, int64_t out_channels,
+                    int64_t kernel_h, int64_t kernel_w, int64_t stride_h, int64_t stride_w, bool dilated) {
+  return GetFlags().winograd && const_weights && groups == 1 && in_channels >= 32 && out_channels >= 32 &&
+         kernel_h == 3 && kernel_w == 3 && stride_h == 1 && stride_w == 1 && !dilated;
 }
 
 const Flags& GetFlags() {

@@ -1,7 +1,10 @@
 #include "runtime/kernels/onednn_conv.h"
 
+#include <algorithm>
+#include <optional>
 #include <unordered_map>
 
+#include "kiln/support/flags.h"
 #include "kiln/support/status.h"
 #include "kiln/support/strings.h"
 
@@ -51,10 +54,26 @@ absl::StatusOr<std::shared_ptr<const OnednnConvPlan>> BuildOnednnConvPlan(const 
       dnnl::deconvolution_forward::primitive_desc pd(desc, attr, CpuEngine());
       take(dnnl::deconvolution_forward(pd), pd);
     } else {
-      dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                                           any_src, any_w, spec.bias, any_dst, spec.strides, spec.dilations,
-                                           spec.pad_begin, spec.pad_end);
-      dnnl::convolution_forward::primitive_desc pd(desc, attr, CpuEngine());
+      auto make_pd = [&](dnnl::algorithm algorithm) {
+        dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, algorithm, any_src, any_w,
+                                             spec.bias, any_dst, spec.strides, spec.dilations, spec.pad_begin,
+                                             spec.pad_end);
+        return dnnl::convolution_forward::primitive_desc(desc, attr, CpuEngine());
+      };
+      const memory::dims& wdims = spec.weights.dims();
+      const bool dilated =
+          std::any_of(spec.dilations.begin(), spec.dilations.end(), [](int64_t d) { return d != 0; });
+      std::optional<dnnl::convolution_forward::primitive_desc> winograd;
+      if (wdims.size() == 4 && PreferWinograd(const_weights != nullptr, 1, wdims[1], wdims[0], wdims[2], wdims[3],
+                                              spec.strides[0], spec.strides[1], dilated)) {
+        try {
+          winograd = make_pd(dnnl::algorithm::convolution_winograd);
+        } catch (const dnnl::error&) {
+          // No Winograd kernel for this CPU or configuration: the direct algorithm below.
+        }
+      }
+      dnnl::convolution_forward::primitive_desc pd =
+          winograd ? *winograd : make_pd(dnnl::algorithm::convolution_direct);
       take(dnnl::convolution_forward(pd), pd);
     }
     if (plan->src != plan->user_src) {

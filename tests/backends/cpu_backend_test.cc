@@ -1,5 +1,6 @@
 // CPU backend behaviour beyond single ops: independent executables from repeated compiles,
 // concurrent Run() on one executable, registry entries, argument checking and unsupported ops.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -15,6 +16,7 @@
 #include "kiln/hlo/evaluator.h"
 #include "kiln/support/vector_math.h"
 #include "tests/backends/backend_test_util.h"
+#include "backends/cpu/onednn_ops.h"
 
 namespace kiln::testing {
 namespace {
@@ -83,6 +85,66 @@ TEST(CpuBackendTest, TranscendentalsWithinUlpOfLibm) {
       ASSERT_LE(UlpDistance(y[i], want), fns[f].max_ulp) << fns[f].name << "(" << x[i] << ") = " << y[i] << ", libm " << want;
       if (want == 0.0f) EXPECT_EQ(std::signbit(y[i]), std::signbit(want)) << fns[f].name << "(" << x[i] << ")";
     }
+  }
+}
+
+// A 3x3 stride-1 convolution with constant weights and 64 channels runs on oneDNN's Winograd
+// algorithm where the CPU has it (AVX-512), and its results match the direct algorithm's (which the
+// same convolution gets when its weights are not constant) to about 1e-6 relative.
+TEST(CpuBackendTest, WinogradConvolutionMatchesDirect) {
+  const dnnl::memory::dims src_dims = {1, 64, 14, 14}, w_dims = {64, 64, 3, 3};
+  cpu::ConvSpec spec;
+  spec.src = cpu::BlockedDesc(src_dims);
+  spec.dst = cpu::BlockedDesc(src_dims);
+  spec.weights = cpu::RowMajorDesc(w_dims);
+  spec.has_bias = true;
+  spec.strides = {1, 1};
+  spec.dilations = {0, 0};
+  spec.pad_l = {1, 1};
+  spec.pad_r = {1, 1};
+  spec.post_ops = {cpu::PostOp{cpu::PostOp::Kind::kClip, 0.0f, std::numeric_limits<float>::infinity()}};
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> x(64 * 14 * 14), w(64 * 64 * 9), bias(64);
+  for (float& v : x) v = dist(rng);
+  for (float& v : w) v = dist(rng) / 24.0f;
+  for (float& v : bias) v = dist(rng);
+
+  absl::StatusOr<std::unique_ptr<cpu::ConvPrimitive>> winograd = cpu::ConvPrimitive::Create(spec, w.data());
+  ASSERT_TRUE(winograd.ok()) << winograd.status();
+  absl::StatusOr<std::unique_ptr<cpu::ConvPrimitive>> direct = cpu::ConvPrimitive::Create(spec, nullptr);
+  ASSERT_TRUE(direct.ok()) << direct.status();
+  EXPECT_EQ((*direct)->impl_name().find("wino"), std::string::npos) << (*direct)->impl_name();
+  const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
+  const bool avx512 = isa == dnnl::cpu_isa::avx512_core || isa == dnnl::cpu_isa::avx512_core_vnni ||
+                      isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
+  if (avx512) EXPECT_NE((*winograd)->impl_name().find("wino"), std::string::npos) << (*winograd)->impl_name();
+
+  dnnl::stream stream(cpu::CpuEngine());
+  absl::StatusOr<std::unique_ptr<cpu::ReorderPrimitive>> to_blocked =
+      cpu::ReorderPrimitive::Create(cpu::RowMajorDesc(src_dims), spec.src);
+  absl::StatusOr<std::unique_ptr<cpu::ReorderPrimitive>> to_plain =
+      cpu::ReorderPrimitive::Create(spec.dst, cpu::RowMajorDesc(src_dims));
+  ASSERT_TRUE(to_blocked.ok() && to_plain.ok());
+  std::vector<float> blocked_x(spec.src.get_size() / sizeof(float));
+  cpu::ArgCache cache;
+  ASSERT_TRUE((*to_blocked)->Execute(stream, x.data(), blocked_x.data(), cache).ok());
+  std::vector<std::vector<float>> results;
+  for (const cpu::ConvPrimitive* conv : {winograd->get(), direct->get()}) {
+    std::vector<float> blocked_y(conv->dst_desc().get_size() / sizeof(float)), y(x.size());
+    std::vector<float> scratch((conv->scratch_bytes() + 63) / sizeof(float) + 16);
+    void* aligned = reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(scratch.data()) + 63) & ~uintptr_t{63});
+    cpu::ArgCache conv_cache, reorder_cache;
+    ASSERT_TRUE(conv->Execute(stream, blocked_x.data(), w.data(), bias.data(), blocked_y.data(), aligned, conv_cache).ok());
+    ASSERT_TRUE((*to_plain)->Execute(stream, blocked_y.data(), y.data(), reorder_cache).ok());
+    results.push_back(std::move(y));
+  }
+  float max_abs = 0.0f;
+  for (float v : results[1]) max_abs = std::max(max_abs, std::fabs(v));
+  ASSERT_GT(max_abs, 1.0f);
+  for (size_t i = 0; i < x.size(); ++i) {
+    ASSERT_NEAR(results[0][i], results[1][i], 1e-5f * max_abs) << "element " << i;
+    ASSERT_GE(results[0][i], 0.0f) << "element " << i << ": the ReLU post-op";
   }
 }
 

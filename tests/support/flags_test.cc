@@ -23,6 +23,10 @@ TEST(FlagsTest, ParsesEveryFlag) {
   absl::StatusOr<Flags> measured = ParseFlags("--measure_choice=0");
   ASSERT_TRUE(measured.ok()) << measured.status();
   EXPECT_FALSE(measured->measure_choice);
+  EXPECT_TRUE(f->winograd);
+  absl::StatusOr<Flags> direct = ParseFlags("--winograd=false");
+  ASSERT_TRUE(direct.ok()) << direct.status();
+  EXPECT_FALSE(direct->winograd);
   EXPECT_EQ(f->dump_to, "out/d");
   EXPECT_EQ(f->backend, "interpreter");
   EXPECT_TRUE(f->log_compiles);
@@ -39,7 +43,7 @@ TEST(FlagsTest, DefaultsWhenEmpty) {
 TEST(FlagsTest, RejectsUnknownAndMalformedNamingTheFlagAndListingTheValidOnes) {
   const std::string known =
       "; the flags are --auto_jit, --min_cluster_size, --dump_to, --backend, --log_compiles, --inter_op_threads, "
-      "--fold_constants, --measure_choice (`kiln flags` describes them)";
+      "--fold_constants, --measure_choice, --winograd (`kiln flags` describes them)";
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"--auto_jit=2 --auto_jt=1", "KILN_FLAGS: unknown flag --auto_jt"},
       {"--auto_jit=3", "KILN_FLAGS: --auto_jit takes an integer in 0..2, got '3'"},

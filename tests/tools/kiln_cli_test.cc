@@ -358,7 +358,7 @@ TEST(KilnBinaryTest, DemoWithJitOn) {
 // One bad flag used to drop the whole variable and run with the JIT off (exit 0).
 TEST(KilnBinaryTest, MalformedKilnFlagsExitsTwoNamingTheFlag) {
   const std::string known = "; the flags are --auto_jit, --min_cluster_size, --dump_to, --backend, --log_compiles, "
-                            "--inter_op_threads, --fold_constants, --measure_choice (`kiln flags` describes them)\n";
+                            "--inter_op_threads, --fold_constants, --measure_choice, --winograd (`kiln flags` describes them)\n";
   const std::vector<std::string> run = {"run", kModel.string(), "--image", (kDemo / "cat.jpg").string()};
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"--auto_jit=2 --auto_jt=1", "kiln: KILN_FLAGS: unknown flag --auto_jt"},
