@@ -64,11 +64,11 @@ class Executor::PlanAllocator : public OutputAllocator {
       const ValuePlan& vp = plan_.values[slot];
       if (vp.placement == Placement::kArena && vp.dtype == dtype && vp.dims == dims) {
         KILN_ASSIGN_OR_RETURN(Tensor t, Tensor::FromBuffer(dtype, dims, arena_, static_cast<size_t>(vp.offset)));
-        std::memset(t.raw_data(), 0, t.byte_size());
+        MaybePoison(t.raw_data(), t.byte_size());
         return t;
       }
     }
-    return Tensor::Create(dtype, dims);
+    return Tensor::CreateUninitialized(dtype, dims);
   }
 
  private:

@@ -1,5 +1,6 @@
 #include "kiln/runtime/op_registry.h"
 
+#include <cstring>
 #include <mutex>
 #include <shared_mutex>
 
@@ -70,10 +71,16 @@ absl::StatusOr<Tensor*> KernelContext::AllocateOutput(int i, DType dtype, Dims d
     }
   }
   absl::StatusOr<Tensor> t =
-      allocator_ != nullptr ? allocator_->Allocate(i, dtype, dims) : Tensor::Create(dtype, std::move(dims));
+      allocator_ != nullptr ? allocator_->Allocate(i, dtype, dims) : Tensor::CreateUninitialized(dtype, std::move(dims));
   if (!t.ok()) return Error(FromAbsl(t.status().message()));
   (*outputs_)[i] = *std::move(t);
   return &(*outputs_)[i];
+}
+
+absl::StatusOr<Tensor*> KernelContext::AllocateZeroedOutput(int i, DType dtype, Dims dims) {
+  KILN_ASSIGN_OR_RETURN(Tensor * t, AllocateOutput(i, dtype, std::move(dims)));
+  if (t->byte_size() > 0) std::memset(t->raw_data(), 0, t->byte_size());
+  return t;
 }
 
 absl::Status KernelContext::Error(std::string_view message) const { return NodeError(node_, message); }

@@ -17,16 +17,12 @@ namespace kiln {
 // computation in IR (KernelBuilder::EmitExp): the JIT and the kernels agree.
 namespace {
 
-inline float ExpF(float v) {
-  constexpr float kLog2e = 1.44269504088896341f;
+constexpr float kLog2e = 1.44269504088896341f;
+
+// exp(c - k ln 2) for k = round(c / ln 2): the polynomial on [-ln2/2, ln2/2].
+inline float ExpOfReduced(float c, float k) {
   constexpr float kLn2Hi = 0.693359375f;
   constexpr float kLn2Lo = -2.12194440e-4f;
-  constexpr float kHi = 88.7228317f;   // exp overflows above
-  constexpr float kLo = -103.972084f;  // exp is below half the smallest subnormal below
-  float c = v == v ? v : 0.0f;
-  c = c > kHi ? kHi : c;
-  c = c < kLo ? kLo : c;
-  const float k = std::floor(c * kLog2e + 0.5f);
   const float r = (c - k * kLn2Hi) - k * kLn2Lo;
   float p = 1.9875691500e-4f;
   p = p * r + 1.3981999507e-3f;
@@ -34,7 +30,17 @@ inline float ExpF(float v) {
   p = p * r + 4.1665795894e-2f;
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
-  p = p * (r * r) + r + 1.0f;
+  return p * (r * r) + r + 1.0f;
+}
+
+inline float ExpF(float v) {
+  constexpr float kHi = 88.7228317f;   // exp overflows above
+  constexpr float kLo = -103.972084f;  // exp is below half the smallest subnormal below
+  float c = v == v ? v : 0.0f;
+  c = c > kHi ? kHi : c;
+  c = c < kLo ? kLo : c;
+  const float k = std::floor(c * kLog2e + 0.5f);
+  const float p = ExpOfReduced(c, k);
   // k is in [-150, 128]: both factors are normal floats.
   const int32_t ki = static_cast<int32_t>(k);
   const int32_t half = ki >> 1;
@@ -45,6 +51,24 @@ inline float ExpF(float v) {
   std::memcpy(&s2, &b2, sizeof(s2));
   float e = p * s1 * s2;
   e = v > kHi ? INFINITY : e;
+  e = v < kLo ? 0.0f : e;
+  return v == v ? e : v;
+}
+
+// ExpF for v <= 0 (and NaN), as softmax needs after subtracting the row maximum: one scale factor
+// instead of two and no overflow handling, with results below the smallest normal float (v under
+// -87.34) flushed to 0. The same polynomial, so normal results equal ExpF's.
+inline float ExpNonPositiveF(float v) {
+  constexpr float kLo = -87.3365479f;  // exp(kLo) is the smallest normal float
+  float c = v == v ? v : 0.0f;
+  c = c < kLo ? kLo : c;
+  c = c > 0.0f ? 0.0f : c;
+  const float k = std::floor(c * kLog2e + 0.5f);  // In [-126, 0].
+  const float p = ExpOfReduced(c, k);
+  const uint32_t bits = static_cast<uint32_t>(static_cast<int32_t>(k) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof(scale));
+  float e = p * scale;
   e = v < kLo ? 0.0f : e;
   return v == v ? e : v;
 }
@@ -101,6 +125,28 @@ double Combine(const double* lanes, double tail) {
   return sum + tail;
 }
 }  // namespace
+
+KILN_VECTOR_CLONES double ExpShiftedSum(const float* x, float shift, float* y, size_t n) {
+  // Blocks of exponentials into a local array first: x and y may be the same array, which would
+  // otherwise keep the loop from vectorizing.
+  constexpr size_t kBlock = 8 * kLanes;
+  double lanes[kLanes] = {};
+  float e[kBlock];
+  size_t i = 0;
+  for (; i + kBlock <= n; i += kBlock) {
+    for (size_t j = 0; j < kBlock; ++j) e[j] = ExpNonPositiveF(x[i + j] - shift);
+    for (size_t j = 0; j < kBlock; j += kLanes) {
+      for (size_t l = 0; l < kLanes; ++l) lanes[l] += e[j + l];
+    }
+    std::memcpy(y + i, e, sizeof(e));
+  }
+  double tail = 0;
+  for (; i < n; ++i) {
+    y[i] = ExpNonPositiveF(x[i] - shift);
+    tail += y[i];
+  }
+  return Combine(lanes, tail);
+}
 
 KILN_VECTOR_CLONES double SumAsDouble(const float* x, size_t n) {
   double lanes[kLanes] = {};

@@ -1,6 +1,8 @@
 #include "kiln/tensor/tensor.h"
 
+#include <atomic>
 #include <cmath>
+#include <cstring>
 #include <cstdlib>
 #include <limits>
 #include <map>
@@ -195,7 +197,27 @@ namespace {
 constexpr int64_t kMaxTensorBytes = int64_t{16} << 30;
 }
 
+namespace {
+#ifdef KILN_SANITIZER_BUILD
+std::atomic<bool> poison_uninitialized{true};
+#else
+std::atomic<bool> poison_uninitialized{false};
+#endif
+}  // namespace
+
+void SetPoisonUninitialized(bool on) { poison_uninitialized.store(on, std::memory_order_relaxed); }
+bool PoisonUninitialized() { return poison_uninitialized.load(std::memory_order_relaxed); }
+void MaybePoison(void* data, size_t bytes) {
+  if (PoisonUninitialized() && bytes > 0) std::memset(data, 0xFF, bytes);
+}
+
 absl::StatusOr<Tensor> Tensor::Create(DType dtype, Dims dims) {
+  absl::StatusOr<Tensor> t = CreateUninitialized(dtype, std::move(dims));
+  if (t.ok() && t->byte_size() > 0) std::memset(t->raw_data(), 0, t->byte_size());
+  return t;
+}
+
+absl::StatusOr<Tensor> Tensor::CreateUninitialized(DType dtype, Dims dims) {
   if (dtype == DType::kInvalid) return absl::InvalidArgumentError("tensor of invalid dtype");
   int64_t n = NumElements(dims);
   if (n < 0) {
@@ -208,7 +230,7 @@ absl::StatusOr<Tensor> Tensor::Create(DType dtype, Dims dims) {
   size_t bytes = static_cast<size_t>(n) * DTypeSize(dtype);
   absl::StatusOr<std::shared_ptr<Buffer>> buffer = Buffer::Allocate(bytes);
   if (!buffer.ok()) return buffer.status();
-  std::memset((*buffer)->data(), 0, bytes);
+  MaybePoison((*buffer)->data(), bytes);
   Tensor t;
   t.dtype_ = dtype;
   t.dims_ = std::move(dims);

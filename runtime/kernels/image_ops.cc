@@ -133,7 +133,7 @@ absl::Status CenterCropPadCompute(KernelContext& ctx) {
       copy[a] = have;
     }
   }
-  KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), od));
+  KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateZeroedOutput(0, x.dtype(), od));
   if (NumElements(copy) == 0) return absl::OkStatus();
   const size_t es = DTypeSize(x.dtype());
   const std::vector<int64_t> ss = Strides(x.dims()), ds = Strides(od);

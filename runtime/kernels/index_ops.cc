@@ -116,7 +116,7 @@ absl::Status TriluCompute(KernelContext& ctx) {
   KILN_ASSIGN_OR_RETURN(int64_t upper, ctx.node().GetInt("upper", 1));
   if (ctx.has_input(1) && ctx.input(1).num_elements() != 1) return ctx.Error("k must be a scalar");
   const int64_t k = ctx.has_input(1) ? ctx.input(1).GetAsInt64(0) : 0;
-  KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), x.dims()));
+  KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateZeroedOutput(0, x.dtype(), x.dims()));
   const int64_t rows = x.dim(x.rank() - 2), cols = x.dim(x.rank() - 1);
   const int64_t mats = rows * cols == 0 ? 0 : x.num_elements() / (rows * cols);
   const size_t es = DTypeSize(x.dtype());

@@ -68,13 +68,11 @@ KILN_VECTOR_CLONES float RowMaximum(const float* src, int64_t n) {
   return mx;
 }
 
-// Softmax or LogSoftmax of one contiguous f32 row: the exponentials vectorized (ExpInPlace), the sum
+// Softmax or LogSoftmax of one contiguous f32 row: the exponentials and their sum in one vectorized pass (ExpShiftedSum), the sum
 // in double.
 KILN_VECTOR_CLONES void SoftmaxRow(const float* src, float* dst, int64_t n, bool log) {
   const float mx = RowMaximum(src, n);
-  for (int64_t k = 0; k < n; ++k) dst[k] = src[k] - mx;
-  ExpInPlace(dst, static_cast<size_t>(n));
-  const double sum = SumAsDouble(dst, static_cast<size_t>(n));
+  const double sum = ExpShiftedSum(src, mx, dst, static_cast<size_t>(n));
   if (log) {
     const float lse = static_cast<float>(std::log(sum));
     for (int64_t j = 0; j < n; ++j) dst[j] = src[j] - mx - lse;

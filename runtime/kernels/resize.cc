@@ -393,6 +393,12 @@ void ResizeLastTwo(const Tensor& x, const Dims& out_dims, const AxisTaps& rows, 
   const int64_t out_h = out_dims[r - 2], out_w = out_dims[r - 1];
   const int64_t planes = in_h * in_w == 0 ? 0 : x.num_elements() / (in_h * in_w);
   if (!rows.pick.empty() && !cols.pick.empty()) {  // nearest: copies, no arithmetic
+    // An integer upsampling factor along the row (each input repeated `repeat` times, as in 2x
+    // nearest upsampling) is written without a gather.
+    int64_t repeat = in_w > 0 && out_w % in_w == 0 ? out_w / in_w : 0;
+    for (int64_t ox = 0; ox < out_w && repeat > 0; ++ox) {
+      if (cols.pick[ox] != ox / repeat) repeat = 0;
+    }
     for (int64_t p = 0; p < planes; ++p) {
       const T* src = x.data<T>() + p * in_h * in_w;
       T* dst = y->data<T>() + p * out_h * out_w;
@@ -403,7 +409,13 @@ void ResizeLastTwo(const Tensor& x, const Dims& out_dims, const AxisTaps& rows, 
           std::copy(out_row - out_w, out_row, out_row);
           continue;
         }
-        for (int64_t ox = 0; ox < out_w; ++ox) out_row[ox] = in_row[cols.pick[ox]];
+        if (repeat == 2) {
+          for (int64_t ix = 0; ix < in_w; ++ix) out_row[2 * ix] = out_row[2 * ix + 1] = in_row[ix];
+        } else if (repeat > 0) {
+          for (int64_t ix = 0; ix < in_w; ++ix) std::fill(out_row + ix * repeat, out_row + (ix + 1) * repeat, in_row[ix]);
+        } else {
+          for (int64_t ox = 0; ox < out_w; ++ox) out_row[ox] = in_row[cols.pick[ox]];
+        }
       }
     }
     return;

@@ -1,6 +1,7 @@
 // The vectorized float exp (kiln/support/vector_math.h) against std::exp.
 #include "kiln/support/vector_math.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -43,6 +44,39 @@ TEST(VectorMathTest, ExpSpecialValues) {
   EXPECT_LE(UlpDistance(x[8], std::exp(-100.0f)), 2);  // subnormal
   EXPECT_LT(x[8], std::numeric_limits<float>::min());
   EXPECT_LE(UlpDistance(x[9], std::exp(1.0f)), 2);
+}
+
+// Softmax's exponentials: exp(x - shift) for differences <= 0, normal results within 2 ulp of
+// std::exp, smaller ones flushed to 0, NaN kept, and the sum of what was written; in place too.
+TEST(VectorMathTest, ExpShiftedSumOfNonPositiveDifferences) {
+  const float shift = 3.5f;
+  std::vector<float> x;
+  for (float v = -110.0f; v <= 0.0f; v += 0.00731f) x.push_back(v + shift);
+  x.push_back(shift);
+  x.push_back(-std::numeric_limits<float>::infinity());
+  std::vector<float> y(x.size());
+  const double sum = ExpShiftedSum(x.data(), shift, y.data(), x.size());
+  double want_sum = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    const float d = x[i] - shift;
+    const float want = std::exp(d);
+    want_sum += y[i];
+    if (want >= std::numeric_limits<float>::min()) {
+      ASSERT_LE(UlpDistance(y[i], want), 2) << "exp(" << d << ") = " << y[i] << ", std::exp " << want;
+    } else {
+      ASSERT_LE(y[i], std::numeric_limits<float>::min()) << "exp(" << d << ")";
+      ASSERT_GE(y[i], 0.0f) << "exp(" << d << ")";
+    }
+  }
+  EXPECT_EQ(y[x.size() - 2], 1.0f);
+  EXPECT_EQ(y.back(), 0.0f);
+  EXPECT_NEAR(sum, want_sum, 1e-12 * want_sum);
+  std::vector<float> in_place = x;
+  EXPECT_EQ(ExpShiftedSum(in_place.data(), shift, in_place.data(), in_place.size()), sum);
+  EXPECT_EQ(in_place, y);
+  std::vector<float> nan = {shift, std::nanf(""), shift - 1.0f};
+  EXPECT_TRUE(std::isnan(ExpShiftedSum(nan.data(), shift, nan.data(), nan.size())));
+  EXPECT_TRUE(std::isnan(nan[1]));
 }
 
 TEST(VectorMathTest, SigmoidAndTanhWithinThreeUlp) {

@@ -81,7 +81,7 @@ class InferenceContext {
 };
 
 // Supplies the memory of a node's outputs (the executor's memory plan). Allocate returns a
-// zero-filled tensor of exactly `dtype` and `dims` for output `output`, from planned memory when the
+// tensor with unspecified contents (see KernelContext::AllocateOutput) of exactly `dtype` and `dims` for output `output`, from planned memory when the
 // plan has a slot of that type, else from its own allocation.
 class OutputAllocator {
  public:
@@ -102,8 +102,13 @@ class KernelContext {
   bool has_input(int i) const { return i < num_inputs() && inputs_[i] != nullptr && inputs_[i]->valid(); }
   const Tensor& input(int i) const { return *inputs_[i]; }
   int num_outputs() const { return static_cast<int>(node_.outputs.size()); }
-  // Allocates output i (zero-filled) and returns it; valid until the output is set again.
+  // Allocates output i and returns it; valid until the output is set again. Its contents are
+  // unspecified (no zero-fill): the kernel writes every element, or calls AllocateZeroedOutput.
+  // Tests catch a kernel that does not with PoisonUninitialized (kiln/tensor/tensor.h).
   absl::StatusOr<Tensor*> AllocateOutput(int i, DType dtype, Dims dims);
+  // AllocateOutput, then every byte set to zero: for kernels that accumulate into their output or
+  // write only some of its elements.
+  absl::StatusOr<Tensor*> AllocateZeroedOutput(int i, DType dtype, Dims dims);
   // Sets output i to an existing tensor (for example an input reshaped without a copy).
   void SetOutput(int i, Tensor t) { (*outputs_)[i] = std::move(t); }
   // As InferenceContext::Error: one "<op> node '<name>': " prefix.

@@ -30,6 +30,11 @@ void HardSwishInPlace(float* x, size_t n, float divisor, float offset);
 // The sum of x[i], and of (x[i] - mean)^2, accumulated in double (in 8 partial sums, combined at the
 // end): the statistics of the normalizations and softmax.
 double SumAsDouble(const float* x, size_t n);
+// y[i] = exp(x[i] - shift) for x[i] - shift <= 0 (shift is the maximum of x; NaN stays NaN), and
+// returns their sum as SumAsDouble's (x and y may be the same array): softmax's exponentials and
+// normalizer in one pass. Normal results equal ExpInPlace's; results below the smallest normal
+// float (x[i] - shift under -87.34) are 0 (positive differences are taken as 0).
+double ExpShiftedSum(const float* x, float shift, float* y, size_t n);
 double SumSquaredDeviations(const float* x, size_t n, double mean);
 
 // The number of floats between a and b (0 for two NaNs, INT64_MAX for a NaN and a number; +0 and -0

@@ -90,6 +90,14 @@ class Buffer {
   size_t size_;
 };
 
+// Whether Tensor::CreateUninitialized and the executor's planned outputs fill new memory with 0xFF
+// bytes. On by default in sanitizer builds; tests that check kernels write all their output (the
+// ONNX node cases) turn it on. Process-wide, thread-safe.
+void SetPoisonUninitialized(bool on);
+bool PoisonUninitialized();
+// Fills `bytes` at `data` with the poison pattern when PoisonUninitialized() is on; no-op otherwise.
+void MaybePoison(void* data, size_t bytes);
+
 // A dense row-major tensor. Copies share the buffer (a tensor is a view with value semantics for
 // its metadata); use Clone() for a deep copy. A default-constructed Tensor is "absent".
 class Tensor {
@@ -99,6 +107,12 @@ class Tensor {
   // Allocates a zero-filled tensor. InvalidArgument for negative dims, ResourceExhausted for an
   // allocation over the limit (16 GiB).
   static absl::StatusOr<Tensor> Create(DType dtype, Dims dims);
+  // Allocates a tensor whose contents are unspecified: for kernel outputs, whose kernel writes every
+  // element (no zero-fill pass over memory that is overwritten anyway). While PoisonUninitialized()
+  // is on, the bytes are 0xFF instead (NaN floats, -1 integers, invalid bools), so that a kernel that
+  // leaves elements unwritten gives visibly wrong results in tests instead of zeros that happen to
+  // be right. Errors as Create.
+  static absl::StatusOr<Tensor> CreateUninitialized(DType dtype, Dims dims);
   // Wraps an existing buffer (which must hold at least the tensor's bytes from `offset`).
   static absl::StatusOr<Tensor> FromBuffer(DType dtype, Dims dims, std::shared_ptr<Buffer> buffer,
                                            size_t offset = 0);
