@@ -10,6 +10,8 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <thread>
 
 #include "kiln/support/strings.h"
 #include "absl/strings/str_format.h"
@@ -61,13 +63,37 @@ class LaunchKernel : public OpKernel {
   }
 
   LaunchKernel(std::shared_ptr<const Graph> cluster, std::string node_name, std::string backend,
-               std::string fingerprint, std::string dump_to, bool measure_choice)
+               std::string fingerprint, std::string dump_to, bool measure_choice,
+               const std::vector<const TensorType*>& input_types)
       : cluster_(std::move(cluster)),
         node_name_(std::move(node_name)),
         backend_(std::move(backend)),
         fingerprint_(std::move(fingerprint)),
         dump_to_(std::move(dump_to)),
-        measure_choice_(measure_choice) {}
+        measure_choice_(measure_choice) {
+    // The signature of the first run, when the graph's shape inference knows every input's type.
+    StaticSignature known;
+    for (size_t i = 0; i < input_types.size(); ++i) {
+      const TensorType* t = input_types[i];
+      if (i >= cluster_->inputs.size() || t == nullptr || !t->fully_defined() || t->dtype != cluster_->inputs[i].dtype) {
+        return;
+      }
+      known.dims.push_back(t->dims);
+      kiln::StrAppend(&known.signature, "|", DTypeName(t->dtype), DimsToString(t->dims));
+    }
+    if (input_types.size() == cluster_->inputs.size()) static_signature_ = std::move(known);
+  }
+
+  // Compiles (or finds in the cache) the executable for the input types known at construction,
+  // ahead of the first Compute, which then finds it (CompileClustersInParallel). False when those
+  // types are not all known.
+  bool Precompile() const {
+    if (!static_signature_) return false;
+    std::shared_ptr<const SignatureEntry> entry = FindOrCompile(static_signature_->signature, static_signature_->dims);
+    entry->precompiled.store(true, std::memory_order_release);
+    return true;
+  }
+  bool has_static_signature() const { return static_signature_.has_value(); }
 
   absl::Status Compute(KernelContext& ctx) const override {
     if (ctx.num_inputs() != static_cast<int>(cluster_->inputs.size())) {
@@ -85,7 +111,7 @@ class LaunchKernel : public OpKernel {
                                       DTypeName(cluster_->inputs[i].dtype)));
       }
       dims.push_back(t.dims());
-      kiln::StrAppend(&signature, "|", t.TypeString());
+      kiln::StrAppend(&signature, "|", DTypeName(t.dtype()), DimsToString(t.dims()));
     }
     std::shared_ptr<const SignatureEntry> entry = FindOrCompile(signature, dims);
     if (entry->compiled->executable != nullptr) {
@@ -115,6 +141,13 @@ class LaunchKernel : public OpKernel {
     // (kUndecided until the first call measured both; written once under choice_mu).
     mutable std::atomic<int> choice{kUndecided};
     mutable std::mutex choice_mu;
+    // Set by Precompile: the first Compute that finds the entry does not count it as a cache hit
+    // (Precompile counted the lookup), so that counters read the same with and without it.
+    mutable std::atomic<bool> precompiled{false};
+  };
+  struct StaticSignature {
+    std::string signature;
+    std::vector<kiln::Dims> dims;
   };
   static constexpr int kUndecided = 0, kRunCompiled = 1, kRunKernels = 2;
 
@@ -198,6 +231,7 @@ class LaunchKernel : public OpKernel {
       std::lock_guard<std::mutex> lock(mu_);
       auto it = by_signature_.find(signature);
       if (it != by_signature_.end() && it->second->generation == generation) {
+        if (it->second->precompiled.exchange(false, std::memory_order_acq_rel)) return it->second;
         cache.CountHit();
         // A remembered failure runs on the kernels: it counts as a failure, not a hit.
         ++(it->second->compiled->executable != nullptr ? hits_ : failures_);
@@ -353,6 +387,7 @@ class LaunchKernel : public OpKernel {
   std::string fingerprint_;
   std::string dump_to_;
   bool measure_choice_ = true;
+  std::optional<StaticSignature> static_signature_;
   mutable std::atomic<int64_t> compilations_{0}, hits_{0}, failures_{0}, compile_ns_{0}, kernels_chosen_{0};
   mutable std::mutex mu_;  // Guards by_signature_.
   mutable std::map<std::string, std::shared_ptr<const SignatureEntry>> by_signature_;
@@ -394,7 +429,8 @@ absl::StatusOr<std::unique_ptr<OpKernel>> MakeLaunchKernel(const KernelConstruct
   KILN_ASSIGN_OR_RETURN(std::string dump_to, node.GetString("dump_to", std::string()));
   KILN_ASSIGN_OR_RETURN(int64_t measure_choice, node.GetInt("measure_choice", 0));
   return std::make_unique<LaunchKernel>(std::move(cluster), node.name, std::move(backend),
-                                        std::move(fingerprint), std::move(dump_to), measure_choice != 0);
+                                        std::move(fingerprint), std::move(dump_to), measure_choice != 0,
+                                        kc.input_types);
 }
 
 }  // namespace
@@ -402,6 +438,26 @@ absl::StatusOr<std::unique_ptr<OpKernel>> MakeLaunchKernel(const KernelConstruct
 CacheStats LaunchKernelStats(const OpKernel& kernel) {
   const auto* launch = dynamic_cast<const LaunchKernel*>(&kernel);
   return launch != nullptr ? launch->stats() : CacheStats{};
+}
+
+int CompileClustersInParallel(const std::vector<const OpKernel*>& kernels) {
+  std::vector<const LaunchKernel*> launches;
+  for (const OpKernel* kernel : kernels) {
+    const auto* launch = dynamic_cast<const LaunchKernel*>(kernel);
+    if (launch != nullptr && launch->has_static_signature()) launches.push_back(launch);
+  }
+  if (launches.size() < 2) return 0;
+  const int threads =
+      static_cast<int>(std::min<size_t>(launches.size(), std::max(1u, std::thread::hardware_concurrency())));
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i = next++; i < launches.size(); i = next++) launches[i]->Precompile();
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (std::thread& t : pool) t.join();
+  return static_cast<int>(launches.size());
 }
 
 void RegisterJitOps() {

@@ -1,5 +1,7 @@
 #include "kiln/session/session.h"
 
+#include <chrono>
+
 #include "kiln/support/strings.h"
 #include "kiln/jit/jit.h"
 #include "kiln/runtime/constant_folding.h"
@@ -54,7 +56,8 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Create(Graph graph, const Sess
   if (resolved.jit.auto_jit > 0) {
     jit::RegisterJitOps();
     KILN_ASSIGN_OR_RETURN(auto types, InferTypes(graph));
-    KILN_RETURN_IF_ERROR(jit::MarkAndEncapsulate(graph, types, resolved.jit).status());
+    KILN_ASSIGN_OR_RETURN(int clusters, jit::MarkAndEncapsulate(graph, types, resolved.jit));
+    session->jit_ = clusters > 0;
   }
   ExecutorOptions executor_options;
   executor_options.memory_plan = options.memory_plan;
@@ -77,6 +80,18 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Load(const std::string& path,
 
 absl::StatusOr<std::vector<Tensor>> Session::Run(const Feeds& feeds,
                                                  const std::vector<std::string>& fetches) const {
+  if (jit_) {
+    std::call_once(compile_clusters_, [this] {
+      std::vector<const OpKernel*> kernels;
+      for (size_t i = 0; i < executor_->graph().nodes.size(); ++i) {
+        kernels.push_back(&executor_->kernel(static_cast<int>(i)));
+      }
+      const auto start = std::chrono::steady_clock::now();
+      compiled_in_parallel_ = jit::CompileClustersInParallel(kernels);
+      parallel_compile_ns_ =
+          std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count();
+    });
+  }
   if (!fetches.empty()) return executor_->Run(feeds, fetches);
   std::vector<std::string> outputs;
   for (const ValueInfo& out : original_->outputs) outputs.push_back(out.name);
@@ -86,6 +101,8 @@ absl::StatusOr<std::vector<Tensor>> Session::Run(const Feeds& feeds,
 SessionStats Session::stats() const {
   SessionStats stats;
   stats.folded_nodes = folded_nodes_;
+  stats.compiled_in_parallel = compiled_in_parallel_.load();
+  stats.parallel_compile_ms = static_cast<double>(parallel_compile_ns_.load()) * 1e-6;
   const std::vector<Node>& nodes = executor_->graph().nodes;
   for (size_t i = 0; i < nodes.size(); ++i) {
     if (nodes[i].op != "_KilnLaunch") continue;

@@ -263,6 +263,57 @@ TEST(CompilationCacheTest, ClearingTheCacheMakesLaunchNodesCompileAgain) {
   EXPECT_EQ((*session)->stats().cache_hits, 1);
 }
 
+// x -> Relu -> Add(w) -> Cast f64 -> Cast f32 -> Mul(w) -> Relu -> y: the f64 casts stay with the
+// kernels, leaving two clusters whose input types are known before the first run.
+Graph TwoClusterModel(uint32_t weight_seed) {
+  Graph g;
+  g.name = "two_clusters";
+  g.inputs.push_back(ValueInfo{"x", DType::kF32, {4, 3}, true});
+  g.initializers["w"] = RandomTensor({3}, weight_seed);
+  g.nodes.push_back(MakeNode("relu1", "Relu", {"x"}, {"r1"}));
+  g.nodes.push_back(MakeNode("add", "Add", {"r1", "w"}, {"a"}));
+  Node to64 = MakeNode("to64", "Cast", {"a"}, {"d"});
+  to64.attrs["to"] = int64_t{11};
+  g.nodes.push_back(to64);
+  Node to32 = MakeNode("to32", "Cast", {"d"}, {"f"});
+  to32.attrs["to"] = int64_t{1};
+  g.nodes.push_back(to32);
+  g.nodes.push_back(MakeNode("mul", "Mul", {"f", "w"}, {"m"}));
+  g.nodes.push_back(MakeNode("relu2", "Relu", {"m"}, {"y"}));
+  g.outputs.push_back(ValueInfo{"y", DType::kF32, {4, 3}, true});
+  return g;
+}
+
+// The first Run compiles both clusters at once before running (CompileClustersInParallel); the
+// counters read as if each had compiled on its first execution, and results match the kernels.
+TEST(CompilationCacheTest, FirstRunCompilesIndependentClustersInParallel) {
+  const Graph g = TwoClusterModel(313);
+  auto session = Session::Create(g, JitOptionsFor("cpu", 2));
+  ASSERT_TRUE(session.ok()) << session.status();
+  ASSERT_EQ((*session)->stats().num_clusters, 2);
+  EXPECT_EQ((*session)->stats().compiled_in_parallel, 0);
+  Feeds feeds = {{"x", RandomTensor({4, 3}, 17)}};
+  auto out = (*session)->Run(feeds);
+  ASSERT_TRUE(out.ok()) << out.status();
+  SessionStats stats = (*session)->stats();
+  EXPECT_EQ(stats.compiled_in_parallel, 2);
+  EXPECT_GT(stats.parallel_compile_ms, 0.0);
+  EXPECT_EQ(stats.compilations, 2);
+  EXPECT_EQ(stats.cache_hits, 0) << "the first run's lookups of the precompiled entries are not hits";
+  EXPECT_EQ(stats.failures, 0);
+  auto again = (*session)->Run(feeds);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ((*session)->stats().compilations, 2);
+  EXPECT_EQ((*session)->stats().cache_hits, 2);
+  EXPECT_EQ((*session)->stats().compiled_in_parallel, 2);
+
+  auto kernels = Session::Create(g, NoJit());
+  ASSERT_TRUE(kernels.ok()) << kernels.status();
+  auto want = (*kernels)->Run(feeds);
+  ASSERT_TRUE(want.ok()) << want.status();
+  EXPECT_LE(MaxAbsDiff((*out)[0], (*want)[0]), 1e-6);
+}
+
 TEST(CompilationCacheTest, ConcurrentFirstRunsCompileOnce) {
   auto session = Session::Create(SmallModel(4, 301), JitOptionsFor("cpu", 2));
   ASSERT_TRUE(session.ok()) << session.status();

@@ -217,9 +217,10 @@ absl::Status BenchCommand(const std::vector<std::string>& args, std::ostream& ou
                "\"latency_ms_min\": %.3f, \"latency_ms_mean\": %.3f, \"repeat\": %d, \"warmup\": %d, "
                "\"threads\": %d, \"seed\": %d, \"auto_jit\": %d, \"clusters\": %d, \"compilations\": %d, "
                "\"steady_compilations\": %d, \"compile_ms\": %.3f, \"jit_failures\": %d, "
-               "\"kernels_chosen\": %d, \"cpu\": ",
+               "\"kernels_chosen\": %d, \"compiled_in_parallel\": %d, \"parallel_compile_ms\": %.3f, \"cpu\": ",
                result.first_ms, median, p90, min, mean, repeat, warmup, effective_threads, seed, auto_jit, clusters,
-               compilations, steady_compilations, compile_ms, failures, kernels_chosen)
+               compilations, steady_compilations, compile_ms, failures, kernels_chosen,
+               result.after_all.compiled_in_parallel, result.after_all.parallel_compile_ms)
         << JsonString(cpu) << "}\n";
     return absl::OkStatus();
   }
@@ -230,6 +231,10 @@ absl::Status BenchCommand(const std::vector<std::string>& args, std::ostream& ou
   if (auto_jit > 0) {
     out << absl::StrFormat("jit          auto_jit=%d: %d cluster(s), %d compilation(s) in %.1f ms", auto_jit, clusters,
                            compilations, compile_ms);
+    if (result.after_all.compiled_in_parallel > 0) {
+      out << absl::StrFormat(" (%d compiled in parallel in %.1f ms)", result.after_all.compiled_in_parallel,
+                             result.after_all.parallel_compile_ms);
+    }
     if (steady_compilations > 0) out << absl::StrFormat(" (%d after the first run)", steady_compilations);
     if (failures > 0) out << absl::StrFormat(", %d lookup(s) fell back to the kernels", failures);
     if (kernels_chosen > 0) {

@@ -69,6 +69,14 @@ struct CacheStats {
 CacheStats GetCacheStats();
 // The cache lookups of one launch node's kernel (`entries` stays 0); zeros for any other kernel.
 CacheStats LaunchKernelStats(const OpKernel& kernel);
+// Compiles, on up to one thread per hardware thread, every launch node among `kernels` whose input
+// types the graph's shape inference knows, so that a model's independent clusters compile at once
+// instead of one after another as the first run reaches them; each launch node then finds its
+// executable on its first execution (a failed compilation is remembered the same way). Counters
+// (LaunchKernelStats) read as if each node had compiled on its first execution. Does nothing with
+// fewer than two such nodes. Returns the number of nodes compiled. Session::Run calls it once, before
+// the first run.
+int CompileClustersInParallel(const std::vector<const OpKernel*>& kernels);
 // Drops every cached executable (counters stay); later launches compile again. For benchmarks that
 // measure first-run latency.
 void ClearCompilationCache();

@@ -2,7 +2,9 @@
 #ifndef KILN_SESSION_SESSION_H_
 #define KILN_SESSION_SESSION_H_
 
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -45,6 +47,9 @@ struct SessionStats {
   double compile_ms = 0;       // Wall time of those compilations: lowering and compiling, in ms.
   int64_t kernels_chosen = 0;  // Compiled signatures that measured slower than the runtime kernels,
                                // which therefore run them (SessionOptions::measure_choice).
+  int compiled_in_parallel = 0;  // Clusters the first Run compiled at once, before running any node
+                                 // (jit::CompileClustersInParallel); 0 before the first Run.
+  double parallel_compile_ms = 0;  // Wall time of that phase (compile_ms sums each cluster's own time).
 };
 
 class Session {
@@ -72,6 +77,12 @@ class Session {
   std::shared_ptr<const Graph> original_;
   std::unique_ptr<Executor> executor_;
   int folded_nodes_ = 0;
+  bool jit_ = false;
+  // The first Run compiles the clusters whose input types are known in parallel
+  // (jit::CompileClustersInParallel) before running; concurrent first Runs wait for it.
+  mutable std::once_flag compile_clusters_;
+  mutable std::atomic<int> compiled_in_parallel_{0};
+  mutable std::atomic<int64_t> parallel_compile_ns_{0};
 };
 
 }  // namespace kiln
