@@ -175,7 +175,8 @@ absl::StatusOr<std::unique_ptr<ConvPrimitive>> ConvPrimitive::Create(const ConvS
     };
     const bool dilated = std::any_of(spec.dilations.begin(), spec.dilations.end(), [](int64_t d) { return d != 0; });
     std::optional<dnnl::convolution_forward::primitive_desc> winograd;
-    if (wdims.size() == 4 &&
+    // Two spatial dims and one group: weights {O, I, kh, kw} (a grouped 1-D convolution's also have 4).
+    if (wdims.size() == 4 && spec.strides.size() == 2 &&
         PreferWinograd(const_weights != nullptr, 1, wdims[1], wdims[0], wdims[2], wdims[3], spec.strides[0],
                        spec.strides[1], dilated)) {
       try {

@@ -64,8 +64,10 @@ absl::StatusOr<std::shared_ptr<const OnednnConvPlan>> BuildOnednnConvPlan(const 
       const bool dilated =
           std::any_of(spec.dilations.begin(), spec.dilations.end(), [](int64_t d) { return d != 0; });
       std::optional<dnnl::convolution_forward::primitive_desc> winograd;
-      if (wdims.size() == 4 && PreferWinograd(const_weights != nullptr, 1, wdims[1], wdims[0], wdims[2], wdims[3],
-                                              spec.strides[0], spec.strides[1], dilated)) {
+      // Two spatial dims and one group: weights {O, I, kh, kw} (a grouped 1-D convolution's also have 4).
+      if (wdims.size() == 4 && spec.strides.size() == 2 &&
+          PreferWinograd(const_weights != nullptr, 1, wdims[1], wdims[0], wdims[2], wdims[3], spec.strides[0],
+                         spec.strides[1], dilated)) {
         try {
           winograd = make_pd(dnnl::algorithm::convolution_winograd);
         } catch (const dnnl::error&) {
