@@ -160,6 +160,7 @@ const std::map<std::string, LowerFn>& LoweringTable() {
       {"Softmax", LowerSoftmax},
       {"Concat", LowerConcat},
       {"Split", LowerSplit},
+      {"Resize", LowerResize},
       {"Transpose", LowerTranspose},
       {"Identity", LowerIdentity},
       {"Cast", LowerCast},

@@ -125,6 +125,7 @@ absl::Status LowerConcat(LowerContext& ctx);
 absl::Status LowerSplit(LowerContext& ctx);
 absl::Status LowerCast(LowerContext& ctx);
 absl::Status LowerPad(LowerContext& ctx);
+absl::Status LowerResize(LowerContext& ctx);
 absl::Status LowerIdentity(LowerContext& ctx);
 absl::Status LowerConstant(LowerContext& ctx);
 

@@ -9,6 +9,7 @@
 
 #include "kiln/support/strings.h"
 #include "kiln/support/status.h"
+#include "runtime/kernels/resize.h"
 
 namespace kiln::jit::lowering {
 
@@ -240,6 +241,47 @@ absl::Status LowerPad(LowerContext& ctx) {
     config[axes[i]].edge_padding_high = pads[axes.size() + i];
   }
   ctx.set_output(0, ctx.b().Pad(x, ctx.b().ConstantR0<float>(value), config));
+  return absl::OkStatus();
+}
+
+// Resize where every output element copies one input element and each resized axis repeats each
+// input index an integer number of times in order (nearest upsampling by 2, 3, ...: output index o
+// reads o / r): a broadcast to [d0, r0, d1, r1, ...] and a reshape, exact like the kernel's copies.
+// The picks come from the runtime's own computation (kernels::ResizeAsPicks), so that any mode whose
+// picks are such repeats lowers and any other (interpolation, downsampling, uneven picks) is refused
+// and stays with the kernel.
+absl::Status LowerResize(LowerContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
+  std::optional<Tensor> given[3];
+  for (int i = 1; i <= 3; ++i) {
+    if (!ctx.has_input(i)) continue;
+    KILN_ASSIGN_OR_RETURN(Tensor t, ctx.constant(i));
+    given[i - 1] = std::move(t);
+  }
+  auto ptr = [&](int i) { return given[i].has_value() ? &*given[i] : nullptr; };
+  const std::vector<int64_t>& in = DimsOf(x);
+  absl::StatusOr<std::optional<kernels::ResizePicks>> picks =
+      kernels::ResizeAsPicks(ctx.node(), in, ptr(0), ptr(1), ptr(2));
+  if (!picks.ok()) return ctx.Error(FromAbsl(picks.status().message()));
+  if (!picks->has_value()) return ctx.Error("only a Resize whose outputs copy inputs (nearest) lowers");
+  std::vector<int64_t> broadcast_dims, expanded, operand_dims;
+  for (size_t ax = 0; ax < in.size(); ++ax) {
+    const std::vector<int64_t>& pick = (*picks)->pick[ax];
+    const int64_t out = (*picks)->out[ax];
+    const int64_t repeat = in[ax] > 0 && out % in[ax] == 0 ? out / in[ax] : 0;
+    for (int64_t o = 0; o < out; ++o) {
+      if (repeat == 0 || pick[o] != o / repeat) {
+        return ctx.Error(kiln::StrCat("axis ", ax, " picks input indices that are not each repeated equally in order; "
+                                      "only integer nearest upsampling lowers"));
+      }
+    }
+    operand_dims.push_back(static_cast<int64_t>(expanded.size()));
+    expanded.push_back(in[ax]);
+    expanded.push_back(repeat);
+  }
+  hlo::Builder& b = ctx.b();
+  Op wide = b.BroadcastInDim(x, expanded, operand_dims);
+  ctx.set_output(0, b.Reshape(wide, (*picks)->out));
   return absl::OkStatus();
 }
 

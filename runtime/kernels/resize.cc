@@ -8,6 +8,7 @@
 
 #include "kiln/support/strings.h"
 #include "runtime/kernels/f64_util.h"
+#include "runtime/kernels/resize.h"
 
 namespace kiln::kernels {
 namespace {
@@ -627,6 +628,29 @@ absl::Status GridSampleCompute(KernelContext& ctx) {
 }
 
 }  // namespace
+
+absl::StatusOr<std::optional<ResizePicks>> ResizeAsPicks(const Node& node, const Dims& x_dims, const Tensor* roi,
+                                                         const Tensor* scales, const Tensor* sizes) {
+  KILN_ASSIGN_OR_RETURN(ResizeAttrs a, ReadResizeAttrs(node));
+  KILN_ASSIGN_OR_RETURN(ResizePlan p, PlanResize(node, a, x_dims, roi, scales, sizes));
+  ResizePicks picks;
+  picks.out = p.out;
+  for (size_t ax = 0; ax < x_dims.size(); ++ax) {
+    const bool unchanged = std::fabs(p.scales[ax] - 1.0) <= 1e-9 && p.out[ax] == x_dims[ax] &&
+                           std::fabs(p.roi_start[ax]) <= 1e-9 && std::fabs(p.roi_end[ax] - 1.0) <= 1e-9;
+    if (unchanged) {
+      std::vector<int64_t> identity(x_dims[ax]);
+      for (int64_t i = 0; i < x_dims[ax]; ++i) identity[i] = i;
+      picks.pick.push_back(std::move(identity));
+      continue;
+    }
+    if (x_dims[ax] == 0 || p.out[ax] == 0) return std::nullopt;
+    AxisTaps taps = MakeAxisTaps(x_dims[ax], p.out[ax], p.scales[ax], p.roi_start[ax], p.roi_end[ax], a);
+    if (taps.pick.empty()) return std::nullopt;
+    picks.pick.push_back(std::move(taps.pick));
+  }
+  return picks;
+}
 
 void RegisterResizeOps(OpRegistry& registry) {
   AddOp(registry, StatelessOpDef("GridSample", 2, 2, GridSampleShape, GridSampleCompute));

@@ -1,4 +1,5 @@
-// Lowering of the static-shape data-movement ops of issue 9 (Squeeze, Unsqueeze, Cast of f32 to f32): a
+// Lowering of the static-shape data-movement ops of issue 9 (Squeeze, Unsqueeze, Cast of f32 to f32,
+// nearest Resize by integer factors): a
 // one-node graph run with the JIT on (interpreter and CPU backends) must compile into one cluster that
 // does not fall back and give exactly the runtime kernel's output (dims and bits; NaN, ±Inf and -0.0
 // included).
@@ -22,6 +23,8 @@ struct ShapeCase {
   Dims x, y;
   std::map<std::string, AttrValue> attrs;
   std::vector<int64_t> axes_input;  // Given as a constant s64 input 1 when not empty.
+  std::vector<float> scales_input;   // Resize: constant f32 input 2 (roi absent) when not empty.
+  std::vector<int64_t> sizes_input;  // Resize: constant s64 input 3 when not empty.
 };
 
 std::vector<ShapeCase> AllCases() {
@@ -34,6 +37,15 @@ std::vector<ShapeCase> AllCases() {
       {"UnsqueezeAxesAttr", "Unsqueeze", {2, 5}, {2, 1, 5}, {{"axes", Ints{1}}}, {}},
       {"UnsqueezeScalar", "Unsqueeze", {}, {1}, {}, {0}},
       {"CastF32ToF32", "Cast", {2, 3, 4}, {2, 3, 4}, {{"to", int64_t{1}}}, {}},
+      // The detector's neck: nearest 2x, asymmetric coordinates, floor.
+      {"ResizeNearest2x", "Resize", {1, 2, 3, 4}, {1, 2, 6, 8},
+       {{"mode", std::string("nearest")}, {"coordinate_transformation_mode", std::string("asymmetric")},
+        {"nearest_mode", std::string("floor")}}, {}, {1, 1, 2, 2}, {}},
+      // ONNX's defaults (half_pixel, round_prefer_floor), by sizes, 3x on one axis and 1x on another.
+      {"ResizeNearestSizes3x", "Resize", {2, 3, 4}, {2, 9, 4}, {{"mode", std::string("nearest")}}, {}, {}, {2, 9, 4}},
+      // Only the last axis (opset 18 axes), 2x.
+      {"ResizeNearestAxes", "Resize", {2, 3, 4}, {2, 3, 8}, {{"mode", std::string("nearest")}, {"axes", Ints{-1}}},
+       {}, {2.0f}, {}},
   };
 }
 
@@ -55,6 +67,14 @@ TEST_P(ShapeOpLoweringTest, CompilesAndMatchesTheKernelExactly) {
         Tensor::FromVector<int64_t>({static_cast<int64_t>(c.axes_input.size())}, c.axes_input);
     inputs.push_back("axes");
   }
+  if (!c.scales_input.empty()) {
+    graph.initializers["scales"] = Tensor::FromVector<float>({static_cast<int64_t>(c.scales_input.size())}, c.scales_input);
+    inputs.insert(inputs.end(), {"", "scales"});
+  }
+  if (!c.sizes_input.empty()) {
+    graph.initializers["sizes"] = Tensor::FromVector<int64_t>({static_cast<int64_t>(c.sizes_input.size())}, c.sizes_input);
+    inputs.insert(inputs.end(), {"", "", "sizes"});
+  }
   graph.nodes.push_back(MakeNode("node", c.op, inputs, {"y"}, c.attrs));
   graph.outputs.push_back(ValueInfo{"y", DType::kF32, c.y, true});
   Tensor x = RandomTensor(c.x, 9);
@@ -72,9 +92,32 @@ TEST_P(ShapeOpLoweringTest, CompilesAndMatchesTheKernelExactly) {
 INSTANTIATE_TEST_SUITE_P(
     Cases, ShapeOpLoweringTest,
     ::testing::Combine(::testing::Values("SqueezeAxesInput", "SqueezeAxesAttr", "SqueezeAll", "UnsqueezeAxesInput",
-                                         "UnsqueezeAxesAttr", "UnsqueezeScalar", "CastF32ToF32"),
+                                         "UnsqueezeAxesAttr", "UnsqueezeScalar", "CastF32ToF32", "ResizeNearest2x",
+                                         "ResizeNearestSizes3x", "ResizeNearestAxes"),
                        ::testing::Values("interpreter", "cpu")),
     [](const auto& info) { return std::get<0>(info.param) + "_" + std::get<1>(info.param); });
+
+// Resizes whose outputs do not each repeat inputs equally stay with the kernel: linear
+// interpolation, nearest downsampling, and nearest 1.5x (uneven repeats).
+TEST(ResizeLoweringTest, InterpolationAndUnevenPicksAreNotClustered) {
+  const std::vector<std::pair<std::map<std::string, AttrValue>, std::vector<float>>> refused = {
+      {{{"mode", std::string("linear")}}, {1, 1, 2, 2}},
+      {{{"mode", std::string("nearest")}}, {1, 1, 0.5f, 0.5f}},
+      {{{"mode", std::string("nearest")}}, {1, 1, 1.5f, 1.5f}},
+  };
+  for (const auto& [attrs, scales] : refused) {
+    Graph graph;
+    graph.name = "refused";
+    graph.inputs.push_back(ValueInfo{"x", DType::kF32, {1, 2, 4, 4}, true});
+    graph.initializers["scales"] = Tensor::FromVector<float>({4}, scales);
+    graph.nodes.push_back(MakeNode("node", "Resize", {"x", "", "scales"}, {"y"}, attrs));
+    const int64_t out = static_cast<int64_t>(4 * scales[2]);
+    graph.outputs.push_back(ValueInfo{"y", DType::kF32, {1, 2, out, out}, true});
+    auto session = Session::Create(graph, testing::JitOptionsFor("cpu"));
+    ASSERT_TRUE(session.ok()) << session.status();
+    EXPECT_EQ((*session)->stats().num_clusters, 0) << "scale " << scales[2];
+  }
+}
 
 }  // namespace
 }  // namespace kiln::jit
