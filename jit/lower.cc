@@ -146,6 +146,7 @@ const std::map<std::string, LowerFn>& LoweringTable() {
       {"Abs", [](LowerContext& c) { return LowerUnary(c, hlo::Opcode::kAbs); }},
       {"Conv", LowerConv},
       {"NhwcConv", LowerNhwcConv},
+      {"ConvTranspose", LowerConvTranspose},
       {"Gemm", LowerGemm},
       {"MatMul", LowerMatMul},
       {"LayerNormalization", LowerLayerNormalization},

@@ -105,6 +105,7 @@ absl::Status LowerMatMul(LowerContext& ctx);
 // lower_nn.cc
 absl::Status LowerConv(LowerContext& ctx);
 absl::Status LowerNhwcConv(LowerContext& ctx);
+absl::Status LowerConvTranspose(LowerContext& ctx);
 absl::Status LowerMaxPool(LowerContext& ctx);
 absl::Status LowerAveragePool(LowerContext& ctx);
 absl::Status LowerGlobalAveragePool(LowerContext& ctx);

@@ -64,6 +64,55 @@ absl::Status LowerConv(LowerContext& ctx) {
   return absl::OkStatus();
 }
 
+// ConvTranspose whose 2-D kernel equals its stride, without padding, output padding, dilation or
+// groups (UNet's 2x2 stride-2 upsampling; the runtime kernel's "patch" case): the kernel windows tile
+// the output without overlapping, so every output element is one dot product of an input pixel's
+// channels with a weight column. X [N, C, H, W] as [C, N*H*W] dot W [C, M*kh*kw] over C gives
+// [N*H*W, M*kh*kw]; a reshape to [N, H, W, M, kh, kw], a transpose to [N, M, H, kh, W, kw] and a
+// reshape to [N, M, H*kh, W*kw] place each product, then the bias. Other geometries are refused and
+// stay with the runtime kernel (an HLO convolution with lhs dilation, which the CPU backend does not
+// compile yet, would cover them).
+absl::Status LowerConvTranspose(LowerContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
+  KILN_ASSIGN_OR_RETURN(Op w, ctx.input(1));
+  if (Rank(x) != 4 || Rank(w) != 4) return ctx.Error("only 2-D ConvTranspose lowers");
+  const Node& node = ctx.node();
+  KILN_ASSIGN_OR_RETURN(int64_t group, node.GetInt("group", 1));
+  if (group != 1) return ctx.Error("only ConvTranspose with one group lowers");
+  const std::vector<int64_t>& xd = DimsOf(x);
+  const std::vector<int64_t>& wd = DimsOf(w);
+  if (wd[0] != xd[1]) return ctx.Error(kiln::StrCat("W has ", wd[0], " input channels; X has ", xd[1]));
+  const std::vector<int64_t> kernel(wd.begin() + 2, wd.end());
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> kernel_shape, node.GetInts("kernel_shape", kernel));
+  if (kernel_shape != kernel) return ctx.Error("kernel_shape must match W's spatial dimensions");
+  absl::StatusOr<WindowGeometry> g = ComputeTransposedWindow(node, {xd[2], xd[3]}, kernel);
+  if (!g.ok()) return ctx.Error(FromAbsl(g.status().message()));
+  for (int i = 0; i < 2; ++i) {
+    if (g->strides[i] != g->kernel[i] || g->dilations[i] != 1 || g->pad_begin[i] != 0 || g->pad_end[i] != 0 ||
+        g->out[i] != g->in[i] * g->kernel[i]) {
+      return ctx.Error("only a ConvTranspose whose kernel equals its stride, without padding or dilation, lowers");
+    }
+  }
+  const int64_t n = xd[0], c = xd[1], h = xd[2], wi = xd[3], m = wd[1], kh = kernel[0], kw = kernel[1];
+  hlo::Builder& b = ctx.b();
+  // A 2-D dot with a transposed left side, [C, N*H*W]^T [C, M*kh*kw] (the CPU backend's oneDNN
+  // matmul; it has no dot of a rank-3 operand without batch dimensions).
+  Op columns = n == 1 ? b.Reshape(x, {c, h * wi}) : b.Reshape(b.Transpose(x, {1, 0, 2, 3}), {c, n * h * wi});
+  hlo::DotDimensionNumbers dnums;
+  dnums.lhs_contracting_dimensions = {0};
+  dnums.rhs_contracting_dimensions = {0};
+  Op t = b.DotGeneral(columns, b.Reshape(w, {c, m * kh * kw}), dnums);
+  Op y = b.Transpose(b.Reshape(t, {n, h, wi, m, kh, kw}), {0, 3, 1, 4, 2, 5});
+  y = b.Reshape(y, {n, m, h * kh, wi * kw});
+  if (ctx.has_input(2)) {
+    KILN_ASSIGN_OR_RETURN(Op bias, ctx.input(2));
+    if (DimsOf(bias) != std::vector<int64_t>{m}) return ctx.Error(kiln::StrCat("B must have ", m, " values"));
+    y = b.Add(y, bias, {1});
+  }
+  ctx.set_output(0, y);
+  return absl::OkStatus();
+}
+
 // NhwcConv (the TensorFlow importers' convolution, runtime/kernels/nhwc_ops.cc): X [N,H,W,C],
 // W [KH,KW,C/group,M] (HWIO), optional B [M] -> Y [N,OH,OW,M], one HLO convolution with NHWC / HWIO /
 // NHWC dimension numbers, then the bias and the fused `activation` as the kernel applies them (after

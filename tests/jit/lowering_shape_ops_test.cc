@@ -1,8 +1,9 @@
 // Lowering of the static-shape data-movement ops of issue 9 (Squeeze, Unsqueeze, Cast of f32 to f32,
-// nearest Resize by integer factors): a
+// nearest Resize by integer factors, ConvTranspose with kernel = stride): a
 // one-node graph run with the JIT on (interpreter and CPU backends) must compile into one cluster that
 // does not fall back and give exactly the runtime kernel's output (dims and bits; NaN, ±Inf and -0.0
 // included).
+#include <cmath>
 #include <cstring>
 #include <limits>
 
@@ -96,6 +97,54 @@ INSTANTIATE_TEST_SUITE_P(
                                          "ResizeNearestSizes3x", "ResizeNearestAxes"),
                        ::testing::Values("interpreter", "cpu")),
     [](const auto& info) { return std::get<0>(info.param) + "_" + std::get<1>(info.param); });
+
+// ConvTranspose with kernel = stride (UNet's 2x2 stride-2 upsampling) lowers to a dot, reshapes and
+// a transpose; it compiles into one cluster on both backends and matches the runtime kernel (its
+// sgemm sums in another order: 1e-5). A 3x3 stride-2 ConvTranspose (overlapping windows) is refused.
+TEST(ConvTransposeLoweringTest, KernelEqualToStrideCompilesAndMatchesTheKernel) {
+  for (const bool bias : {true, false}) {
+    for (const std::string backend : {"interpreter", "cpu"}) {
+      Graph graph;
+      graph.name = "conv_transpose";
+      graph.inputs.push_back(ValueInfo{"x", DType::kF32, {2, 8, 5, 6}, true});
+      graph.initializers["w"] = RandomTensor({8, 4, 2, 3}, 41);
+      std::vector<std::string> inputs = {"x", "w"};
+      if (bias) {
+        graph.initializers["b"] = RandomTensor({4}, 42);
+        inputs.push_back("b");
+      }
+      graph.nodes.push_back(MakeNode("node", "ConvTranspose", inputs, {"y"},
+                                     {{"strides", std::vector<int64_t>{2, 3}}}));
+      graph.outputs.push_back(ValueInfo{"y", DType::kF32, {2, 4, 10, 18}, true});
+      Tensor x = RandomTensor({2, 8, 5, 6}, 43);
+      x.data<float>()[0] = std::numeric_limits<float>::quiet_NaN();
+      x.data<float>()[7] = std::numeric_limits<float>::infinity();
+      std::vector<Tensor> expected, actual;
+      ASSERT_NO_FATAL_FAILURE(RunKernelsAndOneCompiledCluster(graph, {{"x", x}}, backend, &expected, &actual));
+      ASSERT_EQ(actual[0].dims(), expected[0].dims());
+      for (int64_t i = 0; i < expected[0].num_elements(); ++i) {
+        const float want = expected[0].data<float>()[i], got = actual[0].data<float>()[i];
+        if (std::isnan(want)) {
+          ASSERT_TRUE(std::isnan(got)) << backend << " element " << i;
+        } else if (std::isinf(want)) {
+          ASSERT_EQ(got, want) << backend << " element " << i;
+        } else {
+          ASSERT_NEAR(got, want, 1e-5f * (1.0f + std::fabs(want))) << backend << " element " << i;
+        }
+      }
+    }
+  }
+  Graph overlapping;
+  overlapping.name = "overlapping";
+  overlapping.inputs.push_back(ValueInfo{"x", DType::kF32, {1, 8, 5, 5}, true});
+  overlapping.initializers["w"] = RandomTensor({8, 4, 3, 3}, 44);
+  overlapping.nodes.push_back(
+      MakeNode("node", "ConvTranspose", {"x", "w"}, {"y"}, {{"strides", std::vector<int64_t>{2, 2}}}));
+  overlapping.outputs.push_back(ValueInfo{"y", DType::kF32, {1, 4, 11, 11}, true});
+  auto session = Session::Create(overlapping, testing::JitOptionsFor("cpu"));
+  ASSERT_TRUE(session.ok()) << session.status();
+  EXPECT_EQ((*session)->stats().num_clusters, 0);
+}
 
 // Resizes whose outputs do not each repeat inputs equally stay with the kernel: linear
 // interpolation, nearest downsampling, and nearest 1.5x (uneven repeats).
