@@ -232,7 +232,8 @@ absl::StatusOr<Tensor> TensorFromProto(const TensorProto& proto, std::string_vie
         DimsToString(dims), " hold ", count, " elements"));
   }
 
-  KILN_ASSIGN_OR_RETURN(Tensor tensor, Tensor::Create(*dtype, dims));
+  // Raw bytes (checked above to be exactly the tensor's size) overwrite every byte: no zero-fill.
+  KILN_ASSIGN_OR_RETURN(Tensor tensor, raw ? Tensor::CreateUninitialized(*dtype, dims) : Tensor::Create(*dtype, dims));
   if (count == 0) return tensor;
   if (raw) {
     std::memcpy(tensor.raw_data(), raw_data.data(), raw_data.size());
