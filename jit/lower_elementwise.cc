@@ -43,6 +43,46 @@ absl::Status LowerRelu(LowerContext& ctx) {
   return absl::OkStatus();
 }
 
+// The activations with a negative branch, exactly as the runtime kernels compute them
+// (runtime/kernels/elementwise.cc): LeakyRelu x >= 0 ? x : alpha x; Elu x >= 0 ? x : alpha (e^x - 1);
+// Selu x > 0 ? gamma x : gamma (alpha e^x - alpha); Softsign x / (1 + |x|). NaN takes the second
+// branch, which keeps it.
+absl::Status LowerNegativeBranchActivation(LowerContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
+  const std::string& op = ctx.node().op;
+  hlo::Builder& b = ctx.b();
+  auto c = [&b](float v) { return b.ConstantR0<float>(v); };
+  const Op zero = c(0.0f);
+  if (op == "LeakyRelu") {
+    KILN_ASSIGN_OR_RETURN(float alpha, ctx.node().GetFloat("alpha", 0.01f));
+    ctx.set_output(0, b.Select(b.Ge(x, zero), x, b.Mul(x, c(alpha))));
+  } else if (op == "Elu") {
+    KILN_ASSIGN_OR_RETURN(float alpha, ctx.node().GetFloat("alpha", 1.0f));
+    ctx.set_output(0, b.Select(b.Ge(x, zero), x, b.Mul(c(alpha), b.Sub(b.Exp(x), c(1.0f)))));
+  } else if (op == "Selu") {
+    KILN_ASSIGN_OR_RETURN(float alpha, ctx.node().GetFloat("alpha", 1.67326319217681884765625f));
+    KILN_ASSIGN_OR_RETURN(float gamma, ctx.node().GetFloat("gamma", 1.05070102214813232421875f));
+    Op negative = b.Mul(c(gamma), b.Sub(b.Mul(c(alpha), b.Exp(x)), c(alpha)));
+    ctx.set_output(0, b.Select(b.Gt(x, zero), b.Mul(c(gamma), x), negative));
+  } else if (op == "Softsign") {
+    ctx.set_output(0, b.Div(x, b.Add(c(1.0f), b.Abs(x))));
+  } else {
+    return ctx.Unimplemented(op);
+  }
+  return absl::OkStatus();
+}
+
+// PRelu(x, slope): x < 0 ? x * slope : x, slope broadcast to x.
+absl::Status LowerPRelu(LowerContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
+  KILN_ASSIGN_OR_RETURN(Op slope, ctx.input(1));
+  KILN_ASSIGN_OR_RETURN(auto pair, BroadcastPair(ctx, x, slope));
+  if (DimsOf(pair.first) != DimsOf(x)) return ctx.Error("slope must broadcast to X's shape");
+  hlo::Builder& b = ctx.b();
+  ctx.set_output(0, b.Select(b.Lt(x, b.ConstantR0<float>(0.0f)), b.Mul(x, pair.second), x));
+  return absl::OkStatus();
+}
+
 absl::Status LowerClip(LowerContext& ctx) {
   KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
   std::optional<float> lo, hi;

@@ -97,6 +97,8 @@ absl::Status LowerMod(LowerContext& ctx);
 absl::Status LowerHardSigmoid(LowerContext& ctx);
 absl::Status LowerHardSwish(LowerContext& ctx);
 absl::Status LowerGelu(LowerContext& ctx);
+absl::Status LowerNegativeBranchActivation(LowerContext& ctx);
+absl::Status LowerPRelu(LowerContext& ctx);
 
 // lower_matmul.cc
 absl::Status LowerGemm(LowerContext& ctx);
@@ -127,6 +129,8 @@ absl::Status LowerSplit(LowerContext& ctx);
 absl::Status LowerCast(LowerContext& ctx);
 absl::Status LowerPad(LowerContext& ctx);
 absl::Status LowerResize(LowerContext& ctx);
+absl::Status LowerSlice(LowerContext& ctx);
+absl::Status LowerExpand(LowerContext& ctx);
 absl::Status LowerIdentity(LowerContext& ctx);
 absl::Status LowerConstant(LowerContext& ctx);
 

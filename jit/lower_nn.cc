@@ -27,18 +27,19 @@ absl::StatusOr<WindowGeometry> NodeWindow(LowerContext& ctx, const std::vector<i
 // The window's extent along spatial dimension i, dilation included.
 int64_t WindowExtent(const WindowGeometry& g, size_t i) { return (g.kernel[i] - 1) * g.dilations[i] + 1; }
 
-// softmax along `axis` of x.
-Op SoftmaxAlong(hlo::Builder& b, Op x, int64_t axis) {
+// softmax (or, with `log`, log-softmax: (x - max) - log(sum)) along `axis` of x.
+Op SoftmaxAlong(hlo::Builder& b, Op x, int64_t axis, bool log) {
   std::vector<int64_t> kept;
   for (int64_t i = 0; i < Rank(x); ++i) {
     if (i != axis) kept.push_back(i);
   }
   Op max = b.Reduce(x, b.ConstantR0<float>(-std::numeric_limits<float>::infinity()),
                     b.ScalarComputation(hlo::Opcode::kMaximum, PrimitiveType::F32), {axis});
-  Op e = b.Exp(b.Sub(x, max, kept));
+  Op shifted = b.Sub(x, max, kept);
+  Op e = b.Exp(shifted);
   Op sum = b.Reduce(e, b.ConstantR0<float>(0.0f), b.ScalarComputation(hlo::Opcode::kAdd, PrimitiveType::F32),
                     {axis});
-  return b.Div(e, sum, kept);
+  return log ? b.Sub(shifted, b.Log(sum), kept) : b.Div(e, sum, kept);
 }
 
 }  // namespace
@@ -288,14 +289,15 @@ absl::Status LowerSoftmax(LowerContext& ctx) {
   KILN_ASSIGN_OR_RETURN(int64_t axis, NormalizeAxis(ctx, axis_attr, std::max<int64_t>(Rank(x), 1)));
   hlo::Builder& b = ctx.b();
   if (Rank(x) == 0) return ctx.Error("Softmax needs rank >= 1");
+  const bool log = ctx.node().op == "LogSoftmax";
   if (!coerce_2d) {
-    ctx.set_output(0, SoftmaxAlong(b, x, axis));
+    ctx.set_output(0, SoftmaxAlong(b, x, axis, log));
     return absl::OkStatus();
   }
   // Opset < 13: softmax of the input flattened to 2-D at `axis`.
   int64_t outer = 1, inner = 1;
   for (int64_t i = 0; i < Rank(x); ++i) (i < axis ? outer : inner) *= DimsOf(x)[i];
-  Op y = SoftmaxAlong(b, b.Reshape(x, {outer, inner}), 1);
+  Op y = SoftmaxAlong(b, b.Reshape(x, {outer, inner}), 1, log);
   ctx.set_output(0, b.Reshape(y, DimsOf(x)));
   return absl::OkStatus();
 }

@@ -10,6 +10,7 @@
 #include "kiln/support/strings.h"
 #include "kiln/support/status.h"
 #include "runtime/kernels/resize.h"
+#include "runtime/kernels/slice.h"
 
 namespace kiln::jit::lowering {
 
@@ -282,6 +283,56 @@ absl::Status LowerResize(LowerContext& ctx) {
   hlo::Builder& b = ctx.b();
   Op wide = b.BroadcastInDim(x, expanded, operand_dims);
   ctx.set_output(0, b.Reshape(wide, (*picks)->out));
+  return absl::OkStatus();
+}
+
+// Slice with constant starts, ends, axes and steps: the runtime kernel's own plan
+// (kernels::SlicePlan: negative indices, clamping), as one HLO slice. Negative steps and empty
+// results stay with the kernel.
+absl::Status LowerSlice(LowerContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> starts, ctx.constant_ints(1));
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> ends, ctx.constant_ints(2));
+  std::optional<std::vector<int64_t>> axes, steps;
+  if (ctx.has_input(3)) {
+    KILN_ASSIGN_OR_RETURN(axes, ctx.constant_ints(3));
+  }
+  if (ctx.has_input(4)) {
+    KILN_ASSIGN_OR_RETURN(steps, ctx.constant_ints(4));
+  }
+  absl::StatusOr<std::vector<kernels::SliceAxis>> plan = kernels::SlicePlan(DimsOf(x), starts, ends, axes, steps);
+  if (!plan.ok()) return ctx.Error(FromAbsl(plan.status().message()));
+  std::vector<int64_t> start, limit, stride;
+  for (const kernels::SliceAxis& a : *plan) {
+    if (a.step < 0) return ctx.Error("Slice with a negative step does not lower");
+    if (a.length == 0) return ctx.Error("Slice with an empty result does not lower");
+    start.push_back(a.start);
+    limit.push_back(a.start + (a.length - 1) * a.step + 1);
+    stride.push_back(a.step);
+  }
+  ctx.set_output(0, ctx.b().Slice(x, start, limit, stride));
+  return absl::OkStatus();
+}
+
+// Expand with a constant shape: numpy broadcasting of X's dims against the shape (either side may
+// be 1), as one broadcast.
+absl::Status LowerExpand(LowerContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> shape, ctx.constant_ints(1));
+  const std::vector<int64_t>& in = DimsOf(x);
+  const size_t rank = std::max(in.size(), shape.size());
+  std::vector<int64_t> out(rank), mapping(in.size());
+  for (size_t i = 0; i < rank; ++i) {
+    const int64_t a = i + in.size() >= rank ? in[i + in.size() - rank] : 1;
+    const int64_t s = i + shape.size() >= rank ? shape[i + shape.size() - rank] : 1;
+    if (a != s && a != 1 && s != 1) {
+      return ctx.Error(kiln::StrCat("shape ", DimsToString(shape), " does not broadcast with X's ", DimsToString(in)));
+    }
+    out[i] = a == 1 ? s : a;
+    if (out[i] <= 0) return ctx.Error("Expand to an empty or negative extent does not lower");
+  }
+  for (size_t i = 0; i < in.size(); ++i) mapping[i] = static_cast<int64_t>(rank - in.size() + i);
+  ctx.set_output(0, out == in ? x : ctx.b().BroadcastInDim(x, out, mapping));
   return absl::OkStatus();
 }
 

@@ -9,6 +9,7 @@
 #include "kiln/support/strings.h"
 #include "absl/strings/str_join.h"
 #include "runtime/kernels/kernel_util.h"
+#include "runtime/kernels/slice.h"
 
 namespace kiln::kernels {
 namespace {
@@ -705,11 +706,8 @@ absl::Status GatherCompute(KernelContext& ctx) {
 // ---------------------------------------------------------------------------------------------
 // Slice.
 
-struct SliceAxis {
-  int64_t start = 0, step = 1, length = 0;
-};
+}  // namespace
 
-// Per-dimension start, step and length of Slice over `in` (all dims known).
 absl::StatusOr<std::vector<SliceAxis>> SlicePlan(const Dims& in, const std::vector<int64_t>& starts,
                                                  const std::vector<int64_t>& ends,
                                                  const std::optional<std::vector<int64_t>>& axes_in,
@@ -756,6 +754,8 @@ absl::StatusOr<std::vector<SliceAxis>> SlicePlan(const Dims& in, const std::vect
   }
   return plan;
 }
+
+namespace {
 
 absl::Status SliceShapeFn(InferenceContext& ctx) {
   const TensorType& x = ctx.input(0);

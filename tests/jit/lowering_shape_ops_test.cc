@@ -1,5 +1,5 @@
 // Lowering of the static-shape data-movement ops of issue 9 (Squeeze, Unsqueeze, Cast of f32 to f32,
-// nearest Resize by integer factors, ConvTranspose with kernel = stride): a
+// nearest Resize by integer factors, ConvTranspose with kernel = stride, Slice, Expand): a
 // one-node graph run with the JIT on (interpreter and CPU backends) must compile into one cluster that
 // does not fall back and give exactly the runtime kernel's output (dims and bits; NaN, ±Inf and -0.0
 // included).
@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "gtest/gtest.h"
+#include "kiln/support/strings.h"
 #include "kiln/session/session.h"
 #include "tests/jit/jit_test_util.h"
 
@@ -144,6 +145,58 @@ TEST(ConvTransposeLoweringTest, KernelEqualToStrideCompilesAndMatchesTheKernel) 
   auto session = Session::Create(overlapping, testing::JitOptionsFor("cpu"));
   ASSERT_TRUE(session.ok()) << session.status();
   EXPECT_EQ((*session)->stats().num_clusters, 0);
+}
+
+// Slice with constant starts/ends/axes/steps (negative indices, clamping, steps > 1) and Expand with
+// a constant shape (both sides broadcasting) compile into one cluster on both backends and give the
+// kernel's bytes; a negative step stays with the kernel.
+TEST(SliceExpandLoweringTest, ConstantOperandsCompileAndMatchTheKernelExactly) {
+  using Ints = std::vector<int64_t>;
+  struct Case {
+    std::string op;
+    Dims x;
+    std::vector<Ints> operands;  // Constant s64 inputs 1, 2, ...
+    Dims y;
+    bool lowers = true;
+  };
+  const std::vector<Case> cases = {
+      {"Slice", {4, 6, 5}, {{1, -4}, {100, -1}}, {3, 3, 5}},
+      {"Slice", {4, 6, 5}, {{0, 1}, {5, 6}, {2, 1}, {2, 2}}, {4, 3, 3}},
+      {"Slice", {4, 6, 5}, {{-100}, {2}, {-1}}, {4, 6, 2}},
+      {"Slice", {4, 6, 5}, {{4}, {0}, {1}, {-2}}, {4, 3, 5}, false},
+      {"Expand", {3, 1}, {{2, 1, 4}}, {2, 3, 4}},
+      {"Expand", {1, 5}, {{5}}, {1, 5}},
+  };
+  for (const Case& c : cases) {
+    for (const std::string backend : {"interpreter", "cpu"}) {
+      Graph graph;
+      graph.name = c.op;
+      graph.inputs.push_back(ValueInfo{"x", DType::kF32, c.x, true});
+      std::vector<std::string> inputs = {"x"};
+      for (size_t i = 0; i < c.operands.size(); ++i) {
+        const std::string name = kiln::StrCat("c", i);
+        graph.initializers[name] = Tensor::FromVector<int64_t>({static_cast<int64_t>(c.operands[i].size())}, c.operands[i]);
+        inputs.push_back(name);
+      }
+      graph.nodes.push_back(MakeNode("node", c.op, inputs, {"y"}));
+      graph.outputs.push_back(ValueInfo{"y", DType::kF32, c.y, true});
+      if (!c.lowers) {
+        auto session = Session::Create(graph, testing::JitOptionsFor(backend));
+        ASSERT_TRUE(session.ok()) << session.status();
+        EXPECT_EQ((*session)->stats().num_clusters, 0) << c.op << " " << DimsToString(c.y);
+        continue;
+      }
+      Tensor x = RandomTensor(c.x, 12);
+      x.data<float>()[0] = std::numeric_limits<float>::quiet_NaN();
+      x.data<float>()[1] = -0.0f;
+      std::vector<Tensor> expected, actual;
+      ASSERT_NO_FATAL_FAILURE(RunKernelsAndOneCompiledCluster(graph, {{"x", x}}, backend, &expected, &actual));
+      ASSERT_EQ(actual[0].dims(), c.y);
+      ASSERT_EQ(expected[0].dims(), c.y);
+      EXPECT_EQ(std::memcmp(actual[0].raw_data(), expected[0].raw_data(), expected[0].byte_size()), 0)
+          << c.op << " " << DimsToString(c.y) << " on " << backend;
+    }
+  }
 }
 
 // Resizes whose outputs do not each repeat inputs equally stay with the kernel: linear
