@@ -116,7 +116,7 @@ absl::Status LowerSoftmax(LowerContext& ctx);
 absl::Status LowerLayerNormalization(LowerContext& ctx);
 
 // lower_reduce.cc
-absl::Status LowerReduceMean(LowerContext& ctx);
+absl::Status LowerReduce(LowerContext& ctx);
 
 // lower_shape.cc
 absl::Status LowerReshape(LowerContext& ctx);

@@ -199,6 +199,40 @@ TEST(SliceExpandLoweringTest, ConstantOperandsCompileAndMatchTheKernelExactly) {
   }
 }
 
+// The reductions with constant axes (opset 18 inputs), with and without keepdims: one cluster on both
+// backends, the kernel's values within float rounding of a different summation order, NaN where the
+// kernel has NaN.
+TEST(ReduceLoweringTest, ConstantAxesCompileAndMatchTheKernel) {
+  for (const std::string op : {"ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceSumSquare", "ReduceL1",
+                               "ReduceL2"}) {
+    for (const int64_t keepdims : {0, 1}) {
+      for (const std::string backend : {"interpreter", "cpu"}) {
+        Graph graph;
+        graph.name = op;
+        graph.inputs.push_back(ValueInfo{"x", DType::kF32, {3, 4, 5}, true});
+        graph.initializers["axes"] = Tensor::FromVector<int64_t>({2}, {-1, 0});
+        graph.nodes.push_back(MakeNode("node", op, {"x", "axes"}, {"y"}, {{"keepdims", keepdims}}));
+        const Dims out = keepdims ? Dims{1, 4, 1} : Dims{4};
+        graph.outputs.push_back(ValueInfo{"y", DType::kF32, out, true});
+        Tensor x = RandomTensor({3, 4, 5}, 21);
+        x.data<float>()[6] = std::numeric_limits<float>::quiet_NaN();  // Row 1 of the kept axis.
+        std::vector<Tensor> expected, actual;
+        ASSERT_NO_FATAL_FAILURE(RunKernelsAndOneCompiledCluster(graph, {{"x", x}}, backend, &expected, &actual));
+        ASSERT_EQ(actual[0].dims(), out);
+        for (int64_t i = 0; i < 4; ++i) {
+          const float want = expected[0].data<float>()[i], got = actual[0].data<float>()[i];
+          if (std::isnan(want)) {
+            EXPECT_TRUE(std::isnan(got)) << op << " on " << backend << ", element " << i;
+          } else {
+            EXPECT_NEAR(got, want, 1e-5f * (1.0f + std::fabs(want))) << op << " on " << backend << ", element " << i;
+          }
+        }
+        EXPECT_TRUE(std::isnan(expected[0].data<float>()[1])) << op;
+      }
+    }
+  }
+}
+
 // Resizes whose outputs do not each repeat inputs equally stay with the kernel: linear
 // interpolation, nearest downsampling, and nearest 1.5x (uneven repeats).
 TEST(ResizeLoweringTest, InterpolationAndUnevenPicksAreNotClustered) {
