@@ -45,8 +45,9 @@ absl::Status LowerRelu(LowerContext& ctx) {
 
 // The activations with a negative branch, exactly as the runtime kernels compute them
 // (runtime/kernels/elementwise.cc): LeakyRelu x >= 0 ? x : alpha x; Elu x >= 0 ? x : alpha (e^x - 1);
-// Selu x > 0 ? gamma x : gamma (alpha e^x - alpha); Softsign x / (1 + |x|). NaN takes the second
-// branch, which keeps it.
+// Selu x > 0 ? gamma x : gamma (alpha e^x - alpha); Softsign x / (1 + |x|); Softplus and Mish with
+// the kernel's cutoff at 20; ThresholdedRelu x > alpha ? x : 0. NaN takes the second branch, which
+// keeps it (except ThresholdedRelu's, which is 0 in the kernel too).
 absl::Status LowerNegativeBranchActivation(LowerContext& ctx) {
   KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
   const std::string& op = ctx.node().op;
@@ -66,6 +67,13 @@ absl::Status LowerNegativeBranchActivation(LowerContext& ctx) {
     ctx.set_output(0, b.Select(b.Gt(x, zero), b.Mul(c(gamma), x), negative));
   } else if (op == "Softsign") {
     ctx.set_output(0, b.Div(x, b.Add(c(1.0f), b.Abs(x))));
+  } else if (op == "Softplus" || op == "Mish") {
+    // x > 20 ? x : log1p(e^x); Mish is x tanh(softplus(x)).
+    Op softplus = b.Select(b.Gt(x, c(20.0f)), x, b.Log1p(b.Exp(x)));
+    ctx.set_output(0, op == "Mish" ? b.Mul(x, b.Tanh(softplus)) : softplus);
+  } else if (op == "ThresholdedRelu") {
+    KILN_ASSIGN_OR_RETURN(float alpha, ctx.node().GetFloat("alpha", 1.0f));
+    ctx.set_output(0, b.Select(b.Gt(x, c(alpha)), x, zero));  // NaN -> 0, as the kernel.
   } else {
     return ctx.Unimplemented(op);
   }

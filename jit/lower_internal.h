@@ -131,6 +131,8 @@ absl::Status LowerPad(LowerContext& ctx);
 absl::Status LowerResize(LowerContext& ctx);
 absl::Status LowerSlice(LowerContext& ctx);
 absl::Status LowerExpand(LowerContext& ctx);
+absl::Status LowerTile(LowerContext& ctx);
+absl::Status LowerDropout(LowerContext& ctx);
 absl::Status LowerIdentity(LowerContext& ctx);
 absl::Status LowerConstant(LowerContext& ctx);
 

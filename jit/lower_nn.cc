@@ -251,11 +251,21 @@ absl::Status LowerAveragePool(LowerContext& ctx) {
   return absl::OkStatus();
 }
 
+// GlobalAveragePool, and GlobalMaxPool as an IEEE maximum over the spatial dims (the kernel's).
 absl::Status LowerGlobalAveragePool(LowerContext& ctx) {
   KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
-  if (Rank(x) < 3) return ctx.Error("GlobalAveragePool needs rank >= 3");
+  if (Rank(x) < 3) return ctx.Error("global pooling needs rank >= 3");
   std::vector<int64_t> spatial;
   for (int64_t i = 2; i < Rank(x); ++i) spatial.push_back(i);
+  if (ctx.node().op == "GlobalMaxPool") {
+    hlo::Builder& b = ctx.b();
+    Op max = b.Reduce(x, b.ConstantR0<float>(-std::numeric_limits<float>::infinity()),
+                      b.ScalarComputation(hlo::Opcode::kMaximum, PrimitiveType::F32), spatial);
+    std::vector<int64_t> out = DimsOf(x);
+    for (int64_t d : spatial) out[d] = 1;
+    ctx.set_output(0, b.Reshape(max, out));
+    return absl::OkStatus();
+  }
   ctx.set_output(0, MeanOver(ctx.b(), x, spatial, true));
   return absl::OkStatus();
 }

@@ -336,4 +336,37 @@ absl::Status LowerExpand(LowerContext& ctx) {
   return absl::OkStatus();
 }
 
+// Tile with constant repeats: a broadcast to [r0, d0, r1, d1, ...] (output index i reads input index
+// i mod d) and a reshape, exact like the kernel's copies.
+absl::Status LowerTile(LowerContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> repeats, ctx.constant_ints(1));
+  const std::vector<int64_t>& in = DimsOf(x);
+  if (repeats.size() != in.size()) return ctx.Error("repeats must hold one value per dimension of X");
+  std::vector<int64_t> wide, mapping, out;
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (repeats[i] <= 0 || in[i] == 0) return ctx.Error("Tile to an empty result does not lower");
+    wide.push_back(repeats[i]);
+    mapping.push_back(static_cast<int64_t>(wide.size()));
+    wide.push_back(in[i]);
+    out.push_back(repeats[i] * in[i]);
+  }
+  ctx.set_output(0, ctx.b().Reshape(ctx.b().BroadcastInDim(x, wide, mapping), out));
+  return absl::OkStatus();
+}
+
+// Dropout in inference (no training_mode input, or a constant false one) is its input; the optional
+// mask output (bool) stays with the kernel.
+absl::Status LowerDropout(LowerContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(Op x, ctx.input(0));
+  const Node& node = ctx.node();
+  if (node.outputs.size() > 1 && !node.outputs[1].empty()) return ctx.Error("Dropout's mask output does not lower");
+  if (ctx.has_input(2)) {
+    KILN_ASSIGN_OR_RETURN(std::vector<int64_t> training, ctx.constant_ints(2));
+    if (training.size() != 1 || training[0] != 0) return ctx.Error("Dropout in training mode does not lower");
+  }
+  ctx.set_output(0, x);
+  return absl::OkStatus();
+}
+
 }  // namespace kiln::jit::lowering

@@ -147,10 +147,10 @@ TEST(ConvTransposeLoweringTest, KernelEqualToStrideCompilesAndMatchesTheKernel) 
   EXPECT_EQ((*session)->stats().num_clusters, 0);
 }
 
-// Slice with constant starts/ends/axes/steps (negative indices, clamping, steps > 1) and Expand with
-// a constant shape (both sides broadcasting) compile into one cluster on both backends and give the
+// Slice with constant starts/ends/axes/steps (negative indices, clamping, steps > 1), Expand with
+// a constant shape (both sides broadcasting), Tile with constant repeats and inference Dropout compile into one cluster on both backends and give the
 // kernel's bytes; a negative step stays with the kernel.
-TEST(SliceExpandLoweringTest, ConstantOperandsCompileAndMatchTheKernelExactly) {
+TEST(DataMovementLoweringTest, ConstantOperandsCompileAndMatchTheKernelExactly) {
   using Ints = std::vector<int64_t>;
   struct Case {
     std::string op;
@@ -166,6 +166,9 @@ TEST(SliceExpandLoweringTest, ConstantOperandsCompileAndMatchTheKernelExactly) {
       {"Slice", {4, 6, 5}, {{4}, {0}, {1}, {-2}}, {4, 3, 5}, false},
       {"Expand", {3, 1}, {{2, 1, 4}}, {2, 3, 4}},
       {"Expand", {1, 5}, {{5}}, {1, 5}},
+      {"Tile", {2, 3}, {{3, 2}}, {6, 6}},
+      {"Tile", {2, 1, 3}, {{1, 4, 1}}, {2, 4, 3}},
+      {"Dropout", {2, 3}, {}, {2, 3}},
   };
   for (const Case& c : cases) {
     for (const std::string backend : {"interpreter", "cpu"}) {
