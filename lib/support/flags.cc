@@ -123,12 +123,6 @@ const absl::StatusOr<Flags>& EnvFlags() {
   return *flags;
 }
 
-bool PreferWinograd(bool const_weights, int64_t groups, int64_t in_channels, int64_t out_channels,
-                    int64_t kernel_h, int64_t kernel_w, int64_t stride_h, int64_t stride_w, bool dilated) {
-  return GetFlags().winograd && const_weights && groups == 1 && in_channels >= 32 && out_channels >= 32 &&
-         kernel_h == 3 && kernel_w == 3 && stride_h == 1 && stride_w == 1 && !dilated;
-}
-
 const Flags& GetFlags() {
   static const Flags defaults;
   const absl::StatusOr<Flags>& flags = EnvFlags();

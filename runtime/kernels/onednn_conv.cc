@@ -1,10 +1,8 @@
 #include "runtime/kernels/onednn_conv.h"
 
-#include <algorithm>
-#include <optional>
 #include <unordered_map>
 
-#include "kiln/support/flags.h"
+#include "kiln/support/winograd.h"
 #include "kiln/support/status.h"
 #include "kiln/support/strings.h"
 
@@ -61,21 +59,9 @@ absl::StatusOr<std::shared_ptr<const OnednnConvPlan>> BuildOnednnConvPlan(const 
         return dnnl::convolution_forward::primitive_desc(desc, attr, CpuEngine());
       };
       const memory::dims& wdims = spec.weights.dims();
-      const bool dilated =
-          std::any_of(spec.dilations.begin(), spec.dilations.end(), [](int64_t d) { return d != 0; });
-      std::optional<dnnl::convolution_forward::primitive_desc> winograd;
-      // Two spatial dims and one group: weights {O, I, kh, kw} (a grouped 1-D convolution's also have 4).
-      if (wdims.size() == 4 && spec.strides.size() == 2 &&
-          PreferWinograd(const_weights != nullptr, 1, wdims[1], wdims[0], wdims[2], wdims[3], spec.strides[0],
-                         spec.strides[1], dilated)) {
-        try {
-          winograd = make_pd(dnnl::algorithm::convolution_winograd);
-        } catch (const dnnl::error&) {
-          // No Winograd kernel for this CPU or configuration: the direct algorithm below.
-        }
-      }
-      dnnl::convolution_forward::primitive_desc pd =
-          winograd ? *winograd : make_pd(dnnl::algorithm::convolution_direct);
+      const bool winograd = PreferWinograd(const_weights != nullptr, wdims, spec.strides, spec.dilations);
+      dnnl::convolution_forward::primitive_desc pd = WinogradOrDirect(
+          winograd, dnnl::algorithm::convolution_winograd, dnnl::algorithm::convolution_direct, make_pd);
       take(dnnl::convolution_forward(pd), pd);
     }
     if (plan->src != plan->user_src) {

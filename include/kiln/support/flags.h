@@ -2,7 +2,6 @@
 #ifndef KILN_SUPPORT_FLAGS_H_
 #define KILN_SUPPORT_FLAGS_H_
 
-#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -19,7 +18,7 @@ struct Flags {
   int inter_op_threads = 1;     // Threads running independent nodes at once; 0: one per hardware thread.
   bool fold_constants = true;   // Fold constant subgraphs into initializers when a session is created.
   bool measure_choice = true;   // Keep a compiled cluster only where it measures faster than the kernels.
-  bool winograd = true;         // 3x3 stride-1 f32 convolutions on oneDNN's Winograd algorithm (see PreferWinograd).
+  bool winograd = true;         // 3x3 stride-1 f32 convolutions on oneDNN's Winograd algorithm (kiln/support/winograd.h).
 };
 
 struct FlagInfo {
@@ -42,14 +41,6 @@ const absl::StatusOr<Flags>& EnvFlags();
 // EnvFlags()' value, or the defaults when KILN_FLAGS is malformed. For code that runs inside a Session
 // (which cannot be created with a malformed KILN_FLAGS); anything else checks EnvFlags() first.
 const Flags& GetFlags();
-
-// Whether a convolution should first try oneDNN's Winograd algorithm (falling back to the direct one
-// when oneDNN has no Winograd kernel for the CPU or the configuration): --winograd is on, the weights
-// are constant (they are transformed once), the kernel is 3x3 with stride 1 and no dilation, there is
-// one group, and both channel counts are at least 32 (below that the direct kernel is as fast).
-// Winograd's results differ from the direct algorithm's by rounding, about 1e-6 relative.
-bool PreferWinograd(bool const_weights, int64_t groups, int64_t in_channels, int64_t out_channels,
-                    int64_t kernel_h, int64_t kernel_w, int64_t stride_h, int64_t stride_w, bool dilated);
 
 // Every flag with its default and help text (for `kiln flags` and docs/flags.md).
 const std::vector<FlagInfo>& ListFlags();
